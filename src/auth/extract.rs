@@ -1,0 +1,147 @@
+//! Extractors that check the session and the role on the server for every route.
+use super::repo::SessionRow;
+use super::service::current_session;
+use super::{Role, UserId, token};
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+/// Name of the staff session cookie.
+pub const SESSION_COOKIE: &str = "layer2_session";
+/// Name of the pre-login CSRF cookie (double-submit, for the login and setup forms).
+pub const CSRF_COOKIE: &str = "layer2_csrf";
+
+/// A signed-in staff member (admin or analyst).
+#[derive(Clone, Debug)]
+pub struct Staff {
+    /// Account id.
+    pub user_id: UserId,
+    /// Email (shown in the page header, never logged).
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// The session's CSRF token, put into every form.
+    pub csrf: String,
+    /// Hash of the session id, to end it at logout.
+    pub session_hash: String,
+}
+
+impl Staff {
+    fn from_row(id_hash: String, row: SessionRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            role: row.role.parse().unwrap_or(Role::Analyst),
+            email: row.email,
+            csrf: row.csrf_token,
+            session_hash: id_hash,
+        }
+    }
+
+    /// Whether this person may change studies.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Refuses a form whose CSRF token is missing or not this session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if token::same(submitted, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+
+    /// The audit actor for this person.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::staff(self.user_id, &self.email)
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(AppError::LoginRequired);
+        };
+        if !token::looks_like_token(cookie.value()) {
+            return Err(AppError::LoginRequired);
+        }
+        match current_session(state, cookie.value()).await? {
+            Some((hash, row)) => Ok(Staff::from_row(hash, row)),
+            None => Err(AppError::LoginRequired),
+        }
+    }
+}
+
+/// A signed-in admin; an analyst gets 403.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Staff);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let staff = Staff::from_request_parts(parts, state).await?;
+        if staff.is_admin() {
+            Ok(Admin(staff))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// The session cookie for a new login.
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
+/// A cookie that removes the session cookie.
+pub fn clear_session_cookie() -> Cookie<'static> {
+    let mut c = Cookie::build((SESSION_COOKIE, "")).path("/").build();
+    c.make_removal();
+    c
+}
+
+/// The anonymous CSRF token for the login/setup forms: the cookie's, or a new one to set.
+pub fn anonymous_csrf(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+    if let Some(c) = jar
+        .get(CSRF_COOKIE)
+        .filter(|c| token::looks_like_token(c.value()))
+    {
+        let v = c.value().to_string();
+        return (jar, v);
+    }
+    let v = token::new_token();
+    let cookie = Cookie::build((CSRF_COOKIE, v.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build();
+    (jar.add(cookie), v)
+}
+
+/// Checks a pre-login form's token against its cookie.
+pub fn check_anonymous_csrf(jar: &CookieJar, submitted: &str) -> Result<(), AppError> {
+    match jar.get(CSRF_COOKIE) {
+        Some(c) if token::looks_like_token(c.value()) && token::same(c.value(), submitted) => {
+            Ok(())
+        }
+        _ => Err(AppError::Csrf),
+    }
+}

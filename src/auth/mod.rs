@@ -1,0 +1,142 @@
+//! Staff accounts: roles, passwords, sessions, login throttling, CSRF and the extractors that check them.
+pub mod extract;
+pub mod password;
+pub mod repo;
+pub mod service;
+pub mod token;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A staff account's database id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[sqlx(transparent)]
+pub struct UserId(pub i64);
+
+/// What a staff member may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Schedules and changes studies.
+    Admin,
+    /// Reads and exports.
+    Analyst,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "analyst" => Ok(Role::Analyst),
+            other => Err(format!("role must be admin or analyst, not {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A syntactically valid, lower-cased email address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Checks the shape of an address (one `@`, a dotted domain, no spaces) and lower-cases it.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let ok = s.len() <= 254
+            && !s.chars().any(char::is_whitespace)
+            && s.split('@').count() == 2
+            && s.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            });
+        if ok {
+            Ok(Self(s.to_lowercase()))
+        } else {
+            Err("enter a valid email address".into())
+        }
+    }
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the policy; the text itself is never logged or printed.
+pub struct NewPassword(String);
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest password accepted (refused, never truncated): bounds the work one request can cause.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+impl NewPassword {
+    /// Applies the length policy.
+    pub fn parse(s: String) -> Result<Self, String> {
+        if s.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(format!(
+                "the password must have at least {MIN_PASSWORD_CHARS} characters"
+            ));
+        }
+        if s.len() > MAX_PASSWORD_BYTES {
+            return Err(format!(
+                "the password must be at most {MAX_PASSWORD_BYTES} bytes long"
+            ));
+        }
+        Ok(Self(s))
+    }
+    /// The password text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.org",
+            "a b@x.org",
+            "a@b@x.org",
+            "ada@localhost",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_and_huge_passwords_are_refused_not_truncated() {
+        assert!(NewPassword::parse("short".into()).is_err());
+        assert!(NewPassword::parse("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
+        assert!(NewPassword::parse("correct horse battery".into()).is_ok());
+    }
+}

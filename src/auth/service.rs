@@ -1,0 +1,276 @@
+//! Login, logout, sessions, throttling and the first-admin setup: the rules, over `repo`.
+use super::repo::{self, SessionRow};
+use super::token::{hash_token, new_token};
+use super::{Email, NewPassword, Role, UserId, password};
+use crate::audit::{self, Actor};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use std::net::IpAddr;
+
+/// Failed logins allowed per account within `THROTTLE_WINDOW` before it is paused.
+pub const ACCOUNT_LIMIT: usize = 5;
+/// Failed logins allowed per client address within `THROTTLE_WINDOW`.
+pub const ADDRESS_LIMIT: usize = 20;
+/// The sliding window; a pause never lasts longer than this, so nobody is locked out for good.
+pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+/// How long the setup link printed at start-up stays valid.
+pub const SETUP_TOKEN_HOURS: i64 = 24;
+
+/// What a login attempt came to.
+pub enum LoginOutcome {
+    /// Signed in: the new session's token goes into the cookie.
+    Success { token: String },
+    /// Unknown user or wrong password: the same answer for both.
+    Invalid,
+    /// Too many failures recently; try again in this many minutes.
+    Throttled { minutes: i64 },
+}
+
+fn account_key(email: &str) -> String {
+    hash_token(&format!("account:{}", email.trim().to_lowercase()))
+}
+
+fn address_key(ip: IpAddr) -> String {
+    hash_token(&format!("address:{ip}"))
+}
+
+/// Minutes until a key is below its limit again, if it is at or over it now.
+async fn throttled_for(
+    state: &AppState,
+    key: &str,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let window = Duration::minutes(THROTTLE_WINDOW_MINUTES);
+    let fails = repo::failures_since(&state.pool, key, now - window).await?;
+    if fails.len() < limit {
+        return Ok(None);
+    }
+    // The pause ends when the failure that put the key over its limit leaves the window.
+    let frees_at = fails[fails.len() - limit] + window;
+    Ok(Some(((frees_at - now).num_seconds() + 59).max(60) / 60))
+}
+
+/// Checks a login; records failures; on success opens a new session (a fresh id every time).
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    ip: IpAddr,
+) -> Result<LoginOutcome> {
+    let now = state.clock.now();
+    let (akey, ikey) = (account_key(email), address_key(ip));
+    let account_wait = throttled_for(state, &akey, ACCOUNT_LIMIT, now).await?;
+    let address_wait = throttled_for(state, &ikey, ADDRESS_LIMIT, now).await?;
+    if let Some(minutes) = account_wait.max(address_wait) {
+        return Ok(LoginOutcome::Throttled { minutes });
+    }
+    let user = {
+        let mut conn = state.pool.acquire().await?;
+        repo::user_by_email(&mut conn, email.trim().to_lowercase().as_str()).await?
+    };
+    let ok = password::verify(
+        state,
+        password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let mut tx = begin_write(&state.pool).await?;
+    match user.filter(|_| ok) {
+        Some(user) => {
+            repo::clear_failures(&mut tx, &akey).await?;
+            let token = new_token();
+            repo::insert_session(&mut tx, &hash_token(&token), user.id, &new_token(), now).await?;
+            audit::record(
+                &mut tx,
+                now,
+                &Actor::staff(user.id, &user.email),
+                "login",
+                None,
+                "signed in",
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(LoginOutcome::Success { token })
+        }
+        None => {
+            repo::insert_failure(&mut tx, &akey, now).await?;
+            repo::insert_failure(&mut tx, &ikey, now).await?;
+            // Name the account only when it exists: a typo'd email may be someone's password.
+            let known = repo::user_by_email(&mut tx, email.trim().to_lowercase().as_str()).await?;
+            let actor = match known {
+                Some(u) => Actor::staff(u.id, &u.email),
+                None => Actor {
+                    user_id: None,
+                    label: "unknown account".into(),
+                },
+            };
+            audit::record(
+                &mut tx,
+                now,
+                &actor,
+                "login.failed",
+                None,
+                "wrong email or password",
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(LoginOutcome::Invalid)
+        }
+    }
+}
+
+/// Loads a session if it exists and has not expired (idle or absolute); refreshes its idle timer.
+pub async fn current_session(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(String, SessionRow)>> {
+    let id_hash = hash_token(token);
+    let Some(row) = repo::session(&state.pool, &id_hash).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle = Duration::minutes(state.config.session.idle_minutes);
+    let absolute = Duration::hours(state.config.session.absolute_hours);
+    if now - row.last_seen_at > idle || now - row.created_at > absolute {
+        repo::delete_session(&state.pool, &id_hash).await?;
+        return Ok(None);
+    }
+    // One write a minute is enough to keep the idle timer honest.
+    if now - row.last_seen_at > Duration::seconds(60) {
+        repo::touch_session(&state.pool, &id_hash, now).await?;
+    }
+    Ok(Some((id_hash, row)))
+}
+
+/// Ends a session and records the logout.
+pub async fn logout(state: &AppState, id_hash: &str, user: UserId, email: &str) -> Result<()> {
+    repo::delete_session(&state.pool, id_hash).await?;
+    let mut conn = state.pool.acquire().await?;
+    audit::record(
+        &mut conn,
+        state.clock.now(),
+        &Actor::staff(user, email),
+        "logout",
+        None,
+        "signed out",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a staff account (CLI and first-admin setup).
+pub async fn create_user(
+    state: &AppState,
+    email: &Email,
+    role: Role,
+    pw: NewPassword,
+    actor: &Actor,
+) -> Result<UserId> {
+    let hash = password::hash(state, pw.expose().to_string()).await?;
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    if repo::user_by_email(&mut tx, email.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(AppError::BadRequest(format!(
+            "a staff account for {} already exists",
+            email.as_str()
+        )));
+    }
+    let id = repo::insert_user(&mut tx, email.as_str(), role, &hash, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "user.create",
+        None,
+        &format!("{} account {}", role, email.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Sets a new password for an existing account and ends its sessions (CLI).
+pub async fn reset_password(state: &AppState, email: &Email, pw: NewPassword) -> Result<()> {
+    let hash = password::hash(state, pw.expose().to_string()).await?;
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let Some(user) = repo::user_by_email(&mut tx, email.as_str()).await? else {
+        return Err(AppError::BadRequest(format!(
+            "there is no staff account for {}",
+            email.as_str()
+        )));
+    };
+    repo::set_password(&mut tx, user.id, &hash).await?;
+    repo::clear_failures(&mut tx, &account_key(email.as_str())).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::cli(),
+        "user.password",
+        None,
+        &format!("password reset for {}", user.email),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// If no admin exists, makes a one-time setup token and returns it (to print, never to log).
+pub async fn setup_token_if_needed(state: &AppState) -> Result<Option<String>> {
+    if repo::count_admins(&state.pool).await? > 0 {
+        return Ok(None);
+    }
+    let token = new_token();
+    repo::replace_setup_token(&state.pool, &hash_token(&token), state.clock.now()).await?;
+    Ok(Some(token))
+}
+
+/// Whether a setup token may still be used (unused, recent, and no admin exists yet).
+pub async fn setup_token_usable(state: &AppState, token: &str) -> Result<bool> {
+    if !super::token::looks_like_token(token) || repo::count_admins(&state.pool).await? > 0 {
+        return Ok(false);
+    }
+    let mut conn = state.pool.acquire().await?;
+    let not_before = state.clock.now() - Duration::hours(SETUP_TOKEN_HOURS);
+    Ok(repo::setup_token_valid(&mut conn, &hash_token(token), not_before).await?)
+}
+
+/// Creates the first admin with a setup token and signs them in; the token dies with it.
+pub async fn complete_setup(
+    state: &AppState,
+    token: &str,
+    email: &Email,
+    pw: NewPassword,
+) -> Result<String> {
+    let hash = password::hash(state, pw.expose().to_string()).await?;
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let not_before = now - Duration::hours(SETUP_TOKEN_HOURS);
+    let admins = repo::count_admins(&mut *tx).await?;
+    if admins > 0 || !repo::setup_token_valid(&mut tx, &hash_token(token), not_before).await? {
+        return Err(AppError::NotFound);
+    }
+    let id = repo::insert_user(&mut tx, email.as_str(), Role::Admin, &hash, now).await?;
+    repo::use_setup_token(&mut tx, &hash_token(token), now).await?;
+    let actor = Actor::staff(id, email.as_str());
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        "user.create",
+        None,
+        "first admin created with the setup link",
+    )
+    .await?;
+    let session = new_token();
+    repo::insert_session(&mut tx, &hash_token(&session), id, &new_token(), now).await?;
+    audit::record(&mut tx, now, &actor, "login", None, "signed in").await?;
+    tx.commit().await?;
+    Ok(session)
+}

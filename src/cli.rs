@@ -1,0 +1,395 @@
+//! The command line: `serve` (default), `demo`, `user`, `import`, `study`.
+use crate::audit::Actor;
+use crate::auth::{Email, NewPassword, Role, service as auth_service};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::roster::import::{ImportProblem, UsageFormat};
+use crate::roster::service as roster_service;
+use crate::startup::Application;
+use crate::state::AppState;
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Layer 2 Study: measure what an AI copilot really saves, per adoption cohort.
+#[derive(Parser, Debug)]
+#[command(name = "layer2", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML config file (defaults, then this file, then LAYER2_* variables).
+    #[arg(long, global = true, env = "LAYER2_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server (the default). Prints a one-time setup link while no admin exists.
+    Serve,
+    /// Seed a fresh demo data folder with a believable organisation and study, then serve it.
+    Demo {
+        /// The demo's data folder; it is wiped and re-created (only if it holds a previous demo).
+        #[arg(long, default_value = "./layer2-demo", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Number of employees in the demo organisation.
+        #[arg(long, default_value_t = 3000)]
+        employees: usize,
+        /// Seed the folder and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Import a roster or vendor usage file into a study (same checks as the web pages).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Look at studies.
+    Study {
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a staff account. The password is asked on the terminal, or read from stdin.
+    Add {
+        /// The person's email (their login).
+        #[arg(long)]
+        email: String,
+        /// admin (changes studies) or analyst (reads and exports).
+        #[arg(long)]
+        role: String,
+    },
+    /// Set a new password for an account (ends its sessions and login pause).
+    Password {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// List staff accounts.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// Import (replace) a study's roster from a CSV file.
+    Roster {
+        /// The study id (see `layer2 study list`).
+        #[arg(long)]
+        study: i64,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Import vendor usage analytics.
+    Usage {
+        /// The study id (see `layer2 study list`).
+        #[arg(long)]
+        study: i64,
+        /// csv (plain), github (Copilot NDJSON) or m365 (Microsoft 365 Copilot report).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Gross AI hours per month per usage unit, for sources without hours (an assumption, shown as such).
+        #[arg(long, value_name = "HOURS")]
+        hours_per_unit: Option<f64>,
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StudyCommand {
+    /// List studies with their ids.
+    List,
+}
+
+/// Parses arguments and runs the command; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Demo {
+            data_dir,
+            employees,
+            no_serve,
+        } => {
+            let mut config = config;
+            crate::demo::prepare_folder(&data_dir)?;
+            config.data_dir = data_dir;
+            let app = Application::build(config, Arc::new(SystemClock)).await?;
+            let info = crate::demo::seed(app.state(), employees).await?;
+            println!("Demo data in {}", app.state().config.data_dir.display());
+            println!("  study: {} (id {})", info.study_name, info.study_id);
+            println!(
+                "  admin login:   {}  password: {}",
+                crate::demo::ADMIN_EMAIL,
+                crate::demo::ADMIN_PASSWORD
+            );
+            println!(
+                "  analyst login: {}  password: {}",
+                crate::demo::ANALYST_EMAIL,
+                crate::demo::ANALYST_PASSWORD
+            );
+            if no_serve {
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "Open {}/login  (Ctrl-C stops the server)",
+                app.state().config.base_url()
+            );
+            app.run().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command } => user(config, command).await,
+        Command::Import { command } => import(config, command).await,
+        Command::Study {
+            command: StudyCommand::List,
+        } => {
+            let state = offline_state(config).await?;
+            let studies = crate::study::repo::list(&state.pool).await?;
+            if studies.is_empty() {
+                println!("No studies yet.");
+            }
+            for s in studies {
+                println!(
+                    "{:>4}  {:<10}  {}  ({} {}), {} employees",
+                    s.id, s.status, s.name, s.vendor, s.product, s.employees
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    let base = app.state().config.base_url().to_string();
+    let listen = app.state().config.listen;
+    if let Some(token) = auth_service::setup_token_if_needed(app.state()).await? {
+        // Printed for the person starting the server, never logged.
+        println!(
+            "No admin account exists yet. Open this one-time link to create it (valid 24 hours):"
+        );
+        println!("  {base}/setup/{token}");
+    }
+    tracing::info!(%listen, "Layer 2 Study is listening");
+    println!("Layer 2 Study on {base} (listening on {listen}; Ctrl-C stops it)");
+    app.run().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// State for commands that use the database without serving.
+async fn offline_state(config: Config) -> anyhow::Result<AppState> {
+    let pool = crate::db::connect(&config.database_path()).await?;
+    Ok(AppState::new(pool, config, Arc::new(SystemClock)))
+}
+
+fn read_password(confirm: bool) -> anyhow::Result<NewPassword> {
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() {
+        let p = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        if confirm && rpassword::prompt_password("Password again: ")? != p {
+            bail!("the two passwords differ");
+        }
+        p
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line_limited(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    NewPassword::parse(password).map_err(|e| anyhow::anyhow!(e))
+}
+
+trait ReadLineLimited {
+    fn read_line_limited(&mut self, buf: &mut String) -> std::io::Result<usize>;
+}
+
+impl<R: std::io::BufRead> ReadLineLimited for R {
+    /// Reads one line, at most 4 KiB, so a mistaken pipe cannot fill memory.
+    fn read_line_limited(&mut self, buf: &mut String) -> std::io::Result<usize> {
+        self.take(4096).read_line(buf)
+    }
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let state = offline_state(config).await?;
+    match command {
+        UserCommand::Add { email, role } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let role: Role = role
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let password = read_password(true)?;
+            auth_service::create_user(&state, &email, role, password, &Actor::cli())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Created the {role} account {}.", email.as_str());
+        }
+        UserCommand::Password { email } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let password = read_password(true)?;
+            auth_service::reset_password(&state, &email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "New password set for {}; their sessions were ended.",
+                email.as_str()
+            );
+        }
+        UserCommand::List => {
+            for u in crate::auth::repo::list_users(&state.pool).await? {
+                println!("{:<8} {}", u.role, u.email);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a file with a progress bar (shown only on a terminal, for files over 1 MB).
+fn read_with_progress(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() && len > 1_000_000 {
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template("reading {bytes}/{total_bytes} [{bar:30}] {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut bytes = Vec::with_capacity(len as usize);
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = file
+            .read(&mut chunk)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    Ok(bytes)
+}
+
+fn spinner(message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let s = ProgressBar::new_spinner();
+    s.set_message(message);
+    s.enable_steady_tick(std::time::Duration::from_millis(120));
+    s
+}
+
+fn print_problems(file: &Path, problems: &[ImportProblem]) -> ExitCode {
+    eprintln!(
+        "{} was not imported; nothing was changed. Problems:",
+        file.display()
+    );
+    for p in problems {
+        eprintln!("  {p}");
+    }
+    ExitCode::from(1)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into())
+}
+
+async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCode> {
+    let state = offline_state(config).await?;
+    let actor = Actor::cli();
+    match command {
+        ImportCommand::Roster { study, file } => {
+            let study = roster_service::study_for_cli(&state, study).await?;
+            let bytes = read_with_progress(&file)?;
+            let s = spinner("checking and importing the roster…");
+            let result =
+                roster_service::import_roster(&state, &actor, &study, &file_name(&file), bytes)
+                    .await;
+            s.finish_and_clear();
+            match result.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Ok(n) => println!(
+                    "Imported {n} employees into study {}; cohorts were reassigned.",
+                    study.id
+                ),
+                Err(problems) => return Ok(print_problems(&file, &problems)),
+            }
+        }
+        ImportCommand::Usage {
+            study,
+            format,
+            hours_per_unit,
+            file,
+        } => {
+            let format: UsageFormat = format
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+            if let Some(h) = hours_per_unit
+                && !(h.is_finite() && h > 0.0)
+            {
+                bail!("--hours-per-unit must be a positive number");
+            }
+            let study = roster_service::study_for_cli(&state, study).await?;
+            let bytes = read_with_progress(&file)?;
+            let s = spinner("checking and importing the usage data…");
+            let result = roster_service::import_usage(
+                &state,
+                &actor,
+                &study,
+                &file_name(&file),
+                format,
+                bytes,
+                hours_per_unit,
+            )
+            .await;
+            s.finish_and_clear();
+            match result.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Ok(o) => println!(
+                    "Imported {} rows: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+                    o.rows, o.matched, o.unmatched
+                ),
+                Err(problems) => return Ok(print_problems(&file, &problems)),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,18 @@
+//! Layer 2 Study: measures what an AI copilot really saves, per adoption cohort.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod roster;
+pub mod startup;
+pub mod state;
+pub mod stats;
+pub mod study;
+pub mod telemetry;
+pub mod web;

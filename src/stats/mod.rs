@@ -1,0 +1,2 @@
+//! Pure statistics: no database, no async.
+pub mod sample_size;

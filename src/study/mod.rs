@@ -1,0 +1,402 @@
+//! A study: the AI tool under study, its 90-day timeline, status and approvals checklist.
+pub mod repo;
+pub mod service;
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+use std::fmt;
+use std::str::FromStr;
+
+/// A study's database id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Deserialize)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct StudyId(pub i64);
+
+impl fmt::Display for StudyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a study is in its life; it only moves forward, one step at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Being written; nothing has started.
+    Draft,
+    /// Weeks 1–2: roster, usage, cohorts, sample, approvals.
+    Setup,
+    /// Weeks 3–4: the pilot group uses the instruments.
+    Pilot,
+    /// Weeks 5–8: the main sample; instruments frozen.
+    Collection,
+    /// Weeks 9–10.
+    Analysis,
+    /// Weeks 11–12.
+    Readout,
+    /// Finished; read-only.
+    Closed,
+}
+
+impl Status {
+    /// Every status in order.
+    pub const ALL: [Status; 7] = [
+        Status::Draft,
+        Status::Setup,
+        Status::Pilot,
+        Status::Collection,
+        Status::Analysis,
+        Status::Readout,
+        Status::Closed,
+    ];
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Setup => "setup",
+            Status::Pilot => "pilot",
+            Status::Collection => "collection",
+            Status::Analysis => "analysis",
+            Status::Readout => "readout",
+            Status::Closed => "closed",
+        }
+    }
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Draft => "Draft",
+            Status::Setup => "Setup",
+            Status::Pilot => "Pilot",
+            Status::Collection => "Collection",
+            Status::Analysis => "Analysis",
+            Status::Readout => "Readout",
+            Status::Closed => "Closed",
+        }
+    }
+    /// The only status this one may move to.
+    pub fn next(self) -> Option<Status> {
+        let i = Status::ALL.iter().position(|s| *s == self)?;
+        Status::ALL.get(i + 1).copied()
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Status::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}"))
+    }
+}
+
+/// The five phases of the 90-day timeline (Appendix A §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Weeks 1–2.
+    Setup,
+    /// Weeks 3–4.
+    Pilot,
+    /// Weeks 5–8.
+    Collection,
+    /// Weeks 9–10.
+    Analysis,
+    /// Weeks 11–12 and the rest of the 90 days.
+    Readout,
+}
+
+impl Phase {
+    /// The phases in order.
+    pub const ALL: [Phase; 5] = [
+        Phase::Setup,
+        Phase::Pilot,
+        Phase::Collection,
+        Phase::Analysis,
+        Phase::Readout,
+    ];
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Pilot => "pilot",
+            Phase::Collection => "collection",
+            Phase::Analysis => "analysis",
+            Phase::Readout => "readout",
+        }
+    }
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Setup => "Setup (weeks 1–2)",
+            Phase::Pilot => "Pilot (weeks 3–4)",
+            Phase::Collection => "Collection (weeks 5–8)",
+            Phase::Analysis => "Analysis (weeks 9–10)",
+            Phase::Readout => "Readout (weeks 11–12)",
+        }
+    }
+    /// Default first and last day, counted from the start date (day 0).
+    fn default_days(self) -> (i64, i64) {
+        match self {
+            Phase::Setup => (0, 13),
+            Phase::Pilot => (14, 27),
+            Phase::Collection => (28, 55),
+            Phase::Analysis => (56, 69),
+            // The readout takes weeks 11–12 and the remaining days of the 90.
+            Phase::Readout => (70, 89),
+        }
+    }
+}
+
+impl FromStr for Phase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Phase::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown phase {s:?}"))
+    }
+}
+
+/// One phase with its dates (inclusive, in the study's time zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseDates {
+    /// Which phase.
+    pub phase: Phase,
+    /// First day.
+    pub starts_on: NaiveDate,
+    /// Last day.
+    pub ends_on: NaiveDate,
+}
+
+/// The five phases, checked to be in order and not overlapping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeline(Vec<PhaseDates>);
+
+impl Timeline {
+    /// The default 90-day layout from a start date.
+    pub fn from_start(start: NaiveDate) -> Self {
+        Timeline(
+            Phase::ALL
+                .iter()
+                .map(|&phase| {
+                    let (a, b) = phase.default_days();
+                    PhaseDates {
+                        phase,
+                        starts_on: start + Duration::days(a),
+                        ends_on: start + Duration::days(b),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Checks five phases given in order: each starts on or before it ends, and after the previous one ends.
+    pub fn parse(phases: Vec<PhaseDates>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        if phases.len() != Phase::ALL.len()
+            || phases.iter().zip(Phase::ALL).any(|(p, q)| p.phase != q)
+        {
+            return Err(vec!["all five phases are needed, in order".into()]);
+        }
+        for p in &phases {
+            if p.ends_on < p.starts_on {
+                problems.push(format!("{} ends before it starts", p.phase.label()));
+            }
+        }
+        for w in phases.windows(2) {
+            if w[1].starts_on <= w[0].ends_on {
+                problems.push(format!(
+                    "{} must start after {} ends",
+                    w[1].phase.label(),
+                    w[0].phase.label()
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Timeline(phases))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The phases in order.
+    pub fn phases(&self) -> &[PhaseDates] {
+        &self.0
+    }
+
+    /// Moves every phase by the same number of days (when the start date changes).
+    pub fn shifted(&self, days: i64) -> Self {
+        Timeline(
+            self.0
+                .iter()
+                .map(|p| PhaseDates {
+                    phase: p.phase,
+                    starts_on: p.starts_on + Duration::days(days),
+                    ends_on: p.ends_on + Duration::days(days),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The editable fields of a study, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyDetails {
+    /// Name shown everywhere.
+    pub name: String,
+    /// The AI tool's vendor, e.g. Microsoft.
+    pub vendor: String,
+    /// The product, e.g. Microsoft 365 Copilot.
+    pub product: String,
+    /// Model version, for comparing waves.
+    pub model_version: String,
+    /// The study's time zone (phase dates are days in it).
+    pub time_zone: Tz,
+    /// Day 1 of the 90 days.
+    pub start_date: NaiveDate,
+}
+
+/// The study form as submitted.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct StudyForm {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Vendor.
+    #[serde(default)]
+    pub vendor: String,
+    /// Product.
+    #[serde(default)]
+    pub product: String,
+    /// Model version.
+    #[serde(default)]
+    pub model_version: String,
+    /// IANA time zone.
+    #[serde(default)]
+    pub time_zone: String,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub start_date: String,
+}
+
+fn text(
+    field: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+    problems: &mut Vec<(String, String)>,
+) -> String {
+    let v = value.trim();
+    if required && v.is_empty() {
+        problems.push((field.into(), "is required".into()));
+    } else if v.chars().count() > max {
+        problems.push((field.into(), format!("must be at most {max} characters")));
+    } else if v.chars().any(char::is_control) {
+        problems.push((field.into(), "must be one line of text".into()));
+    }
+    v.to_string()
+}
+
+impl StudyDetails {
+    /// Validates the form; problems are (field, message) pairs for the page.
+    pub fn parse(form: &StudyForm) -> Result<Self, Vec<(String, String)>> {
+        let mut p = Vec::new();
+        let name = text("name", &form.name, 120, true, &mut p);
+        let vendor = text("vendor", &form.vendor, 80, true, &mut p);
+        let product = text("product", &form.product, 80, true, &mut p);
+        let model_version = text("model_version", &form.model_version, 80, false, &mut p);
+        let time_zone = match form.time_zone.trim().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                p.push((
+                    "time_zone".into(),
+                    "must be an IANA time zone such as Europe/London".into(),
+                ));
+                None
+            }
+        };
+        let start_date = match NaiveDate::parse_from_str(form.start_date.trim(), "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                p.push(("start_date".into(), "must be a date as YYYY-MM-DD".into()));
+                None
+            }
+        };
+        match (time_zone, start_date) {
+            (Some(time_zone), Some(start_date)) if p.is_empty() => Ok(StudyDetails {
+                name,
+                vendor,
+                product,
+                model_version,
+                time_zone,
+                start_date,
+            }),
+            _ => Err(p),
+        }
+    }
+}
+
+/// The approvals every new study starts with (an admin can add more).
+pub const DEFAULT_APPROVALS: [&str; 4] = [
+    "Legal review",
+    "HR / works council",
+    "Information security",
+    "Vendor data access agreement",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_default_timeline_covers_ninety_days_in_five_phases() {
+        let t = Timeline::from_start(d("2027-01-04"));
+        let p = t.phases();
+        assert_eq!(p[0].starts_on, d("2027-01-04"));
+        assert_eq!(p[1].starts_on, d("2027-01-18"));
+        assert_eq!(p[2].starts_on, d("2027-02-01"));
+        assert_eq!(p[3].starts_on, d("2027-03-01"));
+        assert_eq!(p[4].ends_on, d("2027-04-03"));
+        assert_eq!((p[4].ends_on - p[0].starts_on).num_days() + 1, 90);
+        assert!(Timeline::parse(p.to_vec()).is_ok());
+    }
+
+    #[test]
+    fn overlapping_or_reversed_phases_are_refused() {
+        let mut p = Timeline::from_start(d("2027-01-04")).phases().to_vec();
+        p[1].starts_on = p[0].ends_on;
+        p[3].ends_on = p[3].starts_on - Duration::days(1);
+        let err = Timeline::parse(p).unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
+    }
+
+    #[test]
+    fn status_moves_forward_one_step() {
+        assert_eq!(Status::Draft.next(), Some(Status::Setup));
+        assert_eq!(Status::Readout.next(), Some(Status::Closed));
+        assert_eq!(Status::Closed.next(), None);
+    }
+
+    #[test]
+    fn the_study_form_names_each_bad_field() {
+        let form = StudyForm {
+            name: " ".into(),
+            time_zone: "Mars/Olympus".into(),
+            start_date: "4/1/2027".into(),
+            ..Default::default()
+        };
+        let fields: Vec<String> = StudyDetails::parse(&form)
+            .unwrap_err()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            ["name", "vendor", "product", "time_zone", "start_date"]
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! Study rules over `repo`: creation with its timeline and checklist, edits, phase moves, status, approvals.
+use super::repo::{self, StudyRow};
+use super::{DEFAULT_APPROVALS, PhaseDates, Status, StudyDetails, StudyId, Timeline};
+use crate::audit::{self, Actor};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+/// Loads a study or answers 404.
+pub async fn get(state: &AppState, id: StudyId) -> Result<StudyRow> {
+    repo::get(&state.pool, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Creates a study in draft with the default 90-day timeline and approvals checklist.
+pub async fn create(state: &AppState, actor: &Actor, d: &StudyDetails) -> Result<StudyId> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let id = repo::insert(&mut tx, d, now).await?;
+    repo::set_timeline(&mut tx, id, &Timeline::from_start(d.start_date)).await?;
+    for label in DEFAULT_APPROVALS {
+        repo::add_approval(&mut tx, id, label, true).await?;
+    }
+    let detail = format!(
+        "created \"{}\" ({} {}), starting {}",
+        d.name, d.vendor, d.product, d.start_date
+    );
+    audit::record(&mut tx, now, actor, "study.create", Some(id.0), &detail).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Saves new details; a new start date moves the whole timeline, allowed only before the pilot.
+pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetails) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if study.status() == Status::Closed {
+        return Err(AppError::Conflict(
+            "This study is closed; it can no longer be changed.".into(),
+        ));
+    }
+    let shift = (d.start_date - study.start_date).num_days();
+    if shift != 0 {
+        if study.status() > Status::Setup {
+            return Err(AppError::Conflict(
+                "The start date cannot change once the pilot has begun; move individual phases instead.".into(),
+            ));
+        }
+        let current = repo::timeline(&mut *tx, id).await?;
+        let moved = Timeline::parse(current)
+            .map_err(|p| AppError::Internal(anyhow::anyhow!("{p:?}")))?
+            .shifted(shift);
+        repo::set_timeline(&mut tx, id, &moved).await?;
+    }
+    repo::update(&mut tx, id, d, now).await?;
+    let mut changes = Vec::new();
+    let pairs = [
+        ("name", &study.name, &d.name),
+        ("vendor", &study.vendor, &d.vendor),
+        ("product", &study.product, &d.product),
+        ("model version", &study.model_version, &d.model_version),
+    ];
+    for (field, old, new) in pairs {
+        if old != new {
+            changes.push(format!("{field} \"{old}\" → \"{new}\""));
+        }
+    }
+    if study.time_zone != d.time_zone.name() {
+        changes.push(format!(
+            "time zone {} → {}",
+            study.time_zone,
+            d.time_zone.name()
+        ));
+    }
+    if shift != 0 {
+        changes.push(format!(
+            "start {} → {} (every phase moved {shift} days)",
+            study.start_date, d.start_date
+        ));
+    }
+    if !changes.is_empty() {
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "study.update",
+            Some(id.0),
+            &changes.join("; "),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces the phase dates (already checked to be in order and not overlapping).
+pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timeline) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if study.status() == Status::Closed {
+        return Err(AppError::Conflict(
+            "This study is closed; its timeline can no longer change.".into(),
+        ));
+    }
+    let before = repo::timeline(&mut *tx, id).await?;
+    repo::set_timeline(&mut tx, id, t).await?;
+    let changes: Vec<String> = before
+        .iter()
+        .zip(t.phases())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| {
+            format!(
+                "{}: {}–{} → {}–{}",
+                b.phase.as_str(),
+                a.starts_on,
+                a.ends_on,
+                b.starts_on,
+                b.ends_on
+            )
+        })
+        .collect();
+    if !changes.is_empty() {
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "study.phases",
+            Some(id.0),
+            &changes.join("; "),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The phases in order.
+pub async fn timeline(state: &AppState, id: StudyId) -> Result<Vec<PhaseDates>> {
+    Ok(repo::timeline(&state.pool, id).await?)
+}
+
+/// What stops a study moving to `to`, in words; empty when nothing does.
+pub async fn blockers(state: &AppState, id: StudyId, to: Status) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if to == Status::Pilot {
+        for label in repo::missing_required(&state.pool, id).await? {
+            out.push(format!("approval not recorded: {label}"));
+        }
+        let (main, pilot) = crate::roster::repo::sample_sizes(&state.pool, id).await?;
+        if main == 0 || pilot == 0 {
+            out.push("no sample with a pilot group has been drawn".into());
+        }
+    }
+    Ok(out)
+}
+
+/// Moves the study one step forward; `to` must be the next status (a stale form changes nothing).
+pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -> Result<()> {
+    let study = get(state, id).await?;
+    let from = study.status();
+    if from.next() != Some(to) {
+        return Err(AppError::Conflict(format!(
+            "The study is in {}; it can only move forward one step at a time{}.",
+            from.label(),
+            from.next()
+                .map(|n| format!(", to {}", n.label()))
+                .unwrap_or_default()
+        )));
+    }
+    let blockers = blockers(state, id, to).await?;
+    if !blockers.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "The study cannot move to {} yet: {}.",
+            to.label(),
+            blockers.join("; ")
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    if !repo::set_status(&mut tx, id, from, to, actor.user_id, now).await? {
+        return Err(AppError::Conflict(
+            "The study's status changed meanwhile; reload the page.".into(),
+        ));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.status",
+        Some(id.0),
+        &format!("{} → {}", from.as_str(), to.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds an item to the approvals checklist.
+pub async fn add_approval(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    label: &str,
+    required: bool,
+) -> Result<()> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 120 || label.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "An approval needs a name of one line, at most 120 characters.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if study.status() >= Status::Pilot && required {
+        return Err(AppError::Conflict(
+            "The pilot has begun; a new required approval can no longer hold it back.".into(),
+        ));
+    }
+    if !repo::add_approval(&mut tx, id, label, required).await? {
+        return Err(AppError::BadRequest(format!(
+            "The checklist already has \"{label}\"."
+        )));
+    }
+    let kind = if required { "required" } else { "optional" };
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "approval.add",
+        Some(id.0),
+        &format!("{kind} item \"{label}\""),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records an approval as given, by this person, now.
+pub async fn record_approval(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    item: i64,
+    reference: &str,
+) -> Result<()> {
+    let reference = reference.trim();
+    if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "The reference must be one line of at most 200 characters.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let Some(label) =
+        repo::record_approval(&mut tx, id, item, actor.user_id, reference, now).await?
+    else {
+        return Err(AppError::Conflict(
+            "That approval does not exist or was already recorded.".into(),
+        ));
+    };
+    let detail = if reference.is_empty() {
+        format!("\"{label}\"")
+    } else {
+        format!("\"{label}\" (ref. {reference})")
+    };
+    audit::record(&mut tx, now, actor, "approval.record", Some(id.0), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The only layer that knows HTTP: the router, page contexts, flash messages and security headers.
+pub mod admin;
+pub mod auth;
+pub mod roster;
+pub mod studies;
+
+use crate::auth::extract::Staff;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest ordinary form body.
+pub const FORM_LIMIT: usize = 64 * 1024;
+/// Largest upload (a 100,000-row roster is about 8 MB).
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    let uploads = Router::new()
+        .route("/studies/{id}/roster", post(roster::roster_import))
+        .route("/studies/{id}/usage", post(roster::usage_import))
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/studies") }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
+        .route("/studies", get(studies::list).post(studies::create))
+        .route("/studies/new", get(studies::new_page))
+        .route("/studies/{id}", get(studies::show))
+        .route("/studies/{id}/edit", get(studies::edit_page).post(studies::update))
+        .route("/studies/{id}/phases", post(studies::phases))
+        .route("/studies/{id}/status", post(studies::status))
+        .route("/studies/{id}/approvals", post(studies::add_approval))
+        .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
+        .route("/studies/{id}/roster", get(roster::roster_page))
+        .route("/studies/{id}/usage", get(roster::usage_page))
+        .route("/studies/{id}/usage/conversion", post(roster::conversion))
+        .route("/studies/{id}/cohorts", get(roster::cohorts_page).post(roster::cohort_settings))
+        .route("/studies/{id}/sample", get(roster::sample_page).post(roster::draw))
+        .route("/studies/{id}/sample/discard", post(roster::discard))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/users", get(admin::users))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(uploads)
+        .route("/static/style.css", get(stylesheet))
+        .fallback(|| async { crate::error::AppError::NotFound })
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .with_state(state)
+}
+
+/// The stylesheet, built into the binary so it runs from any folder.
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/style.css"),
+    )
+}
+
+/// A message shown once on the next page.
+#[derive(Clone, Debug)]
+pub struct Flash {
+    /// `notice` or `error` (a CSS class).
+    pub kind: &'static str,
+    /// The text (escaped when shown).
+    pub text: String,
+}
+
+/// What the base template needs on every page.
+pub struct PageCtx {
+    /// The signed-in person's email, if any.
+    pub email: String,
+    /// Whether someone is signed in.
+    pub signed_in: bool,
+    /// Whether they are an admin.
+    pub is_admin: bool,
+    /// Their role's name.
+    pub role: &'static str,
+    /// The CSRF token for the page's forms.
+    pub csrf: String,
+    /// A one-time message.
+    pub flash: Option<Flash>,
+}
+
+const FLASH_COOKIE: &str = "layer2_flash";
+
+impl PageCtx {
+    /// The context for a staff page; takes (and clears) the flash message.
+    pub fn staff(staff: &Staff, jar: CookieJar) -> (CookieJar, PageCtx) {
+        let (jar, flash) = take_flash(jar);
+        let ctx = PageCtx {
+            email: staff.email.clone(),
+            signed_in: true,
+            is_admin: staff.is_admin(),
+            role: staff.role.as_str(),
+            csrf: staff.csrf.clone(),
+            flash,
+        };
+        (jar, ctx)
+    }
+
+    /// The context for a page seen before signing in.
+    pub fn anonymous(csrf: String, flash: Option<Flash>) -> PageCtx {
+        PageCtx {
+            email: String::new(),
+            signed_in: false,
+            is_admin: false,
+            role: "",
+            csrf,
+            flash,
+        }
+    }
+}
+
+fn hex_encode(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) || s.len() > 4000 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// Sets a one-time message for the next page (hex-encoded: cookie values cannot hold arbitrary text).
+pub fn set_flash(jar: CookieJar, kind: &'static str, text: impl AsRef<str>) -> CookieJar {
+    let value = format!(
+        "{}{}",
+        if kind == "error" { "e" } else { "n" },
+        hex_encode(text.as_ref())
+    );
+    jar.add(
+        Cookie::build((FLASH_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .build(),
+    )
+}
+
+pub(crate) fn take_flash(jar: CookieJar) -> (CookieJar, Option<Flash>) {
+    let Some(c) = jar.get(FLASH_COOKIE) else {
+        return (jar, None);
+    };
+    let v = c.value();
+    let flash = match v.split_at_checked(1) {
+        Some(("e", rest)) => hex_decode(rest).map(|text| Flash {
+            kind: "error",
+            text,
+        }),
+        Some(("n", rest)) => hex_decode(rest).map(|text| Flash {
+            kind: "notice",
+            text,
+        }),
+        _ => None,
+    };
+    let mut removal = Cookie::build((FLASH_COOKIE, "")).path("/").build();
+    removal.make_removal();
+    (jar.add(removal), flash)
+}
+
+/// Redirects (303) with a notice.
+pub fn notice(jar: CookieJar, to: &str, text: impl AsRef<str>) -> (CookieJar, Redirect) {
+    (set_flash(jar, "notice", text), Redirect::to(to))
+}
+
+/// Formats a number with thousands separators, for tables.
+pub fn thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Formats a share as a percentage with one decimal.
+pub fn pct(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.1}%", 100.0 * part / whole)
+    } else {
+        "–".into()
+    }
+}
+
+/// After a form action: a notice on success; the user-facing refusal as an error flash (nothing changed);
+/// internal errors go up to the error page.
+pub fn outcome(
+    result: crate::error::Result<()>,
+    jar: CookieJar,
+    back: &str,
+    ok: impl AsRef<str>,
+) -> crate::error::Result<axum::response::Response> {
+    use crate::error::AppError;
+    use axum::response::IntoResponse;
+    match result {
+        Ok(()) => Ok(notice(jar, back, ok).into_response()),
+        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
+            Ok((set_flash(jar, "error", m), Redirect::to(back)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_text_survives_the_cookie_round_trip() {
+        let text = "Imported 3 employees; <b>é</b>";
+        assert_eq!(hex_decode(&hex_encode(text)).as_deref(), Some(text));
+        assert_eq!(hex_decode("zz"), None);
+    }
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(100000), "100,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(-1234), "-1,234");
+    }
+}

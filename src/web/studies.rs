@@ -1,0 +1,532 @@
+//! Study pages: list, create, edit, the overview with timeline, status and approvals.
+use super::{PageCtx, notice, outcome, set_flash, thousands};
+use crate::auth::extract::{Admin, Staff};
+use crate::error::{AppError, Result};
+use crate::roster::repo as roster_repo;
+use crate::state::AppState;
+use crate::study::repo::{self as study_repo, ApprovalRow, StudyListRow, StudyRow};
+use crate::study::{
+    Phase, PhaseDates, Status, StudyDetails, StudyForm, StudyId, Timeline, service,
+};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The tabs every study page shows.
+pub struct StudyNav {
+    /// Study id.
+    pub id: i64,
+    /// Study name.
+    pub name: String,
+    /// Status label.
+    pub status: &'static str,
+    /// The tab in view.
+    pub active: &'static str,
+}
+
+impl StudyNav {
+    /// Tabs for `study` with `active` highlighted.
+    pub fn new(study: &StudyRow, active: &'static str) -> Self {
+        Self {
+            id: study.id.0,
+            name: study.name.clone(),
+            status: study.status().label(),
+            active,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "studies/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    studies: Vec<StudyListView>,
+}
+
+struct StudyListView {
+    id: i64,
+    name: String,
+    tool: String,
+    status: &'static str,
+    start_date: String,
+    employees: String,
+    sampled: String,
+}
+
+fn tool(vendor: &str, product: &str, model: &str) -> String {
+    if model.is_empty() {
+        format!("{vendor} {product}")
+    } else {
+        format!("{vendor} {product} ({model})")
+    }
+}
+
+impl From<StudyListRow> for StudyListView {
+    fn from(r: StudyListRow) -> Self {
+        Self {
+            id: r.id.0,
+            tool: tool(&r.vendor, &r.product, &r.model_version),
+            name: r.name,
+            status: r.status.parse::<Status>().map(Status::label).unwrap_or("?"),
+            start_date: r.start_date.to_string(),
+            employees: thousands(r.employees),
+            sampled: thousands(r.sampled),
+        }
+    }
+}
+
+/// All studies.
+pub async fn list(State(state): State<AppState>, staff: Staff, jar: CookieJar) -> Result<Response> {
+    let studies = study_repo::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(StudyListView::from)
+        .collect();
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    Ok((jar, Html(ListPage { ctx, studies }.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "studies/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    /// None when creating.
+    study_id: Option<i64>,
+    form: StudyForm,
+    problems: HashMap<String, String>,
+    start_locked: bool,
+}
+
+impl FormPage {
+    fn problem(&self, field: &str) -> &str {
+        self.problems.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The new-study form (admins).
+pub async fn new_page(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    jar: CookieJar,
+) -> Result<Response> {
+    let _ = state;
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let form = StudyForm {
+        time_zone: "UTC".into(),
+        ..Default::default()
+    };
+    let page = FormPage {
+        ctx,
+        study_id: None,
+        form,
+        problems: HashMap::new(),
+        start_locked: false,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// The study form with the CSRF token.
+#[derive(Deserialize)]
+pub struct StudyFormWithCsrf {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: StudyForm,
+}
+
+fn invalid_form(
+    staff: &Staff,
+    jar: CookieJar,
+    study_id: Option<i64>,
+    form: StudyForm,
+    problems: Vec<(String, String)>,
+    start_locked: bool,
+) -> Result<Response> {
+    let (jar, ctx) = PageCtx::staff(staff, jar);
+    let page = FormPage {
+        ctx,
+        study_id,
+        form,
+        problems: problems.into_iter().collect(),
+        start_locked,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, Html(page.render()?)).into_response())
+}
+
+/// Creates a study.
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    jar: CookieJar,
+    Form(f): Form<StudyFormWithCsrf>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    match StudyDetails::parse(&f.form) {
+        Ok(d) => {
+            let id = service::create(&state, &staff.actor(), &d).await?;
+            Ok(notice(
+                jar,
+                &format!("/studies/{id}"),
+                "Study created with the default 90-day timeline.",
+            )
+            .into_response())
+        }
+        Err(problems) => invalid_form(&staff, jar, None, f.form, problems, false),
+    }
+}
+
+/// The edit form (admins).
+pub async fn edit_page(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let s = service::get(&state, StudyId(id)).await?;
+    let form = StudyForm {
+        name: s.name.clone(),
+        vendor: s.vendor.clone(),
+        product: s.product.clone(),
+        model_version: s.model_version.clone(),
+        time_zone: s.time_zone.clone(),
+        start_date: s.start_date.to_string(),
+    };
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = FormPage {
+        ctx,
+        study_id: Some(id),
+        form,
+        problems: HashMap::new(),
+        start_locked: s.status() > Status::Setup,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// Saves the edit form.
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<StudyFormWithCsrf>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    match StudyDetails::parse(&f.form) {
+        Ok(d) => {
+            let r = service::update(&state, &staff.actor(), study.id, &d).await;
+            outcome(r, jar, &format!("/studies/{id}"), "Study saved.")
+        }
+        Err(problems) => invalid_form(
+            &staff,
+            jar,
+            Some(id),
+            f.form,
+            problems,
+            study.status() > Status::Setup,
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "studies/show.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    tool: String,
+    time_zone: String,
+    start_date: String,
+    status: Status,
+    steps: Vec<(&'static str, bool)>,
+    next: Option<Status>,
+    blockers: Vec<String>,
+    phases: Vec<PhaseView>,
+    approvals: Vec<ApprovalView>,
+    history: Vec<String>,
+    employees: String,
+    usage: String,
+    sample: String,
+    closed: bool,
+}
+
+struct PhaseView {
+    key: &'static str,
+    label: &'static str,
+    starts_on: String,
+    ends_on: String,
+    current: bool,
+}
+
+struct ApprovalView {
+    id: i64,
+    label: String,
+    required: bool,
+    recorded: Option<String>,
+    reference: String,
+}
+
+impl From<ApprovalRow> for ApprovalView {
+    fn from(a: ApprovalRow) -> Self {
+        let recorded = a.recorded_at.map(|at| {
+            format!(
+                "{} by {}",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                a.recorded_by.as_deref().unwrap_or("the command line")
+            )
+        });
+        Self {
+            id: a.id,
+            label: a.label,
+            required: a.required,
+            recorded,
+            reference: a.reference,
+        }
+    }
+}
+
+/// The study overview: details, status, timeline and approvals.
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let study = service::get(&state, StudyId(id)).await?;
+    let status = study.status();
+    let next = status.next();
+    let blockers = match next {
+        Some(n) => service::blockers(&state, study.id, n).await?,
+        None => vec![],
+    };
+    let tz: chrono_tz::Tz = study.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let phases = service::timeline(&state, study.id)
+        .await?
+        .into_iter()
+        .map(|p| PhaseView {
+            key: p.phase.as_str(),
+            label: p.phase.label(),
+            starts_on: p.starts_on.to_string(),
+            ends_on: p.ends_on.to_string(),
+            current: p.starts_on <= today && today <= p.ends_on,
+        })
+        .collect();
+    let approvals = study_repo::approvals(&state.pool, study.id)
+        .await?
+        .into_iter()
+        .map(ApprovalView::from)
+        .collect();
+    let history = study_repo::status_history(&state.pool, study.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            format!(
+                "{} → {} on {} by {}",
+                c.from_status,
+                c.to_status,
+                c.at.format("%Y-%m-%d %H:%M UTC"),
+                c.who.as_deref().unwrap_or("the command line")
+            )
+        })
+        .collect();
+    let employees = roster_repo::employee_count(&state.pool, study.id).await?;
+    let usage = match roster_repo::latest_usage_import(&state.pool, study.id).await? {
+        Some(u) => format!(
+            "{} ({} to {}), {} people matched",
+            u.filename,
+            u.period_start,
+            u.period_end,
+            thousands(u.matched)
+        ),
+        None => "none yet".into(),
+    };
+    let (main, pilot) = roster_repo::sample_sizes(&state.pool, study.id).await?;
+    let sample = if main + pilot == 0 {
+        "not drawn yet".into()
+    } else {
+        format!(
+            "{} in the main sample, {} in the pilot group",
+            thousands(main),
+            thousands(pilot)
+        )
+    };
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = ShowPage {
+        ctx,
+        nav: StudyNav::new(&study, "overview"),
+        tool: tool(&study.vendor, &study.product, &study.model_version),
+        time_zone: study.time_zone.clone(),
+        start_date: study.start_date.to_string(),
+        status,
+        steps: Status::ALL
+            .iter()
+            .map(|s| (s.label(), *s == status))
+            .collect(),
+        next,
+        blockers,
+        phases,
+        approvals,
+        history,
+        employees: thousands(employees),
+        usage,
+        sample,
+        closed: status == Status::Closed,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// The timeline form: two dates per phase.
+#[derive(Deserialize)]
+pub struct PhasesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    dates: HashMap<String, String>,
+}
+
+/// Moves phase dates; they must stay in order and not overlap.
+pub async fn phases(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<PhasesForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    let back = format!("/studies/{id}#timeline");
+    let mut problems = Vec::new();
+    let mut phases = Vec::new();
+    let date = |key: String, label: &str, problems: &mut Vec<String>| -> Option<NaiveDate> {
+        let v = f.dates.get(&key).map(|s| s.trim()).unwrap_or("");
+        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| problems.push(format!("{label}: enter a date as YYYY-MM-DD")))
+            .ok()
+    };
+    for phase in Phase::ALL {
+        let s = date(
+            format!("{}_start", phase.as_str()),
+            &format!("{} start", phase.label()),
+            &mut problems,
+        );
+        let e = date(
+            format!("{}_end", phase.as_str()),
+            &format!("{} end", phase.label()),
+            &mut problems,
+        );
+        if let (Some(starts_on), Some(ends_on)) = (s, e) {
+            phases.push(PhaseDates {
+                phase,
+                starts_on,
+                ends_on,
+            });
+        }
+    }
+    if problems.is_empty() {
+        match Timeline::parse(phases) {
+            Ok(t) => {
+                let r = service::move_phases(&state, &staff.actor(), study.id, &t).await;
+                return outcome(r, jar, &back, "Timeline saved.");
+            }
+            Err(p) => problems = p,
+        }
+    }
+    let jar = set_flash(
+        jar,
+        "error",
+        format!("The timeline was not changed: {}.", problems.join("; ")),
+    );
+    Ok((jar, Redirect::to(&back)).into_response())
+}
+
+/// The status form: the status to move to.
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// Moves the study one step forward.
+pub async fn status(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<StatusForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let to: Status = f.to.parse().map_err(AppError::BadRequest)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    let r = service::advance(&state, &staff.actor(), study.id, to).await;
+    outcome(
+        r,
+        jar,
+        &format!("/studies/{id}"),
+        format!("The study is now in {}.", to.label()),
+    )
+}
+
+/// A new checklist item.
+#[derive(Deserialize)]
+pub struct ApprovalForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    label: String,
+    /// A checkbox: present when ticked.
+    required: Option<String>,
+}
+
+/// Adds an approval item.
+pub async fn add_approval(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<ApprovalForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    let back = format!("/studies/{id}#approvals");
+    let r = service::add_approval(
+        &state,
+        &staff.actor(),
+        study.id,
+        &f.label,
+        f.required.is_some(),
+    )
+    .await;
+    outcome(r, jar, &back, "Approval item added.")
+}
+
+/// Recording an approval.
+#[derive(Deserialize)]
+pub struct RecordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reference: String,
+}
+
+/// Records an approval as given now, by this admin.
+pub async fn record_approval(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path((id, item)): Path<(i64, i64)>,
+    jar: CookieJar,
+    Form(f): Form<RecordForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    let back = format!("/studies/{id}#approvals");
+    let r = service::record_approval(&state, &staff.actor(), study.id, item, &f.reference).await;
+    outcome(r, jar, &back, "Approval recorded.")
+}
