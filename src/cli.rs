@@ -194,8 +194,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let app = Application::build(config, Arc::new(SystemClock)).await?;
-    let base = app.state().config.base_url().to_string();
-    let listen = app.state().config.listen;
+    let base = app.state().config.base_url_for_port(app.port());
+    let listen = format!("{}:{}", app.state().config.listen.ip(), app.port());
     if let Some(token) = auth_service::setup_token_if_needed(app.state()).await? {
         // Printed for the person starting the server, never logged.
         println!(

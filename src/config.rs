@@ -36,7 +36,7 @@ pub struct Config {
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
     /// The address people use to reach the server; links in mail and the setup link use it.
-    /// An `https://` URL also marks session cookies `Secure`.
+    /// An `https://` URL also marks session cookies `Secure`. Empty: `http://` + the listen address.
     pub public_url: String,
     /// Staff sessions.
     pub session: SessionConfig,
@@ -99,7 +99,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./layer2-data"),
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: String::new(),
             session: SessionConfig::default(),
             mail: MailConfig::default(),
         }
@@ -212,7 +212,9 @@ impl Config {
 
     /// Refuses settings that cannot work, with a message naming the setting.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        {
             bail!(
                 "public_url must start with http:// or https://, not {:?}",
                 self.public_url
@@ -248,9 +250,23 @@ impl Config {
         self.public_url.starts_with("https://")
     }
 
-    /// The public URL without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        self.public_url.trim_end_matches('/')
+    /// The public URL without a trailing slash; `port` is the port actually bound (listen may say 0).
+    pub fn base_url_for_port(&self, port: u16) -> String {
+        if self.public_url.is_empty() {
+            let host = if self.listen.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                self.listen.ip().to_string()
+            };
+            format!("http://{host}:{port}")
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+
+    /// The public URL without a trailing slash, for the configured listen port.
+    pub fn base_url(&self) -> String {
+        self.base_url_for_port(self.listen.port())
     }
 }
 

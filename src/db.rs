@@ -78,3 +78,43 @@ pub async fn check_pragmas(pool: &SqlitePool) -> anyhow::Result<()> {
 pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_without_wal_and_full_sync_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("x.sqlite3"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        let err = check_pragmas(&pool).await.unwrap_err().to_string();
+        assert!(
+            err.contains("journal_mode is delete, expected wal"),
+            "{err}"
+        );
+        assert!(err.contains("synchronous is 1, expected 2 (FULL)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn connect_sets_every_pragma_and_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = connect(&dir.path().join("sub/layer2.sqlite3"))
+            .await
+            .unwrap();
+        check_pragmas(&pool).await.unwrap();
+        let tables: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'studies'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(tables, 1);
+    }
+}

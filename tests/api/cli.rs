@@ -169,3 +169,38 @@ async fn import_from_the_cli_uses_the_same_checks_as_the_web() {
     let o = layer2(dir.path(), &["study", "list"], "");
     assert!(text(&o).contains("CLI study") && text(&o).contains("50 employees"));
 }
+
+#[test]
+fn a_first_serve_prints_a_setup_link_that_creates_the_admin() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
+        .arg("serve")
+        .env("LAYER2_DATA_DIR", dir.path())
+        .env("LAYER2_LISTEN", "127.0.0.1:0")
+        .env("LAYER2_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut link = None;
+    for line in lines.by_ref().take(5) {
+        let line = line.unwrap();
+        if let Some(at) = line.find("/setup/") {
+            link = Some(line[line.find("http").unwrap()..at + 7 + 64].to_string());
+        }
+        if line.starts_with("Layer 2 Study on") {
+            break;
+        }
+    }
+    let link = link.expect("a setup link is printed");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async { reqwest::get(&link).await.unwrap().status() });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK, "{link}");
+}

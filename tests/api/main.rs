@@ -1,6 +1,7 @@
 //! One integration-test binary: every feature through real HTTP against a real SQLite file.
 mod auth;
 mod cli;
+mod demo;
 mod helpers;
 mod roster;
 mod sample;
