@@ -67,7 +67,7 @@ CREATE TABLE usage_summary (
     active_days_month REAL,
     units             REAL NOT NULL,
     gross_hours_month REAL,
-    PRIMARY KEY (import_id, key)
+    PRIMARY KEY (import_id, key_kind, key)
 ) STRICT;
 
 CREATE TABLE sample_draws (

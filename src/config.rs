@@ -145,8 +145,19 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the config file {}", path.display()))?;
-                toml::from_str::<Config>(&text)
-                    .with_context(|| format!("the config file {} is not valid", path.display()))?
+                toml::from_str::<Config>(&text).map_err(|e| {
+                    // toml's own Display quotes the offending line, which may hold a password: name the
+                    // line and the reason only.
+                    let line = e
+                        .span()
+                        .map(|r| text[..r.start].lines().count().max(1))
+                        .unwrap_or(0);
+                    anyhow::anyhow!(
+                        "the config file {} is not valid at line {line}: {}",
+                        path.display(),
+                        e.message()
+                    )
+                })?
             }
             None => Config::default(),
         };
@@ -296,6 +307,20 @@ mod tests {
         c.apply_env(|k| (k == "LAYER2_SMTP_PASSWORD").then(|| "hunter2-secret".to_string()))
             .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_broken_config_file_names_the_line_but_never_echoes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer2.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:8080\"\n[mail.smtp]\npassword = hunter2-secret\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -174,26 +174,34 @@ pub async fn delete_expired_sessions(
 
 /// Failures recorded for a throttle key since `since`, oldest first.
 pub async fn failures_since(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     key_hash: &str,
     since: DateTime<Utc>,
 ) -> sqlx::Result<Vec<DateTime<Utc>>> {
     sqlx::query_scalar("SELECT at FROM login_failures WHERE key_hash = ? AND at >= ? ORDER BY at")
         .bind(key_hash)
         .bind(since)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
 }
 
-/// Records one failed login under a throttle key.
+/// Records one failed (or not yet checked) login under a throttle key; returns its id.
 pub async fn insert_failure(
     conn: &mut SqliteConnection,
     key_hash: &str,
     at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (key_hash, at) VALUES (?, ?)")
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO login_failures (key_hash, at) VALUES (?, ?) RETURNING id")
         .bind(key_hash)
         .bind(at)
+        .fetch_one(conn)
+        .await
+}
+
+/// Takes back a recorded attempt that turned out to be a success.
+pub async fn delete_failure(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = ?")
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())

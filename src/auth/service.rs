@@ -7,11 +7,15 @@ use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::SqliteConnection;
 use std::net::IpAddr;
 
-/// Failed logins allowed per account within `THROTTLE_WINDOW` before it is paused.
-pub const ACCOUNT_LIMIT: usize = 5;
-/// Failed logins allowed per client address within `THROTTLE_WINDOW`.
+/// Failed logins allowed per account from one client address within `THROTTLE_WINDOW_MINUTES`.
+pub const ACCOUNT_ADDRESS_LIMIT: usize = 5;
+/// Failed logins allowed per account from all addresses together: an attacker at one address cannot
+/// lock the real person out from another, yet a distributed guesser is still slowed down.
+pub const ACCOUNT_LIMIT: usize = 20;
+/// Failed logins allowed per client address, whatever the account.
 pub const ADDRESS_LIMIT: usize = 20;
 /// The sliding window; a pause never lasts longer than this, so nobody is locked out for good.
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
@@ -32,25 +36,55 @@ fn account_key(email: &str) -> String {
     hash_token(&format!("account:{}", email.trim().to_lowercase()))
 }
 
-fn address_key(ip: IpAddr) -> String {
-    hash_token(&format!("address:{ip}"))
+/// Throttle keys (SHA-256, so the table holds no emails or addresses) and their limits.
+fn throttle_keys(email: &str, ip: IpAddr) -> [(String, usize); 3] {
+    let email = email.trim().to_lowercase();
+    // IPv6 clients usually hold a whole /64: count it as one address.
+    let address = match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    [
+        (
+            hash_token(&format!("account:{email}|address:{address}")),
+            ACCOUNT_ADDRESS_LIMIT,
+        ),
+        (account_key(&email), ACCOUNT_LIMIT),
+        (hash_token(&format!("address:{address}")), ADDRESS_LIMIT),
+    ]
 }
 
 /// Minutes until a key is below its limit again, if it is at or over it now.
 async fn throttled_for(
-    state: &AppState,
+    conn: &mut SqliteConnection,
     key: &str,
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     let window = Duration::minutes(THROTTLE_WINDOW_MINUTES);
-    let fails = repo::failures_since(&state.pool, key, now - window).await?;
+    let fails = repo::failures_since(conn, key, now - window).await?;
     if fails.len() < limit {
         return Ok(None);
     }
     // The pause ends when the failure that put the key over its limit leaves the window.
     let frees_at = fails[fails.len() - limit] + window;
     Ok(Some(((frees_at - now).num_seconds() + 59).max(60) / 60))
+}
+
+/// Names the account in the audit log only when it exists: a typo'd email may be someone's password.
+async fn audit_actor(conn: &mut SqliteConnection, email: &str) -> Result<Actor> {
+    Ok(
+        match repo::user_by_email(conn, email.trim().to_lowercase().as_str()).await? {
+            Some(u) => Actor::staff(u.id, &u.email),
+            None => Actor {
+                user_id: None,
+                label: "unknown account".into(),
+            },
+        },
+    )
 }
 
 /// Checks a login; records failures; on success opens a new session (a fresh id every time).
@@ -61,16 +95,35 @@ pub async fn login(
     ip: IpAddr,
 ) -> Result<LoginOutcome> {
     let now = state.clock.now();
-    let (akey, ikey) = (account_key(email), address_key(ip));
-    let account_wait = throttled_for(state, &akey, ACCOUNT_LIMIT, now).await?;
-    let address_wait = throttled_for(state, &ikey, ADDRESS_LIMIT, now).await?;
-    if let Some(minutes) = account_wait.max(address_wait) {
+    let keys = throttle_keys(email, ip);
+    // Check the limits and count this attempt as a failure in one write transaction, before the
+    // password is checked: parallel attempts are serialised here, so a burst cannot slip past the limit.
+    let mut tx = begin_write(&state.pool).await?;
+    let mut wait = None;
+    for (key, limit) in &keys {
+        wait = wait.max(throttled_for(&mut tx, key, *limit, now).await?);
+    }
+    if let Some(minutes) = wait {
+        let actor = audit_actor(&mut tx, email).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            "login.throttled",
+            None,
+            "sign-in refused: too many failures",
+        )
+        .await?;
+        tx.commit().await?;
         return Ok(LoginOutcome::Throttled { minutes });
     }
-    let user = {
-        let mut conn = state.pool.acquire().await?;
-        repo::user_by_email(&mut conn, email.trim().to_lowercase().as_str()).await?
-    };
+    let mut pending = Vec::with_capacity(keys.len());
+    for (key, _) in &keys {
+        pending.push(repo::insert_failure(&mut tx, key, now).await?);
+    }
+    let user = repo::user_by_email(&mut tx, email.trim().to_lowercase().as_str()).await?;
+    tx.commit().await?;
+
     let ok = password::verify(
         state,
         password,
@@ -80,7 +133,11 @@ pub async fn login(
     let mut tx = begin_write(&state.pool).await?;
     match user.filter(|_| ok) {
         Some(user) => {
-            repo::clear_failures(&mut tx, &akey).await?;
+            for id in pending {
+                repo::delete_failure(&mut tx, id).await?;
+            }
+            repo::clear_failures(&mut tx, &keys[0].0).await?;
+            repo::clear_failures(&mut tx, &keys[1].0).await?;
             let token = new_token();
             repo::insert_session(&mut tx, &hash_token(&token), user.id, &new_token(), now).await?;
             audit::record(
@@ -96,17 +153,7 @@ pub async fn login(
             Ok(LoginOutcome::Success { token })
         }
         None => {
-            repo::insert_failure(&mut tx, &akey, now).await?;
-            repo::insert_failure(&mut tx, &ikey, now).await?;
-            // Name the account only when it exists: a typo'd email may be someone's password.
-            let known = repo::user_by_email(&mut tx, email.trim().to_lowercase().as_str()).await?;
-            let actor = match known {
-                Some(u) => Actor::staff(u.id, &u.email),
-                None => Actor {
-                    user_id: None,
-                    label: "unknown account".into(),
-                },
-            };
+            let actor = audit_actor(&mut tx, email).await?;
             audit::record(
                 &mut tx,
                 now,

@@ -742,7 +742,8 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
                 "employee_id",
                 format!("{} is longer than 64 characters", quote(id)),
             );
-        } else if let Some(earlier) = first_row(&mut ids, id, row) {
+        } else if let Some(earlier) = first_row(&mut ids, &id.to_lowercase(), row) {
+            // Ids are matched to usage data case-insensitively, so "E1" and "e1" are one person.
             problems.at(
                 row,
                 "employee_id",

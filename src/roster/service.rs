@@ -17,11 +17,15 @@ use std::collections::HashMap;
 pub type Problems = Vec<ImportProblem>;
 
 /// The frame (roster, usage, cohorts) is fixed once a sample exists, and never changes after setup.
+/// Re-reads the study inside the caller's write transaction and returns the fresh row.
 async fn ensure_frame_editable(
     conn: &mut SqliteConnection,
-    study: &StudyRow,
+    id: StudyId,
     what: &str,
-) -> Result<()> {
+) -> Result<StudyRow> {
+    let study = crate::study::repo::get(&mut *conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if study.status() > Status::Setup {
         return Err(AppError::Conflict(format!(
             "The study is in {}; {what} can only change during draft and setup.",
@@ -34,7 +38,7 @@ async fn ensure_frame_editable(
             "A sample has been drawn from the current roster; discard it on the sample page before {what} can change."
         )));
     }
-    Ok(())
+    Ok(study)
 }
 
 fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
@@ -60,7 +64,7 @@ pub async fn import_roster(
     };
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    ensure_frame_editable(&mut tx, study, "the roster").await?;
+    let study = &ensure_frame_editable(&mut tx, study.id, "the roster").await?;
     repo::replace_roster(&mut tx, study.id, &rows).await?;
     repo::insert_roster_import(&mut tx, study.id, filename, rows.len(), actor.user_id, now).await?;
     let (matched, _) = recompute(&mut tx, study).await?;
@@ -117,7 +121,7 @@ pub async fn import_usage(
     };
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    ensure_frame_editable(&mut tx, study, "the usage data").await?;
+    let study = &ensure_frame_editable(&mut tx, study.id, "the usage data").await?;
     let id = repo::insert_usage_import(
         &mut tx,
         study.id,
@@ -131,6 +135,24 @@ pub async fn import_usage(
     )
     .await?;
     let (matched, unmatched) = recompute(&mut tx, study).await?;
+    if matched == 0 && !parsed.employees.is_empty() {
+        // Nobody matched: importing would silently make everyone light. Nothing is committed.
+        let (column, how) = match format {
+            UsageFormat::PlainCsv => ("employee_id", "the roster's employee_id or email"),
+            UsageFormat::GithubCopilot => {
+                ("user_login", "the roster's login column (or employee_id)")
+            }
+            UsageFormat::M365Copilot => ("User Principal Name", "the roster's email"),
+        };
+        return Ok(Err(vec![ImportProblem {
+            row: None,
+            column: Some(column.into()),
+            message: format!(
+                "none of the {} people in the file is on the roster: {column} is matched against {how}",
+                parsed.employees.len()
+            ),
+        }]));
+    }
     repo::set_match_counts(&mut tx, id, matched as i64, unmatched as i64).await?;
     let mut detail = format!(
         "{} rows of {} from \"{filename}\" ({} to {}); {matched} people matched, {unmatched} not on the roster",
@@ -220,7 +242,7 @@ pub async fn set_cohort_settings(
 ) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    ensure_frame_editable(&mut tx, study, "the cohort shares").await?;
+    ensure_frame_editable(&mut tx, study.id, "the cohort shares").await?;
     let bounds = bands.to_config_string();
     crate::study::repo::set_cohort_settings(
         &mut tx,
@@ -283,12 +305,14 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
             _ => by_login.get(&key).or_else(|| by_id.get(&key)),
         };
         match found {
-            Some(&i) if usage[i].is_none() => {
-                usage[i] = Some(s);
-                matched += 1;
+            Some(&i) => {
+                // A second record for the same person (a plain CSV keyed by id on some rows and by email
+                // on others) is ignored: the first one found counts, and the person counts once.
+                if usage[i].is_none() {
+                    usage[i] = Some(s);
+                    matched += 1;
+                }
             }
-            // A second record for the same person (id and email both used) keeps the first.
-            Some(_) => matched += 1,
             None => unmatched += 1,
         }
     }
@@ -353,19 +377,30 @@ pub fn key_help(kind: KeyKind) -> &'static str {
 }
 
 /// Draws the main sample and the pilot group; refused once invitations have gone out.
+/// Everything happens in one write transaction: the draw is pure and takes milliseconds even at 100,000.
 pub async fn draw(
     state: &AppState,
     actor: &Actor,
     study: &StudyRow,
     spec: DrawSpec,
 ) -> Result<Draw> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = crate::study::repo::get(&mut *tx, study.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if study.status() > Status::Setup {
         return Err(AppError::Conflict(format!(
             "The study is in {}; the sample can only be drawn during draft and setup.",
             study.status().label()
         )));
     }
-    let employees = repo::employees(&state.pool, study.id).await?;
+    if repo::invited_count(&mut *tx, study.id).await? > 0 {
+        return Err(AppError::Conflict(
+            "Invitations have gone out to this sample; it can no longer be redrawn.".into(),
+        ));
+    }
+    let employees = repo::employees(&mut *tx, study.id).await?;
     let frame: Vec<FrameUnit> = employees
         .iter()
         .map(|e| FrameUnit {
@@ -375,24 +410,7 @@ pub async fn draw(
             function: e.function.clone(),
         })
         .collect();
-    let spec_for_task = DrawSpec { ..spec };
-    let drawn = tokio::task::spawn_blocking(move || draw_sample(&frame, &spec_for_task))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    if repo::invited_count(&mut *tx, study.id).await? > 0 {
-        return Err(AppError::Conflict(
-            "Invitations have gone out to this sample; it can no longer be redrawn.".into(),
-        ));
-    }
-    // The roster may have changed while we drew outside the transaction.
-    if repo::employee_count(&mut *tx, study.id).await? != employees.len() as i64 {
-        return Err(AppError::Conflict(
-            "The roster changed while the sample was drawn; draw again.".into(),
-        ));
-    }
+    let drawn = draw_sample(&frame, &spec).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let redraw = repo::draw(&mut *tx, study.id).await?.is_some();
     repo::insert_draw(
         &mut tx,
@@ -432,6 +450,9 @@ pub async fn draw(
 pub async fn discard_sample(state: &AppState, actor: &Actor, study: &StudyRow) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
+    let study = crate::study::repo::get(&mut *tx, study.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if study.status() > Status::Setup || repo::invited_count(&mut *tx, study.id).await? > 0 {
         return Err(AppError::Conflict(
             "Invitations have gone out to this sample; it can no longer be discarded.".into(),

@@ -199,7 +199,12 @@ impl Timeline {
             return Err(vec!["all five phases are needed, in order".into()]);
         }
         for p in &phases {
-            if p.ends_on < p.starts_on {
+            if !in_range(p.starts_on) || !in_range(p.ends_on) {
+                problems.push(format!(
+                    "{} must lie between the years 2000 and 2100",
+                    p.phase.label()
+                ));
+            } else if p.ends_on < p.starts_on {
                 problems.push(format!("{} ends before it starts", p.phase.label()));
             }
         }
@@ -316,7 +321,14 @@ impl StudyDetails {
             }
         };
         let start_date = match NaiveDate::parse_from_str(form.start_date.trim(), "%Y-%m-%d") {
-            Ok(d) => Some(d),
+            Ok(d) if in_range(d) => Some(d),
+            Ok(_) => {
+                p.push((
+                    "start_date".into(),
+                    "must be between the years 2000 and 2100".into(),
+                ));
+                None
+            }
             Err(_) => {
                 p.push(("start_date".into(), "must be a date as YYYY-MM-DD".into()));
                 None
@@ -334,6 +346,11 @@ impl StudyDetails {
             _ => Err(p),
         }
     }
+}
+
+/// Dates a study may use: wide enough for any real study, narrow enough that date arithmetic never overflows.
+fn in_range(d: NaiveDate) -> bool {
+    (2000..=2100).contains(&chrono::Datelike::year(&d))
 }
 
 /// The approvals every new study starts with (an admin can add more).

@@ -5,6 +5,7 @@ use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
+use sqlx::SqliteConnection;
 
 /// Loads a study or answers 404.
 pub async fn get(state: &AppState, id: StudyId) -> Result<StudyRow> {
@@ -142,12 +143,17 @@ pub async fn timeline(state: &AppState, id: StudyId) -> Result<Vec<PhaseDates>> 
 
 /// What stops a study moving to `to`, in words; empty when nothing does.
 pub async fn blockers(state: &AppState, id: StudyId, to: Status) -> Result<Vec<String>> {
+    let mut conn = state.pool.acquire().await?;
+    blockers_in(&mut conn, id, to).await
+}
+
+async fn blockers_in(conn: &mut SqliteConnection, id: StudyId, to: Status) -> Result<Vec<String>> {
     let mut out = Vec::new();
     if to == Status::Pilot {
-        for label in repo::missing_required(&state.pool, id).await? {
+        for label in repo::missing_required(&mut *conn, id).await? {
             out.push(format!("approval not recorded: {label}"));
         }
-        let (main, pilot) = crate::roster::repo::sample_sizes(&state.pool, id).await?;
+        let (main, pilot) = crate::roster::repo::sample_sizes(&mut *conn, id).await?;
         if main == 0 || pilot == 0 {
             out.push("no sample with a pilot group has been drawn".into());
         }
@@ -156,8 +162,11 @@ pub async fn blockers(state: &AppState, id: StudyId, to: Status) -> Result<Vec<S
 }
 
 /// Moves the study one step forward; `to` must be the next status (a stale form changes nothing).
+/// The checks run inside the write transaction, so a concurrent change cannot slip between them.
 pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -> Result<()> {
-    let study = get(state, id).await?;
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
     let from = study.status();
     if from.next() != Some(to) {
         return Err(AppError::Conflict(format!(
@@ -168,7 +177,7 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
                 .unwrap_or_default()
         )));
     }
-    let blockers = blockers(state, id, to).await?;
+    let blockers = blockers_in(&mut tx, id, to).await?;
     if !blockers.is_empty() {
         return Err(AppError::Conflict(format!(
             "The study cannot move to {} yet: {}.",
@@ -176,8 +185,6 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
             blockers.join("; ")
         )));
     }
-    let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
     if !repo::set_status(&mut tx, id, from, to, actor.user_id, now).await? {
         return Err(AppError::Conflict(
             "The study's status changed meanwhile; reload the page.".into(),
@@ -213,6 +220,11 @@ pub async fn add_approval(
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if study.status() == Status::Closed {
+        return Err(AppError::Conflict(
+            "This study is closed; it can no longer be changed.".into(),
+        ));
+    }
     if study.status() >= Status::Pilot && required {
         return Err(AppError::Conflict(
             "The pilot has begun; a new required approval can no longer hold it back.".into(),

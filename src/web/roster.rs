@@ -795,20 +795,7 @@ pub async fn sample_page(
                     c * 100.0,
                     margin_text(n, big_n, c)
                 ));
-                // Proportional allocation: each cohort's share of n, and the wider margin that follows.
-                calc_cohorts = cohort_sizes
-                    .iter()
-                    .filter(|(_, size)| *size > 0)
-                    .map(|&(cohort, size)| {
-                        let nh = ((n as f64) * size as f64 / big_n as f64).round().max(1.0) as u64;
-                        MarginRow {
-                            label: cohort.label(),
-                            population: thousands(size as i64),
-                            n: thousands(nh.min(size) as i64),
-                            margin: margin_text(nh.min(size), size, c),
-                        }
-                    })
-                    .collect();
+                calc_cohorts = per_cohort_margins(&cohort_sizes, n, big_n, c);
             }
             Err(e) => calc_error = Some(e),
         },
@@ -821,6 +808,7 @@ pub async fn sample_page(
     if let Some(v) = q.n.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         match (v.parse::<u64>(), confidence.clone()) {
             (Ok(n), Ok(c)) if n >= 1 && n <= big_n => {
+                calc_cohorts = per_cohort_margins(&cohort_sizes, n, big_n, c);
                 calc_for_n = Some(format!(
                     "n = {} of {} employees gives {} at {:.0}% confidence.",
                     thousands(n as i64),
@@ -869,6 +857,28 @@ pub async fn sample_page(
         drawn,
     };
     Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// Proportional allocation of `n`: each cohort's share, and the wider margin that follows for it.
+fn per_cohort_margins(
+    cohort_sizes: &[(Cohort, u64)],
+    n: u64,
+    big_n: u64,
+    confidence: f64,
+) -> Vec<MarginRow> {
+    cohort_sizes
+        .iter()
+        .filter(|(_, size)| *size > 0)
+        .map(|&(cohort, size)| {
+            let nh = (((n as f64) * size as f64 / big_n as f64).round().max(1.0) as u64).min(size);
+            MarginRow {
+                label: cohort.label(),
+                population: thousands(size as i64),
+                n: thousands(nh as i64),
+                margin: margin_text(nh, size, confidence),
+            }
+        })
+        .collect()
 }
 
 fn draw_view(

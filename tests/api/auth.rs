@@ -407,3 +407,74 @@ async fn the_audit_log_records_logins_and_failed_logins_without_passwords() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit() {
+    let app = spawn_app().await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let (_, html) = app.get_text("/login").await;
+    let csrf = csrf_in(&html);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (client, url, csrf) = (app.client.clone(), app.url("/login"), csrf.clone());
+        tasks.push(tokio::spawn(async move {
+            let guess = format!("parallel guess {i}");
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", ADMIN),
+                    ("password", guess.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        checked, 5,
+        "exactly the limit of guesses reached the password check"
+    );
+}
+
+#[tokio::test]
+async fn guesses_from_one_address_do_not_lock_the_admin_out_elsewhere() {
+    let app = spawn_app().await;
+    app.add_user(ADMIN, Role::Admin).await;
+    for _ in 0..6 {
+        app.login(ADMIN, "attacker guess 123").await;
+    }
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The real admin at another address (127.0.0.2 is loopback too) still gets in.
+    let elsewhere = TestApp {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .unwrap(),
+        ..app
+    };
+    assert_eq!(
+        elsewhere.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let throttled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login.throttled'")
+            .fetch_one(&elsewhere.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(throttled, 2, "refused attempts are audited");
+}

@@ -392,3 +392,35 @@ async fn broken_usage_files_change_nothing() {
         .await;
     assert_eq!(imports, 1);
 }
+
+#[tokio::test]
+async fn a_usage_file_that_matches_nobody_on_the_roster_is_refused() {
+    let (app, id) = study_with_admin().await;
+    app.upload(
+        &format!("/studies/{id}/roster"),
+        "r.csv",
+        roster_csv(10).into_bytes(),
+        &[],
+    )
+    .await;
+    let ndjson = "{\"day\":\"2026-11-02\",\"user_login\":\"someone-else\",\"user_initiated_interaction_count\":3}\n";
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage"),
+            "gh.ndjson",
+            ndjson.as_bytes().to_vec(),
+            &[("format", "github")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("none of the 1 people in the file is on the roster"),
+        "{html}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
+            .await,
+        0
+    );
+}

@@ -83,6 +83,11 @@ async fn the_calculator_gives_379_for_5_percent_at_95_percent_of_25000() {
     );
     let (_, html) = app.get_text(&format!("/studies/{id}/sample?n=300")).await;
     assert!(html.contains("n = 300 of 25,000 employees gives ±5.6%"));
+    // The per-cohort margins follow the chosen n: 30 of the 2,500 heavy users is about ±17.8%.
+    assert!(
+        html.contains("<td class=\"num\">30</td><td class=\"num\">±17.8%</td>"),
+        "per-cohort margin for n = 300"
+    );
     let (_, html) = app.get_text(&format!("/studies/{id}/sample?n=500")).await;
     assert!(html.contains("n = 500 of 25,000 employees gives ±4.3%"));
     let (_, html) = app
