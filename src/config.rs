@@ -223,8 +223,9 @@ impl Config {
 
     /// Refuses settings that cannot work, with a message naming the setting.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        if !(self.public_url.is_empty()
+            || self.public_url.starts_with("http://")
+            || self.public_url.starts_with("https://"))
         {
             bail!(
                 "public_url must start with http:// or https://, not {:?}",
