@@ -38,6 +38,9 @@ pub struct Config {
     /// The address people use to reach the server; links in mail and the setup link use it.
     /// An `https://` URL also marks session cookies `Secure`. Empty: `http://` + the listen address.
     pub public_url: String,
+    /// Set when a reverse proxy on this machine or network forwards the requests: the client address for
+    /// login throttling is then the last entry of `X-Forwarded-For` (which the proxy must set).
+    pub behind_proxy: bool,
     /// Staff sessions.
     pub session: SessionConfig,
     /// Outgoing mail.
@@ -100,6 +103,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./layer2-data"),
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             public_url: String::new(),
+            behind_proxy: false,
             session: SessionConfig::default(),
             mail: MailConfig::default(),
         }
@@ -183,6 +187,13 @@ impl Config {
         }
         if let Some(v) = get("LAYER2_PUBLIC_URL") {
             self.public_url = v;
+        }
+        if let Some(v) = get("LAYER2_BEHIND_PROXY") {
+            self.behind_proxy = match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                _ => bail!("LAYER2_BEHIND_PROXY must be true or false, not {v:?}"),
+            };
         }
         if let Some(v) = get("LAYER2_SESSION_IDLE_MINUTES") {
             self.session.idle_minutes = num("LAYER2_SESSION_IDLE_MINUTES", v)?;

@@ -10,11 +10,12 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -49,9 +50,11 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
+    let client = client_address(&state, addr, &headers);
     check_anonymous_csrf(&jar, &form.csrf)?;
     let retry =
         |status: StatusCode, message: String, jar: CookieJar, email: String| -> Result<Response> {
@@ -74,7 +77,7 @@ pub async fn login(
             String::new(),
         );
     }
-    match service::login(&state, &form.email, form.password, addr.ip()).await? {
+    match service::login(&state, &form.email, form.password, client).await? {
         LoginOutcome::Success { token } => {
             // Any session cookie the browser had is replaced: the id always changes at login.
             let jar = jar.add(session_cookie(token, state.config.secure_cookies()));
@@ -96,6 +99,22 @@ pub async fn login(
             form.email,
         ),
     }
+}
+
+/// The client's address: the socket's, or behind a trusted proxy the last `X-Forwarded-For` entry
+/// (the one the proxy itself appended; earlier entries can be forged by the client).
+fn client_address(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if !state.config.behind_proxy {
+        return addr.ip();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .last()
+        .unwrap_or(addr.ip())
 }
 
 /// The logout form's fields.

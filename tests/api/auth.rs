@@ -478,3 +478,43 @@ async fn guesses_from_one_address_do_not_lock_the_admin_out_elsewhere() {
             .unwrap();
     assert_eq!(throttled, 2, "refused attempts are audited");
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let login_from = |ip: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let (_, html) = app.get_text("/login").await;
+            let csrf = csrf_in(&html);
+            app.client
+                .post(app.url("/login"))
+                // A client-supplied entry first, then the one the proxy appended: only the last counts.
+                .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", ADMIN),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login_from("192.0.2.1", "attacker guess 123").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from("192.0.2.1", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from("198.51.100.7", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -36,12 +36,18 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose config a test adjusts first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.path().to_path_buf(),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
     };
+    adjust(&mut config);
     let clock = ManualClock::new(t0());
     let app = Application::build(config, Arc::new(clock.clone()))
         .await
