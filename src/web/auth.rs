@@ -107,13 +107,14 @@ fn client_address(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Ip
     if !state.config.behind_proxy {
         return addr.ip();
     }
+    // Only the very last entry is trusted; if it does not parse, fall back to the proxy's own address.
     headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .last()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|a| a.trim().parse::<IpAddr>().ok())
         .unwrap_or(addr.ip())
 }
 
