@@ -83,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 ..Default::default()
             };
             let pool = layer2::db::connect(&config.database_path()).await?;
-            let state = AppState::new(pool, config, Arc::new(SystemClock));
+            let state = AppState::new(pool, config, Arc::new(SystemClock))?;
             let form = StudyForm {
                 name: "Bench".into(),
                 vendor: "V".into(),

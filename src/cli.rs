@@ -212,7 +212,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 /// State for commands that use the database without serving.
 async fn offline_state(config: Config) -> anyhow::Result<AppState> {
     let pool = crate::db::connect(&config.database_path()).await?;
-    Ok(AppState::new(pool, config, Arc::new(SystemClock)))
+    AppState::new(pool, config, Arc::new(SystemClock))
 }
 
 fn read_password(confirm: bool) -> anyhow::Result<NewPassword> {

@@ -45,6 +45,9 @@ pub struct Config {
     pub session: SessionConfig,
     /// Outgoing mail.
     pub mail: MailConfig,
+    /// Whether `run` starts the 20-second tick (tests switch it off and call the tick themselves).
+    #[serde(skip)]
+    pub run_scheduler: bool,
 }
 
 /// Staff session lifetimes.
@@ -106,6 +109,7 @@ impl Default for Config {
             behind_proxy: false,
             session: SessionConfig::default(),
             mail: MailConfig::default(),
+            run_scheduler: true,
         }
     }
 }

@@ -31,7 +31,7 @@ impl Application {
         })?;
         Ok(Self {
             listener,
-            state: AppState::new(pool, config, clock),
+            state: AppState::new(pool, config, clock)?,
         })
     }
 
@@ -48,6 +48,16 @@ impl Application {
     /// Serves until Ctrl-C / SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
         spawn_housekeeping(self.state.clone());
+        // Held for the life of the server: dropping the scheduler would stop the tick.
+        let _scheduler = if self.state.config.run_scheduler {
+            Some(
+                crate::scheduler::start(self.state.clone())
+                    .await
+                    .context("cannot start the scheduler")?,
+            )
+        } else {
+            None
+        };
         // Spans carry the route pattern, never the raw path: paths can hold one-time tokens.
         let trace = TraceLayer::new_for_http()
             .make_span_with(|req: &Request<_>| {

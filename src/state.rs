@@ -1,6 +1,7 @@
 //! Shared application state handed to every handler.
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::mail::transport::Mailer;
 use sqlx::SqlitePool;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -16,11 +17,24 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Caps concurrent argon2 hashes: each takes ~19 MiB and a core for a while.
     pub hash_permits: Arc<Semaphore>,
+    /// Where the outbox sends mail.
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
-    /// Builds the state; at most one concurrent password hash per core.
-    pub fn new(pool: SqlitePool, config: Config, clock: Arc<dyn Clock>) -> Self {
+    /// Builds the state with the configured mailer; at most one concurrent password hash per core.
+    pub fn new(pool: SqlitePool, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_config(&config.mail, &config.mail_dir())?;
+        Ok(Self::with_mailer(pool, config, clock, mailer))
+    }
+
+    /// Builds the state with a given mailer (tests use the in-memory one).
+    pub fn with_mailer(
+        pool: SqlitePool,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        mailer: Mailer,
+    ) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -29,6 +43,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             hash_permits: Arc::new(Semaphore::new(cores)),
+            mailer: Arc::new(mailer),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The only layer that knows HTTP: the router, page contexts, flash messages and security headers.
 pub mod admin;
 pub mod auth;
+pub mod participant;
 pub mod roster;
 pub mod studies;
 
@@ -45,6 +46,14 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/cohorts", get(roster::cohorts_page).post(roster::cohort_settings))
         .route("/studies/{id}/sample", get(roster::sample_page).post(roster::draw))
         .route("/studies/{id}/sample/discard", post(roster::discard))
+        .route("/p/{token}", get(participant::open))
+        .route("/p/{token}/consent", post(participant::consent))
+        .route("/p/{token}/withdraw", get(participant::withdraw_page).post(participant::withdraw))
+        .route("/p/{token}/diary", post(participant::diary_add))
+        .route("/p/{token}/diary/{id}", post(participant::diary_edit))
+        .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
+        .route("/p/{token}/ping/{ping}", post(participant::answer))
+        .route("/studies/{id}/invitations", post(studies::invite))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/users", get(admin::users))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -59,7 +68,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .with_state(state)
 }

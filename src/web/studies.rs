@@ -253,6 +253,8 @@ struct ShowPage {
     usage: String,
     sample: String,
     closed: bool,
+    invitations: Option<String>,
+    can_invite: Option<&'static str>,
 }
 
 struct PhaseView {
@@ -356,8 +358,26 @@ pub async fn show(
             thousands(pilot)
         )
     };
+    let counts = crate::participants::repo::counts(&state.pool, study.id).await?;
+    let invitations = (counts.invited > 0).then(|| {
+        format!(
+            "{} invited: {} consented, {} declined, {} withdrawn, {} not answered yet.",
+            counts.invited,
+            counts.accepted,
+            counts.declined,
+            counts.withdrawn,
+            counts.invited - counts.accepted - counts.declined
+        )
+    });
+    let can_invite = match status {
+        Status::Pilot => Some("Invite the pilot group"),
+        Status::Collection => Some("Invite the main sample"),
+        _ => None,
+    };
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ShowPage {
+        invitations,
+        can_invite,
         ctx,
         nav: StudyNav::new(&study, "overview"),
         tool: tool(&study.vendor, &study.product, &study.model_version),
@@ -529,4 +549,26 @@ pub async fn record_approval(
     let back = format!("/studies/{id}#approvals");
     let r = service::record_approval(&state, &staff.actor(), study.id, item, &f.reference).await;
     outcome(r, jar, &back, "Approval recorded.")
+}
+
+/// Sends invitations to the group the phase calls for (pilot group in pilot, main sample in collection).
+pub async fn invite(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<StatusForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = service::get(&state, StudyId(id)).await?;
+    let r = crate::participants::service::invite(&state, &staff.actor(), study.id).await;
+    match r {
+        Ok(n) => outcome(
+            Ok(()),
+            jar,
+            &format!("/studies/{id}"),
+            format!("{n} invitations are on their way."),
+        ),
+        Err(e) => outcome(Err(e), jar, &format!("/studies/{id}"), ""),
+    }
 }

@@ -113,7 +113,8 @@ async fn import_from_the_cli_uses_the_same_checks_as_the_web() {
             pool.clone(),
             config,
             std::sync::Arc::new(layer2::clock::SystemClock),
-        );
+        )
+        .unwrap();
         let form = layer2::study::StudyForm {
             name: "CLI study".into(),
             vendor: "GitHub".into(),

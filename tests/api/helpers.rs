@@ -47,6 +47,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
     };
+    // Tests run the tick themselves, at the time they choose.
+    config.run_scheduler = false;
     adjust(&mut config);
     let clock = ManualClock::new(t0());
     let app = Application::build(config, Arc::new(clock.clone()))

@@ -1,0 +1,563 @@
+//! SQL for collection settings, instruments, participants, links, consent, the diary and pings.
+use crate::study::StudyId;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+/// Per-study collection settings.
+#[derive(Clone, Debug, FromRow)]
+pub struct SettingsRow {
+    /// Pings per working day.
+    pub pings_per_day: i64,
+    /// Local window start, HH:MM.
+    pub window_start: String,
+    /// Local window end, HH:MM.
+    pub window_end: String,
+    /// Minimum minutes between pings.
+    pub min_gap_minutes: i64,
+    /// Calendar days of the ping week.
+    pub ping_days: i64,
+    /// Minutes a ping stays answerable.
+    pub expiry_minutes: i64,
+    /// Diary entries asked for.
+    pub diary_target: i64,
+    /// Calendar days the diary stays open.
+    pub diary_days: i64,
+    /// Days between reminders to participants under target.
+    pub reminder_days: i64,
+    /// Seed of every participant's ping schedule.
+    pub schedule_seed: i64,
+}
+
+/// The study's settings, created with defaults (and a fresh seed) on first use.
+pub async fn settings(conn: &mut SqliteConnection, study: StudyId) -> sqlx::Result<SettingsRow> {
+    sqlx::query("INSERT INTO collection_settings (study_id, schedule_seed) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        .bind(study)
+        .bind(rand::random::<u32>() as i64)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_as(
+        "SELECT pings_per_day, window_start, window_end, min_gap_minutes, ping_days, expiry_minutes, diary_target,
+           diary_days, reminder_days, schedule_seed FROM collection_settings WHERE study_id = ?",
+    )
+    .bind(study)
+    .fetch_one(conn)
+    .await
+}
+
+/// The current instrument wording.
+#[derive(Clone, Debug, FromRow)]
+pub struct InstrumentRow {
+    /// Version number.
+    pub version: i64,
+    /// Consent text.
+    pub consent_text: String,
+    /// JSON array of task categories.
+    pub categories: String,
+    /// When it was frozen (collection started).
+    pub frozen_at: Option<DateTime<Utc>>,
+}
+
+impl InstrumentRow {
+    /// The task categories.
+    pub fn categories(&self) -> Vec<String> {
+        serde_json::from_str(&self.categories).unwrap_or_default()
+    }
+}
+
+/// The latest instrument version of a study.
+pub async fn instrument<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Option<InstrumentRow>> {
+    sqlx::query_as(
+        "SELECT version, consent_text, categories, frozen_at FROM instrument_versions
+         WHERE study_id = ? ORDER BY version DESC LIMIT 1",
+    )
+    .bind(study)
+    .fetch_optional(db)
+    .await
+}
+
+/// Adds an instrument version.
+pub async fn insert_instrument(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    version: i64,
+    consent: &str,
+    categories: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO instrument_versions (study_id, version, consent_text, categories, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(study)
+    .bind(version)
+    .bind(consent)
+    .bind(serde_json::to_string(categories).unwrap_or_else(|_| "[]".into()))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Freezes the latest instrument version (collection has started).
+pub async fn freeze_instrument(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE instrument_versions SET frozen_at = ? WHERE study_id = ? AND frozen_at IS NULL
+           AND version = (SELECT MAX(version) FROM instrument_versions WHERE study_id = ?)",
+    )
+    .bind(now)
+    .bind(study)
+    .bind(study)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sample members of a role not invited yet: (employee id, email).
+pub async fn uninvited(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    role: &str,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT e.id, e.email FROM sample_members m JOIN employees e ON e.id = m.employee
+         WHERE m.study_id = ? AND m.role = ? AND m.invited_at IS NULL ORDER BY e.employee_id",
+    )
+    .bind(study)
+    .bind(role)
+    .fetch_all(conn)
+    .await
+}
+
+/// Creates a participant and marks the sample member invited; returns the participant id.
+pub async fn insert_participant(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    employee: i64,
+    role: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query("UPDATE sample_members SET invited_at = ? WHERE study_id = ? AND employee = ?")
+        .bind(now)
+        .bind(study)
+        .bind(employee)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("INSERT INTO participants (study_id, employee, role, invited_at) VALUES (?, ?, ?, ?) RETURNING id")
+        .bind(study)
+        .bind(employee)
+        .bind(role)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+}
+
+/// Stores a link token's hash.
+pub async fn insert_link(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    participant: i64,
+    ping: Option<i64>,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO link_tokens (token_hash, participant, ping, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(token_hash)
+        .bind(participant)
+        .bind(ping)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A participant as a magic link sees them.
+#[derive(Clone, Debug, FromRow)]
+pub struct ParticipantRow {
+    /// Participant id.
+    pub id: i64,
+    /// Study.
+    pub study_id: StudyId,
+    /// Study name.
+    pub study_name: String,
+    /// Study status.
+    pub study_status: String,
+    /// `main` or `pilot`.
+    pub role: String,
+    /// Employee's email (for outgoing mail only; never shown to analysts).
+    pub email: String,
+    /// Employee's IANA time zone.
+    pub time_zone: String,
+    /// accepted / declined / none yet.
+    pub consent: Option<String>,
+    /// Withdrawn.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// First diary day (local).
+    pub diary_opens_on: Option<NaiveDate>,
+    /// Last diary day (local).
+    pub diary_closes_on: Option<NaiveDate>,
+    /// The ping this link was sent for, if any.
+    pub link_ping: Option<i64>,
+}
+
+/// Looks a link up by its token hash; an expired link is not found.
+pub async fn by_link<'e>(
+    db: impl SqliteExecutor<'e>,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<ParticipantRow>> {
+    sqlx::query_as(
+        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, e.email, e.time_zone,
+           p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, l.ping AS link_ping
+         FROM link_tokens l JOIN participants p ON p.id = l.participant JOIN employees e ON e.id = p.employee
+         JOIN studies s ON s.id = p.study_id
+         WHERE l.token_hash = ? AND (l.expires_at IS NULL OR l.expires_at > ?)",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records a consent decision (and its event).
+#[allow(clippy::too_many_arguments)]
+pub async fn set_consent(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    decision: &str,
+    version: i64,
+    now: DateTime<Utc>,
+    diary_opens: Option<NaiveDate>,
+    diary_closes: Option<NaiveDate>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE participants SET consent = ?, consent_at = ?, consent_version = ?, diary_opens_on = ?, diary_closes_on = ?
+         WHERE id = ?",
+    )
+    .bind(decision)
+    .bind(now)
+    .bind(version)
+    .bind(diary_opens)
+    .bind(diary_closes)
+    .bind(participant)
+    .execute(&mut *conn)
+    .await?;
+    consent_event(conn, participant, decision, version, now).await
+}
+
+/// Appends to the consent history.
+pub async fn consent_event(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    event: &str,
+    version: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO consent_events (participant, event, text_version, at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(participant)
+    .bind(event)
+    .bind(version)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Withdraws: no more pings from the next tick on (scheduled ones are cancelled now).
+pub async fn withdraw(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE participants SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
+    )
+    .bind(now)
+    .bind(participant)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE pings SET status = 'cancelled' WHERE participant = ? AND status = 'scheduled'",
+    )
+    .bind(participant)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM outbox WHERE participant = ? AND status = 'pending'")
+        .bind(participant)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Stores scheduled pings; an existing (participant, slot) is left as it is.
+pub async fn insert_pings(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    pings: &[(u32, DateTime<Utc>, DateTime<Utc>)],
+) -> sqlx::Result<()> {
+    for (slot, due, expires) in pings {
+        sqlx::query(
+            "INSERT INTO pings (participant, slot, due_at, expires_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (participant, slot) DO NOTHING",
+        )
+        .bind(participant)
+        .bind(*slot as i64)
+        .bind(due)
+        .bind(expires)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A diary entry as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct DiaryRow {
+    /// Id.
+    pub id: i64,
+    /// Category.
+    pub category: String,
+    /// Description.
+    pub description: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Minutes with AI.
+    pub minutes_with_ai: i64,
+    /// Minutes without AI.
+    pub minutes_without_ai: i64,
+    /// Logged.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A participant's entries, newest first.
+pub async fn diary<'e>(
+    db: impl SqliteExecutor<'e>,
+    participant: i64,
+) -> sqlx::Result<Vec<DiaryRow>> {
+    sqlx::query_as(
+        "SELECT id, category, description, outcome, minutes_with_ai, minutes_without_ai, created_at
+         FROM diary_entries WHERE participant = ? ORDER BY id DESC",
+    )
+    .bind(participant)
+    .fetch_all(db)
+    .await
+}
+
+/// Adds an entry.
+pub async fn insert_diary(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    e: &super::DiaryEntry,
+    version: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO diary_entries (participant, category, description, outcome, minutes_with_ai, minutes_without_ai,
+           instrument_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(participant)
+    .bind(&e.category)
+    .bind(&e.description)
+    .bind(e.outcome.as_str())
+    .bind(e.minutes_with_ai)
+    .bind(e.minutes_without_ai)
+    .bind(version)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes an entry of this participant; false if it is not theirs.
+pub async fn update_diary(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    id: i64,
+    e: &super::DiaryEntry,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE diary_entries SET category = ?, description = ?, outcome = ?, minutes_with_ai = ?, minutes_without_ai = ?,
+           updated_at = ? WHERE id = ? AND participant = ?",
+    )
+    .bind(&e.category)
+    .bind(&e.description)
+    .bind(e.outcome.as_str())
+    .bind(e.minutes_with_ai)
+    .bind(e.minutes_without_ai)
+    .bind(now)
+    .bind(id)
+    .bind(participant)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A ping of one participant.
+#[derive(Clone, Debug, FromRow)]
+pub struct PingRow {
+    /// Id.
+    pub id: i64,
+    /// Due.
+    pub due_at: DateTime<Utc>,
+    /// Answerable until.
+    pub expires_at: DateTime<Utc>,
+    /// scheduled / sent / answered / missed / cancelled.
+    pub status: String,
+}
+
+/// A participant's pings in time order.
+pub async fn pings<'e>(
+    db: impl SqliteExecutor<'e>,
+    participant: i64,
+) -> sqlx::Result<Vec<PingRow>> {
+    sqlx::query_as(
+        "SELECT id, due_at, expires_at, status FROM pings WHERE participant = ? ORDER BY due_at",
+    )
+    .bind(participant)
+    .fetch_all(db)
+    .await
+}
+
+/// Stores one answer: only for a sent ping of this participant still inside its window; at most once.
+#[allow(clippy::too_many_arguments)]
+pub async fn answer_ping(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    ping: i64,
+    a: &super::PingAnswer,
+    version: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE pings SET status = 'answered' WHERE id = ? AND participant = ? AND status = 'sent' AND expires_at > ?",
+    )
+    .bind(ping)
+    .bind(participant)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO ping_answers (ping, used_copilot, verification_min, correction_min, context_min, trust_min,
+           instrument_version, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(ping)
+    .bind(a.used.as_str())
+    .bind(a.minutes[0])
+    .bind(a.minutes[1])
+    .bind(a.minutes[2])
+    .bind(a.minutes[3])
+    .bind(version)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Marks missed every ping whose answer window has passed (sent or never sent).
+pub async fn mark_missed(conn: &mut SqliteConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let r = sqlx::query("UPDATE pings SET status = 'missed' WHERE status IN ('scheduled', 'sent') AND expires_at <= ?")
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// A ping that is due now.
+#[derive(Clone, Debug, FromRow)]
+pub struct DuePing {
+    /// Ping id.
+    pub id: i64,
+    /// Participant.
+    pub participant: i64,
+    /// Study.
+    pub study_id: i64,
+    /// Study name.
+    pub study_name: String,
+    /// Recipient.
+    pub email: String,
+    /// Answerable until.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Pings due and unsent, still answerable, of participants who consented and did not withdraw.
+pub async fn due_pings(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<DuePing>> {
+    sqlx::query_as(
+        "SELECT g.id, g.participant, p.study_id, s.name AS study_name, e.email, g.expires_at
+         FROM pings g JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
+         JOIN studies s ON s.id = p.study_id
+         WHERE g.status = 'scheduled' AND g.due_at <= ? AND g.expires_at > ?
+           AND p.consent = 'accepted' AND p.withdrawn_at IS NULL
+         ORDER BY g.due_at LIMIT ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Claims a due ping for sending; false if another tick already did.
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    ping: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE pings SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'scheduled'",
+    )
+    .bind(now)
+    .bind(ping)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A participant's IANA time zone.
+pub async fn time_zone(conn: &mut SqliteConnection, participant: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT e.time_zone FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?")
+        .bind(participant)
+        .fetch_one(conn)
+        .await
+}
+
+/// Invitation and consent counts of a study.
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct Counts {
+    /// Invited.
+    pub invited: i64,
+    /// Consented.
+    pub accepted: i64,
+    /// Declined.
+    pub declined: i64,
+    /// Withdrawn.
+    pub withdrawn: i64,
+}
+
+/// Counts for the overview.
+pub async fn counts<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<Counts> {
+    sqlx::query_as(
+        "SELECT COUNT(*) AS invited, COALESCE(SUM(consent = 'accepted'), 0) AS accepted,
+           COALESCE(SUM(consent = 'declined'), 0) AS declined, COALESCE(SUM(withdrawn_at IS NOT NULL), 0) AS withdrawn
+         FROM participants WHERE study_id = ?",
+    )
+    .bind(study)
+    .fetch_one(db)
+    .await
+}

@@ -1,0 +1,385 @@
+//! Invitations, consent, diary and ping answers: the rules, over `repo`.
+use super::repo::{self, InstrumentRow, ParticipantRow, SettingsRow};
+use super::{DEFAULT_CATEGORIES, DEFAULT_CONSENT, DiaryEntry, PingAnswer};
+use crate::audit::{self, Actor};
+use crate::auth::token::{hash_token, looks_like_token, new_token};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::mail::outbox::{NewMessage, enqueue};
+use crate::sampling::schedule::{PingSlot, ScheduleSpec, participant_seed, ping_times};
+use crate::state::AppState;
+use crate::study::{Status, StudyId};
+use askama::Template;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sqlx::SqliteConnection;
+
+/// The study's instrument, creating version 1 with the default wording on first use.
+pub async fn instrument(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    now: DateTime<Utc>,
+) -> Result<InstrumentRow> {
+    if let Some(i) = repo::instrument(&mut *conn, study).await? {
+        return Ok(i);
+    }
+    let categories: Vec<String> = DEFAULT_CATEGORIES.iter().map(|s| s.to_string()).collect();
+    repo::insert_instrument(conn, study, 1, DEFAULT_CONSENT, &categories, now).await?;
+    Ok(repo::instrument(&mut *conn, study)
+        .await?
+        .expect("just inserted"))
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.txt")]
+struct InvitationText<'a> {
+    study: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InvitationHtml<'a> {
+    study: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/ping.txt")]
+struct PingText<'a> {
+    study: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+    until: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/ping.html")]
+struct PingHtml<'a> {
+    study: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+    until: &'a str,
+}
+
+/// Invites the group the study's phase calls for (pilot group in pilot, main sample in collection), each with
+/// a fresh magic link; the emails go to the outbox in the same transaction. Returns how many were invited.
+pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<usize> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let s = crate::study::repo::get(&mut *tx, study)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role = match s.status() {
+        Status::Pilot => "pilot",
+        Status::Collection => "main",
+        other => {
+            return Err(AppError::Conflict(format!(
+                "Invitations go out in the pilot (pilot group) and in collection (main sample); the study is in {}.",
+                other.label()
+            )));
+        }
+    };
+    instrument(&mut tx, study, now).await?;
+    if role == "main" {
+        // From collection on the wording is frozen: every answer can be traced to one version.
+        repo::freeze_instrument(&mut tx, study, now).await?;
+    }
+    let members = repo::uninvited(&mut tx, study, role).await?;
+    let base = state.config.base_url();
+    for (employee, email) in &members {
+        let participant = repo::insert_participant(&mut tx, study, *employee, role, now).await?;
+        let token = new_token();
+        repo::insert_link(&mut tx, &hash_token(&token), participant, None, now, None).await?;
+        let link = format!("{base}/p/{token}");
+        let withdraw = format!("{link}/withdraw");
+        let (text, html) = (
+            InvitationText {
+                study: &s.name,
+                link: &link,
+                withdraw: &withdraw,
+            }
+            .render()?,
+            InvitationHtml {
+                study: &s.name,
+                link: &link,
+                withdraw: &withdraw,
+            }
+            .render()?,
+        );
+        let msg = NewMessage {
+            study_id: Some(study.0),
+            participant: Some(participant),
+            kind: "invitation",
+            to: email,
+            subject: format!("You are invited: {} (a few minutes a week)", s.name),
+            text,
+            html,
+        };
+        enqueue(&mut tx, &msg, now).await?;
+    }
+    let detail = format!("{} {} invitations queued", members.len(), role);
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "invitations.send",
+        Some(study.0),
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(members.len())
+}
+
+/// Finds the participant behind a magic link; malformed, unknown and expired links are all `None`.
+pub async fn open_link(state: &AppState, token: &str) -> Result<Option<ParticipantRow>> {
+    if !looks_like_token(token) {
+        return Ok(None);
+    }
+    Ok(repo::by_link(&state.pool, &hash_token(token), state.clock.now()).await?)
+}
+
+/// The participant's local date today.
+pub fn local_today(p: &ParticipantRow, now: DateTime<Utc>) -> NaiveDate {
+    let tz: Tz = p.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    now.with_timezone(&tz).date_naive()
+}
+
+fn spec(settings: &SettingsRow) -> Result<ScheduleSpec> {
+    let t = |s: &str| {
+        NaiveTime::parse_from_str(s, "%H:%M")
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("window {s}: {e}")))
+    };
+    Ok(ScheduleSpec {
+        pings_per_day: settings.pings_per_day as u32,
+        window_start: t(&settings.window_start)?,
+        window_end: t(&settings.window_end)?,
+        min_gap_minutes: settings.min_gap_minutes as u32,
+        ..ScheduleSpec::default()
+    })
+}
+
+/// The ping times of one participant's sampling week, from `first_day` (local).
+pub fn schedule_for(
+    settings: &SettingsRow,
+    tz: Tz,
+    participant: i64,
+    first_day: NaiveDate,
+) -> Result<Vec<PingSlot>> {
+    ping_times(
+        &spec(settings)?,
+        tz,
+        first_day,
+        settings.ping_days as u32,
+        participant_seed(settings.schedule_seed as u64, participant),
+    )
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("ping schedule: {e}")))
+}
+
+/// Records consent or refusal. Consent opens the diary (from today, local) and lays out the ping week
+/// (from tomorrow, local); a decline can later become a consent.
+pub async fn decide(state: &AppState, p: &ParticipantRow, accept: bool) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let instrument = instrument(&mut tx, p.study_id, now).await?;
+    if p.withdrawn_at.is_some() {
+        return Err(AppError::Conflict(
+            "You have left the study; nothing more will be asked of you.".into(),
+        ));
+    }
+    if p.consent.as_deref() == Some("accepted") {
+        return Ok(());
+    }
+    if !accept {
+        repo::set_consent(
+            &mut tx,
+            p.id,
+            "declined",
+            instrument.version,
+            now,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let settings = repo::settings(&mut tx, p.study_id).await?;
+    let today = local_today(p, now);
+    let closes = today + Duration::days(settings.diary_days - 1);
+    repo::set_consent(
+        &mut tx,
+        p.id,
+        "accepted",
+        instrument.version,
+        now,
+        Some(today),
+        Some(closes),
+    )
+    .await?;
+    let tz: Tz = p.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let expiry = Duration::minutes(settings.expiry_minutes);
+    let slots: Vec<(u32, DateTime<Utc>, DateTime<Utc>)> =
+        schedule_for(&settings, tz, p.id, today + Duration::days(1))?
+            .into_iter()
+            .map(|s| (s.slot, s.at, s.at + expiry))
+            .collect();
+    repo::insert_pings(&mut tx, p.id, &slots).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Leaves the study: everything scheduled is cancelled at once.
+pub async fn withdraw(state: &AppState, p: &ParticipantRow) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    if repo::withdraw(&mut tx, p.id, now).await? {
+        let version = repo::instrument(&mut *tx, p.study_id)
+            .await?
+            .map(|i| i.version)
+            .unwrap_or(1);
+        repo::consent_event(&mut tx, p.id, "withdrawn", version, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether this participant may log diary entries now.
+pub fn diary_open(p: &ParticipantRow, now: DateTime<Utc>) -> bool {
+    let today = local_today(p, now);
+    p.consent.as_deref() == Some("accepted")
+        && p.withdrawn_at.is_none()
+        && p.diary_opens_on.is_some_and(|d| d <= today)
+        && p.diary_closes_on.is_some_and(|d| today <= d)
+}
+
+/// Adds (or, with `id`, edits) a diary entry while the diary window is open.
+pub async fn save_diary(
+    state: &AppState,
+    p: &ParticipantRow,
+    id: Option<i64>,
+    e: &DiaryEntry,
+) -> Result<()> {
+    let now = state.clock.now();
+    if !diary_open(p, now) {
+        return Err(AppError::Conflict(
+            "The diary is closed; entries can no longer be added or changed.".into(),
+        ));
+    }
+    let mut tx = begin_write(&state.pool).await?;
+    let version = instrument(&mut tx, p.study_id, now).await?.version;
+    match id {
+        None => repo::insert_diary(&mut tx, p.id, e, version, now).await?,
+        Some(id) => {
+            if !repo::update_diary(&mut tx, p.id, id, e, now).await? {
+                return Err(AppError::NotFound);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What answering a ping came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// Stored.
+    Stored,
+    /// Too late, already answered, or not this participant's ping: nothing stored.
+    NotAnswerable,
+}
+
+/// Stores one answer to one of this participant's pings, inside its window, at most once.
+pub async fn answer(
+    state: &AppState,
+    p: &ParticipantRow,
+    ping: i64,
+    a: &PingAnswer,
+) -> Result<AnswerOutcome> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let version = instrument(&mut tx, p.study_id, now).await?.version;
+    let stored = repo::answer_ping(&mut tx, p.id, ping, a, version, now).await?;
+    tx.commit().await?;
+    Ok(if stored {
+        AnswerOutcome::Stored
+    } else {
+        AnswerOutcome::NotAnswerable
+    })
+}
+
+/// One tick's work on pings: mark missed, then send what is due (each ping once, even from two processes).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PingTick {
+    /// Pings whose window passed.
+    pub missed: u64,
+    /// Ping emails queued.
+    pub sent: usize,
+}
+
+/// Marks missed pings and queues the due ones; a ping whose window closed while the server was down is
+/// marked missed, never sent late.
+pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick> {
+    let mut tick = PingTick::default();
+    let mut tx = begin_write(&state.pool).await?;
+    tick.missed = repo::mark_missed(&mut tx, now).await?;
+    tx.commit().await?;
+    let base = state.config.base_url();
+    loop {
+        let mut tx = begin_write(&state.pool).await?;
+        let due = repo::due_pings(&mut tx, now, 200).await?;
+        if due.is_empty() {
+            break;
+        }
+        for d in &due {
+            if !repo::mark_sent(&mut tx, d.id, now).await? {
+                continue;
+            }
+            let token = new_token();
+            repo::insert_link(
+                &mut tx,
+                &hash_token(&token),
+                d.participant,
+                Some(d.id),
+                now,
+                Some(d.expires_at + Duration::days(30)),
+            )
+            .await?;
+            let link = format!("{base}/p/{token}");
+            let withdraw = format!("{link}/withdraw");
+            let tz: Tz = repo::time_zone(&mut tx, d.participant)
+                .await?
+                .parse()
+                .unwrap_or(chrono_tz::UTC);
+            let until = d.expires_at.with_timezone(&tz).format("%H:%M").to_string();
+            let msg = NewMessage {
+                study_id: Some(d.study_id),
+                participant: Some(d.participant),
+                kind: "ping",
+                to: &d.email,
+                subject: format!("30-second check-in: {}", d.study_name),
+                text: PingText {
+                    study: &d.study_name,
+                    link: &link,
+                    withdraw: &withdraw,
+                    until: &until,
+                }
+                .render()?,
+                html: PingHtml {
+                    study: &d.study_name,
+                    link: &link,
+                    withdraw: &withdraw,
+                    until: &until,
+                }
+                .render()?,
+            };
+            enqueue(&mut tx, &msg, now).await?;
+            tick.sent += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(tick)
+}
