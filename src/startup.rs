@@ -21,7 +21,7 @@ pub struct Application {
 
 impl Application {
     /// Opens the database (migrating it) and binds the listening socket.
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = crate::db::connect(&config.database_path()).await?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| {
             format!(
@@ -29,6 +29,10 @@ impl Application {
                 config.listen
             )
         })?;
+        // Links in mail must name the port actually bound (the config may say 0).
+        if config.public_url.is_empty() {
+            config.public_url = config.base_url_for_port(listener.local_addr()?.port());
+        }
         Ok(Self {
             listener,
             state: AppState::new(pool, config, clock)?,

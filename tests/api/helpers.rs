@@ -76,6 +76,12 @@ pub fn csrf_in(html: &str) -> String {
 }
 
 impl TestApp {
+    /// The test clock's current time.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use layer2::clock::Clock;
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

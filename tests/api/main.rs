@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod demo;
 mod helpers;
+mod participants;
 mod roster;
 mod sample;
 mod studies;

@@ -1,0 +1,399 @@
+//! Participants: invitation links, consent, the diary, pings through the tick, expiry, withdrawal, bad links.
+use crate::helpers::*;
+use chrono::{DateTime, Duration, Utc};
+use layer2::sampling::dispatch::run_due;
+use reqwest::StatusCode;
+
+/// A study in pilot with a drawn sample (200 employees, 60 + pilot 20) and every approval recorded.
+async fn study_in_pilot(app: &TestApp) -> i64 {
+    app.login_admin().await;
+    let id = app.create_study("Wave").await;
+    app.upload(
+        &format!("/studies/{id}/roster"),
+        "r.csv",
+        roster_csv(200).into_bytes(),
+        &[],
+    )
+    .await;
+    app.upload(
+        &format!("/studies/{id}/usage"),
+        "u.csv",
+        usage_csv(200).into_bytes(),
+        &[("format", "csv")],
+    )
+    .await;
+    app.post(
+        &format!("/studies/{id}/sample"),
+        &[
+            ("n", "60"),
+            ("min_per_cohort", "5"),
+            ("pilot_n", "20"),
+            ("seed", "9"),
+        ],
+    )
+    .await;
+    let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ?")
+        .bind(id)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    for item in items {
+        app.post(&format!("/studies/{id}/approvals/{item}"), &[])
+            .await;
+    }
+    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
+        .await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "pilot")])
+        .await;
+    id
+}
+
+/// The path of the first link in an outbox message body.
+fn link_path(body: &str) -> String {
+    let at = body.find("/p/").expect("a magic link");
+    body[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string()
+}
+
+async fn outbox(app: &TestApp, kind: &str) -> Vec<(i64, String, String)> {
+    sqlx::query_as("SELECT COALESCE(participant, 0), to_addr, text_body FROM outbox WHERE kind = ? ORDER BY id")
+        .bind(kind)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// Invites the pilot group and opens the first invitation as a participant (a fresh client, no staff cookie).
+async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
+    let html = app
+        .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    assert!(html.contains("20 invitations are on their way"), "{html}");
+    let (participant, _, body) = outbox(app, "invitation").await.remove(0);
+    let person = TestApp {
+        client: client(),
+        base: app.base.clone(),
+        state: app.state.clone(),
+        clock: app.clock.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    (person, participant, link_path(&body))
+}
+
+async fn first_ping(app: &TestApp, participant: i64) -> (i64, DateTime<Utc>, DateTime<Utc>) {
+    sqlx::query_as(
+        "SELECT id, due_at, expires_at FROM pings WHERE participant = ? ORDER BY due_at LIMIT 1",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_invited_employee_consents_and_gets_a_week_of_pings_in_working_hours() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    // Opening the link (as a mail scanner would, twice, and with HEAD) changes nothing.
+    for _ in 0..2 {
+        let (status, html) = person.get_text(&link).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Will you take part?") && html.contains("Consent text version 1"));
+    }
+    assert_eq!(
+        person
+            .client
+            .head(person.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let r = person.client.get(person.url(&link)).send().await.unwrap();
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let consent: Option<String> =
+        sqlx::query_scalar("SELECT consent FROM participants WHERE id = ?")
+            .bind(participant)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(consent, None);
+
+    let r = person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let html = person.follow(r).await;
+    assert!(
+        html.contains("Your task diary") && html.contains("<strong>0</strong> of 5 tasks logged"),
+        "{html}"
+    );
+    let pings: Vec<(DateTime<Utc>,)> =
+        sqlx::query_as("SELECT due_at FROM pings WHERE participant = ?")
+            .bind(participant)
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    // Tuesday to Monday: five working days, three pings each.
+    assert_eq!(pings.len(), 15);
+    assert!(pings.iter().all(|(t,)| *t > t0()));
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM consent_events WHERE participant = ?")
+            .bind(participant)
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, ["accepted"]);
+}
+
+#[tokio::test]
+async fn the_diary_takes_valid_entries_refuses_bad_ones_and_escapes_what_people_type() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let entry = [
+        ("category", "Code"),
+        ("description", "<script>alert('x')</script> refactor"),
+        ("outcome", "most"),
+        ("minutes_with_ai", "20"),
+        ("minutes_without_ai", "45"),
+    ];
+    let r = person.post_form(&format!("{link}/diary"), &entry).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Task logged") && html.contains("<strong>1</strong> of 5 tasks logged"));
+    assert!(html.contains("&#60;script&#62;") && !html.contains("<script>alert"));
+    let bad = [
+        ("category", "Golf"),
+        ("outcome", ""),
+        ("minutes_with_ai", "lots"),
+        ("minutes_without_ai", "5"),
+    ];
+    let r = person.post_form(&format!("{link}/diary"), &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Choose a task category") && html.contains("whole number of minutes"));
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM diary_entries WHERE participant = ?")
+        .bind(participant)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // Editing while the diary is open; closed after its two weeks.
+    let entry_id: i64 = sqlx::query_scalar("SELECT id FROM diary_entries WHERE participant = ?")
+        .bind(participant)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    let edited = [
+        ("category", "Code"),
+        ("outcome", "some"),
+        ("minutes_with_ai", "30"),
+        ("minutes_without_ai", "45"),
+    ];
+    let html = person
+        .post_form(&format!("{link}/diary/{entry_id}"), &edited)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Your change is saved") && html.contains("30 min with AI"));
+    app.clock.advance(Duration::days(15));
+    let r = person.post_form(&format!("{link}/diary"), &edited).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("The diary is closed"));
+}
+
+#[tokio::test]
+async fn a_due_ping_is_sent_once_answered_once_and_an_empty_answer_does_not_use_it_up() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let (ping, due, _) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    let first = run_due(&app.state, app.clock_now()).await.unwrap();
+    let second = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert!(first.pings.sent >= 1);
+    assert_eq!(second.pings.sent, 0, "a second tick sends nothing twice");
+    let mails: Vec<_> = outbox(&app, "ping")
+        .await
+        .into_iter()
+        .filter(|(p, _, _)| *p == participant)
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let ping_link = link_path(&mails[0].2);
+    let (status, html) = person.get_text(&ping_link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("In the last hour, did you use the copilot?"));
+    let answer = format!("{link}/ping/{ping}");
+    let r = person.post_form(&answer, &[("used", "")]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "empty answer refused"
+    );
+    let r = person
+        .post_form(
+            &answer,
+            &[
+                ("used", "yes"),
+                ("verification", "40"),
+                ("correction", "30"),
+            ],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("more than the hour"));
+    // 20 simultaneous submissions store one answer.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (c, url) = (person.client.clone(), person.url(&answer));
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .form(&[("used", "yes"), ("verification", "10"), ("correction", "5")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as("SELECT used_copilot, verification_min, correction_min, instrument_version FROM ping_answers WHERE ping = ?").bind(ping).fetch_all(&app.state.pool).await.unwrap();
+    assert_eq!(rows, [("yes".to_string(), 10, 5, 1)]);
+}
+
+#[tokio::test]
+async fn a_late_answer_is_refused_and_pings_missed_during_an_outage_are_never_sent_late() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let (ping, due, expires) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    app.clock.advance(expires - due);
+    let r = person
+        .post_form(&format!("{link}/ping/{ping}"), &[("used", "no")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("has closed"));
+    // The server is down for two days; the catch-up tick marks those pings missed and sends none of them.
+    let before = outbox(&app, "ping").await.len();
+    app.clock.advance(Duration::days(2));
+    let tick = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert!(tick.pings.missed >= 6, "{tick:?}");
+    let sent_late: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pings WHERE sent_at IS NOT NULL AND sent_at > expires_at",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(sent_late, 0);
+    assert_eq!(outbox(&app, "ping").await.len(), before + tick.pings.sent);
+    let status: String = sqlx::query_scalar("SELECT status FROM pings WHERE id = ?")
+        .bind(ping)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "missed");
+}
+
+#[tokio::test]
+async fn withdrawing_stops_everything_from_the_next_tick_on() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let (status, html) = person.get_text(&format!("{link}/withdraw")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Leave the study?"));
+    let html = person
+        .post_form(&format!("{link}/withdraw"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("You have left the study"));
+    app.clock.advance(Duration::days(3));
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    let sent: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind = 'ping'")
+            .bind(participant)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(sent, 0);
+    let html = person.get_text(&link).await.1;
+    assert!(html.contains("You have left the study"));
+}
+
+#[tokio::test]
+async fn bad_links_all_look_the_same_and_a_guesser_is_slowed_without_blocking_real_links() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, _, link) = invited(&app, id).await;
+    let other = link_path(&outbox(&app, "invitation").await[1].2);
+    person
+        .post_form(&format!("{other}/consent"), &[("decision", "accept")])
+        .await;
+    let other_ping: i64 = sqlx::query_scalar("SELECT g.id FROM pings g JOIN link_tokens l ON l.participant = g.participant WHERE l.token_hash IS NOT NULL LIMIT 1").fetch_one(&app.state.pool).await.unwrap();
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let unknown = format!("/p/{}", "a".repeat(64));
+    let (s1, b1) = person.get_text("/p/not-a-token").await;
+    let (s2, b2) = person.get_text(&unknown).await;
+    let r = person
+        .post_form(&format!("{link}/ping/{other_ping}"), &[("used", "no")])
+        .await;
+    let (s3, b3) = (r.status(), r.text().await.unwrap());
+    assert_eq!(
+        (s1, s2, s3),
+        (
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND
+        )
+    );
+    assert!(b1 == b2 && b2 == b3 && b1.contains("This link does not work"));
+    // A participant link never opens staff pages.
+    assert_eq!(person.get("/studies").await.status(), StatusCode::SEE_OTHER);
+    for _ in 0..40 {
+        person.get(&unknown).await;
+    }
+    assert_eq!(
+        person.get(&unknown).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        person.get(&link).await.status(),
+        StatusCode::OK,
+        "a real link still works from the same address"
+    );
+}
