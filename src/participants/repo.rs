@@ -561,3 +561,180 @@ pub async fn counts<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Re
     .fetch_one(db)
     .await
 }
+
+/// One participant's line on the compliance dashboard.
+#[derive(Clone, Debug, FromRow)]
+pub struct ComplianceRow {
+    /// Participant id.
+    pub id: i64,
+    /// Pseudonymous employee id.
+    pub employee_id: String,
+    /// Email (shown to admins only).
+    pub email: String,
+    /// Cohort.
+    pub cohort: Option<String>,
+    /// `main` or `pilot`.
+    pub role: String,
+    /// accepted / declined / none.
+    pub consent: Option<String>,
+    /// Withdrawn.
+    pub withdrawn: bool,
+    /// Diary entries.
+    pub diary: i64,
+    /// Pings delivered (sent, answered or missed after sending).
+    pub delivered: i64,
+    /// Pings answered.
+    pub answered: i64,
+    /// Pings missed after delivery.
+    pub missed: i64,
+}
+
+/// Every participant of a study with their counts.
+pub async fn compliance<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<ComplianceRow>> {
+    sqlx::query_as(
+        "SELECT p.id, e.employee_id, e.email, e.cohort, p.role, p.consent, p.withdrawn_at IS NOT NULL AS withdrawn,
+           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id) AS diary,
+           (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.sent_at IS NOT NULL) AS delivered,
+           (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'answered') AS answered,
+           (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'missed' AND g.sent_at IS NOT NULL) AS missed
+         FROM participants p JOIN employees e ON e.id = p.employee
+         WHERE p.study_id = ? ORDER BY e.employee_id",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// An outbox message that failed or is being retried.
+#[derive(Clone, Debug, FromRow)]
+pub struct MailProblemRow {
+    /// Kind of message.
+    pub kind: String,
+    /// Recipient (admins only).
+    pub to_addr: String,
+    /// failed / pending.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why.
+    pub last_error: Option<String>,
+}
+
+/// Mail of a study that failed or waits for a retry.
+pub async fn mail_problems<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<MailProblemRow>> {
+    sqlx::query_as(
+        "SELECT kind, to_addr, status, attempts, last_error FROM outbox
+         WHERE study_id = ? AND (status = 'failed' OR (status = 'pending' AND attempts > 0)) ORDER BY id DESC LIMIT 200",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// (participant id, email, study name) for a participant of a study, if they may still be written to.
+pub async fn contactable(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    participant: i64,
+) -> sqlx::Result<Option<(i64, String, String)>> {
+    sqlx::query_as(
+        "SELECT p.id, e.email, s.name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+         WHERE p.study_id = ? AND p.id = ? AND p.withdrawn_at IS NULL AND (p.consent IS NULL OR p.consent = 'accepted')",
+    )
+    .bind(study)
+    .bind(participant)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Notes when a participant was last reminded.
+pub async fn set_last_reminder(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE participants SET last_reminder_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(participant)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a participant belongs to a study.
+pub async fn belongs(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    participant: i64,
+) -> sqlx::Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE id = ? AND study_id = ?")
+            .bind(participant)
+            .bind(study)
+            .fetch_one(conn)
+            .await?;
+    Ok(n == 1)
+}
+
+/// A consented participant who may need a diary reminder.
+pub struct ReminderCandidate {
+    /// The participant.
+    pub participant: ParticipantRow,
+    /// Entries logged.
+    pub logged: i64,
+    /// The target.
+    pub target: i64,
+    /// Days between reminders.
+    pub reminder_days: i64,
+    /// When they consented.
+    pub consent_at: DateTime<Utc>,
+    /// Last reminder.
+    pub last_reminder_at: Option<DateTime<Utc>>,
+}
+
+#[derive(FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    participant: ParticipantRow,
+    logged: i64,
+    target: i64,
+    reminder_days: i64,
+    consent_at: DateTime<Utc>,
+    last_reminder_at: Option<DateTime<Utc>>,
+}
+
+/// Consented, not withdrawn participants with an open-ended diary window, with their counts.
+pub async fn reminders_due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<ReminderCandidate>> {
+    let rows: Vec<CandidateRow> = sqlx::query_as(
+        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, e.email, e.time_zone,
+           p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, NULL AS link_ping,
+           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id) AS logged,
+           c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at
+         FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+         JOIN collection_settings c ON c.study_id = p.study_id
+         WHERE p.consent = 'accepted' AND p.withdrawn_at IS NULL AND p.consent_at < ?",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ReminderCandidate {
+            participant: r.participant,
+            logged: r.logged,
+            target: r.target,
+            reminder_days: r.reminder_days,
+            consent_at: r.consent_at,
+            last_reminder_at: r.last_reminder_at,
+        })
+        .collect())
+}

@@ -383,3 +383,165 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
     }
     Ok(tick)
 }
+
+#[derive(Template)]
+#[template(path = "email/reminder.txt")]
+struct ReminderText<'a> {
+    study: &'a str,
+    reason: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/reminder.html")]
+struct ReminderHtml<'a> {
+    study: &'a str,
+    reason: &'a str,
+    link: &'a str,
+    withdraw: &'a str,
+}
+
+/// Queues a reminder with a fresh link to the participant's page (inside the caller's transaction).
+#[allow(clippy::too_many_arguments)]
+async fn queue_reminder(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    study: StudyId,
+    participant: i64,
+    to: &str,
+    study_name: &str,
+    kind: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let token = new_token();
+    repo::insert_link(conn, &hash_token(&token), participant, None, now, None).await?;
+    let link = format!("{}/p/{token}", state.config.base_url());
+    let withdraw = format!("{link}/withdraw");
+    let msg = NewMessage {
+        study_id: Some(study.0),
+        participant: Some(participant),
+        kind,
+        to,
+        subject: format!("Reminder: {study_name}"),
+        text: ReminderText {
+            study: study_name,
+            reason,
+            link: &link,
+            withdraw: &withdraw,
+        }
+        .render()?,
+        html: ReminderHtml {
+            study: study_name,
+            reason,
+            link: &link,
+            withdraw: &withdraw,
+        }
+        .render()?,
+    };
+    enqueue(conn, &msg, now).await?;
+    repo::set_last_reminder(conn, participant, now).await?;
+    Ok(())
+}
+
+/// The admin's nudge to one participant (who has not withdrawn or declined).
+pub async fn nudge(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    participant: i64,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let Some((pid, email, name)) = repo::contactable(&mut tx, study, participant).await? else {
+        return Err(AppError::Conflict(
+            "This person has withdrawn or declined; they are not contacted again.".into(),
+        ));
+    };
+    let reason =
+        "your answers matter for the study. A few minutes this week make a real difference.";
+    queue_reminder(
+        &mut tx, state, study, pid, &email, &name, "nudge", reason, now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "participant.nudge",
+        Some(study.0),
+        &format!("nudged participant {pid}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a participant on the admin's decision: like a withdrawal, from the next tick on.
+pub async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    participant: i64,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    if !repo::belongs(&mut tx, study, participant).await? {
+        return Err(AppError::NotFound);
+    }
+    if repo::withdraw(&mut tx, participant, now).await? {
+        let version = repo::instrument(&mut *tx, study)
+            .await?
+            .map(|i| i.version)
+            .unwrap_or(1);
+        repo::consent_event(&mut tx, participant, "withdrawn", version, now).await?;
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "participant.remove",
+        Some(study.0),
+        &format!("removed participant {participant}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reminds consented participants under the diary target whose diary is open, every `reminder_days`.
+pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize> {
+    let mut tx = begin_write(&state.pool).await?;
+    let due = repo::reminders_due(&mut tx, now).await?;
+    let mut sent = 0;
+    for r in due {
+        let today = local_today(&r.participant, now);
+        let open = r.participant.diary_opens_on.is_some_and(|d| d <= today)
+            && r.participant.diary_closes_on.is_some_and(|d| today <= d);
+        let every = Duration::days(r.reminder_days.max(1));
+        let last = r.last_reminder_at.unwrap_or(r.consent_at);
+        if !open || r.logged >= r.target || now - last < every {
+            continue;
+        }
+        let reason = format!(
+            "you have logged {} of the {} AI-assisted tasks we ask for. Logging one takes about a minute.",
+            r.logged, r.target
+        );
+        queue_reminder(
+            &mut tx,
+            state,
+            r.participant.study_id,
+            r.participant.id,
+            &r.participant.email,
+            &r.participant.study_name,
+            "reminder",
+            &reason,
+            now,
+        )
+        .await?;
+        sent += 1;
+    }
+    tx.commit().await?;
+    Ok(sent)
+}

@@ -281,3 +281,96 @@ pub async fn record_approval(
     tx.commit().await?;
     Ok(())
 }
+
+/// The status a study's dates call for today (its time zone): the latest phase that has started, or closed
+/// once the readout's last day has passed. None for a draft (a person starts a study) or a closed one.
+pub fn status_due(
+    status: Status,
+    phases: &[PhaseDates],
+    today: chrono::NaiveDate,
+) -> Option<Status> {
+    if status == Status::Draft || status == Status::Closed {
+        return None;
+    }
+    let mut due = Status::Setup;
+    for p in phases {
+        if p.starts_on <= today {
+            due = match p.phase {
+                super::Phase::Setup => Status::Setup,
+                super::Phase::Pilot => Status::Pilot,
+                super::Phase::Collection => Status::Collection,
+                super::Phase::Analysis => Status::Analysis,
+                super::Phase::Readout => Status::Readout,
+            };
+        }
+        if p.phase == super::Phase::Readout && p.ends_on < today {
+            due = Status::Closed;
+        }
+    }
+    (due > status).then_some(due)
+}
+
+/// Moves every study whose phase dates have come, one step at a time, as long as nothing blocks the step
+/// (a missing approval keeps a study in setup; the overview says why). Returns the moves made.
+pub async fn phase_tick(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(StudyId, Status)>> {
+    let mut moves = Vec::new();
+    for s in repo::list(&state.pool).await? {
+        let Ok(status) = s.status.parse::<Status>() else {
+            continue;
+        };
+        let study = get(state, s.id).await?;
+        let tz: chrono_tz::Tz = study.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let today = now.with_timezone(&tz).date_naive();
+        let phases = repo::timeline(&state.pool, s.id).await?;
+        let Some(due) = status_due(status, &phases, today) else {
+            continue;
+        };
+        let mut current = status;
+        while current < due {
+            let Some(next) = current.next() else { break };
+            match advance(state, &Actor::system(), s.id, next).await {
+                Ok(()) => {
+                    moves.push((s.id, next));
+                    current = next;
+                }
+                Err(AppError::Conflict(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(moves)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_dates_call_for_the_latest_phase_that_has_started() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let t = Timeline::from_start(d("2027-01-04"));
+        let p = t.phases();
+        assert_eq!(status_due(Status::Setup, p, d("2027-01-10")), None);
+        assert_eq!(
+            status_due(Status::Setup, p, d("2027-01-18")),
+            Some(Status::Pilot)
+        );
+        assert_eq!(
+            status_due(Status::Setup, p, d("2027-02-02")),
+            Some(Status::Collection)
+        );
+        assert_eq!(
+            status_due(Status::Readout, p, d("2027-04-04")),
+            Some(Status::Closed)
+        );
+        assert_eq!(
+            status_due(Status::Draft, p, d("2027-02-02")),
+            None,
+            "a draft waits for a person"
+        );
+    }
+}

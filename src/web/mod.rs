@@ -1,6 +1,7 @@
 //! The only layer that knows HTTP: the router, page contexts, flash messages and security headers.
 pub mod admin;
 pub mod auth;
+pub mod collection;
 pub mod participant;
 pub mod roster;
 pub mod studies;
@@ -54,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
         .route("/p/{token}/ping/{ping}", post(participant::answer))
         .route("/studies/{id}/invitations", post(studies::invite))
+        .route("/studies/{id}/collection", get(collection::dashboard))
+        .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
+        .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/users", get(admin::users))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 12] = [
+pub const POST_ROUTES: [&str; 15] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -81,6 +81,9 @@ pub const POST_ROUTES: [&str; 12] = [
     "/studies/1/cohorts",
     "/studies/1/sample",
     "/studies/1/sample/discard",
+    "/studies/1/invitations",
+    "/studies/1/participants/1/nudge",
+    "/studies/1/participants/1/remove",
 ];
 
 #[tokio::test]

@@ -397,3 +397,132 @@ async fn bad_links_all_look_the_same_and_a_guesser_is_slowed_without_blocking_re
         "a real link still works from the same address"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let second = link_path(&outbox(&app, "invitation").await[1].2);
+    person
+        .post_form(&format!("{second}/consent"), &[("decision", "decline")])
+        .await;
+    let (ping, due, _) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    person
+        .post_form(&format!("{link}/ping/{ping}"), &[("used", "no")])
+        .await;
+    // A day has passed: the admin's session has ended, so they sign in again.
+    app.login(ADMIN, PASSWORD).await;
+    let (status, html) = app.get_text(&format!("/studies/{id}/collection")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Compliance by cohort") && html.contains("100.0%"),
+        "{html}"
+    );
+    let email: String = sqlx::query_scalar(
+        "SELECT e.email FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert!(html.contains(&email));
+    assert!(html.contains("declined"));
+    // The nudge queues a reminder with a fresh link; a declined person cannot be nudged.
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/participants/{participant}/nudge"),
+                &[],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("Reminder queued."));
+    assert_eq!(outbox(&app, "nudge").await.len(), 1);
+    let analyst = TestApp {
+        client: client(),
+        base: app.base.clone(),
+        state: app.state.clone(),
+        clock: app.clock.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    analyst.add_user(ANALYST, layer2::auth::Role::Analyst).await;
+    analyst.login(ANALYST, PASSWORD).await;
+    let html = analyst
+        .get_text(&format!("/studies/{id}/collection"))
+        .await
+        .1;
+    assert!(
+        !html.contains(&email) && html.matches("@example.org").count() == 1,
+        "analysts see pseudonymous ids only (the one address is their own, in the header)"
+    );
+    assert!(!html.contains("Nudge"));
+}
+
+#[tokio::test]
+async fn a_removed_participant_gets_nothing_more_and_reminders_go_to_those_under_target() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let other = link_path(&outbox(&app, "invitation").await[1].2);
+    person
+        .post_form(&format!("{other}/consent"), &[("decision", "accept")])
+        .await;
+    app.follow(
+        app.post(
+            &format!("/studies/{id}/participants/{participant}/remove"),
+            &[],
+        )
+        .await,
+    )
+    .await;
+    app.clock.advance(Duration::days(4));
+    let tick = run_due(&app.state, app.clock_now()).await.unwrap();
+    let to_removed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind IN ('ping', 'reminder')",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(to_removed, 0);
+    assert_eq!(
+        tick.reminders, 1,
+        "the other participant has 0 of 5 tasks after 4 days"
+    );
+    let again = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert_eq!(again.reminders, 0, "not twice in the same period");
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"participant.remove".to_string())
+    );
+}
+
+#[tokio::test]
+async fn phases_move_on_their_dates_unless_something_blocks_them() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("Wave").await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
+        .await;
+    // Pilot starts on 2027-01-18, but no approval is recorded: the study waits in setup.
+    app.clock.advance(Duration::days(14));
+    let tick = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert_eq!(tick.status_moves, 0);
+    let status: String = sqlx::query_scalar("SELECT status FROM studies WHERE id = ?")
+        .bind(id)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "setup");
+}
