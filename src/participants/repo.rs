@@ -738,3 +738,28 @@ pub async fn reminders_due(
         })
         .collect())
 }
+
+/// Saves the collection settings (already validated).
+pub async fn update_settings(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    s: &SettingsRow,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE collection_settings SET pings_per_day = ?, window_start = ?, window_end = ?, min_gap_minutes = ?,
+           ping_days = ?, expiry_minutes = ?, diary_target = ?, diary_days = ?, reminder_days = ? WHERE study_id = ?",
+    )
+    .bind(s.pings_per_day)
+    .bind(&s.window_start)
+    .bind(&s.window_end)
+    .bind(s.min_gap_minutes)
+    .bind(s.ping_days)
+    .bind(s.expiry_minutes)
+    .bind(s.diary_target)
+    .bind(s.diary_days)
+    .bind(s.reminder_days)
+    .bind(study)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

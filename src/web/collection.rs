@@ -225,3 +225,100 @@ pub async fn remove(
         "Participant removed; nothing more will be sent to them.",
     )
 }
+
+#[derive(Template)]
+#[template(path = "collection/instrument.html")]
+struct InstrumentPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    version: i64,
+    frozen: Option<String>,
+    consent_text: String,
+    categories: String,
+    settings: crate::participants::repo::SettingsRow,
+}
+
+/// The instruments' wording and the collection settings.
+pub async fn instrument_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let (instrument, settings) = {
+        let mut tx = crate::db::begin_write(&state.pool).await?;
+        let i = service::instrument(&mut tx, study.id, state.clock.now()).await?;
+        let s = repo::settings(&mut tx, study.id).await?;
+        tx.commit().await?;
+        (i, s)
+    };
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = InstrumentPage {
+        ctx,
+        nav: StudyNav::new(&study, "instrument"),
+        version: instrument.version,
+        frozen: instrument
+            .frozen_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        categories: instrument.categories().join("\n"),
+        consent_text: instrument.consent_text,
+        settings,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// The wording form with its token.
+#[derive(Deserialize)]
+pub struct InstrumentFormWithCsrf {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: service::InstrumentForm,
+}
+
+/// Saves new wording as the next version.
+pub async fn edit_instrument(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<InstrumentFormWithCsrf>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let r = service::edit_instrument(&state, &staff.actor(), study.id, &f.form).await;
+    let back = format!("/studies/{id}/instrument");
+    match r {
+        Ok(v) => outcome(Ok(()), jar, &back, format!("Wording saved as version {v}.")),
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
+}
+
+/// The settings form with its token.
+#[derive(Deserialize)]
+pub struct SettingsFormWithCsrf {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: service::SettingsForm,
+}
+
+/// Saves the collection settings.
+pub async fn edit_settings(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<SettingsFormWithCsrf>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let r = service::edit_settings(&state, &staff.actor(), study.id, &f.form).await;
+    outcome(
+        r,
+        jar,
+        &format!("/studies/{id}/instrument"),
+        "Settings saved; they apply to people who consent from now on.",
+    )
+}

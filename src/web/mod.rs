@@ -56,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{token}/ping/{ping}", post(participant::answer))
         .route("/studies/{id}/invitations", post(studies::invite))
         .route("/studies/{id}/collection", get(collection::dashboard))
+        .route("/studies/{id}/collection/settings", post(collection::edit_settings))
+        .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
         .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
         .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
         .route("/admin/audit", get(admin::audit))

@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 15] = [
+pub const POST_ROUTES: [&str; 17] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -84,6 +84,8 @@ pub const POST_ROUTES: [&str; 15] = [
     "/studies/1/invitations",
     "/studies/1/participants/1/nudge",
     "/studies/1/participants/1/remove",
+    "/studies/1/instrument",
+    "/studies/1/collection/settings",
 ];
 
 #[tokio::test]

@@ -526,3 +526,100 @@ async fn phases_move_on_their_dates_unless_something_blocks_them() {
         .unwrap();
     assert_eq!(status, "setup");
 }
+
+#[tokio::test]
+async fn wording_changes_until_collection_starts_and_every_answer_records_its_version() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let consent = "We measure what the copilot saves. Your answers are only reported in groups of five or more. You may stop any time.";
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/instrument"),
+                &[("consent_text", consent), ("categories", "Code\nWriting\n")],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("Wording saved as version 2"), "{html}");
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/instrument"),
+                &[("consent_text", "too short"), ("categories", "Code")],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("between 50 and 5,000 characters"));
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/collection/settings"),
+                &[
+                    ("pings_per_day", "3"),
+                    ("window_start", "09:00"),
+                    ("window_end", "11:00"),
+                    ("min_gap_minutes", "60"),
+                    ("ping_days", "7"),
+                    ("expiry_minutes", "60"),
+                    ("diary_target", "5"),
+                    ("diary_days", "14"),
+                    ("reminder_days", "3"),
+                ],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        html.contains("flash error") && html.contains("180"),
+        "an infeasible schedule is refused: {html}"
+    );
+    let (person, participant, link) = invited(&app, id).await;
+    let html = person.get_text(&link).await.1;
+    assert!(html.contains("groups of five or more") && html.contains("Consent text version 2"));
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    person
+        .post_form(
+            &format!("{link}/diary"),
+            &[
+                ("category", "Writing"),
+                ("outcome", "all"),
+                ("minutes_with_ai", "5"),
+                ("minutes_without_ai", "15"),
+            ],
+        )
+        .await;
+    let v: i64 =
+        sqlx::query_scalar("SELECT instrument_version FROM diary_entries WHERE participant = ?")
+            .bind(participant)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(v, 2);
+    // Collection: the main sample is invited and the wording freezes.
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/instrument"),
+                &[("consent_text", consent), ("categories", "Code\nOther")],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("the wording is frozen"), "{html}");
+    let main_invites: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = 'main'",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(main_invites, 60);
+}
