@@ -150,7 +150,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = Application::build(config, Arc::new(SystemClock)).await?;
             let info = crate::demo::seed(app.state(), employees).await?;
             println!("Demo data in {}", app.state().config.data_dir.display());
-            println!("  study: {} (id {})", info.study_name, info.study_id);
+            println!(
+                "  study in setup: {} (id {})",
+                info.study_name, info.study_id
+            );
+            println!(
+                "  study in collection: id {} (its invitations are .eml files in the mail folder)",
+                info.collection_study_id
+            );
             println!(
                 "  admin login:   {}  password: {}",
                 crate::demo::ADMIN_EMAIL,

@@ -26,6 +26,10 @@ impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> Self {
         Self(Arc::new(Mutex::new(at)))
     }
+    /// Sets the clock to `at` (the demo replays a study's past this way).
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = at;
+    }
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut t = self.0.lock().expect("clock lock");

@@ -1,17 +1,20 @@
 //! The demo: a believable organisation, its usage data and a study in setup, built through the real importers.
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
+use crate::clock::ManualClock;
+use crate::mail::transport::Mailer;
 use crate::roster::import::UsageFormat;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service as roster_service;
 use crate::state::AppState;
 use crate::study::{Status, StudyDetails, StudyForm, service as study_service};
 use anyhow::{Context, bail};
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The demo admin's login.
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
@@ -29,6 +32,8 @@ pub struct DemoInfo {
     pub study_id: i64,
     /// The study's name.
     pub study_name: String,
+    /// The second study, in collection.
+    pub collection_study_id: i64,
 }
 
 /// Empties the demo folder (only one that holds a previous demo, or an empty one) and marks it.
@@ -207,8 +212,287 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     roster_service::draw(state, &system, &study, spec)
         .await
         .map_err(err)?;
+    let collection = seed_collection(state, employees).await?;
     Ok(DemoInfo {
         study_id: id.0,
         study_name: study.name,
+        collection_study_id: collection,
     })
+}
+
+/// A person's behaviour in the replayed study.
+struct Persona {
+    participant: i64,
+    token: String,
+    /// When they answer the invitation, if ever, and whether they say yes.
+    decision: Option<(DateTime<Utc>, bool)>,
+    /// Chance of answering a ping in time.
+    compliance: f64,
+    /// When they log diary tasks.
+    diary: Vec<DateTime<Utc>>,
+    decided: bool,
+}
+
+/// A second study, started five weeks ago and now in collection: its past is replayed on a manual clock
+/// through the real services and the real tick (invitations to `.eml` files, consent, diary, pings answered
+/// or missed), so every page shows believable data.
+async fn seed_collection(state: &AppState, employees: usize) -> anyhow::Result<i64> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let now = state.clock.now();
+    let today = now.date_naive();
+    let start = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 35);
+    let clock = ManualClock::new(at(start, 8));
+    let (memory, _) = Mailer::memory("demo");
+    let sim = AppState::with_mailer(
+        state.pool.clone(),
+        (*state.config).clone(),
+        Arc::new(clock.clone()),
+        memory,
+    );
+    let admin = Actor::system();
+    let form = StudyForm {
+        name: "GitHub Copilot study, wave 1".into(),
+        vendor: "GitHub".into(),
+        product: "Copilot Business".into(),
+        model_version: "GPT-5 (2026-08)".into(),
+        time_zone: "Europe/London".into(),
+        start_date: start.to_string(),
+    };
+    let details =
+        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
+    let id = study_service::create(&sim, &admin, &details)
+        .await
+        .map_err(err)?;
+    study_service::advance(&sim, &admin, id, Status::Setup)
+        .await
+        .map_err(err)?;
+    let study = study_service::get(&sim, id).await.map_err(err)?;
+    let (roster, usage) = organisation(employees, start);
+    roster_service::import_roster(&sim, &admin, &study, "demo-roster.csv", roster.into_bytes())
+        .await
+        .map_err(err)?
+        .map_err(|_| anyhow::anyhow!("demo roster refused"))?;
+    roster_service::import_usage(
+        &sim,
+        &admin,
+        &study,
+        "demo-usage.csv",
+        UsageFormat::PlainCsv,
+        usage.into_bytes(),
+        None,
+    )
+    .await
+    .map_err(err)?
+    .map_err(|_| anyhow::anyhow!("demo usage refused"))?;
+    for a in crate::study::repo::approvals(&state.pool, id).await? {
+        study_service::record_approval(&sim, &admin, id, a.id, "demo")
+            .await
+            .map_err(err)?;
+    }
+    let spec = DrawSpec {
+        n: 300.min(employees / 6),
+        min_per_cohort: 20.min(employees / 40),
+        pilot_n: 40.min(employees / 30),
+        seed: 7,
+    };
+    roster_service::draw(&sim, &admin, &study, spec)
+        .await
+        .map_err(err)?;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(2027);
+    let mut people: Vec<Persona> = Vec::new();
+    let mut t = at(start + Duration::days(14), 8);
+    let end = now;
+    let mut answered_or_skipped = std::collections::HashSet::new();
+    while t < end {
+        clock.set(t);
+        let tick = crate::sampling::dispatch::run_due(&sim, t)
+            .await
+            .map_err(err)?;
+        if tick.status_moves > 0 {
+            let status = study_service::get(&sim, id).await.map_err(err)?.status();
+            if status == Status::Pilot || status == Status::Collection {
+                let before = people.len();
+                crate::participants::service::invite(&sim, &admin, id)
+                    .await
+                    .map_err(err)?;
+                // Invitations become real .eml files in the data folder.
+                crate::mail::outbox::drain_once(&state.pool, &state.mailer, 0, t).await?;
+                for (participant, body) in invitation_links(&state.pool, id)
+                    .await?
+                    .into_iter()
+                    .skip(before)
+                {
+                    people.push(persona(&mut rng, participant, body, t));
+                }
+            }
+        }
+        for p in people.iter_mut().filter(|p| !p.decided) {
+            let Some((when, yes)) = p.decision else {
+                continue;
+            };
+            if when <= t {
+                clock.set(when);
+                if let Some(row) = crate::participants::service::open_link(&sim, &p.token)
+                    .await
+                    .map_err(err)?
+                {
+                    crate::participants::service::decide(&sim, &row, yes)
+                        .await
+                        .map_err(err)?;
+                }
+                p.decided = true;
+            }
+        }
+        for p in people
+            .iter_mut()
+            .filter(|p| p.decided && matches!(p.decision, Some((_, true))))
+        {
+            while p.diary.first().is_some_and(|d| *d <= t) {
+                let when = p.diary.remove(0);
+                clock.set(when);
+                let Some(row) = crate::participants::service::open_link(&sim, &p.token)
+                    .await
+                    .map_err(err)?
+                else {
+                    break;
+                };
+                let entry = diary_entry(&mut rng);
+                // Outside the diary window the service says no, as it would to a person.
+                let _ = crate::participants::service::save_diary(&sim, &row, None, &entry).await;
+            }
+        }
+        // Pings just sent: each person answers in time with their own probability.
+        for (ping, participant, expires) in sent_pings(&state.pool, id).await? {
+            if !answered_or_skipped.insert(ping) {
+                continue;
+            }
+            let Some(p) = people.iter().find(|p| p.participant == participant) else {
+                continue;
+            };
+            if rng.random::<f64>() >= p.compliance {
+                continue;
+            }
+            let room = (expires - t).num_minutes().max(2);
+            clock.set(t + Duration::minutes(rng.random_range(1..room)));
+            if let Some(row) = crate::participants::service::open_link(&sim, &p.token)
+                .await
+                .map_err(err)?
+            {
+                crate::participants::service::answer(&sim, &row, ping, &ping_answer(&mut rng))
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        t += Duration::minutes(30);
+    }
+    Ok(id.0)
+}
+
+fn at(day: NaiveDate, hour: u32) -> DateTime<Utc> {
+    day.and_hms_opt(hour, 0, 0).expect("valid time").and_utc()
+}
+
+fn persona(
+    rng: &mut ChaCha8Rng,
+    participant: i64,
+    token: String,
+    invited: DateTime<Utc>,
+) -> Persona {
+    let r: f64 = rng.random();
+    let after = |rng: &mut ChaCha8Rng, hours: i64| {
+        invited + Duration::minutes(rng.random_range(30..hours * 60))
+    };
+    // About 78% say yes within two days, 8% say no, the rest never answer.
+    let decision = if r < 0.78 {
+        Some((after(rng, 48), true))
+    } else if r < 0.86 {
+        Some((after(rng, 72), false))
+    } else {
+        None
+    };
+    // Most answer most pings; one in ten rarely does (they fall under the 1/3 compliance rule).
+    let compliance = if rng.random::<f64>() < 0.1 {
+        rng.random_range(0.05..0.3)
+    } else {
+        rng.random_range(0.55..0.95)
+    };
+    let consent_at = decision.map(|(w, _)| w).unwrap_or(invited);
+    let entries = rng.random_range(0..9);
+    let mut diary: Vec<DateTime<Utc>> = (0..entries)
+        .map(|_| consent_at + Duration::minutes(rng.random_range(10..13 * 24 * 60)))
+        .collect();
+    diary.sort();
+    Persona {
+        participant,
+        token,
+        decision,
+        compliance,
+        diary,
+        decided: false,
+    }
+}
+
+fn diary_entry(rng: &mut ChaCha8Rng) -> crate::participants::DiaryEntry {
+    use crate::participants::{DEFAULT_CATEGORIES, DiaryEntry, Outcome};
+    let outcome = match rng.random::<f64>() {
+        x if x < 0.2 => Outcome::All,
+        x if x < 0.6 => Outcome::Most,
+        x if x < 0.85 => Outcome::Some,
+        _ => Outcome::None,
+    };
+    let with = rng.random_range(5..60);
+    DiaryEntry {
+        category: DEFAULT_CATEGORIES[rng.random_range(0..DEFAULT_CATEGORIES.len())].to_string(),
+        description: String::new(),
+        outcome,
+        minutes_with_ai: with,
+        minutes_without_ai: with + rng.random_range(0..45),
+    }
+}
+
+fn ping_answer(rng: &mut ChaCha8Rng) -> crate::participants::PingAnswer {
+    use crate::participants::{PingAnswer, Used};
+    match rng.random::<f64>() {
+        x if x < 0.62 => PingAnswer {
+            used: Used::Yes,
+            minutes: [
+                rng.random_range(1..12),
+                rng.random_range(0..10),
+                rng.random_range(0..5),
+                rng.random_range(0..4),
+            ],
+        },
+        x if x < 0.9 => PingAnswer {
+            used: Used::No,
+            minutes: [0; 4],
+        },
+        _ => PingAnswer {
+            used: Used::NotWorking,
+            minutes: [0; 4],
+        },
+    }
+}
+
+/// (participant, raw token) of every invitation of a study, in sending order, read back from the outbox.
+async fn invitation_links(
+    pool: &sqlx::SqlitePool,
+    study: crate::study::StudyId,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    let rows = crate::mail::outbox::bodies(pool, study.0, "invitation").await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(participant, body)| {
+            let at = body.find("/p/")? + 3;
+            Some((participant, body.get(at..at + 64)?.to_string()))
+        })
+        .collect())
+}
+
+/// Pings of a study that are sent and not answered yet: (ping, participant, expires).
+async fn sent_pings(
+    pool: &sqlx::SqlitePool,
+    study: crate::study::StudyId,
+) -> anyhow::Result<Vec<(i64, i64, DateTime<Utc>)>> {
+    Ok(crate::participants::repo::sent_pings(pool, study).await?)
 }

@@ -171,6 +171,15 @@ pub async fn drain_once(
     Ok(report)
 }
 
+/// (participant, text body) of a study's messages of one kind, oldest first (the demo reads its links back).
+pub async fn bodies(pool: &SqlitePool, study: i64, kind: &str) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT participant, text_body FROM outbox WHERE study_id = ? AND kind = ? AND participant IS NOT NULL ORDER BY id")
+        .bind(study)
+        .bind(kind)
+        .fetch_all(pool)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

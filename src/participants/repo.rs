@@ -763,3 +763,17 @@ pub async fn update_settings(
     .await?;
     Ok(())
 }
+
+/// Sent, unanswered pings of a study: (ping, participant, expires).
+pub async fn sent_pings<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<(i64, i64, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "SELECT g.id, g.participant, g.expires_at FROM pings g JOIN participants p ON p.id = g.participant
+         WHERE p.study_id = ? AND g.status = 'sent'",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}

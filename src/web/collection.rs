@@ -102,21 +102,28 @@ pub async fn dashboard(
 ) -> Result<Response> {
     let study = study_service::get(&state, StudyId(id)).await?;
     let rows = repo::compliance(&state.pool, study.id).await?;
+    // The pilot group is kept apart from the main sample, here as in the estimates.
+    let main: Vec<&ComplianceRow> = rows.iter().filter(|r| r.role == "main").collect();
+    let pilot: Vec<&ComplianceRow> = rows.iter().filter(|r| r.role == "pilot").collect();
     let mut cohorts: Vec<CohortLine> = Cohort::ALL
         .iter()
         .map(|&c| {
             line(
                 c.label().to_string(),
-                &rows
+                &main
                     .iter()
+                    .copied()
                     .filter(|r| cohort_of(r) == c)
                     .collect::<Vec<_>>(),
             )
         })
         .filter(|l| l.invited > 0)
         .collect();
-    if !rows.is_empty() {
-        cohorts.push(line("All".into(), &rows.iter().collect::<Vec<_>>()));
+    if !main.is_empty() {
+        cohorts.push(line("Main sample".into(), &main));
+    }
+    if !pilot.is_empty() {
+        cohorts.push(line("Pilot group".into(), &pilot));
     }
     let admin = staff.is_admin();
     let mut people: Vec<PersonLine> = rows

@@ -15,11 +15,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         html.contains("Setup") && html.contains("600 employees"),
         "{html}"
     );
-    let cohorts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT cohort, COUNT(*) FROM employees GROUP BY cohort ORDER BY cohort")
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let cohorts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT cohort, COUNT(*) FROM employees WHERE study_id = 1 GROUP BY cohort ORDER BY cohort",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
     assert_eq!(
         cohorts,
         [
@@ -32,9 +33,58 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         .get_text(&format!("/studies/{}/sample", info.study_id))
         .await;
     assert!(html.contains("Sample against population"));
-    let functions: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT function) FROM employees")
+    let functions: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT function) FROM employees WHERE study_id = 1")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(functions, 8);
+
+    // The second study is in collection, with a spread of consent, diary entries and pings.
+    let (_, html) = app
+        .get_text(&format!("/studies/{}/collection", info.collection_study_id))
+        .await;
+    assert!(
+        html.contains("Collection") && html.contains("Main sample") && html.contains("Pilot group"),
+        "{html}"
+    );
+    let spread: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM pings GROUP BY status ORDER BY status")
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    let count = |s: &str| {
+        spread
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    assert!(
+        count("answered") > 0 && count("missed") > 0 && count("scheduled") > 0,
+        "{spread:?}"
+    );
+    let consents: Vec<(Option<String>, i64)> =
+        sqlx::query_as("SELECT consent, COUNT(*) FROM participants GROUP BY consent")
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(consents.len(), 3, "yes, no and no answer: {consents:?}");
+    let diary: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM diary_entries")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
-    assert_eq!(functions, 8);
+    assert!(diary > 0);
+    // The invitations are real .eml files with the magic link in them.
+    let invited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM participants")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    let emls: Vec<_> = std::fs::read_dir(app._dir.path().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(emls.len() as i64, invited);
+    let eml = std::fs::read_to_string(&emls[0]).unwrap();
+    assert!(eml.contains("/p/") && eml.contains("Message-ID: <invitation-"));
 }
