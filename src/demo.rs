@@ -242,7 +242,7 @@ async fn seed_collection(state: &AppState, employees: usize) -> anyhow::Result<i
     let today = now.date_naive();
     let start = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 35);
     let clock = ManualClock::new(at(start, 8));
-    let (memory, _) = Mailer::memory("demo");
+    let (memory, _) = Mailer::memory(&state.config.mail.from);
     let sim = AppState::with_mailer(
         state.pool.clone(),
         (*state.config).clone(),

@@ -145,7 +145,7 @@ pub async fn drain_once(
             }
             Err(e) => {
                 let reason = match e {
-                    SendError::Permanent(r) => format!("refused by the mail server: {r}"),
+                    SendError::Permanent(r) => format!("permanent failure: {r}"),
                     SendError::Transient(r) => {
                         format!("gave up after {} attempts: {r}", m.attempts)
                     }

@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod demo;
 mod helpers;
+mod mail;
 mod participants;
 mod roster;
 mod sample;

@@ -623,3 +623,72 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
     .unwrap();
     assert_eq!(main_invites, 60);
 }
+
+#[tokio::test]
+async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    for (_, _, body) in outbox(&app, "invitation").await {
+        let link = link_path(&body);
+        app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
+            .await;
+    }
+    // Two "processes": two pools on the same SQLite file, each with its own mailer.
+    let path = app._dir.path().join("layer2.sqlite3");
+    let other_pool = layer2::db::connect(&path).await.unwrap();
+    let (mail_a, sent_a) = layer2::mail::transport::Mailer::memory("a@example.org");
+    let (mail_b, sent_b) = layer2::mail::transport::Mailer::memory("b@example.org");
+    let clock: std::sync::Arc<dyn layer2::clock::Clock> = std::sync::Arc::new(app.clock.clone());
+    let a = layer2::state::AppState::with_mailer(
+        app.state.pool.clone(),
+        (*app.state.config).clone(),
+        clock.clone(),
+        mail_a,
+    );
+    let b = layer2::state::AppState::with_mailer(
+        other_pool,
+        (*app.state.config).clone(),
+        clock,
+        mail_b,
+    );
+    // Noon in Singapore on the first ping day: some pings are due for the participants there.
+    app.clock.advance(Duration::hours(20));
+    let now = app.clock_now();
+    let (ra, rb) = tokio::join!(run_due(&a, now), run_due(&b, now));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    let due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE status = 'sent'")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert!(due > 0);
+    assert_eq!(
+        (ra.pings.sent + rb.pings.sent) as i64,
+        due,
+        "each due ping queued once"
+    );
+    let mut ids: Vec<String> = sent_a
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(sent_b.lock().unwrap().iter())
+        .map(|m| m.message_id.clone())
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "no message delivered twice");
+    let outstanding: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(outstanding, 0);
+    assert_eq!(
+        total as i64,
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap()
+    );
+}
