@@ -97,13 +97,15 @@ fn spawn_housekeeping(state: AppState) {
     });
 }
 
-/// Removes expired sessions and login failures older than a day.
+/// Removes expired sessions and login failures older than a day, and empties the bodies (magic links) of
+/// mail finished more than a day ago.
 pub async fn housekeeping(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     let idle = now - Duration::minutes(state.config.session.idle_minutes);
     let absolute = now - Duration::hours(state.config.session.absolute_hours);
     auth_repo::delete_expired_sessions(&state.pool, idle, absolute).await?;
     auth_repo::delete_failures_before(&state.pool, now - Duration::days(1)).await?;
+    crate::mail::outbox::scrub_bodies(&state.pool, now - Duration::days(1)).await?;
     Ok(())
 }
 

@@ -171,6 +171,19 @@ pub async fn drain_once(
     Ok(report)
 }
 
+/// Empties the bodies of messages finished (sent or failed) before `before`: bodies carry magic links, and a
+/// link should not outlive its use in the database longer than the retry window needs.
+pub async fn scrub_bodies(pool: &SqlitePool, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE outbox SET text_body = '', html_body = ''
+         WHERE status IN ('sent', 'failed') AND created_at < ? AND (text_body <> '' OR html_body <> '')",
+    )
+    .bind(before)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// (participant, text body) of a study's messages of one kind, oldest first (the demo reads its links back).
 pub async fn bodies(pool: &SqlitePool, study: i64, kind: &str) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as("SELECT participant, text_body FROM outbox WHERE study_id = ? AND kind = ? AND participant IS NOT NULL ORDER BY id")

@@ -335,3 +335,41 @@ mod outbox {
         assert_eq!(sent.lock().unwrap().len(), 4);
     }
 }
+
+#[tokio::test]
+async fn finished_mail_loses_its_magic_links_after_a_day() {
+    use layer2::mail::outbox::{NewMessage, drain_once, enqueue};
+    let app = crate::helpers::spawn_app().await;
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let m = NewMessage {
+        study_id: None,
+        participant: None,
+        kind: "invitation",
+        to: "a@example.org",
+        subject: "s".into(),
+        text: "link /p/secret".into(),
+        html: "<a>link</a>".into(),
+    };
+    enqueue(&mut conn, &m, app.clock_now()).await.unwrap();
+    drop(conn);
+    drain_once(&app.state.pool, &app.state.mailer, 0, app.clock_now())
+        .await
+        .unwrap();
+    layer2::startup::housekeeping(&app.state).await.unwrap();
+    let body: String = sqlx::query_scalar("SELECT text_body FROM outbox")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(body, "link /p/secret", "kept while it may still be needed");
+    app.clock.advance(chrono::Duration::hours(25));
+    layer2::startup::housekeeping(&app.state).await.unwrap();
+    let (text, html, status): (String, String, String) =
+        sqlx::query_as("SELECT text_body, html_body, status FROM outbox")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (text.as_str(), html.as_str(), status.as_str()),
+        ("", "", "sent")
+    );
+}
