@@ -1,8 +1,10 @@
-//! The admin's and the analyst's set-up flows in a real headless Chromium, driven through chromedriver.
-//! Screenshots are kept in `target/browser-artifacts/` for a person to look at.
+//! The admin's and the analyst's set-up flows, and a participant on a phone, in a real headless Chromium
+//! driven through chromedriver. Screenshots are kept in `target/browser-artifacts/` for a person to look at.
 use crate::helpers::*;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use layer2::auth::Role;
+use layer2::sampling::dispatch::run_due;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -68,15 +70,33 @@ fn start_driver() -> Option<Driver> {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    session(driver, serde_json::json!({})).await
+}
+
+/// A phone: a 360 × 800 touch screen honouring `<meta name=viewport>`. Emulated, because a headless
+/// Chromium window does not get narrower than 500 px.
+async fn phone(driver: &Driver) -> Client {
+    let metrics = serde_json::json!({"width": 360, "height": 800, "pixelRatio": 1.0, "mobile": true, "touch": true});
+    session(
+        driver,
+        serde_json::json!({"mobileEmulation": {"deviceMetrics": metrics}}),
+    )
+    .await
+}
+
+/// A Chromium session with extra `goog:chromeOptions`.
+async fn session(driver: &Driver, extra: serde_json::Value) -> Client {
     let chromium = std::env::var("LAYER2_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--window-size=1280,1000"]
-        }
+    let mut options = serde_json::json!({
+        "binary": chromium,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000"]
     });
+    if let (Some(options), serde_json::Value::Object(extra)) = (options.as_object_mut(), extra) {
+        options.extend(extra);
+    }
+    let caps = serde_json::json!({ "goog:chromeOptions": options });
     let serde_json::Value::Object(caps) = caps else {
         unreachable!()
     };
@@ -112,6 +132,22 @@ async fn click(c: &Client, css: &str) {
         .click()
         .await
         .unwrap();
+    new_page(c, old, css).await;
+}
+
+/// Sends keys to a field where they submit its form (Enter), and returns once the new page is there.
+async fn keys_and_load(c: &Client, id: &str, keys: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+    new_page(c, old, id).await;
+}
+
+async fn new_page(c: &Client, old: fantoccini::elements::Element, what: &str) {
     // Bounded poll of the browser (not of our server): the old document goes stale on navigation.
     for _ in 0..500 {
         if old.tag_name().await.is_err() {
@@ -120,7 +156,7 @@ async fn click(c: &Client, css: &str) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    panic!("clicking {css} did not load a page within 10 s");
+    panic!("{what} did not load a page within 10 s");
 }
 
 async fn text(c: &Client) -> String {
@@ -262,5 +298,267 @@ async fn an_admin_sets_up_a_study_in_the_browser_and_an_analyst_can_only_look() 
     c.goto(&app.url("/admin/audit")).await.unwrap();
     assert!(text(&c).await.contains("Your role does not allow this"));
     shot(&c, "04-analyst-refused").await;
+    c.close().await.unwrap();
+}
+
+/// A study in pilot with a drawn sample (200 employees, 60 + pilot 20) and every approval recorded.
+async fn study_in_pilot(app: &TestApp) -> i64 {
+    app.login_admin().await;
+    let id = app.create_study("Wave").await;
+    app.upload(
+        &format!("/studies/{id}/roster"),
+        "r.csv",
+        roster_csv(200).into_bytes(),
+        &[],
+    )
+    .await;
+    app.upload(
+        &format!("/studies/{id}/usage"),
+        "u.csv",
+        usage_csv(200).into_bytes(),
+        &[("format", "csv")],
+    )
+    .await;
+    app.post(
+        &format!("/studies/{id}/sample"),
+        &[
+            ("n", "60"),
+            ("min_per_cohort", "5"),
+            ("pilot_n", "20"),
+            ("seed", "9"),
+        ],
+    )
+    .await;
+    let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ?")
+        .bind(id)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    for item in items {
+        app.post(&format!("/studies/{id}/approvals/{item}"), &[])
+            .await;
+    }
+    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
+        .await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "pilot")])
+        .await;
+    id
+}
+
+/// The path of the first link in an outbox message body.
+fn link_path(body: &str) -> String {
+    let at = body.find("/p/").expect("a magic link");
+    body[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string()
+}
+
+/// The page's layout width and the window's: no horizontal scrolling when the first is not larger.
+async fn widths(c: &Client) -> (u64, u64) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
+}
+
+async fn assert_no_horizontal_scroll(c: &Client, page: &str) {
+    let (scroll, inner) = widths(c).await;
+    assert!(
+        scroll <= inner,
+        "{page}: the page is {scroll} px wide in a {inner} px window"
+    );
+}
+
+/// Every visible control of the form has a label a keyboard or screen-reader user gets: text fields and
+/// selects by `<label for=id>`, radio buttons by the `<label>` around them inside a fieldset with a legend.
+/// Returns how many controls were checked.
+async fn assert_labelled(c: &Client, form: &str) -> u64 {
+    let v = c
+        .execute(
+            r#"const form = document.querySelector(arguments[0]);
+               const controls = form.querySelectorAll('input:not([type=hidden]), select, textarea');
+               const bad = [];
+               for (const el of controls) {
+                 const named = el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]');
+                 const ok = (el.type === 'radio' || el.type === 'checkbox')
+                   ? (named || el.closest('label')) && el.closest('fieldset') && el.closest('fieldset').querySelector('legend')
+                   : named;
+                 if (!ok || el.labels.length === 0 || el.tabIndex < 0) bad.push(el.outerHTML);
+               }
+               return [controls.length, bad];"#,
+            vec![serde_json::json!(form)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(v[1], serde_json::json!([]), "unlabelled controls in {form}");
+    v[0].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn an_invited_employee_consents_logs_a_task_and_answers_a_ping_on_a_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let html = app
+        .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    assert!(html.contains("20 invitations are on their way"), "{html}");
+    let (participant, body): (i64, String) = sqlx::query_as(
+        "SELECT participant, text_body FROM outbox WHERE kind = 'invitation' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    let c = phone(&driver).await;
+    c.goto(&app.url(&link_path(&body))).await.unwrap();
+    assert_eq!(widths(&c).await.1, 360, "a phone-sized window");
+
+    // Consent: the text is there, in full, and fits the screen.
+    let page = text(&c).await;
+    assert!(
+        page.contains("Will you take part?")
+            && page.contains("your manager does not see your answers")
+            && page.contains("Consent text version 1"),
+        "{page}"
+    );
+    assert_no_horizontal_scroll(&c, "consent").await;
+    shot(&c, "10-phone-consent").await;
+    click(&c, "button[name=decision][value=accept]").await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("Your task diary") && page.contains("0 of 5 tasks logged"),
+        "{page}"
+    );
+
+    // The diary: every control labelled, nothing wider than the phone.
+    let diary = "main form[action$='/diary']";
+    assert_eq!(
+        assert_labelled(&c, diary).await,
+        8,
+        "category, description, four outcomes, two times"
+    );
+    assert_no_horizontal_scroll(&c, "diary").await;
+    c.find(Locator::Id("category"))
+        .await
+        .unwrap()
+        .select_by_label("Code")
+        .await
+        .unwrap();
+    fill(&c, "description", "Refactored the invoice parser").await;
+    // A tap on the words of an answer chooses it.
+    c.find(Locator::Css(
+        "label.check:has(input[name=outcome][value=most])",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert!(
+        c.find(Locator::Css("input[name=outcome][value=most]"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    // By keyboard: the first time, Tab to the second, and Enter sends the form.
+    fill(&c, "minutes_with_ai", &format!("20{}45", Key::Tab)).await;
+    let focused = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, "minutes_without_ai", "Tab moves to the next field");
+    c.execute(
+        "document.querySelector('fieldset').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&c, "11-phone-diary").await;
+    keys_and_load(&c, "minutes_without_ai", &Key::Enter.to_string()).await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("Task logged") && page.contains("1 of 5 tasks logged"),
+        "{page}"
+    );
+    assert!(
+        page.contains("20 min with AI, about 45 min without"),
+        "{page}"
+    );
+    let entry: (String, String, i64, i64) = sqlx::query_as(
+        "SELECT category, outcome, minutes_with_ai, minutes_without_ai FROM diary_entries WHERE participant = ?",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(entry, ("Code".into(), "most".into(), 20, 45));
+    assert_no_horizontal_scroll(&c, "diary with an entry").await;
+
+    // The first check-in falls due; the tick mails it.
+    let (ping, due): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "SELECT id, due_at FROM pings WHERE participant = ? ORDER BY due_at LIMIT 1",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    app.clock.advance(due - t0());
+    let tick = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert!(tick.pings.sent >= 1, "{tick:?}");
+    let mails: Vec<String> =
+        sqlx::query_scalar("SELECT text_body FROM outbox WHERE kind = 'ping' AND participant = ?")
+            .bind(participant)
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(mails.len(), 1);
+    c.goto(&app.url(&link_path(&mails[0]))).await.unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("30-second check-in")
+            && page.contains("In the last hour, did you use the copilot?"),
+        "{page}"
+    );
+    let form = format!("main form[action$='/ping/{ping}']");
+    assert_eq!(
+        assert_labelled(&c, &form).await,
+        7,
+        "three answers, four times"
+    );
+    assert_no_horizontal_scroll(&c, "check-in").await;
+    c.find(Locator::Css("label.check:has(input[name=used][value=yes])"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "verification", "5").await;
+    fill(&c, "correction", "3").await;
+    shot(&c, "12-phone-ping").await;
+    click(&c, &format!("{form} button[type=submit]")).await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("Thank you!") && page.contains("Your answer is saved."),
+        "{page}"
+    );
+    assert_no_horizontal_scroll(&c, "thanks").await;
+    shot(&c, "13-phone-thanks").await;
+    let answer: (String, i64, i64) = sqlx::query_as(
+        "SELECT used_copilot, verification_min, correction_min FROM ping_answers WHERE ping = ?",
+    )
+    .bind(ping)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(answer, ("yes".into(), 5, 3));
     c.close().await.unwrap();
 }
