@@ -1,0 +1,464 @@
+//! Reading a study's raw data as files (`layer2 analyze DIR`, and the export round trip): per-participant
+//! totals with the compliance rule applied. Pure: text in, totals out; errors name the file, row and column.
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// How answers are judged.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// Answers later than this after `sent_at` count as missed.
+    pub window_minutes: i64,
+    /// Participants whose valid ÷ delivered is below this are left out (0 keeps everyone).
+    pub min_compliance: f64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            window_minutes: 30,
+            min_compliance: 1.0 / 3.0,
+        }
+    }
+}
+
+/// One participant's totals (SPEC "The Layer 2 profile").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Pseudonymous id.
+    pub id: String,
+    /// Adoption cohort.
+    pub cohort: String,
+    /// Function (segment).
+    pub function: String,
+    /// Tenure band (segment).
+    pub tenure: String,
+    /// g_i: gross AI hours per month.
+    pub gross_hours: f64,
+    /// n_i: diary tasks.
+    pub n_tasks: f64,
+    /// y_i: tasks whose output was used without major rework (all + most).
+    pub used_tasks: f64,
+    /// Pings delivered.
+    pub delivered: f64,
+    /// Pings answered inside the window.
+    pub valid: f64,
+    /// u_i: valid answers reporting copilot use.
+    pub used_pings: f64,
+    /// m_i: oversight minutes over those answers.
+    pub oversight_min: f64,
+    /// m_i split into verification, correction, context reconstruction, trust calibration.
+    pub oversight_by_category: [f64; 4],
+}
+
+impl Totals {
+    /// valid ÷ delivered, or None with nothing delivered.
+    pub fn compliance(&self) -> Option<f64> {
+        (self.delivered > 0.0).then(|| self.valid / self.delivered)
+    }
+}
+
+/// What the files hold, after the compliance rule.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// Participants kept.
+    pub kept: Vec<Totals>,
+    /// Participants left out for low compliance.
+    pub excluded: Vec<Totals>,
+    /// Roster size per cohort.
+    pub populations: BTreeMap<String, f64>,
+}
+
+fn err(file: &str, row: usize, column: &str, msg: impl std::fmt::Display) -> String {
+    if row == 0 {
+        format!("{file}, column {column}: {msg}")
+    } else {
+        format!("{file}, row {row}, column {column}: {msg}")
+    }
+}
+
+struct Table<'a> {
+    file: &'a str,
+    index: HashMap<String, usize>,
+    rows: Vec<csv::StringRecord>,
+}
+
+impl<'a> Table<'a> {
+    fn read(file: &'a str, text: &str, required: &[&str]) -> Result<Self, String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let headers = r
+            .headers()
+            .map_err(|e| format!("{file}: cannot read the header: {e}"))?
+            .clone();
+        let index: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+            .collect();
+        for c in required {
+            if !index.contains_key(*c) {
+                return Err(err(file, 1, c, "this column is missing"));
+            }
+        }
+        let mut rows = Vec::new();
+        for (i, rec) in r.records().enumerate() {
+            rows.push(rec.map_err(|e| format!("{file}, row {}: {e}", i + 2))?);
+        }
+        Ok(Self { file, index, rows })
+    }
+
+    fn get<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> &'r str {
+        self.index
+            .get(column)
+            .and_then(|&i| rec.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+
+    fn num(
+        &self,
+        rec: &csv::StringRecord,
+        row: usize,
+        column: &str,
+        lo: f64,
+        hi: f64,
+    ) -> Result<f64, String> {
+        let v = self.get(rec, column);
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(x),
+            _ => Err(err(
+                self.file,
+                row,
+                column,
+                format!("{v:?} is not a number from {lo} to {hi}"),
+            )),
+        }
+    }
+
+    fn time(
+        &self,
+        rec: &csv::StringRecord,
+        row: usize,
+        column: &str,
+    ) -> Result<DateTime<Utc>, String> {
+        let v = self.get(rec, column);
+        parse_time(v).ok_or_else(|| {
+            err(
+                self.file,
+                row,
+                column,
+                format!("{v:?} is not a time such as 2027-02-01T09:30:00Z"),
+            )
+        })
+    }
+}
+
+/// RFC 3339, or a time without offset taken as UTC.
+fn parse_time(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            [
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+            .map(|t| t.and_utc())
+        })
+}
+
+/// Reads the four files' texts into per-participant totals and applies the compliance rule.
+pub fn parse(
+    participants: &str,
+    diary: &str,
+    pings: &str,
+    population: &str,
+    rules: Rules,
+) -> Result<Inputs, String> {
+    let p = Table::read(
+        "participants.csv",
+        participants,
+        &["id", "cohort", "function", "tenure", "gross_hours_month"],
+    )?;
+    let mut totals: Vec<Totals> = Vec::with_capacity(p.rows.len());
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(p.rows.len());
+    for (i, rec) in p.rows.iter().enumerate() {
+        let row = i + 2;
+        let id = p.get(rec, "id").to_string();
+        if id.is_empty() {
+            return Err(err(p.file, row, "id", "is empty"));
+        }
+        if by_id.insert(id.clone(), totals.len()).is_some() {
+            return Err(err(p.file, row, "id", format!("{id:?} appears twice")));
+        }
+        let cohort = p.get(rec, "cohort").to_string();
+        if cohort.is_empty() {
+            return Err(err(p.file, row, "cohort", "is empty"));
+        }
+        totals.push(Totals {
+            id,
+            cohort,
+            function: p.get(rec, "function").to_string(),
+            tenure: p.get(rec, "tenure").to_string(),
+            gross_hours: p.num(rec, row, "gross_hours_month", 0.0, 744.0)?,
+            ..Totals::default()
+        });
+    }
+    let find = |t: &Table, rec: &csv::StringRecord, row: usize| -> Result<usize, String> {
+        let id = t.get(rec, "participant_id");
+        by_id.get(id).copied().ok_or_else(|| {
+            err(
+                t.file,
+                row,
+                "participant_id",
+                format!("{id:?} is not in participants.csv"),
+            )
+        })
+    };
+
+    let d = Table::read(
+        "diary.csv",
+        diary,
+        &["participant_id", "logged_at", "outcome"],
+    )?;
+    for (i, rec) in d.rows.iter().enumerate() {
+        let row = i + 2;
+        let who = find(&d, rec, row)?;
+        d.time(rec, row, "logged_at")?;
+        let used = match d.get(rec, "outcome") {
+            "all" | "most" => 1.0,
+            "some" | "none" => 0.0,
+            other => {
+                return Err(err(
+                    d.file,
+                    row,
+                    "outcome",
+                    format!("{other:?} is not one of all, most, some, none"),
+                ));
+            }
+        };
+        totals[who].n_tasks += 1.0;
+        totals[who].used_tasks += used;
+    }
+
+    let g = Table::read(
+        "pings.csv",
+        pings,
+        &[
+            "participant_id",
+            "sent_at",
+            "answered_at",
+            "used_copilot",
+            "verification_min",
+            "correction_min",
+            "context_min",
+            "trust_min",
+        ],
+    )?;
+    let window = chrono::Duration::minutes(rules.window_minutes);
+    for (i, rec) in g.rows.iter().enumerate() {
+        let row = i + 2;
+        let who = find(&g, rec, row)?;
+        let sent = g.time(rec, row, "sent_at")?;
+        totals[who].delivered += 1.0;
+        if g.get(rec, "answered_at").is_empty() {
+            continue;
+        }
+        let answered = g.time(rec, row, "answered_at")?;
+        if answered < sent {
+            return Err(err(g.file, row, "answered_at", "is before sent_at"));
+        }
+        if answered - sent > window {
+            continue; // late: counts as missed
+        }
+        totals[who].valid += 1.0;
+        match g.get(rec, "used_copilot") {
+            "1" => {
+                let mut minutes = [0.0; 4];
+                for (slot, c) in minutes.iter_mut().zip([
+                    "verification_min",
+                    "correction_min",
+                    "context_min",
+                    "trust_min",
+                ]) {
+                    *slot = if g.get(rec, c).is_empty() {
+                        0.0
+                    } else {
+                        g.num(rec, row, c, 0.0, 60.0)?
+                    };
+                }
+                if minutes.iter().sum::<f64>() > 60.0 {
+                    return Err(err(
+                        g.file,
+                        row,
+                        "verification_min",
+                        "the four minutes add up to more than 60",
+                    ));
+                }
+                let t = &mut totals[who];
+                t.used_pings += 1.0;
+                t.oversight_min += minutes.iter().sum::<f64>();
+                for (a, m) in t.oversight_by_category.iter_mut().zip(minutes) {
+                    *a += m;
+                }
+            }
+            "0" | "" => {}
+            other => {
+                return Err(err(
+                    g.file,
+                    row,
+                    "used_copilot",
+                    format!("{other:?} is not 1, 0 or empty"),
+                ));
+            }
+        }
+    }
+
+    let n = Table::read("population.csv", population, &["cohort", "population"])?;
+    let mut populations = BTreeMap::new();
+    for (i, rec) in n.rows.iter().enumerate() {
+        let row = i + 2;
+        let size = n.num(rec, row, "population", 1.0, 1e9)?;
+        populations.insert(n.get(rec, "cohort").to_string(), size);
+    }
+    for t in &totals {
+        match populations.get(&t.cohort) {
+            None => {
+                return Err(format!(
+                    "population.csv: cohort {:?} of participant {:?} has no population",
+                    t.cohort, t.id
+                ));
+            }
+            Some(&size) if size < totals.iter().filter(|x| x.cohort == t.cohort).count() as f64 => {
+                return Err(format!(
+                    "population.csv: cohort {:?} has fewer people ({size}) than participants",
+                    t.cohort
+                ));
+            }
+            _ => {}
+        }
+    }
+    let (kept, excluded) = totals.into_iter().partition(|t| {
+        rules.min_compliance <= 0.0 || t.compliance().is_some_and(|c| c >= rules.min_compliance)
+    });
+    Ok(Inputs {
+        kept,
+        excluded,
+        populations,
+    })
+}
+
+/// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder.
+pub fn read_dir(dir: &std::path::Path, rules: Rules) -> Result<Inputs, String> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    parse(
+        &read("participants.csv")?,
+        &read("diary.csv")?,
+        &read("pings.csv")?,
+        &read("population.csv")?,
+        rules,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTICIPANTS: &str = "id,cohort,function,tenure,gross_hours_month\na,heavy,Sales,1-3 y,10\nb,heavy,Sales,1-3 y,20\n";
+    const POPULATION: &str = "cohort,population\nheavy,100\n";
+
+    #[test]
+    fn totals_follow_the_spec_and_late_answers_are_missed() {
+        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\na,2027-02-01T10:00:00Z,some\nb,2027-02-01T10:00:00Z,most\n";
+        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min\n\
+                     a,2027-02-01T09:00:00Z,2027-02-01T09:10:00Z,1,5,3,,1\n\
+                     a,2027-02-01T12:00:00Z,2027-02-01T12:45:00Z,1,9,9,9,9\n\
+                     a,2027-02-01T15:00:00Z,,,,,,\n\
+                     b,2027-02-01T09:00:00Z,2027-02-01T09:05:00Z,0,,,,\n";
+        let i = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap();
+        let a = i.kept.iter().find(|t| t.id == "a").unwrap();
+        assert_eq!(
+            (
+                a.n_tasks,
+                a.used_tasks,
+                a.delivered,
+                a.valid,
+                a.used_pings,
+                a.oversight_min
+            ),
+            (2.0, 1.0, 3.0, 1.0, 1.0, 9.0)
+        );
+        assert_eq!(a.oversight_by_category, [5.0, 3.0, 0.0, 1.0]);
+        assert_eq!(
+            i.kept.len(),
+            2,
+            "a answered 1 of 3 in time: exactly 1/3 is kept"
+        );
+        let strict = parse(
+            PARTICIPANTS,
+            diary,
+            pings,
+            POPULATION,
+            Rules {
+                window_minutes: 5,
+                min_compliance: 0.5,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            strict
+                .excluded
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_file_row_and_column() {
+        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,lots\n";
+        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min\n";
+        let e = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap_err();
+        assert_eq!(
+            e,
+            "diary.csv, row 2, column outcome: \"lots\" is not one of all, most, some, none"
+        );
+        let e = parse(
+            PARTICIPANTS,
+            "participant_id,outcome\n",
+            pings,
+            POPULATION,
+            Rules::default(),
+        )
+        .unwrap_err();
+        assert!(e.starts_with("diary.csv, row 1, column logged_at"), "{e}");
+        let e = parse(
+            PARTICIPANTS,
+            "participant_id,logged_at,outcome\nzz,2027-02-01,all\n",
+            pings,
+            POPULATION,
+            Rules::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("\"zz\" is not in participants.csv"), "{e}");
+        let e = parse(
+            PARTICIPANTS,
+            "participant_id,logged_at,outcome\n",
+            pings,
+            "cohort,population\nlight,5\n",
+            Rules::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("no population"), "{e}");
+    }
+}
