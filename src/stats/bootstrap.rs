@@ -1,0 +1,456 @@
+//! Participant-level bootstrap of the Layer 2 profile (SPEC.md: "a participant-level bootstrap
+//! (seeded, ≥ 2,000 resamples, percentile) is offered beside" the linearization intervals).
+//!
+//! Stratified by cohort: each resample draws n_h participants with replacement inside every cohort h,
+//! recomputes every cohort's point estimates and the overall ones (same estimators as
+//! [`super::profile`]: Σ W_h θ_h, overall multiplier = net ÷ gross), and the interval is the percentile
+//! interval of the resampled estimates (statrs's sample quantile, Hyndman–Fan type 8). The SE is the
+//! standard deviation of the resampled estimates. The draws come from a `ChaCha8Rng` seeded with
+//! [`BootstrapOptions::seed`] in a fixed order (resample, cohort by name, participant by id), so the
+//! same seed and data give the same intervals whatever the order of the rows.
+//!
+//! Not corrected for the finite population (the naive with-replacement bootstrap): with small sampling
+//! fractions it is close to the linearization SE times sqrt((n_h − 1)/n_h).
+//!
+//! A resample in which a metric is undefined (e.g. no "yes, used" ping was drawn) is left out of that
+//! metric's interval; [`Interval::resamples`] says how many resamples it rests on. Cohorts with fewer
+//! than 2 participants have no interval (and then neither has the overall figure), as in
+//! [`super::profile::profile`].
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use statrs::statistics::{Data, OrderStatistics, Statistics};
+
+use super::profile::{
+    Metric, ParticipantData, Points, Totals, check_level, overall_points, strata,
+};
+
+/// Bootstrap settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapOptions {
+    /// Number of resamples B (default 2,000).
+    pub resamples: usize,
+    pub seed: u64,
+    /// Confidence level in (0, 1).
+    pub level: f64,
+}
+
+pub const DEFAULT_RESAMPLES: usize = 2000;
+pub const DEFAULT_SEED: u64 = 0x4c32_5354_5544_5900;
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            resamples: DEFAULT_RESAMPLES,
+            seed: DEFAULT_SEED,
+            level: 0.95,
+        }
+    }
+}
+
+/// A bootstrap percentile interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// The point estimate on the original sample (the same as the linearization's).
+    pub estimate: f64,
+    /// Standard deviation of the resampled estimates.
+    pub se: f64,
+    pub ci_lower: f64,
+    pub ci_upper: f64,
+    /// Resamples in which the metric was defined.
+    pub resamples: usize,
+}
+
+/// Bootstrap intervals of one cohort or of the whole study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapMetrics {
+    pub n: usize,
+    #[serde(rename = "yield")]
+    pub yield_rate: Option<Interval>,
+    pub oversight_min_per_hour: Option<Interval>,
+    pub gross_hours_month: Option<Interval>,
+    pub net_hours_month: Option<Interval>,
+    pub labor_multiplier: Option<Interval>,
+    pub vendor_gap: Option<Interval>,
+    /// Why a metric is `None`: metric key → reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_enough: BTreeMap<String, String>,
+}
+
+impl BootstrapMetrics {
+    pub fn get(&self, metric: Metric) -> Option<&Interval> {
+        match metric {
+            Metric::Yield => self.yield_rate.as_ref(),
+            Metric::Oversight => self.oversight_min_per_hour.as_ref(),
+            Metric::Gross => self.gross_hours_month.as_ref(),
+            Metric::Net => self.net_hours_month.as_ref(),
+            Metric::Multiplier => self.labor_multiplier.as_ref(),
+            Metric::VendorGap => self.vendor_gap.as_ref(),
+        }
+    }
+
+    fn from_results(n: usize, results: Vec<Result<Interval, String>>) -> BootstrapMetrics {
+        let mut not_enough = BTreeMap::new();
+        let mut values = [None; 6];
+        for (k, (metric, result)) in Metric::ALL.into_iter().zip(results).enumerate() {
+            match result {
+                Ok(i) => values[k] = Some(i),
+                Err(why) => {
+                    not_enough.insert(metric.key().to_string(), why);
+                }
+            }
+        }
+        let [
+            yield_rate,
+            oversight_min_per_hour,
+            gross_hours_month,
+            net_hours_month,
+            labor_multiplier,
+            vendor_gap,
+        ] = values;
+        BootstrapMetrics {
+            n,
+            yield_rate,
+            oversight_min_per_hour,
+            gross_hours_month,
+            net_hours_month,
+            labor_multiplier,
+            vendor_gap,
+            not_enough,
+        }
+    }
+}
+
+/// Bootstrap intervals per cohort and overall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapProfile {
+    pub resamples: usize,
+    pub seed: u64,
+    pub level: f64,
+    pub cohorts: BTreeMap<String, BootstrapMetrics>,
+    pub overall: BootstrapMetrics,
+}
+
+/// Resampled estimates of one profile: values[metric] over the resamples where it is defined.
+struct Draws {
+    original: Points,
+    values: [Vec<f64>; 6],
+}
+
+impl Draws {
+    fn new(original: Points, capacity: usize) -> Draws {
+        Draws {
+            original,
+            values: std::array::from_fn(|_| Vec::with_capacity(capacity)),
+        }
+    }
+
+    fn push(&mut self, points: &Points) {
+        for (k, v) in points.0.iter().enumerate() {
+            if let Ok(v) = v
+                && v.is_finite()
+            {
+                self.values[k].push(*v);
+            }
+        }
+    }
+
+    fn intervals(self, n: usize, level: f64, blocked: Option<&str>) -> BootstrapMetrics {
+        let alpha = 1.0 - level;
+        let results = self
+            .original
+            .0
+            .into_iter()
+            .zip(self.values)
+            .map(|(original, values)| {
+                if let Some(why) = blocked {
+                    return Err(why.to_string());
+                }
+                let estimate = original?;
+                if values.len() < 2 {
+                    return Err("not enough data: the metric is undefined in the resamples".into());
+                }
+                let resamples = values.len();
+                let se = values.iter().std_dev();
+                let mut data = Data::new(values);
+                let i = Interval {
+                    estimate,
+                    se,
+                    ci_lower: data.quantile(alpha / 2.0),
+                    ci_upper: data.quantile(1.0 - alpha / 2.0),
+                    resamples,
+                };
+                if [i.estimate, i.se, i.ci_lower, i.ci_upper]
+                    .iter()
+                    .all(|v| v.is_finite())
+                {
+                    Ok(i)
+                } else {
+                    Err("not enough data: the bootstrap gave no finite interval".into())
+                }
+            })
+            .collect();
+        BootstrapMetrics::from_results(n, results)
+    }
+}
+
+/// The stratified participant-level bootstrap of the profile. Same inputs as
+/// [`super::profile::profile`]; `Err` only for invalid input (or 0 resamples).
+pub fn bootstrap(
+    data: &[ParticipantData],
+    populations: &BTreeMap<String, f64>,
+    options: &BootstrapOptions,
+) -> Result<BootstrapProfile, String> {
+    check_level(options.level)?;
+    if options.resamples == 0 {
+        return Err("the bootstrap needs at least 1 resample".to_string());
+    }
+    let strata = strata(data, populations)?;
+    let b = options.resamples;
+    // Compact per-cohort rows: [n, y, u, m, g].
+    let rows: Vec<Vec<[f64; 5]>> = strata
+        .iter()
+        .map(|s| {
+            s.rows
+                .iter()
+                .map(|p| {
+                    [
+                        p.n_tasks,
+                        p.used_tasks,
+                        p.used_pings,
+                        p.oversight_min,
+                        p.gross_hours,
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    let original_points: Vec<Points> = strata
+        .iter()
+        .map(|s| {
+            let mut t = Totals::default();
+            for p in &s.rows {
+                t.add(p);
+            }
+            t.points()
+        })
+        .collect();
+    let overall_blocked: Option<String> = if data.is_empty() {
+        Some("not enough data: no participants".to_string())
+    } else {
+        strata
+            .iter()
+            .find(|s| s.weight > 0.0 && s.rows.len() < 2)
+            .map(|s| {
+                format!(
+                    "not enough data: cohort {:?} has {} participant(s), at least 2 are needed",
+                    s.name,
+                    s.rows.len()
+                )
+            })
+    };
+    let with_weights = |points: &[Points]| -> Vec<(String, f64, Points)> {
+        strata
+            .iter()
+            .zip(points)
+            .filter(|(s, _)| s.weight > 0.0)
+            .map(|(s, p)| (s.name.clone(), s.weight, p.clone()))
+            .collect()
+    };
+    let mut cohort_draws: Vec<Draws> = original_points
+        .iter()
+        .map(|p| Draws::new(p.clone(), b))
+        .collect();
+    let mut overall_draws = Draws::new(overall_points(&with_weights(&original_points)), b);
+
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut resampled: Vec<Points> = original_points.clone();
+    for _ in 0..b {
+        for (h, cohort) in rows.iter().enumerate() {
+            let n = cohort.len();
+            if n < 2 {
+                continue;
+            }
+            let mut t = Totals::default();
+            for _ in 0..n {
+                let r = &cohort[rng.random_range(0..n)];
+                t.add_values(r[0], r[1], r[2], r[3], r[4]);
+            }
+            resampled[h] = t.points();
+            cohort_draws[h].push(&resampled[h]);
+        }
+        if overall_blocked.is_none() {
+            overall_draws.push(&overall_points(&with_weights(&resampled)));
+        }
+    }
+
+    let mut cohorts = BTreeMap::new();
+    for (s, draws) in strata.iter().zip(cohort_draws) {
+        let n = s.rows.len();
+        let blocked = match n {
+            0 => Some("not enough data: no participants".to_string()),
+            1 => Some("not enough data: 1 participant (a bootstrap needs at least 2)".to_string()),
+            _ => None,
+        };
+        cohorts.insert(
+            s.name.clone(),
+            draws.intervals(n, options.level, blocked.as_deref()),
+        );
+    }
+    let overall = overall_draws.intervals(data.len(), options.level, overall_blocked.as_deref());
+    Ok(BootstrapProfile {
+        resamples: b,
+        seed: options.seed,
+        level: options.level,
+        cohorts,
+        overall,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::profile::profile;
+    use super::*;
+
+    /// A large generated study: 3 cohorts × `per` participants, rosters so large the finite population
+    /// correction is negligible.
+    fn generated(per: usize, seed: u64) -> (Vec<ParticipantData>, BTreeMap<String, f64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut data = Vec::new();
+        let cohorts = [
+            ("early", 0.7, 12.0, 14.0),
+            ("mid", 0.55, 16.0, 9.0),
+            ("late", 0.45, 20.0, 6.0),
+        ];
+        for (c, p_yield, ov, g) in cohorts {
+            for i in 0..per {
+                let n_tasks = rng.random_range(0..25) as f64;
+                let p: f64 = (p_yield + rng.random_range(-0.2..0.2f64)).clamp(0.0, 1.0);
+                let used_tasks =
+                    (0..n_tasks as usize).filter(|_| rng.random_bool(p)).count() as f64;
+                let used_pings = rng.random_range(0..12) as f64;
+                let oversight_min = used_pings * ov * rng.random_range(0.3..1.7f64);
+                let gross_hours = g * rng.random_range(0.2..1.8f64);
+                data.push(ParticipantData {
+                    id: format!("{c}-{i:04}"),
+                    cohort: c.to_string(),
+                    n_tasks,
+                    used_tasks,
+                    used_pings,
+                    oversight_min,
+                    gross_hours,
+                });
+            }
+        }
+        let pops = [("early", 2.0e6), ("mid", 5.0e6), ("late", 3.0e6)]
+            .iter()
+            .map(|(c, n)| (c.to_string(), *n))
+            .collect();
+        (data, pops)
+    }
+
+    #[test]
+    fn agrees_with_linearization_on_a_large_sample() {
+        let (data, pops) = generated(400, 11);
+        let lin = profile(&data, &pops, 0.95).unwrap();
+        let boot = bootstrap(&data, &pops, &BootstrapOptions::default()).unwrap();
+        let check = |name: &str, l: &super::super::profile::Profile, b: &BootstrapMetrics| {
+            for m in Metric::ALL {
+                let (l, b) = (l.get(m).unwrap(), b.get(m).unwrap());
+                assert_eq!(l.estimate, b.estimate, "{name} {m:?}");
+                assert_eq!(b.resamples, DEFAULT_RESAMPLES);
+                let ratio = b.se / l.se;
+                assert!(
+                    (0.92..1.08).contains(&ratio),
+                    "{name} {m:?}: bootstrap se {} vs {}",
+                    b.se,
+                    l.se
+                );
+                // The percentile interval is close to the t interval.
+                let width = l.ci_upper - l.ci_lower;
+                assert!(
+                    (b.ci_lower - l.ci_lower).abs() < 0.1 * width,
+                    "{name} {m:?} lower"
+                );
+                assert!(
+                    (b.ci_upper - l.ci_upper).abs() < 0.1 * width,
+                    "{name} {m:?} upper"
+                );
+            }
+        };
+        for (c, l) in &lin.cohorts {
+            check(c, l, &boot.cohorts[c]);
+        }
+        check("overall", &lin.overall, &boot.overall);
+    }
+
+    #[test]
+    fn same_seed_same_intervals_whatever_the_row_order() {
+        let (data, pops) = generated(40, 5);
+        let opts = BootstrapOptions {
+            resamples: 300,
+            seed: 42,
+            level: 0.9,
+        };
+        let a = bootstrap(&data, &pops, &opts).unwrap();
+        let mut reversed = data.clone();
+        reversed.reverse();
+        assert_eq!(bootstrap(&reversed, &pops, &opts).unwrap(), a);
+        let other = bootstrap(&data, &pops, &BootstrapOptions { seed: 43, ..opts }).unwrap();
+        assert_ne!(other.overall.yield_rate, a.overall.yield_rate);
+    }
+
+    #[test]
+    fn edge_cases() {
+        let pops: BTreeMap<String, f64> = [("a".to_string(), 10.0), ("b".to_string(), 10.0)]
+            .into_iter()
+            .collect();
+        let opts = BootstrapOptions {
+            resamples: 50,
+            ..Default::default()
+        };
+        let empty = bootstrap(&[], &pops, &opts).unwrap();
+        assert!(empty.overall.yield_rate.is_none());
+        assert!(empty.overall.not_enough["yield"].starts_with("not enough data"));
+        let one = |id: &str, c: &str, u: f64| ParticipantData {
+            id: id.into(),
+            cohort: c.into(),
+            n_tasks: 4.0,
+            used_tasks: 2.0,
+            used_pings: u,
+            oversight_min: 10.0 * u,
+            gross_hours: 5.0,
+        };
+        // Cohort a has one participant: no interval there nor overall; b is fine.
+        let data = vec![
+            one("a1", "a", 1.0),
+            one("b1", "b", 1.0),
+            one("b2", "b", 2.0),
+        ];
+        let r = bootstrap(&data, &pops, &opts).unwrap();
+        assert!(r.cohorts["a"].gross_hours_month.is_none());
+        assert!(r.overall.gross_hours_month.is_none());
+        let g = r.cohorts["b"].gross_hours_month.unwrap();
+        assert_eq!((g.se, g.ci_lower, g.ci_upper), (0.0, 5.0, 5.0));
+        // No used pings in the sample: no oversight, reason given.
+        let data = vec![one("b1", "b", 0.0), one("b2", "b", 0.0)];
+        let r = bootstrap(&data, &pops, &opts).unwrap();
+        assert!(r.cohorts["b"].oversight_min_per_hour.is_none());
+        assert!(r.cohorts["b"].not_enough["oversight_min_per_hour"].contains("pings"));
+        assert!(
+            bootstrap(
+                &data,
+                &pops,
+                &BootstrapOptions {
+                    resamples: 0,
+                    ..opts
+                }
+            )
+            .is_err()
+        );
+        assert!(bootstrap(&data, &pops, &BootstrapOptions { level: 1.0, ..opts }).is_err());
+    }
+}
