@@ -1,6 +1,7 @@
 //! The only layer that knows HTTP: the router, page contexts, flash messages and security headers.
 pub mod admin;
 pub mod auth;
+pub mod baseline;
 pub mod collection;
 pub mod participant;
 pub mod roster;
@@ -56,6 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{token}/ping/{ping}", post(participant::answer))
         .route("/studies/{id}/invitations", post(studies::invite))
         .route("/studies/{id}/collection", get(collection::dashboard))
+        .route("/studies/{id}/baseline", get(baseline::page))
+        .route("/studies/{id}/baseline/historical", post(baseline::historical))
+        .route("/studies/{id}/baseline/expert", post(baseline::expert))
         .route("/studies/{id}/collection/settings", post(collection::edit_settings))
         .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
         .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))

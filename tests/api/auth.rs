@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 17] = [
+pub const POST_ROUTES: [&str; 19] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -86,6 +86,8 @@ pub const POST_ROUTES: [&str; 17] = [
     "/studies/1/participants/1/remove",
     "/studies/1/instrument",
     "/studies/1/collection/settings",
+    "/studies/1/baseline/historical",
+    "/studies/1/baseline/expert",
 ];
 
 #[tokio::test]

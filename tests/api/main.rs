@@ -1,5 +1,6 @@
 //! One integration-test binary: every feature through real HTTP against a real SQLite file.
 mod auth;
+mod baseline;
 mod browser;
 mod cli;
 mod demo;

@@ -1,0 +1,119 @@
+//! Baseline rules: validated entries (audited) and the comparison inputs from the database.
+use super::{Inputs, repo};
+use crate::audit::{self, Actor};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::study::StudyId;
+
+fn minutes(v: &str, what: &str) -> Result<f64> {
+    match v.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 10_000.0 => Ok(m),
+        _ => Err(AppError::BadRequest(format!(
+            "{what} must be a positive number of minutes."
+        ))),
+    }
+}
+
+fn text(v: &str, what: &str) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(format!(
+            "{what} must be one line of at most 200 characters."
+        )));
+    }
+    Ok(v.to_string())
+}
+
+/// Records pre-AI minutes for a category from the organisation's records, with their source.
+pub async fn set_historical(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    category: &str,
+    mins: &str,
+    source: &str,
+) -> Result<()> {
+    let (category, m, source) = (
+        text(category, "The category")?,
+        minutes(mins, "The minutes")?,
+        text(source, "The source")?,
+    );
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    repo::set_historical(&mut tx, study, &category, m, &source, actor.user_id, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "baseline.historical",
+        Some(study.0),
+        &format!("{category}: {m} min ({source})"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records one named expert's low / likely / high minutes for a category.
+pub async fn set_expert(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    expert: &str,
+    category: &str,
+    (low, likely, high): (&str, &str, &str),
+) -> Result<()> {
+    let (expert, category) = (
+        text(expert, "The expert's name")?,
+        text(category, "The category")?,
+    );
+    let (l, m, h) = (
+        minutes(low, "Low")?,
+        minutes(likely, "Likely")?,
+        minutes(high, "High")?,
+    );
+    if !(l <= m && m <= h) {
+        return Err(AppError::BadRequest(
+            "Low, likely and high must be in that order.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    repo::set_expert(
+        &mut tx,
+        study,
+        &expert,
+        &category,
+        (l, m, h),
+        actor.user_id,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "baseline.expert",
+        Some(study.0),
+        &format!("{expert} on {category}: {l}/{m}/{h} min"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Everything `compare` needs for a study.
+pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {
+    let mut i = Inputs::default();
+    for (c, m, _) in repo::historical(&state.pool, study).await? {
+        i.historical.insert(c, m);
+    }
+    for (_, c, l, m, h) in repo::experts(&state.pool, study).await? {
+        i.experts.entry(c).or_default().push((l, m, h));
+    }
+    for (c, with, without) in repo::diary_pairs(&state.pool, study).await? {
+        i.diary.entry(c).or_default().push((with, without));
+    }
+    Ok(i)
+}
