@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod mail;
 pub mod participants;
+pub mod reports;
 pub mod roster;
 pub mod sampling;
 pub mod scheduler;

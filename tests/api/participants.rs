@@ -692,3 +692,65 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn the_analysis_reads_the_main_samples_totals_from_the_database() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    let main: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant WHERE p.role = 'main' ORDER BY o.id LIMIT 1",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let (participant, body) = main[0].clone();
+    let link = link_path(&body);
+    app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    for outcome in ["all", "some"] {
+        app.post_form(
+            &format!("{link}/diary"),
+            &[
+                ("category", "Code"),
+                ("outcome", outcome),
+                ("minutes_with_ai", "10"),
+                ("minutes_without_ai", "30"),
+            ],
+        )
+        .await;
+    }
+    let (ping, due, _) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    app.post_form(
+        &format!("{link}/ping/{ping}"),
+        &[("used", "yes"), ("verification", "10"), ("correction", "5")],
+    )
+    .await;
+    let inputs = layer2::reports::study_inputs(&app.state, layer2::study::StudyId(id), 0.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        inputs.kept.len(),
+        1,
+        "only consented main-sample participants"
+    );
+    let t = &inputs.kept[0];
+    assert_eq!(
+        (
+            t.n_tasks,
+            t.used_tasks,
+            t.delivered,
+            t.valid,
+            t.used_pings,
+            t.oversight_min
+        ),
+        (2.0, 1.0, 1.0, 1.0, 1.0, 15.0)
+    );
+    assert_eq!(t.oversight_by_category, [10.0, 5.0, 0.0, 0.0]);
+    assert_eq!(inputs.populations.values().sum::<f64>(), 200.0);
+}

@@ -1,0 +1,59 @@
+//! Reading a study's collected data for analysis (and, later, exports).
+pub mod repo;
+
+use crate::error::Result;
+use crate::roster::service as roster_service;
+use crate::state::AppState;
+use crate::stats::input::{Inputs, Rules, Totals};
+use crate::study::StudyId;
+
+/// The main sample's per-participant totals (consented participants only; the pilot group is kept apart),
+/// with the compliance rule applied, and the roster size per cohort.
+pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Inputs> {
+    let s = crate::study::service::get(state, study).await?;
+    let bands = roster_service::bands(&s);
+    let rows = repo::participant_totals(&state.pool, study).await?;
+    let totals: Vec<Totals> = rows
+        .into_iter()
+        .map(|r| Totals {
+            tenure: match (r.hire_date, r.tenure_band) {
+                (Some(d), _) => bands.band_for(d, s.start_date),
+                (None, Some(b)) => b,
+                (None, None) => "unknown".into(),
+            },
+            id: r.employee_id,
+            cohort: r.cohort.unwrap_or_else(|| "light".into()),
+            function: r.function,
+            gross_hours: r.gross_hours_month.unwrap_or(0.0),
+            n_tasks: r.n_tasks as f64,
+            used_tasks: r.used_tasks as f64,
+            delivered: r.delivered as f64,
+            valid: r.answered as f64,
+            used_pings: r.used_pings as f64,
+            oversight_min: (r.verification + r.correction + r.context + r.trust) as f64,
+            oversight_by_category: [
+                r.verification as f64,
+                r.correction as f64,
+                r.context as f64,
+                r.trust as f64,
+            ],
+        })
+        .collect();
+    let rules = Rules {
+        min_compliance,
+        ..Rules::default()
+    };
+    let (kept, excluded) = totals.into_iter().partition(|t| {
+        rules.min_compliance <= 0.0 || t.compliance().is_some_and(|c| c >= rules.min_compliance)
+    });
+    let populations = repo::cohort_sizes(&state.pool, study)
+        .await?
+        .into_iter()
+        .map(|(c, n)| (c, n as f64))
+        .collect();
+    Ok(Inputs {
+        kept,
+        excluded,
+        populations,
+    })
+}

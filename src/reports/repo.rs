@@ -1,0 +1,82 @@
+//! SQL aggregates over a study's collected data: one row per participant, never one per task or ping.
+use crate::study::StudyId;
+use chrono::NaiveDate;
+use sqlx::{FromRow, SqliteExecutor};
+
+/// A participant's counts, summed in SQL.
+#[derive(Clone, Debug, FromRow)]
+pub struct ParticipantTotalsRow {
+    /// Pseudonymous id.
+    pub employee_id: String,
+    /// Cohort.
+    pub cohort: Option<String>,
+    /// Function.
+    pub function: String,
+    /// Hire date.
+    pub hire_date: Option<NaiveDate>,
+    /// Tenure band given by the roster.
+    pub tenure_band: Option<String>,
+    /// Gross AI hours per month.
+    pub gross_hours_month: Option<f64>,
+    /// Diary tasks.
+    pub n_tasks: i64,
+    /// Tasks used without major rework.
+    pub used_tasks: i64,
+    /// Pings delivered.
+    pub delivered: i64,
+    /// Pings answered in their window.
+    pub answered: i64,
+    /// Answers reporting copilot use.
+    pub used_pings: i64,
+    /// Verification minutes over those answers.
+    pub verification: i64,
+    /// Correction minutes.
+    pub correction: i64,
+    /// Context-reconstruction minutes.
+    pub context: i64,
+    /// Trust-calibration minutes.
+    pub trust: i64,
+}
+
+/// Consented main-sample participants of a study with their totals.
+pub async fn participant_totals<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<ParticipantTotalsRow>> {
+    sqlx::query_as(
+        "SELECT e.employee_id, e.cohort, e.function, e.hire_date, e.tenure_band, e.gross_hours_month,
+           COALESCE(d.n, 0) AS n_tasks, COALESCE(d.used, 0) AS used_tasks,
+           COALESCE(g.delivered, 0) AS delivered, COALESCE(g.answered, 0) AS answered,
+           COALESCE(g.used, 0) AS used_pings, COALESCE(g.v, 0) AS verification, COALESCE(g.c, 0) AS correction,
+           COALESCE(g.x, 0) AS context, COALESCE(g.t, 0) AS trust
+         FROM participants p JOIN employees e ON e.id = p.employee
+         LEFT JOIN (SELECT participant, COUNT(*) AS n, SUM(outcome IN ('all', 'most')) AS used
+                    FROM diary_entries GROUP BY participant) d ON d.participant = p.id
+         LEFT JOIN (SELECT q.participant, SUM(q.sent_at IS NOT NULL) AS delivered, SUM(q.status = 'answered') AS answered,
+                           SUM(a.used_copilot = 'yes') AS used,
+                           SUM(CASE WHEN a.used_copilot = 'yes' THEN a.verification_min ELSE 0 END) AS v,
+                           SUM(CASE WHEN a.used_copilot = 'yes' THEN a.correction_min ELSE 0 END) AS c,
+                           SUM(CASE WHEN a.used_copilot = 'yes' THEN a.context_min ELSE 0 END) AS x,
+                           SUM(CASE WHEN a.used_copilot = 'yes' THEN a.trust_min ELSE 0 END) AS t
+                    FROM pings q LEFT JOIN ping_answers a ON a.ping = q.id GROUP BY q.participant) g
+           ON g.participant = p.id
+         WHERE p.study_id = ? AND p.role = 'main' AND p.consent = 'accepted'
+         ORDER BY e.employee_id",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// Roster size per cohort (the finite population correction and the overall weights).
+pub async fn cohort_sizes<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT COALESCE(cohort, 'light'), COUNT(*) FROM employees WHERE study_id = ? GROUP BY COALESCE(cohort, 'light')",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,106 @@
+//! Compliance per cohort (SPEC: valid ÷ delivered pings): pooled, mean, median and range, and who the
+//! threshold leaves out. Pure.
+use super::input::Totals;
+use std::collections::BTreeMap;
+
+/// Compliance of one group of participants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComplianceSummary {
+    /// Participants with at least one delivered ping.
+    pub n: usize,
+    /// Σ valid ÷ Σ delivered.
+    pub pooled: Option<f64>,
+    /// Mean of the participants' rates.
+    pub mean: Option<f64>,
+    /// Median of the participants' rates.
+    pub median: Option<f64>,
+    /// Lowest and highest rate.
+    pub range: Option<(f64, f64)>,
+    /// Participants below the threshold (left out of every estimate).
+    pub excluded: usize,
+}
+
+/// Summarises kept and excluded participants together, per cohort and overall (key "overall").
+pub fn summarise(kept: &[Totals], excluded: &[Totals]) -> BTreeMap<String, ComplianceSummary> {
+    let mut groups: BTreeMap<String, Vec<(&Totals, bool)>> = BTreeMap::new();
+    for (t, out) in kept
+        .iter()
+        .map(|t| (t, false))
+        .chain(excluded.iter().map(|t| (t, true)))
+    {
+        groups.entry(t.cohort.clone()).or_default().push((t, out));
+        groups.entry("overall".into()).or_default().push((t, out));
+    }
+    groups.into_iter().map(|(k, v)| (k, summary(&v))).collect()
+}
+
+fn summary(group: &[(&Totals, bool)]) -> ComplianceSummary {
+    let mut rates: Vec<f64> = group.iter().filter_map(|(t, _)| t.compliance()).collect();
+    rates.sort_by(f64::total_cmp);
+    let delivered: f64 = group.iter().map(|(t, _)| t.delivered).sum();
+    let valid: f64 = group.iter().map(|(t, _)| t.valid).sum();
+    let n = rates.len();
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(rates[n / 2]),
+        _ => Some((rates[n / 2 - 1] + rates[n / 2]) / 2.0),
+    };
+    ComplianceSummary {
+        n,
+        pooled: (delivered > 0.0).then(|| valid / delivered),
+        mean: (n > 0).then(|| rates.iter().sum::<f64>() / n as f64),
+        median,
+        range: rates.first().zip(rates.last()).map(|(a, b)| (*a, *b)),
+        excluded: group.iter().filter(|(_, out)| *out).count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(cohort: &str, delivered: f64, valid: f64) -> Totals {
+        Totals {
+            cohort: cohort.into(),
+            delivered,
+            valid,
+            ..Totals::default()
+        }
+    }
+
+    #[test]
+    fn pooled_mean_median_range_and_exclusions() {
+        let kept = [
+            t("heavy", 10.0, 9.0),
+            t("heavy", 10.0, 5.0),
+            t("light", 4.0, 4.0),
+        ];
+        let out = [t("heavy", 10.0, 1.0)];
+        let s = summarise(&kept, &out);
+        let h = &s["heavy"];
+        assert_eq!(h.n, 3);
+        assert!((h.pooled.unwrap() - 15.0 / 30.0).abs() < 1e-12);
+        assert!((h.mean.unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(h.median, Some(0.5));
+        assert_eq!(h.range, Some((0.1, 0.9)));
+        assert_eq!(h.excluded, 1);
+        assert_eq!(s["overall"].n, 4);
+        assert_eq!(s["overall"].median, Some((0.5 + 0.9) / 2.0));
+    }
+
+    #[test]
+    fn nobody_delivered_gives_no_numbers_not_nan() {
+        let s = summarise(&[t("x", 0.0, 0.0)], &[]);
+        assert_eq!(
+            s["x"],
+            ComplianceSummary {
+                n: 0,
+                pooled: None,
+                mean: None,
+                median: None,
+                range: None,
+                excluded: 0
+            }
+        );
+    }
+}
