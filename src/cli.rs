@@ -52,6 +52,23 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Compute the Layer 2 profile from files: participants.csv, diary.csv, pings.csv, population.csv.
+    Analyze {
+        /// The folder holding the four CSV files.
+        dir: PathBuf,
+        /// Answers later than this many minutes after sent_at count as missed.
+        #[arg(long, default_value_t = 30)]
+        window_minutes: i64,
+        /// Participants answering fewer than this share of their pings in time are left out (0 keeps everyone).
+        #[arg(long, default_value_t = 1.0 / 3.0)]
+        min_compliance: f64,
+        /// Confidence level of the intervals.
+        #[arg(long, default_value_t = 0.95)]
+        level: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Look at studies.
     Study {
         #[command(subcommand)]
@@ -179,6 +196,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => user(config, command).await,
+        Command::Analyze {
+            dir,
+            window_minutes,
+            min_compliance,
+            level,
+            json,
+        } => {
+            if !(0.0..=1.0).contains(&min_compliance) {
+                bail!("--min-compliance must be between 0 and 1, not {min_compliance}");
+            }
+            if window_minutes < 1 {
+                bail!("--window-minutes must be at least 1");
+            }
+            let rules = crate::stats::input::Rules {
+                window_minutes,
+                min_compliance,
+            };
+            let inputs =
+                crate::stats::input::read_dir(&dir, rules).map_err(|e| anyhow::anyhow!(e))?;
+            let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
+            let profile = crate::stats::profile::profile(&data, &inputs.populations, level)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&profile)?);
+            } else {
+                print!(
+                    "{}",
+                    crate::reports::text::table(
+                        &profile,
+                        inputs.kept.len(),
+                        inputs.excluded.len(),
+                        level,
+                        min_compliance
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { command } => import(config, command).await,
         Command::Study {
             command: StudyCommand::List,

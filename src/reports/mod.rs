@@ -1,5 +1,6 @@
 //! Reading a study's collected data for analysis (and, later, exports).
 pub mod repo;
+pub mod text;
 
 use crate::error::Result;
 use crate::roster::service as roster_service;
@@ -56,4 +57,17 @@ pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64)
         excluded,
         populations,
     })
+}
+
+/// The statistics module's view of a participant.
+pub fn to_data(t: &Totals) -> crate::stats::profile::ParticipantData {
+    crate::stats::profile::ParticipantData {
+        id: t.id.clone(),
+        cohort: t.cohort.clone(),
+        n_tasks: t.n_tasks,
+        used_tasks: t.used_tasks,
+        used_pings: t.used_pings,
+        oversight_min: t.oversight_min,
+        gross_hours: t.gross_hours,
+    }
 }

@@ -1,4 +1,6 @@
 //! Pure statistics: no database, no async.
+pub mod bootstrap;
 pub mod compliance;
 pub mod input;
+pub mod profile;
 pub mod sample_size;

@@ -205,3 +205,89 @@ fn a_first_serve_prints_a_setup_link_that_creates_the_admin() {
     child.wait().unwrap();
     assert_eq!(status, reqwest::StatusCode::OK, "{link}");
 }
+
+/// Three identical participants reproducing SPEC's worked example: G = 10 h, Y = 60%, O = 15 min/h.
+fn worked_example(dir: &std::path::Path) {
+    let mut participants = String::from("id,cohort,function,tenure,gross_hours_month\n");
+    let mut diary = String::from("participant_id,logged_at,outcome\n");
+    let mut pings = String::from(
+        "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min\n",
+    );
+    for p in ["p1", "p2", "p3"] {
+        participants.push_str(&format!("{p},heavy,Sales,1-3 y,10\n"));
+        for outcome in ["all", "most", "most", "some", "none"] {
+            diary.push_str(&format!("{p},2027-02-01T10:00:00Z,{outcome}\n"));
+        }
+        for h in 9..13 {
+            pings.push_str(&format!(
+                "{p},2027-02-01T{h:02}:00:00Z,2027-02-01T{h:02}:10:00Z,1,6,5,3,1\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("participants.csv"), participants).unwrap();
+    std::fs::write(dir.join("diary.csv"), diary).unwrap();
+    std::fs::write(dir.join("pings.csv"), pings).unwrap();
+    std::fs::write(dir.join("population.csv"), "cohort,population\nheavy,40\n").unwrap();
+}
+
+#[test]
+fn analyze_reproduces_the_worked_example_as_json_and_as_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    worked_example(dir.path());
+    let o = layer2(
+        dir.path(),
+        &["analyze", dir.path().to_str().unwrap(), "--json"],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let heavy = &v["cohorts"]["heavy"];
+    assert_eq!(heavy["n"], 3);
+    assert!((heavy["yield"]["estimate"].as_f64().unwrap() - 0.6).abs() < 1e-12);
+    assert!(
+        (heavy["oversight_min_per_hour"]["estimate"]
+            .as_f64()
+            .unwrap()
+            - 15.0)
+            .abs()
+            < 1e-12
+    );
+    assert!((heavy["net_hours_month"]["estimate"].as_f64().unwrap() - 3.5).abs() < 1e-12);
+    assert!((heavy["labor_multiplier"]["estimate"].as_f64().unwrap() - 0.35).abs() < 1e-12);
+    assert_eq!(
+        heavy["net_hours_month"]["se"].as_f64().unwrap(),
+        0.0,
+        "identical participants"
+    );
+    for key in ["estimate", "se", "df", "ci_lower", "ci_upper"] {
+        assert!(v["overall"]["yield"].get(key).is_some(), "{key}");
+    }
+    let table = layer2(dir.path(), &["analyze", dir.path().to_str().unwrap()], "");
+    let t = text(&table);
+    assert!(
+        t.contains("3 participants, 0 left out")
+            && t.contains("3.5 [3.5, 3.5]")
+            && t.contains("0.350"),
+        "{t}"
+    );
+}
+
+#[test]
+fn analyze_names_the_file_row_and_column_of_a_bad_value() {
+    let dir = tempfile::tempdir().unwrap();
+    worked_example(dir.path());
+    std::fs::write(
+        dir.path().join("diary.csv"),
+        "participant_id,logged_at,outcome\np1,2027-02-01T10:00:00Z,sometimes\n",
+    )
+    .unwrap();
+    let o = layer2(dir.path(), &["analyze", dir.path().to_str().unwrap()], "");
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("diary.csv, row 2, column outcome"),
+        "{}",
+        text(&o)
+    );
+    let o = layer2(dir.path(), &["analyze", "/nonexistent-folder"], "");
+    assert!(!o.status.success() && text(&o).contains("participants.csv"));
+}
