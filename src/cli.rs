@@ -175,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "  study in collection: id {} (its invitations are .eml files in the mail folder)",
                 info.collection_study_id
             );
+            println!("  study in analysis: id {}", info.analysis_study_id);
             println!(
                 "  admin login:   {}  password: {}",
                 crate::demo::ADMIN_EMAIL,

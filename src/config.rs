@@ -41,6 +41,8 @@ pub struct Config {
     /// Set when a reverse proxy on this machine or network forwards the requests: the client address for
     /// login throttling is then the last entry of `X-Forwarded-For` (which the proxy must set).
     pub behind_proxy: bool,
+    /// Reports never show a metric for a group of fewer participants than this (at least 3).
+    pub min_cell_size: usize,
     /// Staff sessions.
     pub session: SessionConfig,
     /// Outgoing mail.
@@ -107,6 +109,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             public_url: String::new(),
             behind_proxy: false,
+            min_cell_size: 5,
             session: SessionConfig::default(),
             mail: MailConfig::default(),
             run_scheduler: true,
@@ -199,6 +202,9 @@ impl Config {
                 _ => bail!("LAYER2_BEHIND_PROXY must be true or false, not {v:?}"),
             };
         }
+        if let Some(v) = get("LAYER2_MIN_CELL_SIZE") {
+            self.min_cell_size = num("LAYER2_MIN_CELL_SIZE", v)?;
+        }
         if let Some(v) = get("LAYER2_SESSION_IDLE_MINUTES") {
             self.session.idle_minutes = num("LAYER2_SESSION_IDLE_MINUTES", v)?;
         }
@@ -245,6 +251,12 @@ impl Config {
             bail!(
                 "public_url must start with http:// or https://, not {:?}",
                 self.public_url
+            );
+        }
+        if self.min_cell_size < 3 {
+            bail!(
+                "min_cell_size must be at least 3, not {}",
+                self.min_cell_size
             );
         }
         if self.session.idle_minutes < 1 || self.session.absolute_hours < 1 {

@@ -34,6 +34,8 @@ pub struct DemoInfo {
     pub study_name: String,
     /// The second study, in collection.
     pub collection_study_id: i64,
+    /// The earlier wave, in analysis.
+    pub analysis_study_id: i64,
 }
 
 /// Empties the demo folder (only one that holds a previous demo, or an empty one) and marks it.
@@ -212,11 +214,28 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     roster_service::draw(state, &system, &study, spec)
         .await
         .map_err(err)?;
-    let collection = seed_collection(state, employees).await?;
+    // An earlier wave, now in analysis, and the current one, in collection.
+    let analysis = replay(
+        state,
+        employees,
+        9,
+        "GitHub Copilot study, wave 0",
+        "GPT-4.1 (2026-06)",
+    )
+    .await?;
+    let collection = replay(
+        state,
+        employees,
+        5,
+        "GitHub Copilot study, wave 1",
+        "GPT-5 (2026-08)",
+    )
+    .await?;
     Ok(DemoInfo {
         study_id: id.0,
         study_name: study.name,
         collection_study_id: collection,
+        analysis_study_id: analysis,
     })
 }
 
@@ -233,14 +252,21 @@ struct Persona {
     decided: bool,
 }
 
-/// A second study, started five weeks ago and now in collection: its past is replayed on a manual clock
+/// A study started `weeks_ago` weeks ago (5: now in collection; 9: in analysis): its past is replayed on a manual clock
 /// through the real services and the real tick (invitations to `.eml` files, consent, diary, pings answered
 /// or missed), so every page shows believable data.
-async fn seed_collection(state: &AppState, employees: usize) -> anyhow::Result<i64> {
+async fn replay(
+    state: &AppState,
+    employees: usize,
+    weeks_ago: i64,
+    name: &str,
+    model: &str,
+) -> anyhow::Result<i64> {
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let now = state.clock.now();
     let today = now.date_naive();
-    let start = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 35);
+    let start =
+        today - Duration::days(today.weekday().num_days_from_monday() as i64 + 7 * weeks_ago);
     let clock = ManualClock::new(at(start, 8));
     let (memory, _) = Mailer::memory(&state.config.mail.from);
     let sim = AppState::with_mailer(
@@ -251,10 +277,10 @@ async fn seed_collection(state: &AppState, employees: usize) -> anyhow::Result<i
     );
     let admin = Actor::system();
     let form = StudyForm {
-        name: "GitHub Copilot study, wave 1".into(),
+        name: name.into(),
         vendor: "GitHub".into(),
         product: "Copilot Business".into(),
-        model_version: "GPT-5 (2026-08)".into(),
+        model_version: model.into(),
         time_zone: "Europe/London".into(),
         start_date: start.to_string(),
     };

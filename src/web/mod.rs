@@ -1,5 +1,6 @@
 //! The only layer that knows HTTP: the router, page contexts, flash messages and security headers.
 pub mod admin;
+pub mod analysis;
 pub mod auth;
 pub mod baseline;
 pub mod collection;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/invitations", post(studies::invite))
         .route("/studies/{id}/collection", get(collection::dashboard))
         .route("/studies/{id}/baseline", get(baseline::page))
+        .route("/studies/{id}/analysis", get(analysis::page))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
         .route("/studies/{id}/collection/settings", post(collection::edit_settings))

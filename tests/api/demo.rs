@@ -87,4 +87,21 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
     assert_eq!(emls.len() as i64, invited);
     let eml = std::fs::read_to_string(&emls[0]).unwrap();
     assert!(eml.contains("/p/") && eml.contains("Message-ID: <invitation-"));
+
+    // The earlier wave is in analysis, with a profile that comes out.
+    let status: String = sqlx::query_scalar("SELECT status FROM studies WHERE id = ?")
+        .bind(info.analysis_study_id)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "analysis");
+    let (code, html) = app
+        .get_text(&format!("/studies/{}/analysis", info.analysis_study_id))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        html.contains("Layer 2 profile of the main sample") && html.contains("Overall"),
+        "{html}"
+    );
+    assert!(!html.contains("cannot be computed"), "{html}");
 }
