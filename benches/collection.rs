@@ -46,7 +46,6 @@ fn due() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 22, 13, 0, 0).unwrap()
 }
 
-/// First local day of the stored ping weeks (the day after `due()`, as consent on the Monday would give).
 /// (participant, slot, due, expires, status, sent_at) of one stored ping.
 type PingRowSeed = (
     i64,
@@ -57,6 +56,7 @@ type PingRowSeed = (
     Option<DateTime<Utc>>,
 );
 
+/// First local day of the stored ping weeks (the day after `due()`, as consent on the Monday would give).
 fn week_start() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 3, 23).unwrap()
 }

@@ -1,0 +1,298 @@
+//! Analysis benchmark: the full Layer 2 profile with a 2,000-resample bootstrap for 25,000 participants,
+//! from the pure module alone and from the database (about 250,000 tasks and 500,000 pings).
+//! Run with `cargo bench --bench analysis`; figures go to BENCHMARKS.md (median of the runs).
+use chrono::{Duration as TimeDelta, TimeZone, Utc};
+use layer2::audit::Actor;
+use layer2::config::Config;
+use layer2::roster::import::UsageFormat;
+use layer2::state::AppState;
+use layer2::stats::bootstrap::{BootstrapOptions, bootstrap};
+use layer2::stats::profile::{ParticipantData, profile};
+use layer2::study::{StudyDetails, StudyForm, StudyId};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PARTICIPANTS: usize = 25_000;
+const TASKS: usize = 10;
+const PINGS: usize = 20;
+const RUNS: usize = 5;
+const CHUNK: usize = 400;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// A roster of `n` with usage for everyone, so the three cohorts are 10/50/40.
+fn files(n: usize) -> (String, String) {
+    let mut roster = String::from("employee_id,email,function,hire_date,time_zone\n");
+    let mut usage = String::from("employee_id,period,active_days,ai_hours\n");
+    for i in 0..n {
+        roster.push_str(&format!(
+            "E{i:06},e{i:06}@example.org,F{},2020-01-15,Europe/London\n",
+            i % 6
+        ));
+        usage.push_str(&format!(
+            "E{i:06},2027-01,10,{:.1}\n",
+            1.0 + (i % 400) as f64 / 10.0
+        ));
+    }
+    (roster, usage)
+}
+
+async fn seed(state: &AppState) -> anyhow::Result<StudyId> {
+    let form = StudyForm {
+        name: "Bench".into(),
+        vendor: "V".into(),
+        product: "P".into(),
+        model_version: String::new(),
+        time_zone: "UTC".into(),
+        start_date: "2027-01-04".into(),
+    };
+    let d = StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let id = layer2::study::service::create(state, &Actor::cli(), &d)
+        .await
+        .map_err(err)?;
+    let study = layer2::study::service::get(state, id).await.map_err(err)?;
+    let (roster, usage) = files(PARTICIPANTS * 2);
+    layer2::roster::service::import_roster(
+        state,
+        &Actor::cli(),
+        &study,
+        "r.csv",
+        roster.into_bytes(),
+    )
+    .await
+    .map_err(err)?
+    .map_err(|_| anyhow::anyhow!("roster refused"))?;
+    layer2::roster::service::import_usage(
+        state,
+        &Actor::cli(),
+        &study,
+        "u.csv",
+        UsageFormat::PlainCsv,
+        usage.into_bytes(),
+        None,
+    )
+    .await
+    .map_err(err)?
+    .map_err(|_| anyhow::anyhow!("usage refused"))?;
+    let t0 = Utc.with_ymd_and_hms(2027, 2, 1, 9, 0, 0).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut tx = layer2::db::begin_write(&state.pool).await?;
+    // Every second employee takes part: the sample is half the roster.
+    let employees: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM employees WHERE study_id = ? AND id % 2 = 0 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for chunk in employees.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO participants (study_id, employee, role, invited_at, consent, consent_at, consent_version) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(id)
+                .push_bind(*e)
+                .push_bind("main")
+                .push_bind(t0)
+                .push_bind("accepted")
+                .push_bind(t0)
+                .push_bind(1i64);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let participants: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM participants WHERE study_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let outcomes = ["all", "most", "most", "some", "none"];
+    for chunk in participants.chunks(CHUNK / TASKS * 4) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO diary_entries (participant, category, outcome, minutes_with_ai, minutes_without_ai, instrument_version, created_at, updated_at) ",
+        );
+        let rows: Vec<(i64, &str)> = chunk
+            .iter()
+            .flat_map(|p| (0..TASKS).map(move |k| (*p, outcomes[(p + k as i64) as usize % 5])))
+            .collect();
+        q.push_values(rows, |mut b, (p, o)| {
+            b.push_bind(p)
+                .push_bind("Code")
+                .push_bind(o)
+                .push_bind(20i64)
+                .push_bind(40i64)
+                .push_bind(1i64)
+                .push_bind(t0)
+                .push_bind(t0);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    for chunk in participants.chunks(CHUNK / PINGS * 4) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO pings (participant, slot, due_at, expires_at, status, sent_at) ",
+        );
+        let rows: Vec<(i64, i64, &str)> = chunk
+            .iter()
+            .flat_map(|p| {
+                (0..PINGS as i64).map(move |s| {
+                    (
+                        *p,
+                        s,
+                        if (p + s) % 4 == 0 {
+                            "missed"
+                        } else {
+                            "answered"
+                        },
+                    )
+                })
+            })
+            .collect();
+        q.push_values(rows, |mut b, (p, s, status)| {
+            let due = t0 + TimeDelta::hours(s);
+            b.push_bind(p)
+                .push_bind(s)
+                .push_bind(due)
+                .push_bind(due + TimeDelta::hours(1))
+                .push_bind(status)
+                .push_bind(due);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let answered: Vec<i64> = sqlx::query_scalar(
+        "SELECT g.id FROM pings g JOIN participants p ON p.id = g.participant WHERE p.study_id = ? AND g.status = 'answered'",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for chunk in answered.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ping_answers (ping, used_copilot, verification_min, correction_min, context_min, trust_min, instrument_version, answered_at) ",
+        );
+        let rows: Vec<(i64, bool, i64)> = chunk
+            .iter()
+            .map(|g| (*g, rng.random::<f64>() < 0.65, rng.random_range(0..12)))
+            .collect();
+        q.push_values(rows, |mut b, (g, used, v)| {
+            b.push_bind(g)
+                .push_bind(if used { "yes" } else { "no" })
+                .push_bind(if used { v } else { 0 })
+                .push_bind(if used { v / 2 } else { 0 })
+                .push_bind(0i64)
+                .push_bind(0i64)
+                .push_bind(1i64)
+                .push_bind(t0);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn pure_data(n: usize) -> (Vec<ParticipantData>, BTreeMap<String, f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let cohorts = [("heavy", 0.1), ("moderate", 0.5), ("light", 0.4)];
+    let mut data = Vec::with_capacity(n);
+    for i in 0..n {
+        let cohort = if i % 10 == 0 {
+            "heavy"
+        } else if i % 10 < 6 {
+            "moderate"
+        } else {
+            "light"
+        };
+        let n_tasks = rng.random_range(3..12) as f64;
+        let u = rng.random_range(2..14) as f64;
+        data.push(ParticipantData {
+            id: format!("P{i}"),
+            cohort: cohort.into(),
+            n_tasks,
+            used_tasks: (n_tasks * rng.random_range(0.3..0.9f64)).round(),
+            used_pings: u,
+            oversight_min: u * rng.random_range(4.0..20.0f64),
+            gross_hours: rng.random_range(1.0..40.0f64),
+        });
+    }
+    let populations = cohorts
+        .iter()
+        .map(|(c, share)| (c.to_string(), (n as f64 * 2.0 * share).round()))
+        .collect();
+    (data, populations)
+}
+
+fn main() -> anyhow::Result<()> {
+    let (data, populations) = pure_data(PARTICIPANTS);
+    let (mut t_lin, mut t_boot) = (vec![], vec![]);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let p = profile(&data, &populations, 0.95).map_err(err)?;
+        t_lin.push(t.elapsed());
+        assert!(p.overall.net_hours_month.is_some());
+        let t = Instant::now();
+        bootstrap(&data, &populations, &BootstrapOptions::default()).map_err(err)?;
+        t_boot.push(t.elapsed());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    let (mut t_db, mut t_page) = (vec![], vec![]);
+    rt.block_on(async {
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let pool = layer2::db::connect(&config.database_path()).await?;
+        let state = AppState::new(pool, config, Arc::new(layer2::clock::SystemClock))?;
+        let t = Instant::now();
+        let id = seed(&state).await?;
+        eprintln!("seeded in {:?}", t.elapsed());
+        let rows: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM diary_entries), (SELECT COUNT(*) FROM pings)",
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        eprintln!("{} tasks, {} pings", rows.0, rows.1);
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            let inputs = layer2::reports::study_inputs(&state, id, 1.0 / 3.0)
+                .await
+                .map_err(err)?;
+            t_db.push(t.elapsed());
+            let d: Vec<ParticipantData> =
+                inputs.kept.iter().map(layer2::reports::to_data).collect();
+            assert_eq!(d.len(), PARTICIPANTS);
+            let p = profile(&d, &inputs.populations, 0.95).map_err(err)?;
+            bootstrap(&d, &inputs.populations, &BootstrapOptions::default()).map_err(err)?;
+            assert!(p.overall.yield_rate.is_some());
+            t_page.push(t.elapsed());
+        }
+        anyhow::Ok(())
+    })?;
+    println!("participants: {PARTICIPANTS}, runs: {RUNS} (medians)");
+    println!(
+        "pure linearization (all cohorts + overall):     {:.1} ms",
+        median(t_lin).as_secs_f64() * 1e3
+    );
+    println!(
+        "pure bootstrap, 2,000 resamples:                {:.0} ms",
+        median(t_boot).as_secs_f64() * 1e3
+    );
+    println!(
+        "database: per-participant totals (SQL):         {:.0} ms",
+        median(t_db).as_secs_f64() * 1e3
+    );
+    println!(
+        "database → linearization + bootstrap (page):    {:.0} ms",
+        median(t_page).as_secs_f64() * 1e3
+    );
+    Ok(())
+}
