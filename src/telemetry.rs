@@ -6,7 +6,7 @@ pub fn init() {
     let filter = std::env::var("LAYER2_LOG")
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info,sqlx=warn".to_string());
+        .unwrap_or_else(|| "info,sqlx=warn,tokio_cron_scheduler=warn".to_string());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_target(false)

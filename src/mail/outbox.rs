@@ -160,13 +160,16 @@ pub async fn drain_once(
         }
     }
     if report != DrainReport::default() {
-        tracing::info!(
+        tracing::debug!(
             sent = report.sent,
             retrying = report.retrying,
             failed = report.failed,
             transport = mailer.kind(),
             "outbox drained"
         );
+    }
+    if report.failed > 0 {
+        tracing::warn!(failed = report.failed, "mail given up; the study's collection page lists the reasons");
     }
     Ok(report)
 }
