@@ -169,7 +169,10 @@ pub async fn drain_once(
         );
     }
     if report.failed > 0 {
-        tracing::warn!(failed = report.failed, "mail given up; the study's collection page lists the reasons");
+        tracing::warn!(
+            failed = report.failed,
+            "mail given up; the study's collection page lists the reasons"
+        );
     }
     Ok(report)
 }

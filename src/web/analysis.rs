@@ -120,6 +120,18 @@ fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, min_cell: usize) -
     }
 }
 
+/// Heavy, moderate, light, anything else, then overall.
+fn cohort_rank(name: &str) -> (usize, String) {
+    let rank = match name {
+        "heavy" => 0,
+        "moderate" => 1,
+        "light" => 2,
+        "overall" => 4,
+        _ => 3,
+    };
+    (rank, name.to_string())
+}
+
 fn rate(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| pct(v, 1.0))
 }
@@ -200,7 +212,11 @@ pub async fn page(
             }
         }
     };
-    let compliance = summarise(&inputs.kept, &inputs.excluded)
+    let mut summaries: Vec<_> = summarise(&inputs.kept, &inputs.excluded)
+        .into_iter()
+        .collect();
+    summaries.sort_by_key(|(name, _)| cohort_rank(name));
+    let compliance = summaries
         .into_iter()
         .map(|(name, s)| ComplianceRow {
             name: if name == "overall" {

@@ -754,3 +754,48 @@ async fn the_analysis_reads_the_main_samples_totals_from_the_database() {
     assert_eq!(t.oversight_by_category, [10.0, 5.0, 0.0, 0.0]);
     assert_eq!(inputs.populations.values().sum::<f64>(), 200.0);
 }
+
+#[tokio::test]
+async fn the_analysis_page_hides_every_group_smaller_than_the_minimum_cell() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    let main: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant WHERE p.role = 'main' ORDER BY o.id LIMIT 3",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    for (_, body) in &main {
+        let link = link_path(body);
+        app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
+            .await;
+        app.post_form(
+            &format!("{link}/diary"),
+            &[
+                ("category", "Code"),
+                ("outcome", "most"),
+                ("minutes_with_ai", "10"),
+                ("minutes_without_ai", "30"),
+            ],
+        )
+        .await;
+    }
+    let (status, html) = app.get_text(&format!("/studies/{id}/analysis?min=0")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("3 participants in the estimates"), "{html}");
+    assert!(
+        html.contains("fewer than 5 participants: not shown"),
+        "{html}"
+    );
+    assert!(!html.contains("0.333 ["), "no metric for a group of three");
+    assert_eq!(
+        app.get(&format!("/studies/{id}/analysis?min=abc"))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
