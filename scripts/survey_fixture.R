@@ -167,6 +167,132 @@ chk(sqrt(ultimate(znet)), se[["overall.net"]], "overall net se by hand")
 # the two "overall multipliers" really differ on this data
 stopifnot(abs(est[["overall.mult"]] - (est[["overall.yield"]] - est[["overall.oversight"]] / 60)) > 1e-4)
 
+# === Extensions (issue 4): oversight per category, segments, design effects ======================
+# Drawn AFTER the data above from the same RNG stream, so the participants and every value above are
+# unchanged. Each participant's oversight minutes are split (in tenths of a minute, exactly) into the
+# four categories; function and tenure are the segments.
+cats <- c("verification", "correction", "context", "trust")
+tenths <- round(d$oversight_min * 10)
+split <- t(vapply(seq_len(nrow(d)), function(i) {
+  p <- rgamma(4, shape = c(4, 3, 2, 1))
+  as.numeric(rmultinom(1, tenths[i], p / sum(p)))
+}, numeric(4)))
+for (k in 1:4) d[[cats[k]]] <- split[, k] / 10
+stopifnot(all(abs(rowSums(split) / 10 - d$oversight_min) < 1e-9))
+fun_p <- list(A = c(0.5, 0.2, 0.3), B = c(0.3, 0.3, 0.4), C = c(0.2, 0.5, 0.3))
+d$func <- vapply(d$cohort, function(h) sample(c("Engineering", "Finance", "Sales"), 1, prob = fun_p[[h]]),
+                 character(1))
+d$tenure <- sample(c("0-2y", "2-5y", "5y+"), nrow(d), replace = TRUE, prob = c(0.3, 0.4, 0.3))
+des <- svydesign(ids = ~id, strata = ~cohort, fpc = ~N, data = d)
+
+# --- 1. oversight per category: svyratio per cohort (svyby), overall = sum_h W_h O_kh (svycontrast)
+cat_est <- list()
+for (k in cats) {
+  by <- svyby(as.formula(paste0("~", k)), ~cohort, des, svyratio, denominator = ~used_pings, covmat = TRUE)
+  ov <- svycontrast(by, unname(W[rownames(by)]))
+  for (h in names(pops)) {
+    cat_est[[paste0(h, ".", k)]] <- c(coef(by)[[h]], seby(by)[[h]], ns[[h]] - 1)
+  }
+  cat_est[[paste0("overall.", k)]] <- c(coef(ov), SE(ov), nrow(d) - H)
+  # by hand: z_i = W_h (m_ki - O_kh u_i) / sum_h u
+  zk <- numeric(nrow(d))
+  for (h in names(pops)) {
+    kk <- d$cohort == h
+    okh <- sum(d[[k]][kk]) / sum(d$used_pings[kk])
+    zk[kk] <- W[[h]] * (d[[k]][kk] - okh * d$used_pings[kk]) / sum(d$used_pings[kk])
+  }
+  chk(sqrt(ultimate(zk)), SE(ov), paste("overall", k, "se by hand"))
+}
+# the categories add up to the total oversight ratio
+chk(sum(vapply(cats, function(k) cat_est[[paste0("overall.", k)]][1], 0)), est[["overall.oversight"]],
+    "categories sum to oversight")
+
+# --- 2. segments: domain estimation on the FULL design (never subset): svyby(~x, ~segment, ...) ----
+# Domain d, indicator I: Y_d = sum w I y / sum w I n, O_d = sum w I m / sum w I u, G_d = sum w I g /
+# sum w I (w = N_h/n_h); net = G_d Y_d - G_d O_d/60, multiplier = net/G_d = Y_d - O_d/60 (svycontrast
+# on the domain totals). df = degf(design) = n - H (confint() on svyby defaults to the normal; we
+# pass df = degf(design)).
+seg_est <- list()
+for (segvar in c("func", "tenure")) {
+  levs <- sort(unique(d[[segvar]]))
+  Ysb <- svyby(~used_tasks, as.formula(paste0("~", segvar)), des, svyratio, denominator = ~n_tasks)
+  Osb <- svyby(~oversight_min, as.formula(paste0("~", segvar)), des, svyratio, denominator = ~used_pings)
+  Gsb <- svyby(~gross_hours, as.formula(paste0("~", segvar)), des, svymean)
+  for (s in levs) {
+    I <- as.numeric(d[[segvar]] == s)
+    dd <- des
+    dd$variables$Ig <- I * d$gross_hours
+    dd$variables$Iy <- I * d$used_tasks
+    dd$variables$In <- I * d$n_tasks
+    dd$variables$Im <- I * d$oversight_min
+    dd$variables$Iu <- I * d$used_pings
+    dd$variables$I1 <- I
+    tt <- svytotal(~Ig + Iy + In + Im + Iu + I1, dd)
+    cc <- svycontrast(tt, list(
+      yield = quote(Iy / In), oversight = quote(Im / Iu), gross = quote(Ig / I1),
+      net = quote(Ig / I1 * Iy / In - Ig / I1 * Im / Iu / 60),
+      mult = quote((Ig / I1 * Iy / In - Ig / I1 * Im / Iu / 60) / (Ig / I1))))
+    e <- coef(cc)
+    v <- sqrt(diag(vcov(cc)))
+    chk(coef(Ysb)[[s]], e[["yield"]], paste(s, "segment yield via svyby"))
+    chk(seby(Ysb)[[s]], v[["yield"]], paste(s, "segment yield se via svyby"))
+    chk(coef(Osb)[[s]], e[["oversight"]], paste(s, "segment oversight via svyby"))
+    chk(seby(Osb)[[s]], v[["oversight"]], paste(s, "segment oversight se via svyby"))
+    chk(coef(Gsb)[[s]], e[["gross"]], paste(s, "segment gross via svyby"))
+    chk(seby(Gsb)[[s]], v[["gross"]], paste(s, "segment gross se via svyby"))
+    key <- paste0(segvar, ".", s)
+    seg_est[[key]] <- list(n = sum(I), est = e, se = v, population = coef(tt)[["I1"]],
+                           tasks = coef(tt)[["In"]], pings = coef(tt)[["Iu"]])
+  }
+}
+# An "everybody" segment: svyratio on the full design is the COMBINED ratio sum w y / sum w n, which
+# is not the profile's overall yield sum_h W_h Y_h (separate ratio); the gross mean is the same.
+all_y <- svyratio(~used_tasks, ~n_tasks, des)
+all_o <- svyratio(~oversight_min, ~used_pings, des)
+stopifnot(abs(coef(all_y) - est[["overall.yield"]]) > 1e-6)
+chk(coef(svymean(~gross_hours, des)), est[["overall.gross"]], "everybody gross = overall gross")
+
+# --- 3. design effects (our definition; R's deff differs, both written) --------------------------
+# Ours: deff = V_design / V_srs with V_srs the variance under simple random sampling of the UNITS:
+#   yield:     tasks as Bernoulli units, V_srs = Y (1 - Y) / sum n * (1 - f);
+#   oversight: pings as units, V_srs = s2 / sum u * (1 - f), s2 = sum_i u_i (m_i/u_i - O)^2 / sum u
+#              (per-ping variance approximated by the between-participant variance of m_i/u_i
+#              weighted by u_i; overall: each cohort's pings weighted to its share W_h);
+#   f = n_h/N_h in a cohort, n/N overall; effective n = units / deff.
+# R's svyratio(deff = TRUE) = deff(svytotal(linearized r)): the participant is the unit, i.e. the
+# design variance over that of a simple random sample of PARTICIPANTS (computed here on the cohort's
+# subset). Written as r_deff for reference; the Rust tests do not compare it.
+deff_out <- list()
+s2_part <- function(k, O) {
+  u <- d$used_pings[k]; m <- d$oversight_min[k]; ok <- u > 0
+  sum(u[ok] * (m[ok] / u[ok] - O)^2) / sum(u)
+}
+for (h in names(pops)) {
+  k <- d$cohort == h
+  f <- 1 - ns[[h]] / pops[[h]]
+  Y <- est[[paste0(h, ".yield")]]; vY <- se[[paste0(h, ".yield")]]^2; uY <- sum(d$n_tasks[k])
+  vsY <- Y * (1 - Y) / uY * f
+  O <- est[[paste0(h, ".oversight")]]; vO <- se[[paste0(h, ".oversight")]]^2; uO <- sum(d$used_pings[k])
+  vsO <- s2_part(k, O) / uO * f
+  deff_out[[h]] <- list(
+    yield = c(deff = vY / vsY, effective_n = uY / (vY / vsY), units = uY, v_design = vY, v_srs = vsY,
+              r_deff = as.numeric(deff(svyratio(~used_tasks, ~n_tasks, subset(des, cohort == h), deff = TRUE)))),
+    oversight = c(deff = vO / vsO, effective_n = uO / (vO / vsO), units = uO, v_design = vO, v_srs = vsO,
+                  r_deff = as.numeric(deff(svyratio(~oversight_min, ~used_pings, subset(des, cohort == h), deff = TRUE)))))
+}
+fo <- 1 - nrow(d) / sum(pops)
+Y <- est[["overall.yield"]]; vY <- se[["overall.yield"]]^2; uY <- sum(d$n_tasks)
+vsY <- Y * (1 - Y) / uY * fo
+O <- est[["overall.oversight"]]; vO <- se[["overall.oversight"]]^2; uO <- sum(d$used_pings)
+s2o <- sum(vapply(names(pops), function(h) {
+  k <- d$cohort == h
+  W[[h]] * s2_part(k, O)
+}, 0))
+vsO <- s2o / uO * fo
+deff_out[["overall"]] <- list(
+  yield = c(deff = vY / vsY, effective_n = uY / (vY / vsY), units = uY, v_design = vY, v_srs = vsY),
+  oversight = c(deff = vO / vsO, effective_n = uO / (vO / vsO), units = uO, v_design = vO, v_srs = vsO))
+
 # --- JSON output (by hand: no jsonlite needed) ----------------------------------------------------
 num <- function(x) sprintf("%.17g", x)
 str <- function(x) paste0("\"", x, "\"")
@@ -199,12 +325,45 @@ participants <- vapply(seq_len(nrow(d)), function(i) {
 cohorts_json <- obj(names(pops), vapply(names(pops), function(h) {
   profile_json(h, ns[[h]], ns[[h]] - 1, 3)
 }, character(1)), 2)
+est_json <- function(v, indent) { # v = c(estimate, se, df)
+  q <- qt(1 - (1 - level) / 2, v[3])
+  obj(c("estimate", "se", "df", "ci_lower", "ci_upper"),
+      c(num(v[1]), num(v[2]), num(v[3]), num(v[1] - q * v[2]), num(v[1] + q * v[2])), indent)
+}
+cat_json <- obj(c(names(pops), "overall"), vapply(c(names(pops), "overall"), function(h) {
+  obj(cats, vapply(cats, function(k) est_json(cat_est[[paste0(h, ".", k)]], 4), ""), 3)
+}, ""), 2)
+seg_json <- obj(c("function", "tenure"), vapply(c("func", "tenure"), function(segvar) {
+  keys <- sub(paste0("^", segvar, "\\."), "", grep(paste0("^", segvar, "\\."), names(seg_est), value = TRUE))
+  obj(keys, vapply(keys, function(s) {
+    x <- seg_est[[paste0(segvar, ".", s)]]
+    df <- degf(des)
+    m <- function(key) est_json(c(x$est[[key]], x$se[[key]], df), 5)
+    obj(c("n", "population", "tasks", "pings", "yield", "oversight_min_per_hour", "gross_hours_month",
+          "net_hours_month", "labor_multiplier"),
+        c(num(x$n), num(x$population), num(x$tasks), num(x$pings), m("yield"), m("oversight"),
+          m("gross"), m("net"), m("mult")), 4)
+  }, ""), 3)
+}, ""), 2)
+deff_json <- obj(names(deff_out), vapply(names(deff_out), function(h) {
+  obj(c("yield", "oversight"), vapply(c("yield", "oversight"), function(m) {
+    v <- deff_out[[h]][[m]]
+    obj(names(v), num(unname(v)), 4)
+  }, ""), 3)
+}, ""), 2)
+extra <- vapply(seq_len(nrow(d)), function(i) {
+  paste0("{\"id\": ", str(d$id[i]), ", \"function\": ", str(d$func[i]), ", \"tenure\": ", str(d$tenure[i]),
+         ", \"minutes\": [", paste(num(unlist(d[i, cats])), collapse = ", "), "]}")
+}, character(1))
 out <- obj(
-  c("generator", "r_version", "survey_version", "level", "populations", "participants", "expected"),
+  c("generator", "r_version", "survey_version", "level", "populations", "participants", "expected",
+    "participant_extra", "expected_extra"),
   c(str("scripts/survey_fixture.R"), str(R.version.string), str(as.character(packageVersion("survey"))),
     num(level), obj(names(pops), num(unname(pops)), 1),
     paste0("[\n    ", paste(participants, collapse = ",\n    "), "\n  ]"),
     obj(c("cohorts", "overall"),
-        c(cohorts_json, profile_json("overall", nrow(d), nrow(d) - H, 2)), 1)),
+        c(cohorts_json, profile_json("overall", nrow(d), nrow(d) - H, 2)), 1),
+    paste0("[\n    ", paste(extra, collapse = ",\n    "), "\n  ]"),
+    obj(c("oversight_by_category", "segments", "design_effects"), c(cat_json, seg_json, deff_json), 1)),
   0)
 cat(out, "\n", sep = "")

@@ -4,3 +4,4 @@ pub mod compliance;
 pub mod input;
 pub mod profile;
 pub mod sample_size;
+pub mod segments;

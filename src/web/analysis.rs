@@ -8,7 +8,11 @@ use crate::reports::{study_inputs, to_data};
 use crate::state::AppState;
 use crate::stats::bootstrap::{BootstrapMetrics, BootstrapOptions, Interval, bootstrap};
 use crate::stats::compliance::summarise;
-use crate::stats::profile::{Estimate, Metric, Profile, profile};
+use crate::stats::profile::{
+    DesignEffect, DesignEffects, Estimate, Metric, OVERALL, Profile, design_effects,
+    oversight_by_category, profile,
+};
+use crate::stats::segments::segment_profile;
 use crate::study::{StudyId, service as study_service};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -30,6 +34,33 @@ struct AnalysisPage {
     level: String,
     with_bootstrap: bool,
     note: Option<String>,
+    categories: Vec<CategoryRow>,
+    deffs: Vec<DeffRow>,
+    segments: Vec<(&'static str, Vec<ProfileRow>)>,
+}
+
+struct CategoryRow {
+    name: String,
+    hidden: bool,
+    cells: Vec<String>,
+}
+
+struct DeffRow {
+    name: String,
+    yield_deff: String,
+    yield_eff: String,
+    oversight_deff: String,
+    oversight_eff: String,
+}
+
+/// Everything computed from the participants' data, off the async threads.
+struct Computed {
+    profile: Result<crate::stats::profile::StudyProfile, String>,
+    boot: Option<crate::stats::bootstrap::BootstrapProfile>,
+    categories: Option<std::collections::BTreeMap<String, [Option<Estimate>; 4]>>,
+    deffs: Option<crate::stats::profile::StudyDesignEffects>,
+    by_function: Option<std::collections::BTreeMap<String, Profile>>,
+    by_tenure: Option<std::collections::BTreeMap<String, Profile>>,
 }
 
 struct ProfileRow {
@@ -132,6 +163,17 @@ fn cohort_rank(name: &str) -> (usize, String) {
     (rank, name.to_string())
 }
 
+fn deff_cells(d: Option<&DesignEffect>) -> (String, String) {
+    match d {
+        Some(d) => (
+            format!("{:.2}", d.deff),
+            d.effective_n
+                .map_or("–".into(), |e| format!("{e:.0} of {:.0}", d.units)),
+        ),
+        None => ("–".into(), "–".into()),
+    }
+}
+
 fn rate(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| pct(v, 1.0))
 }
@@ -161,6 +203,9 @@ pub async fn page(
     let data: Vec<_> = inputs.kept.iter().map(to_data).collect();
     let min_cell = state.config.min_cell_size;
     let with_bootstrap = q.bootstrap.as_deref() == Some("1");
+    let mut categories = vec![];
+    let mut deffs = vec![];
+    let mut segments = vec![];
     let (rows, note) = if data.is_empty() {
         (
             vec![],
@@ -169,30 +214,115 @@ pub async fn page(
     } else {
         let populations = inputs.populations.clone();
         let data_for_task = data.clone();
-        // Bootstrap and linearization are CPU work: off the async threads.
-        let (prof, boot) = tokio::task::spawn_blocking(move || {
-            let prof = profile(&data_for_task, &populations, level);
-            let boot = with_bootstrap.then(|| {
-                bootstrap(
-                    &data_for_task,
-                    &populations,
-                    &BootstrapOptions {
-                        level,
-                        ..BootstrapOptions::default()
-                    },
-                )
-            });
-            (prof, boot)
+        let minutes: Vec<[f64; 4]> = inputs
+            .kept
+            .iter()
+            .map(|t| t.oversight_by_category)
+            .collect();
+        let functions: Vec<String> = inputs.kept.iter().map(|t| t.function.clone()).collect();
+        let tenures: Vec<String> = inputs.kept.iter().map(|t| t.tenure.clone()).collect();
+        // Linearization, bootstrap, segments and design effects are CPU work: off the async threads.
+        let c = tokio::task::spawn_blocking(move || {
+            let d = &data_for_task;
+            Computed {
+                profile: profile(d, &populations, level),
+                boot: with_bootstrap
+                    .then(|| {
+                        bootstrap(
+                            d,
+                            &populations,
+                            &BootstrapOptions {
+                                level,
+                                ..BootstrapOptions::default()
+                            },
+                        )
+                        .ok()
+                    })
+                    .flatten(),
+                categories: oversight_by_category(d, &minutes, &populations, level).ok(),
+                deffs: design_effects(d, &populations).ok(),
+                by_function: segment_profile(d, &functions, &populations, level).ok(),
+                by_tenure: segment_profile(d, &tenures, &populations, level).ok(),
+            }
         })
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-        match prof {
+        match c.profile {
             Err(e) => (vec![], Some(format!("The profile cannot be computed: {e}"))),
             Ok(p) => {
-                let boot = boot.and_then(|b| b.ok());
-                let mut rows: Vec<ProfileRow> = p
-                    .cohorts
-                    .iter()
+                let boot = c.boot;
+                let mut cohorts: Vec<(&String, &Profile)> = p.cohorts.iter().collect();
+                cohorts.sort_by_key(|(name, _)| cohort_rank(name));
+                let n_of = |name: &str| {
+                    if name == OVERALL {
+                        p.overall.n
+                    } else {
+                        p.cohorts.get(name).map_or(0, |x| x.n)
+                    }
+                };
+                if let Some(cats) = &c.categories {
+                    let mut keys: Vec<&String> = cats.keys().collect();
+                    keys.sort_by_key(|k| cohort_rank(k));
+                    categories = keys
+                        .into_iter()
+                        .map(|k| {
+                            let hidden = n_of(k) < min_cell;
+                            CategoryRow {
+                                name: if k == OVERALL {
+                                    "Overall".into()
+                                } else {
+                                    k.clone()
+                                },
+                                hidden,
+                                cells: cats[k]
+                                    .iter()
+                                    .map(|e| {
+                                        if hidden {
+                                            String::new()
+                                        } else {
+                                            show(e.as_ref(), 1)
+                                        }
+                                    })
+                                    .collect(),
+                            }
+                        })
+                        .collect();
+                }
+                if let Some(d) = &c.deffs {
+                    let mut list: Vec<(&str, &DesignEffects)> =
+                        d.cohorts.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                    list.sort_by_key(|(k, _)| cohort_rank(k));
+                    list.push(("Overall", &d.overall));
+                    deffs = list
+                        .into_iter()
+                        .filter(|(k, _)| {
+                            n_of(if *k == "Overall" { OVERALL } else { k }) >= min_cell
+                        })
+                        .map(|(k, v)| {
+                            let (yd, ye) = deff_cells(v.yield_rate.as_ref());
+                            let (od, oe) = deff_cells(v.oversight.as_ref());
+                            DeffRow {
+                                name: k.to_string(),
+                                yield_deff: yd,
+                                yield_eff: ye,
+                                oversight_deff: od,
+                                oversight_eff: oe,
+                            }
+                        })
+                        .collect();
+                }
+                for (label, seg) in [("function", &c.by_function), ("tenure", &c.by_tenure)] {
+                    if let Some(seg) = seg {
+                        segments.push((
+                            label,
+                            seg.iter()
+                                .map(|(name, sp)| row(name, sp, None, min_cell))
+                                .collect(),
+                        ));
+                    }
+                }
+                let mut rows: Vec<ProfileRow> = cohorts
+                    .into_iter()
                     .map(|(name, c)| {
                         row(
                             name,
@@ -249,6 +379,9 @@ pub async fn page(
         level: format!("{:.0}%", level * 100.0),
         with_bootstrap,
         note,
+        categories,
+        deffs,
+        segments,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

@@ -104,4 +104,13 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         "{html}"
     );
     assert!(!html.contains("cannot be computed"), "{html}");
+    for section in [
+        "Oversight by kind",
+        "By function",
+        "By tenure",
+        "Design effects",
+        "Compliance",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
 }
