@@ -36,7 +36,7 @@ struct AnalysisPage {
     note: Option<String>,
     categories: Vec<CategoryRow>,
     deffs: Vec<DeffRow>,
-    segments: Vec<(&'static str, Vec<ProfileRow>)>,
+    segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
 }
 
 struct CategoryRow {
@@ -200,6 +200,7 @@ pub async fn page(
     };
     let level = 0.95;
     let inputs = study_inputs(&state, study.id, min_compliance).await?;
+    let band_order = crate::roster::service::bands(&study).labels();
     let data: Vec<_> = inputs.kept.iter().map(to_data).collect();
     let min_cell = state.config.min_cell_size;
     let with_bootstrap = q.bootstrap.as_deref() == Some("1");
@@ -311,14 +312,27 @@ pub async fn page(
                         })
                         .collect();
                 }
-                for (label, seg) in [("function", &c.by_function), ("tenure", &c.by_tenure)] {
+                for (label, heading, seg) in [
+                    ("function", "Function", &c.by_function),
+                    ("tenure", "Tenure", &c.by_tenure),
+                ] {
                     if let Some(seg) = seg {
-                        segments.push((
-                            label,
-                            seg.iter()
-                                .map(|(name, sp)| row(name, sp, None, min_cell))
-                                .collect(),
-                        ));
+                        let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
+                        // Tenure bands in their natural order, not as strings ("< 1 y" first).
+                        list.sort_by_key(|(name, _)| {
+                            (
+                                band_order
+                                    .iter()
+                                    .position(|b| b == *name)
+                                    .unwrap_or(usize::MAX),
+                                name.to_string(),
+                            )
+                        });
+                        let rows = list
+                            .into_iter()
+                            .map(|(name, sp)| row(name, sp, None, min_cell))
+                            .collect();
+                        segments.push((label, heading, rows));
                     }
                 }
                 let mut rows: Vec<ProfileRow> = cohorts
