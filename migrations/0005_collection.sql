@@ -117,7 +117,10 @@ CREATE TABLE outbox (
     text_body       TEXT NOT NULL,
     html_body       TEXT NOT NULL,
     message_id      TEXT NOT NULL UNIQUE,
-    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    status          TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'expired', 'cancelled')),
+    -- A ping email is worthless after its answer window: it is never sent after this.
+    not_after       TEXT,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
     lease_until     TEXT,

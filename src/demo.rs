@@ -363,7 +363,7 @@ async fn replay(
                     .await
                     .map_err(err)?
                 {
-                    crate::participants::service::decide(&sim, &row, yes)
+                    crate::participants::service::decide(&sim, &row, yes, None)
                         .await
                         .map_err(err)?;
                 }

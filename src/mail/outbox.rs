@@ -25,6 +25,8 @@ pub struct NewMessage<'a> {
     pub text: String,
     /// HTML body.
     pub html: String,
+    /// Never send after this (a ping's answer window); `None` for mail that keeps its value.
+    pub not_after: Option<DateTime<Utc>>,
 }
 
 /// Writes a message into the outbox inside the caller's transaction; returns its id.
@@ -37,8 +39,8 @@ pub async fn enqueue(
     let message_id = format!("{}-{}@layer2.invalid", m.kind, &new_token()[..32]);
     sqlx::query_scalar(
         "INSERT INTO outbox (study_id, participant, kind, to_addr, subject, text_body, html_body, message_id,
-           next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           not_after, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(m.study_id)
     .bind(m.participant)
@@ -48,6 +50,7 @@ pub async fn enqueue(
     .bind(&m.text)
     .bind(&m.html)
     .bind(message_id)
+    .bind(m.not_after)
     .bind(now)
     .bind(now)
     .fetch_one(conn)
@@ -92,20 +95,42 @@ pub async fn drain_once(
     let budget: i64 = if per_minute == 0 {
         500
     } else {
-        let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at > ?")
-            .bind(now - Duration::seconds(60))
-            .fetch_one(pool)
-            .await?;
+        // Messages another drain is sending right now count against the cap too.
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at > ? OR (status = 'sending' AND lease_until >= ?)",
+        )
+        .bind(now - Duration::seconds(60))
+        .bind(now)
+        .fetch_one(pool)
+        .await?;
         (per_minute as i64 - recent).max(0)
     };
+    // Nothing goes to someone who has left the study, and no ping email after its answer window.
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled', lease_until = NULL, last_error = 'the participant left the study'
+         WHERE status IN ('pending', 'sending') AND (status = 'pending' OR lease_until < ?)
+           AND participant IN (SELECT id FROM participants WHERE withdrawn_at IS NOT NULL)",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'expired', lease_until = NULL, last_error = 'its answer window closed before it could be sent'
+         WHERE status IN ('pending', 'sending') AND (status = 'pending' OR lease_until < ?) AND not_after <= ?",
+    )
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await?;
     if budget == 0 {
         return Ok(DrainReport::default());
     }
+    // Time-bound mail (pings) first, soonest deadline first; then everything else in order.
     let claimed: Vec<Claimed> = sqlx::query_as(
         "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1
          WHERE id IN (SELECT id FROM outbox
                       WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
-                      ORDER BY id LIMIT ?)
+                      ORDER BY not_after IS NULL, not_after, id LIMIT ?)
          RETURNING id, to_addr, subject, text_body, html_body, message_id, attempts",
     )
     .bind(now + Duration::minutes(LEASE_MINUTES))

@@ -235,10 +235,11 @@ pub async fn set_consent(
     now: DateTime<Utc>,
     diary_opens: Option<NaiveDate>,
     diary_closes: Option<NaiveDate>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    // The conditions make a double submit or a race with a withdrawal a no-op instead of a second decision.
+    let r = sqlx::query(
         "UPDATE participants SET consent = ?, consent_at = ?, consent_version = ?, diary_opens_on = ?, diary_closes_on = ?
-         WHERE id = ?",
+         WHERE id = ? AND withdrawn_at IS NULL AND (consent IS NULL OR consent <> 'accepted')",
     )
     .bind(decision)
     .bind(now)
@@ -248,7 +249,11 @@ pub async fn set_consent(
     .bind(participant)
     .execute(&mut *conn)
     .await?;
-    consent_event(conn, participant, decision, version, now).await
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    consent_event(conn, participant, decision, version, now).await?;
+    Ok(true)
 }
 
 /// Appends to the consent history.
@@ -439,7 +444,9 @@ pub async fn answer_ping(
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE pings SET status = 'answered' WHERE id = ? AND participant = ? AND status = 'sent' AND expires_at > ?",
+        "UPDATE pings SET status = 'answered' WHERE id = ? AND participant = ? AND status = 'sent' AND expires_at > ?
+           AND EXISTS (SELECT 1 FROM participants p WHERE p.id = pings.participant AND p.withdrawn_at IS NULL
+                       AND p.consent = 'accepted')",
     )
     .bind(ping)
     .bind(participant)
@@ -504,6 +511,7 @@ pub async fn due_pings(
          JOIN studies s ON s.id = p.study_id
          WHERE g.status = 'scheduled' AND g.due_at <= ? AND g.expires_at > ?
            AND p.consent = 'accepted' AND p.withdrawn_at IS NULL
+           AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))
          ORDER BY g.due_at LIMIT ?",
     )
     .bind(now)
@@ -696,6 +704,8 @@ pub struct ReminderCandidate {
     pub consent_at: DateTime<Utc>,
     /// Last reminder.
     pub last_reminder_at: Option<DateTime<Utc>>,
+    /// The study's working window, HH:MM (reminders are sent inside it, on working days).
+    pub window: (String, String),
 }
 
 #[derive(FromRow)]
@@ -707,6 +717,8 @@ struct CandidateRow {
     reminder_days: i64,
     consent_at: DateTime<Utc>,
     last_reminder_at: Option<DateTime<Utc>>,
+    window_start: String,
+    window_end: String,
 }
 
 /// Consented, not withdrawn participants with an open-ended diary window, with their counts.
@@ -718,10 +730,11 @@ pub async fn reminders_due(
         "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, e.email, e.time_zone,
            p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, NULL AS link_ping,
            (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id) AS logged,
-           c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at
+           c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at, c.window_start, c.window_end
          FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
          JOIN collection_settings c ON c.study_id = p.study_id
-         WHERE p.consent = 'accepted' AND p.withdrawn_at IS NULL AND p.consent_at < ?",
+         WHERE p.consent = 'accepted' AND p.withdrawn_at IS NULL AND p.consent_at < ?
+           AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))",
     )
     .bind(now)
     .fetch_all(conn)
@@ -735,6 +748,7 @@ pub async fn reminders_due(
             reminder_days: r.reminder_days,
             consent_at: r.consent_at,
             last_reminder_at: r.last_reminder_at,
+            window: (r.window_start, r.window_end),
         })
         .collect())
 }

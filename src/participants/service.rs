@@ -113,6 +113,7 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
             study_id: Some(study.0),
             participant: Some(participant),
             kind: "invitation",
+            not_after: None,
             to: email,
             subject: format!("You are invited: {} (a few minutes a week)", s.name),
             text,
@@ -181,10 +182,22 @@ pub fn schedule_for(
 
 /// Records consent or refusal. Consent opens the diary (from today, local) and lays out the ping week
 /// (from tomorrow, local); a decline can later become a consent.
-pub async fn decide(state: &AppState, p: &ParticipantRow, accept: bool) -> Result<()> {
+/// `seen` is the consent-text version the person read: if the wording changed meanwhile, they are asked
+/// to read it again rather than being recorded against a text they never saw.
+pub async fn decide(
+    state: &AppState,
+    p: &ParticipantRow,
+    accept: bool,
+    seen: Option<i64>,
+) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let instrument = instrument(&mut tx, p.study_id, now).await?;
+    if seen.is_some_and(|v| v != instrument.version) {
+        return Err(AppError::BadRequest(
+            "The study's text has changed since you opened the page. Please read it again before you decide.".into(),
+        ));
+    }
     if p.withdrawn_at.is_some() {
         return Err(AppError::Conflict(
             "You have left the study; nothing more will be asked of you.".into(),
@@ -210,7 +223,7 @@ pub async fn decide(state: &AppState, p: &ParticipantRow, accept: bool) -> Resul
     let settings = repo::settings(&mut tx, p.study_id).await?;
     let today = local_today(p, now);
     let closes = today + Duration::days(settings.diary_days - 1);
-    repo::set_consent(
+    if !repo::set_consent(
         &mut tx,
         p.id,
         "accepted",
@@ -219,7 +232,11 @@ pub async fn decide(state: &AppState, p: &ParticipantRow, accept: bool) -> Resul
         Some(today),
         Some(closes),
     )
-    .await?;
+    .await?
+    {
+        // Already accepted (a double submit) or withdrawn meanwhile: nothing more to do.
+        return Ok(());
+    }
     let tz: Tz = p.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let expiry = Duration::minutes(settings.expiry_minutes);
     let slots: Vec<(u32, DateTime<Utc>, DateTime<Utc>)> =
@@ -359,6 +376,7 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
                 study_id: Some(d.study_id),
                 participant: Some(d.participant),
                 kind: "ping",
+                not_after: Some(d.expires_at),
                 to: &d.email,
                 subject: format!("30-second check-in: {}", d.study_name),
                 text: PingText {
@@ -423,6 +441,7 @@ async fn queue_reminder(
         study_id: Some(study.0),
         participant: Some(participant),
         kind,
+        not_after: None,
         to,
         subject: format!("Reminder: {study_name}"),
         text: ReminderText {
@@ -510,6 +529,19 @@ pub async fn remove(
     Ok(())
 }
 
+/// Whether it is a working day and inside the study's window in the participant's own time zone.
+fn in_working_hours(r: &repo::ReminderCandidate, now: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    let tz: Tz = r.participant.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let local = now.with_timezone(&tz);
+    let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
+    let weekday = local.weekday().num_days_from_monday() < 5;
+    match (t(&r.window.0), t(&r.window.1)) {
+        (Some(a), Some(b)) => weekday && a <= local.time() && local.time() < b,
+        _ => weekday,
+    }
+}
+
 /// Reminds consented participants under the diary target whose diary is open, every `reminder_days`.
 pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize> {
     let mut tx = begin_write(&state.pool).await?;
@@ -521,7 +553,7 @@ pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize
             && r.participant.diary_closes_on.is_some_and(|d| today <= d);
         let every = Duration::days(r.reminder_days.max(1));
         let last = r.last_reminder_at.unwrap_or(r.consent_at);
-        if !open || r.logged >= r.target || now - last < every {
+        if !open || r.logged >= r.target || now - last < every || !in_working_hours(&r, now) {
             continue;
         }
         let reason = format!(

@@ -325,20 +325,32 @@ pub fn parse(
     for (i, rec) in n.rows.iter().enumerate() {
         let row = i + 2;
         let size = n.num(rec, row, "population", 1.0, 1e9)?;
-        populations.insert(n.get(rec, "cohort").to_string(), size);
+        if populations
+            .insert(n.get(rec, "cohort").to_string(), size)
+            .is_some()
+        {
+            return Err(err(
+                n.file,
+                row,
+                "cohort",
+                format!("{:?} appears twice", n.get(rec, "cohort")),
+            ));
+        }
     }
+    let mut per_cohort: HashMap<&str, usize> = HashMap::new();
     for t in &totals {
-        match populations.get(&t.cohort) {
+        *per_cohort.entry(t.cohort.as_str()).or_default() += 1;
+    }
+    for (cohort, count) in &per_cohort {
+        match populations.get(*cohort) {
             None => {
                 return Err(format!(
-                    "population.csv: cohort {:?} of participant {:?} has no population",
-                    t.cohort, t.id
+                    "population.csv: cohort {cohort:?} has no population"
                 ));
             }
-            Some(&size) if size < totals.iter().filter(|x| x.cohort == t.cohort).count() as f64 => {
+            Some(&size) if size < *count as f64 => {
                 return Err(format!(
-                    "population.csv: cohort {:?} has fewer people ({size}) than participants",
-                    t.cohort
+                    "population.csv: cohort {cohort:?} has fewer people ({size}) than participants ({count})"
                 ));
             }
             _ => {}

@@ -360,8 +360,10 @@ pub async fn page(
         .into_iter()
         .collect();
     summaries.sort_by_key(|(name, _)| cohort_rank(name));
+    // A small group's range would reveal one person's rate: the minimum cell applies here too.
     let compliance = summaries
         .into_iter()
+        .filter(|(_, s)| s.n + s.excluded >= min_cell)
         .map(|(name, s)| ComplianceRow {
             name: if name == "overall" {
                 "Overall".into()

@@ -365,6 +365,8 @@ fn ping_page(
 pub struct ConsentForm {
     #[serde(default)]
     decision: String,
+    /// The consent-text version shown.
+    version: Option<i64>,
 }
 
 /// Records yes or no.
@@ -380,7 +382,7 @@ pub async fn consent(
         "decline" => false,
         _ => return Err(AppError::BadRequest("Choose yes or no.".into())),
     };
-    match service::decide(&state, &p, accept).await {
+    match service::decide(&state, &p, accept, f.version).await {
         Ok(()) if accept => Ok(Redirect::to(&base(&token)).into_response()),
         Ok(()) => message(
             StatusCode::OK,

@@ -173,6 +173,7 @@ mod outbox {
                 study_id: study,
                 participant: None,
                 kind: "invitation",
+                not_after: None,
                 to,
                 subject: format!("Message {i}"),
                 text: "text".into(),
@@ -345,6 +346,7 @@ async fn finished_mail_loses_its_magic_links_after_a_day() {
         study_id: None,
         participant: None,
         kind: "invitation",
+        not_after: None,
         to: "a@example.org",
         subject: "s".into(),
         text: "link /p/secret".into(),
@@ -372,4 +374,57 @@ async fn finished_mail_loses_its_magic_links_after_a_day() {
         (text.as_str(), html.as_str(), status.as_str()),
         ("", "", "sent")
     );
+}
+
+#[tokio::test]
+async fn a_ping_email_past_its_window_is_never_sent_and_pings_go_before_other_mail() {
+    use layer2::mail::outbox::{NewMessage, drain_once, enqueue};
+    use layer2::mail::transport::Mailer;
+    let app = crate::helpers::spawn_app().await;
+    let now = app.clock_now();
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let mk = |kind: &'static str, not_after| NewMessage {
+        study_id: None,
+        participant: None,
+        kind,
+        to: "a@example.org",
+        subject: kind.into(),
+        text: "t".into(),
+        html: "h".into(),
+        not_after,
+    };
+    enqueue(&mut conn, &mk("invitation", None), now)
+        .await
+        .unwrap();
+    enqueue(
+        &mut conn,
+        &mk("ping", Some(now + chrono::Duration::minutes(30))),
+        now,
+    )
+    .await
+    .unwrap();
+    enqueue(
+        &mut conn,
+        &mk("ping", Some(now - chrono::Duration::minutes(1))),
+        now,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (mailer, sent) = Mailer::memory("study@example.org");
+    // A cap of one a minute: the ping still inside its window goes first.
+    drain_once(&app.state.pool, &mailer, 1, now).await.unwrap();
+    assert_eq!(
+        sent.lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.subject.clone())
+            .collect::<Vec<_>>(),
+        ["ping"]
+    );
+    let expired: String = sqlx::query_scalar("SELECT status FROM outbox WHERE id = 3")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(expired, "expired");
 }

@@ -323,6 +323,50 @@ async fn a_late_answer_is_refused_and_pings_missed_during_an_outage_are_never_se
 }
 
 #[tokio::test]
+async fn an_answer_sent_after_withdrawing_is_not_stored() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let (ping, due, _) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    person.post_form(&format!("{link}/withdraw"), &[]).await;
+    let r = person
+        .post_form(&format!("{link}/ping/{ping}"), &[("used", "no")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ping_answers")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn pilot_pings_stop_when_the_study_moves_on_to_collection() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.clock.advance(Duration::days(2));
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    let sent: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind = 'ping'")
+            .bind(participant)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(sent, 0, "the pilot group's week ended with the pilot");
+}
+
+#[tokio::test]
 async fn withdrawing_stops_everything_from_the_next_tick_on() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
