@@ -242,3 +242,58 @@ pub fn usage_csv(n: usize) -> String {
     }
     s
 }
+
+/// A study in pilot with a drawn sample (200 employees, 60 + pilot 20) and every approval recorded.
+pub async fn study_in_pilot(app: &TestApp) -> i64 {
+    app.login_admin().await;
+    let id = app.create_study("Wave").await;
+    app.upload(
+        &format!("/studies/{id}/roster"),
+        "r.csv",
+        roster_csv(200).into_bytes(),
+        &[],
+    )
+    .await;
+    app.upload(
+        &format!("/studies/{id}/usage"),
+        "u.csv",
+        usage_csv(200).into_bytes(),
+        &[("format", "csv")],
+    )
+    .await;
+    app.post(
+        &format!("/studies/{id}/sample"),
+        &[
+            ("n", "60"),
+            ("min_per_cohort", "5"),
+            ("pilot_n", "20"),
+            ("seed", "9"),
+        ],
+    )
+    .await;
+    let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ?")
+        .bind(id)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    for item in items {
+        app.post(&format!("/studies/{id}/approvals/{item}"), &[])
+            .await;
+    }
+    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
+        .await;
+    app.post(&format!("/studies/{id}/status"), &[("to", "pilot")])
+        .await;
+    id
+}
+
+/// The path of the first link in an outbox message body.
+pub fn link_path(body: &str) -> String {
+    let at = body.find("/p/").expect("a magic link");
+    body[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string()
+}
