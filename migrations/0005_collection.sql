@@ -111,6 +111,8 @@ CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
     study_id        INTEGER REFERENCES studies (id) ON DELETE CASCADE,
     participant     INTEGER REFERENCES participants (id) ON DELETE CASCADE,
+    -- The ping a ping email announces: if the email is never sent, the ping was never delivered.
+    ping            INTEGER REFERENCES pings (id) ON DELETE CASCADE,
     kind            TEXT NOT NULL,
     to_addr         TEXT NOT NULL,
     subject         TEXT NOT NULL,

@@ -27,6 +27,8 @@ pub struct NewMessage<'a> {
     pub html: String,
     /// Never send after this (a ping's answer window); `None` for mail that keeps its value.
     pub not_after: Option<DateTime<Utc>>,
+    /// The ping this email announces, if it is a ping email.
+    pub ping: Option<i64>,
 }
 
 /// Writes a message into the outbox inside the caller's transaction; returns its id.
@@ -38,12 +40,13 @@ pub async fn enqueue(
     // Random, stable across retries: a resend after a crash carries the same Message-ID.
     let message_id = format!("{}-{}@layer2.invalid", m.kind, &new_token()[..32]);
     sqlx::query_scalar(
-        "INSERT INTO outbox (study_id, participant, kind, to_addr, subject, text_body, html_body, message_id,
+        "INSERT INTO outbox (study_id, participant, ping, kind, to_addr, subject, text_body, html_body, message_id,
            not_after, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(m.study_id)
     .bind(m.participant)
+    .bind(m.ping)
     .bind(m.kind)
     .bind(m.to)
     .bind(&m.subject)
@@ -82,6 +85,19 @@ pub struct DrainReport {
 /// Back-off after `attempts` transient failures: 1, 2, 4 … minutes, at most an hour.
 pub fn backoff(attempts: i64) -> Duration {
     Duration::minutes(1i64 << attempts.clamp(1, 7).saturating_sub(1)).min(Duration::minutes(60))
+}
+
+/// A ping whose email was never sent (failed, expired or cancelled) was never delivered: it must not count
+/// against the participant's compliance, nor as missed. Idempotent, so it also catches up after a crash.
+async fn undeliver_pings(pool: &SqlitePool) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE pings SET status = 'cancelled', sent_at = NULL
+         WHERE status IN ('sent', 'missed')
+           AND id IN (SELECT ping FROM outbox WHERE ping IS NOT NULL AND status IN ('failed', 'expired', 'cancelled'))",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Sends what is due, at most `per_minute` in any minute (0 = no cap). Safe to run twice or from two
@@ -123,6 +139,7 @@ pub async fn drain_once(
     .execute(pool)
     .await?;
     if budget == 0 {
+        undeliver_pings(pool).await?;
         return Ok(DrainReport::default());
     }
     // Time-bound mail (pings) first, soonest deadline first; then everything else in order.
@@ -184,6 +201,7 @@ pub async fn drain_once(
             }
         }
     }
+    undeliver_pings(pool).await?;
     if report != DrainReport::default() {
         tracing::debug!(
             sent = report.sent,

@@ -114,6 +114,7 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
             participant: Some(participant),
             kind: "invitation",
             not_after: None,
+            ping: None,
             to: email,
             subject: format!("You are invited: {} (a few minutes a week)", s.name),
             text,
@@ -377,6 +378,7 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
                 participant: Some(d.participant),
                 kind: "ping",
                 not_after: Some(d.expires_at),
+                ping: Some(d.id),
                 to: &d.email,
                 subject: format!("30-second check-in: {}", d.study_name),
                 text: PingText {
@@ -442,6 +444,7 @@ async fn queue_reminder(
         participant: Some(participant),
         kind,
         not_after: None,
+        ping: None,
         to,
         subject: format!("Reminder: {study_name}"),
         text: ReminderText {

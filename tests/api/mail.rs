@@ -174,6 +174,7 @@ mod outbox {
                 participant: None,
                 kind: "invitation",
                 not_after: None,
+                ping: None,
                 to,
                 subject: format!("Message {i}"),
                 text: "text".into(),
@@ -347,6 +348,7 @@ async fn finished_mail_loses_its_magic_links_after_a_day() {
         participant: None,
         kind: "invitation",
         not_after: None,
+        ping: None,
         to: "a@example.org",
         subject: "s".into(),
         text: "link /p/secret".into(),
@@ -392,6 +394,7 @@ async fn a_ping_email_past_its_window_is_never_sent_and_pings_go_before_other_ma
         text: "t".into(),
         html: "h".into(),
         not_after,
+        ping: None,
     };
     enqueue(&mut conn, &mk("invitation", None), now)
         .await

@@ -792,3 +792,40 @@ async fn the_analysis_page_hides_every_group_smaller_than_the_minimum_cell() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn a_ping_whose_email_could_not_be_sent_does_not_count_as_delivered_or_missed() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    // The address has gone bad since the roster was imported: the relay will refuse it for good.
+    sqlx::query("UPDATE employees SET email = 'not an address' WHERE id = (SELECT employee FROM participants WHERE id = ?)")
+        .bind(participant)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let (ping, due, expires) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    let tick = run_due(&app.state, app.clock_now()).await.unwrap();
+    assert_eq!(tick.mail.failed, 1);
+    let (status, sent_at): (String, Option<String>) =
+        sqlx::query_as("SELECT status, sent_at FROM pings WHERE id = ?")
+            .bind(ping)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), sent_at), ("cancelled", None));
+    app.clock.advance(expires - due);
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    let delivered: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pings WHERE participant = ? AND sent_at IS NOT NULL",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(delivered, 0, "it does not lower the person's compliance");
+}
