@@ -29,6 +29,23 @@ async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
     (person, participant, link_path(&body))
 }
 
+/// Moves a study in pilot on to collection, invites the main sample and returns the first `n`
+/// (participant, invitation text) pairs.
+async fn main_sample_invited(app: &TestApp, id: i64, n: i64) -> Vec<(i64, String)> {
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
+        .await;
+    sqlx::query_as(
+        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+         WHERE p.role = 'main' ORDER BY o.id LIMIT ?",
+    )
+    .bind(n)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
 async fn first_ping(app: &TestApp, participant: i64) -> (i64, DateTime<Utc>, DateTime<Utc>) {
     sqlx::query_as(
         "SELECT id, due_at, expires_at FROM pings WHERE participant = ? ORDER BY due_at LIMIT 1",
@@ -690,16 +707,7 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
 async fn the_analysis_reads_the_main_samples_totals_from_the_database() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
-    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
-    let main: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant WHERE p.role = 'main' ORDER BY o.id LIMIT 1",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let main = main_sample_invited(&app, id, 1).await;
     let (participant, body) = main[0].clone();
     let link = link_path(&body);
     app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
@@ -752,16 +760,7 @@ async fn the_analysis_reads_the_main_samples_totals_from_the_database() {
 async fn the_analysis_page_hides_every_group_smaller_than_the_minimum_cell() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
-    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
-    let main: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant WHERE p.role = 'main' ORDER BY o.id LIMIT 3",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let main = main_sample_invited(&app, id, 3).await;
     for (_, body) in &main {
         let link = link_path(body);
         app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
