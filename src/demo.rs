@@ -250,6 +250,8 @@ struct Persona {
     /// When they log diary tasks.
     diary: Vec<DateTime<Utc>>,
     decided: bool,
+    /// In the control group (no copilot, minutes-only diary).
+    control: bool,
 }
 
 /// A study started `weeks_ago` weeks ago (5: now in collection; 9: in analysis): its past is replayed on a manual clock
@@ -324,6 +326,49 @@ async fn replay(
     roster_service::draw(&sim, &admin, &study, spec)
         .await
         .map_err(err)?;
+    // Instrument C: minutes per task before the tool, from records and from two named experts.
+    for (category, minutes, source) in [
+        ("Code", "52", "Jira cycle times, 2025"),
+        (
+            "Writing and editing",
+            "41",
+            "Document system edit logs, 2025",
+        ),
+        ("Email and messages", "19", "Time study, March 2025"),
+    ] {
+        crate::baseline::service::set_historical(&sim, &admin, id, category, minutes, source)
+            .await
+            .map_err(err)?;
+    }
+    for (expert, category, low, likely, high) in [
+        ("A. Okafor (engineering lead)", "Code", "30", "45", "75"),
+        ("M. Lindqvist (delivery manager)", "Code", "35", "50", "80"),
+        (
+            "M. Lindqvist (delivery manager)",
+            "Summarising documents",
+            "20",
+            "35",
+            "60",
+        ),
+        (
+            "A. Okafor (engineering lead)",
+            "Data and spreadsheets",
+            "25",
+            "40",
+            "70",
+        ),
+    ] {
+        crate::baseline::service::set_expert(
+            &sim,
+            &admin,
+            id,
+            expert,
+            category,
+            (low, likely, high),
+        )
+        .await
+        .map_err(err)?;
+    }
 
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
     let mut people: Vec<Persona> = Vec::new();
@@ -342,6 +387,27 @@ async fn replay(
                 crate::participants::service::invite(&sim, &admin, id)
                     .await
                     .map_err(err)?;
+                if status == Status::Collection {
+                    // Instrument C: a control group of people the usage data shows without the tool.
+                    let control: Vec<String> = sqlx::query_scalar(
+                        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
+                           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id)
+                         ORDER BY e.employee_id LIMIT 30",
+                    )
+                    .bind(id)
+                    .fetch_all(&state.pool)
+                    .await?;
+                    if !control.is_empty() {
+                        crate::participants::service::invite_control(
+                            &sim,
+                            &admin,
+                            id,
+                            &control.join("\n"),
+                        )
+                        .await
+                        .map_err(err)?;
+                    }
+                }
                 // Invitations become real .eml files in the data folder.
                 crate::mail::outbox::drain_once(&state.pool, &state.mailer, 0, t).await?;
                 for (participant, body) in invitation_links(&state.pool, id)
@@ -349,7 +415,12 @@ async fn replay(
                     .into_iter()
                     .skip(before)
                 {
-                    people.push(persona(&mut rng, participant, body, t));
+                    let control: bool =
+                        sqlx::query_scalar("SELECT arm = 'control' FROM participants WHERE id = ?")
+                            .bind(participant)
+                            .fetch_one(&state.pool)
+                            .await?;
+                    people.push(persona(&mut rng, participant, body, t, control));
                 }
             }
         }
@@ -383,9 +454,17 @@ async fn replay(
                 else {
                     break;
                 };
-                let entry = diary_entry(&mut rng);
                 // Outside the diary window the service says no, as it would to a person.
-                let _ = crate::participants::service::save_diary(&sim, &row, None, &entry).await;
+                if p.control {
+                    let task = control_task(&mut rng);
+                    let _ =
+                        crate::participants::service::save_control_task(&sim, &row, None, &task)
+                            .await;
+                } else {
+                    let entry = diary_entry(&mut rng);
+                    let _ =
+                        crate::participants::service::save_diary(&sim, &row, None, &entry).await;
+                }
             }
         }
         // Pings just sent: each person answers in time with their own probability.
@@ -424,6 +503,7 @@ fn persona(
     participant: i64,
     token: String,
     invited: DateTime<Utc>,
+    control: bool,
 ) -> Persona {
     let r: f64 = rng.random();
     let after = |rng: &mut ChaCha8Rng, hours: i64| {
@@ -456,6 +536,17 @@ fn persona(
         compliance,
         diary,
         decided: false,
+        control,
+    }
+}
+
+/// A control-group task: the work without the tool takes somewhat longer than the diary's with-AI tasks.
+fn control_task(rng: &mut ChaCha8Rng) -> crate::participants::ControlTask {
+    use crate::participants::{ControlTask, DEFAULT_CATEGORIES};
+    ControlTask {
+        category: DEFAULT_CATEGORIES[rng.random_range(0..DEFAULT_CATEGORIES.len())].to_string(),
+        description: String::new(),
+        minutes: rng.random_range(12..80),
     }
 }
 

@@ -93,9 +93,40 @@ pub async fn diary_pairs<'e>(
     sqlx::query_as(
         "SELECT d.category, CAST(d.minutes_with_ai AS REAL), CAST(d.minutes_without_ai AS REAL)
          FROM diary_entries d JOIN participants p ON p.id = d.participant
-         WHERE p.study_id = ? AND p.role = 'main'",
+         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot'",
     )
     .bind(study)
     .fetch_all(db)
+    .await
+}
+
+/// (category, participant, minutes) of the control group's tasks (consented participants; what someone logged before withdrawing stays, as in the main sample).
+pub async fn control_tasks<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<(String, i64, f64)>> {
+    sqlx::query_as(
+        "SELECT t.category, t.participant, CAST(t.minutes AS REAL)
+         FROM control_tasks t JOIN participants p ON p.id = t.participant
+         WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted'",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// The control group: (invited, consented, tasks logged by the consented).
+pub async fn control_counts<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<(i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(p.consent = 'accepted'), 0),
+           COALESCE(SUM(CASE WHEN p.consent = 'accepted'
+             THEN (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) ELSE 0 END), 0)
+         FROM participants p WHERE p.study_id = ? AND p.arm = 'control'",
+    )
+    .bind(study)
+    .fetch_one(db)
     .await
 }

@@ -112,6 +112,9 @@ pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {
     for (_, c, l, m, h) in repo::experts(&state.pool, study).await? {
         i.experts.entry(c).or_default().push((l, m, h));
     }
+    for (c, participant, minutes) in repo::control_tasks(&state.pool, study).await? {
+        i.control.entry(c).or_default().push((participant, minutes));
+    }
     for (c, with, without) in repo::diary_pairs(&state.pool, study).await? {
         i.diary.entry(c).or_default().push((with, without));
     }

@@ -62,6 +62,9 @@ pub struct DiaryForm {
     /// The participant's estimate without AI.
     #[serde(default)]
     pub minutes_without_ai: String,
+    /// A control participant's minutes for the task (done without the copilot).
+    #[serde(default)]
+    pub minutes: String,
 }
 
 /// A valid diary entry.
@@ -92,20 +95,30 @@ fn minutes(v: &str, field: &str, problems: &mut Vec<(String, String)>) -> i64 {
     }
 }
 
+/// Checks the category against the instrument's and the description's length; returns the description.
+fn category_and_description(
+    f: &DiaryForm,
+    categories: &[String],
+    p: &mut Vec<(String, String)>,
+) -> String {
+    if !categories.iter().any(|c| c == f.category.trim()) {
+        p.push(("category".into(), "choose a task category".into()));
+    }
+    let description = f.description.trim().to_string();
+    if description.chars().count() > 500 {
+        p.push((
+            "description".into(),
+            "keep the description under 500 characters".into(),
+        ));
+    }
+    description
+}
+
 impl DiaryEntry {
     /// Validates against the instrument's categories; problems are (field, message).
     pub fn parse(f: &DiaryForm, categories: &[String]) -> Result<Self, Vec<(String, String)>> {
         let mut p = Vec::new();
-        if !categories.iter().any(|c| c == f.category.trim()) {
-            p.push(("category".into(), "choose a task category".into()));
-        }
-        let description = f.description.trim().to_string();
-        if description.chars().count() > 500 {
-            p.push((
-                "description".into(),
-                "keep the description under 500 characters".into(),
-            ));
-        }
+        let description = category_and_description(f, categories, &mut p);
         let outcome = Outcome::parse(f.outcome.trim());
         if outcome.is_none() {
             p.push((
@@ -124,6 +137,44 @@ impl DiaryEntry {
                 minutes_without_ai: without,
             }),
             _ => Err(p),
+        }
+    }
+}
+
+/// A control-group task: the same categories, done without the copilot, with the minutes it took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControlTask {
+    /// Category (one of the instrument's).
+    pub category: String,
+    /// Description, at most 500 characters.
+    pub description: String,
+    /// Minutes the task took (1–1440).
+    pub minutes: i64,
+}
+
+impl ControlTask {
+    /// Validates against the instrument's categories; problems are (field, message).
+    pub fn parse(f: &DiaryForm, categories: &[String]) -> Result<Self, Vec<(String, String)>> {
+        let mut p = Vec::new();
+        let description = category_and_description(f, categories, &mut p);
+        let minutes = match f.minutes.trim().parse::<i64>() {
+            Ok(m) if (1..=1440).contains(&m) => m,
+            _ => {
+                p.push((
+                    "minutes".into(),
+                    "enter a whole number of minutes from 1 to 1440".into(),
+                ));
+                0
+            }
+        };
+        if p.is_empty() {
+            Ok(ControlTask {
+                category: f.category.trim().to_string(),
+                description,
+                minutes,
+            })
+        } else {
+            Err(p)
         }
     }
 }
@@ -300,5 +351,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(DiaryEntry::parse(&bad, &cats).unwrap_err().len(), 4);
+        let control = DiaryForm {
+            category: cats[0].clone(),
+            minutes: " 25 ".into(),
+            ..Default::default()
+        };
+        assert_eq!(ControlTask::parse(&control, &cats).unwrap().minutes, 25);
+        for bad in ["0", "1441", "2.5", ""] {
+            let f = DiaryForm {
+                minutes: bad.into(),
+                ..control.clone()
+            };
+            assert_eq!(
+                ControlTask::parse(&f, &cats).unwrap_err()[0].0,
+                "minutes",
+                "{bad:?}"
+            );
+        }
     }
 }

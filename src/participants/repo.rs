@@ -190,6 +190,8 @@ pub struct ParticipantRow {
     pub study_status: String,
     /// `main` or `pilot`.
     pub role: String,
+    /// `copilot`, or `control` for the control group of Instrument C (no pings, a minutes-only diary).
+    pub arm: String,
     /// Employee's email (for outgoing mail only; never shown to analysts).
     pub email: String,
     /// Employee's IANA time zone.
@@ -213,7 +215,7 @@ pub async fn by_link<'e>(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<ParticipantRow>> {
     sqlx::query_as(
-        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, e.email, e.time_zone,
+        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, p.arm, e.email, e.time_zone,
            p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, l.ping AS link_ping
          FROM link_tokens l JOIN participants p ON p.id = l.participant JOIN employees e ON e.id = p.employee
          JOIN studies s ON s.id = p.study_id
@@ -583,6 +585,8 @@ pub struct ComplianceRow {
     pub cohort: Option<String>,
     /// `main` or `pilot`.
     pub role: String,
+    /// `copilot` or `control`.
+    pub arm: String,
     /// accepted / declined / none.
     pub consent: Option<String>,
     /// Withdrawn.
@@ -603,8 +607,9 @@ pub async fn compliance<'e>(
     study: StudyId,
 ) -> sqlx::Result<Vec<ComplianceRow>> {
     sqlx::query_as(
-        "SELECT p.id, e.employee_id, e.email, e.cohort, p.role, p.consent, p.withdrawn_at IS NOT NULL AS withdrawn,
-           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id) AS diary,
+        "SELECT p.id, e.employee_id, e.email, e.cohort, p.role, p.arm, p.consent, p.withdrawn_at IS NOT NULL AS withdrawn,
+           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+             + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS diary,
            (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.sent_at IS NOT NULL) AS delivered,
            (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'answered') AS answered,
            (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'missed' AND g.sent_at IS NOT NULL) AS missed
@@ -727,9 +732,10 @@ pub async fn reminders_due(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<ReminderCandidate>> {
     let rows: Vec<CandidateRow> = sqlx::query_as(
-        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, e.email, e.time_zone,
+        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, p.arm, e.email, e.time_zone,
            p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, NULL AS link_ping,
-           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id) AS logged,
+           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+             + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS logged,
            c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at, c.window_start, c.window_end
          FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
          JOIN collection_settings c ON c.study_id = p.study_id
@@ -789,5 +795,127 @@ pub async fn sent_pings<'e>(
     )
     .bind(study)
     .fetch_all(db)
+    .await
+}
+
+/// A control-group task as its author sees it.
+#[derive(Clone, Debug, FromRow)]
+pub struct ControlTaskRow {
+    /// Id.
+    pub id: i64,
+    /// Category.
+    pub category: String,
+    /// Description.
+    pub description: String,
+    /// Minutes.
+    pub minutes: i64,
+    /// Logged.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A control participant's tasks, newest first.
+pub async fn control_tasks<'e>(
+    db: impl SqliteExecutor<'e>,
+    participant: i64,
+) -> sqlx::Result<Vec<ControlTaskRow>> {
+    sqlx::query_as(
+        "SELECT id, category, description, minutes, created_at FROM control_tasks WHERE participant = ? ORDER BY id DESC",
+    )
+    .bind(participant)
+    .fetch_all(db)
+    .await
+}
+
+/// Adds (`id` None) or changes one of this participant's control tasks; false if the task is not theirs.
+pub async fn save_control_task(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    id: Option<i64>,
+    t: &super::ControlTask,
+    version: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = match id {
+        None => {
+            sqlx::query(
+                "INSERT INTO control_tasks (participant, category, description, minutes, instrument_version, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(participant)
+            .bind(&t.category)
+            .bind(&t.description)
+            .bind(t.minutes)
+            .bind(version)
+            .bind(now)
+            .bind(now)
+            .execute(conn)
+            .await?
+        }
+        Some(id) => {
+            sqlx::query(
+                "UPDATE control_tasks SET category = ?, description = ?, minutes = ?, updated_at = ?
+                 WHERE id = ? AND participant = ?",
+            )
+            .bind(&t.category)
+            .bind(&t.description)
+            .bind(t.minutes)
+            .bind(now)
+            .bind(id)
+            .bind(participant)
+            .execute(conn)
+            .await?
+        }
+    };
+    Ok(r.rows_affected() == 1)
+}
+
+/// What the roster says about someone proposed for the control group.
+#[derive(Clone, Debug, FromRow)]
+pub struct ControlCandidate {
+    /// Employee row id.
+    pub employee: i64,
+    /// Email (for the invitation).
+    pub email: String,
+    /// The active usage import saw copilot use.
+    pub has_usage: bool,
+    /// Drawn into the sample (main or pilot).
+    pub sampled: bool,
+    /// Already a participant.
+    pub participant: bool,
+}
+
+/// Looks a roster employee up by employee id or email (emails are stored lowercased, so any case matches).
+pub async fn control_candidate(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    key: &str,
+) -> sqlx::Result<Option<ControlCandidate>> {
+    sqlx::query_as(
+        "SELECT e.id AS employee, e.email, e.usage_score IS NOT NULL AS has_usage,
+           EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) AS sampled,
+           EXISTS (SELECT 1 FROM participants p WHERE p.employee = e.id) AS participant
+         FROM employees e WHERE e.study_id = ? AND (e.employee_id = ? OR e.email = ?)",
+    )
+    .bind(study)
+    .bind(key)
+    .bind(key.to_lowercase())
+    .fetch_optional(conn)
+    .await
+}
+
+/// Adds a control-group participant (main role, control arm).
+pub async fn insert_control_participant(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    employee: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO participants (study_id, employee, role, arm, invited_at) VALUES (?, ?, 'main', 'control', ?) RETURNING id",
+    )
+    .bind(study)
+    .bind(employee)
+    .bind(now)
+    .fetch_one(conn)
     .await
 }

@@ -36,6 +36,7 @@ struct InvitationText<'a> {
     study: &'a str,
     link: &'a str,
     withdraw: &'a str,
+    control: bool,
 }
 
 #[derive(Template)]
@@ -44,6 +45,7 @@ struct InvitationHtml<'a> {
     study: &'a str,
     link: &'a str,
     withdraw: &'a str,
+    control: bool,
 }
 
 #[derive(Template)]
@@ -88,39 +90,19 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
         repo::freeze_instrument(&mut tx, study, now).await?;
     }
     let members = repo::uninvited(&mut tx, study, role).await?;
-    let base = state.config.base_url();
     for (employee, email) in &members {
         let participant = repo::insert_participant(&mut tx, study, *employee, role, now).await?;
-        let token = new_token();
-        repo::insert_link(&mut tx, &hash_token(&token), participant, None, now, None).await?;
-        let link = format!("{base}/p/{token}");
-        let withdraw = format!("{link}/withdraw");
-        let (text, html) = (
-            InvitationText {
-                study: &s.name,
-                link: &link,
-                withdraw: &withdraw,
-            }
-            .render()?,
-            InvitationHtml {
-                study: &s.name,
-                link: &link,
-                withdraw: &withdraw,
-            }
-            .render()?,
-        );
-        let msg = NewMessage {
-            study_id: Some(study.0),
-            participant: Some(participant),
-            kind: "invitation",
-            not_after: None,
-            ping: None,
-            to: email,
-            subject: format!("You are invited: {} (a few minutes a week)", s.name),
-            text,
-            html,
-        };
-        enqueue(&mut tx, &msg, now).await?;
+        queue_invitation(
+            &mut tx,
+            state,
+            study,
+            &s.name,
+            participant,
+            email,
+            false,
+            now,
+        )
+        .await?;
     }
     let detail = format!("{} {} invitations queued", members.len(), role);
     audit::record(
@@ -134,6 +116,153 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
     .await?;
     tx.commit().await?;
     Ok(members.len())
+}
+
+/// Writes one invitation (a fresh magic link) to the outbox.
+#[allow(clippy::too_many_arguments)]
+async fn queue_invitation(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    study: StudyId,
+    study_name: &str,
+    participant: i64,
+    email: &str,
+    control: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let token = new_token();
+    repo::insert_link(tx, &hash_token(&token), participant, None, now, None).await?;
+    let link = format!("{}/p/{token}", state.config.base_url());
+    let withdraw = format!("{link}/withdraw");
+    let text = InvitationText {
+        study: study_name,
+        link: &link,
+        withdraw: &withdraw,
+        control,
+    }
+    .render()?;
+    let html = InvitationHtml {
+        study: study_name,
+        link: &link,
+        withdraw: &withdraw,
+        control,
+    }
+    .render()?;
+    let msg = NewMessage {
+        study_id: Some(study.0),
+        participant: Some(participant),
+        kind: "invitation",
+        not_after: None,
+        ping: None,
+        to: email,
+        subject: format!("You are invited: {study_name} (a few minutes a week)"),
+        text,
+        html,
+    };
+    enqueue(tx, &msg, now).await?;
+    Ok(())
+}
+
+/// Most people one control-group request may name.
+pub const CONTROL_BATCH_MAX: usize = 500;
+
+/// Invites employees without a copilot seat as the control group of Instrument C (they log the same task
+/// categories with their minutes; no pings). `list` holds employee ids or emails, one per line or separated
+/// by commas. All or nothing: any unknown, sampled, already invited or copilot-using person refuses the
+/// whole list with every problem named. Only during collection, beside the main sample.
+pub async fn invite_control(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    list: &str,
+) -> Result<usize> {
+    let keys: Vec<&str> = list
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keys.is_empty() {
+        return Err(AppError::BadRequest(
+            "Name at least one employee id or email, one per line.".into(),
+        ));
+    }
+    if keys.len() > CONTROL_BATCH_MAX {
+        return Err(AppError::BadRequest(format!(
+            "At most {CONTROL_BATCH_MAX} people per request; this list names {}.",
+            keys.len()
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let s = crate::study::repo::get(&mut *tx, study)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if s.status() != Status::Collection {
+        return Err(AppError::Conflict(format!(
+            "The control group is invited during collection, beside the main sample; the study is in {}.",
+            s.status().label()
+        )));
+    }
+    instrument(&mut tx, study, now).await?;
+    let mut problems = Vec::new();
+    let mut found: Vec<(i64, String)> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let line = i + 1;
+        // Names are echoed only as their position: an email is not repeated back into a page or a log.
+        match repo::control_candidate(&mut tx, study, key).await? {
+            None => problems.push(format!("entry {line}: not on the roster")),
+            Some(c) if c.sampled => problems.push(format!(
+                "entry {line}: drawn into the sample, so cannot also be a control"
+            )),
+            Some(c) if c.participant => {
+                problems.push(format!("entry {line}: already a participant"))
+            }
+            Some(c) if c.has_usage => problems.push(format!(
+                "entry {line}: the usage data shows copilot use; a control has no seat"
+            )),
+            Some(c) if found.iter().any(|(e, _)| *e == c.employee) => {
+                problems.push(format!("entry {line}: named twice"))
+            }
+            Some(c) => found.push((c.employee, c.email)),
+        }
+    }
+    if !problems.is_empty() {
+        let shown = problems.len().min(10);
+        let more = if problems.len() > shown {
+            format!(" (and {} more)", problems.len() - shown)
+        } else {
+            String::new()
+        };
+        return Err(AppError::BadRequest(format!(
+            "Nobody was invited: {}{more}.",
+            problems[..shown].join("; ")
+        )));
+    }
+    for (employee, email) in &found {
+        let participant = repo::insert_control_participant(&mut tx, study, *employee, now).await?;
+        queue_invitation(
+            &mut tx,
+            state,
+            study,
+            &s.name,
+            participant,
+            email,
+            true,
+            now,
+        )
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "control.invite",
+        Some(study.0),
+        &format!("{} control-group invitations queued", found.len()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(found.len())
 }
 
 /// Finds the participant behind a magic link; malformed, unknown and expired links are all `None`.
@@ -238,6 +367,11 @@ pub async fn decide(
         // Already accepted (a double submit) or withdrawn meanwhile: nothing more to do.
         return Ok(());
     }
+    if p.arm == "control" {
+        // The control group has no copilot: nothing to ask about it, so no pings.
+        tx.commit().await?;
+        return Ok(());
+    }
     let tz: Tz = p.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let expiry = Duration::minutes(settings.expiry_minutes);
     let slots: Vec<(u32, DateTime<Utc>, DateTime<Utc>)> =
@@ -274,13 +408,12 @@ pub fn diary_open(p: &ParticipantRow, now: DateTime<Utc>) -> bool {
         && p.diary_closes_on.is_some_and(|d| today <= d)
 }
 
-/// Adds (or, with `id`, edits) a diary entry while the diary window is open.
-pub async fn save_diary(
+/// A write transaction for a diary change, with the instrument version and the time; refused once the
+/// participant's diary window has closed.
+async fn open_diary(
     state: &AppState,
     p: &ParticipantRow,
-    id: Option<i64>,
-    e: &DiaryEntry,
-) -> Result<()> {
+) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, i64, DateTime<Utc>)> {
     let now = state.clock.now();
     if !diary_open(p, now) {
         return Err(AppError::Conflict(
@@ -289,6 +422,17 @@ pub async fn save_diary(
     }
     let mut tx = begin_write(&state.pool).await?;
     let version = instrument(&mut tx, p.study_id, now).await?.version;
+    Ok((tx, version, now))
+}
+
+/// Adds (or, with `id`, edits) a diary entry while the diary window is open.
+pub async fn save_diary(
+    state: &AppState,
+    p: &ParticipantRow,
+    id: Option<i64>,
+    e: &DiaryEntry,
+) -> Result<()> {
+    let (mut tx, version, now) = open_diary(state, p).await?;
     match id {
         None => repo::insert_diary(&mut tx, p.id, e, version, now).await?,
         Some(id) => {
@@ -296,6 +440,21 @@ pub async fn save_diary(
                 return Err(AppError::NotFound);
             }
         }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds (or, with `id`, edits) a control participant's task while their diary is open.
+pub async fn save_control_task(
+    state: &AppState,
+    p: &ParticipantRow,
+    id: Option<i64>,
+    t: &super::ControlTask,
+) -> Result<()> {
+    let (mut tx, version, now) = open_diary(state, p).await?;
+    if !repo::save_control_task(&mut tx, p.id, id, t, version, now).await? {
+        return Err(AppError::NotFound);
     }
     tx.commit().await?;
     Ok(())
@@ -559,8 +718,13 @@ pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize
         if !open || r.logged >= r.target || now - last < every || !in_working_hours(&r, now) {
             continue;
         }
+        let kind = if r.participant.arm == "control" {
+            "work"
+        } else {
+            "AI-assisted"
+        };
         let reason = format!(
-            "you have logged {} of the {} AI-assisted tasks we ask for. Logging one takes about a minute.",
+            "you have logged {} of the {} {kind} tasks we ask for. Logging one takes about a minute.",
             r.logged, r.target
         );
         queue_reminder(

@@ -60,7 +60,7 @@ pub async fn participant_totals<'e>(
                            SUM(CASE WHEN a.used_copilot = 'yes' THEN a.trust_min ELSE 0 END) AS t
                     FROM pings q LEFT JOIN ping_answers a ON a.ping = q.id GROUP BY q.participant) g
            ON g.participant = p.id
-         WHERE p.study_id = ? AND p.role = 'main' AND p.consent = 'accepted'
+         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
          ORDER BY e.employee_id",
     )
     .bind(study)

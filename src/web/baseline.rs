@@ -2,7 +2,7 @@
 use super::studies::StudyNav;
 use super::{PageCtx, outcome};
 use crate::auth::extract::{Admin, Staff};
-use crate::baseline::{compare, repo, service};
+use crate::baseline::{compare, repo, service, vendor_check};
 use crate::error::Result;
 use crate::state::AppState;
 use crate::study::{StudyId, service as study_service};
@@ -22,11 +22,33 @@ struct BaselinePage {
     rows: Vec<Row>,
     historical: Vec<(String, String, String)>,
     experts: Vec<(String, String, String)>,
+    vendor: Option<VendorView>,
+    control: ControlView,
+    in_collection: bool,
+}
+
+/// The vendor comparison in words and figures.
+struct VendorView {
+    tasks: usize,
+    saving: String,
+    share: String,
+    vendor_hours: String,
+    vendor_tasks: String,
+    net_hours: Option<String>,
+    net_tasks: Option<String>,
+}
+
+/// The control group's state.
+struct ControlView {
+    invited: i64,
+    accepted: i64,
+    tasks: i64,
 }
 
 struct Row {
     category: String,
     with_ai: String,
+    control: String,
     historical: String,
     expert: String,
     participants: String,
@@ -48,7 +70,9 @@ pub async fn page(
 ) -> Result<Response> {
     let study = study_service::get(&state, StudyId(id)).await?;
     let inputs = service::inputs(&state, study.id).await?;
-    let rows = compare(&inputs)
+    let compared = compare(&inputs);
+    let vendor = vendor_view(&state, study.id, &compared).await?;
+    let rows = compared
         .into_iter()
         .map(|c| {
             let show = |method: &str| {
@@ -64,6 +88,7 @@ pub async fn page(
             };
             Row {
                 with_ai: c.with_ai.map_or("–".into(), m),
+                control: show("control"),
                 historical: show("historical"),
                 expert: show("expert"),
                 participants: show("participants"),
@@ -94,6 +119,7 @@ pub async fn page(
             .await?
             .categories()
     };
+    let (invited, accepted, tasks) = repo::control_counts(&state.pool, study.id).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = BaselinePage {
         ctx,
@@ -102,8 +128,89 @@ pub async fn page(
         rows,
         historical,
         experts,
+        vendor,
+        control: ControlView {
+            invited,
+            accepted,
+            tasks,
+        },
+        in_collection: study.status() == crate::study::Status::Collection,
     };
     Ok((jar, Html(page.render()?)).into_response())
+}
+
+fn tasks_needed((most, fewest): (Option<f64>, Option<f64>)) -> String {
+    match (most, fewest) {
+        (Some(a), Some(b)) if (a - b).abs() < 0.5 => format!("{a:.0}"),
+        (Some(a), Some(b)) => format!("{b:.0}–{a:.0}"),
+        (None, Some(b)) => format!("at least {b:.0} (none at the low end: no saving there)"),
+        _ => "no number of tasks (the baseline shows no saving)".into(),
+    }
+}
+
+/// The vendor's gross hours (and the measured net) from the same profile the analysis page shows, at the
+/// default compliance rule, against the baseline's saving per task.
+async fn vendor_view(
+    state: &AppState,
+    study: StudyId,
+    compared: &[crate::baseline::CategoryBaseline],
+) -> Result<Option<VendorView>> {
+    let inputs = crate::reports::study_inputs(
+        state,
+        study,
+        crate::stats::input::Rules::default().min_compliance,
+    )
+    .await?;
+    let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
+    let Ok(p) = crate::stats::profile::profile(&data, &inputs.populations, 0.95) else {
+        return Ok(None);
+    };
+    let Some(gross) = p.overall.gross_hours_month.as_ref().map(|e| e.estimate) else {
+        return Ok(None);
+    };
+    let net = p.overall.net_hours_month.as_ref().map(|e| e.estimate);
+    Ok(vendor_check(compared, gross, net).map(|v| VendorView {
+        tasks: v.tasks,
+        saving: format!("{}–{}", m(v.saving_per_task.0), m(v.saving_per_task.1)),
+        share: format!(
+            "{:.0}–{:.0}%",
+            100.0 * v.share_saved.0,
+            100.0 * v.share_saved.1
+        ),
+        vendor_hours: m(v.vendor_hours),
+        vendor_tasks: tasks_needed(v.tasks_for_vendor),
+        net_hours: net.map(m),
+        net_tasks: v.tasks_for_net.map(tasks_needed),
+    }))
+}
+
+/// Employees named for the control group.
+#[derive(Deserialize)]
+pub struct ControlForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    people: String,
+}
+
+/// Invites the control group.
+pub async fn control(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    Form(f): Form<ControlForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let r =
+        crate::participants::service::invite_control(&state, &staff.actor(), study.id, &f.people)
+            .await;
+    let done = match &r {
+        Ok(n) => format!("{n} control-group invitations queued."),
+        Err(_) => String::new(),
+    };
+    outcome(r.map(|_| ()), jar, &format!("/studies/{id}/baseline"), done)
 }
 
 /// Historical minutes for a category.

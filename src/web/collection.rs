@@ -103,8 +103,13 @@ pub async fn dashboard(
     let study = study_service::get(&state, StudyId(id)).await?;
     let rows = repo::compliance(&state.pool, study.id).await?;
     // The pilot group is kept apart from the main sample, here as in the estimates.
-    let main: Vec<&ComplianceRow> = rows.iter().filter(|r| r.role == "main").collect();
+    // The control group (Instrument C) gets no pings: it has its own line and never mixes with the sample.
+    let main: Vec<&ComplianceRow> = rows
+        .iter()
+        .filter(|r| r.role == "main" && r.arm == "copilot")
+        .collect();
     let pilot: Vec<&ComplianceRow> = rows.iter().filter(|r| r.role == "pilot").collect();
+    let control: Vec<&ComplianceRow> = rows.iter().filter(|r| r.arm == "control").collect();
     let mut cohorts: Vec<CohortLine> = Cohort::ALL
         .iter()
         .map(|&c| {
@@ -125,6 +130,9 @@ pub async fn dashboard(
     if !pilot.is_empty() {
         cohorts.push(line("Pilot group".into(), &pilot));
     }
+    if !control.is_empty() {
+        cohorts.push(line("Control group (no pings)".into(), &control));
+    }
     let admin = staff.is_admin();
     let mut people: Vec<PersonLine> = rows
         .iter()
@@ -143,7 +151,11 @@ pub async fn dashboard(
                     String::new()
                 },
                 cohort: cohort_of(r).label(),
-                role: r.role.clone(),
+                role: if r.arm == "control" {
+                    "control".into()
+                } else {
+                    r.role.clone()
+                },
                 consent: match (r.withdrawn, r.consent.as_deref()) {
                     (true, _) => "withdrawn",
                     (false, Some("accepted")) => "consented",

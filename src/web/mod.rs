@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/analysis", get(analysis::page))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
+        .route("/studies/{id}/baseline/control", post(baseline::control))
         .route("/studies/{id}/collection/settings", post(collection::edit_settings))
         .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
         .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))

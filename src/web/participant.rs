@@ -5,7 +5,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::participants::repo::{self, ParticipantRow};
 use crate::participants::service::{self, AnswerOutcome};
-use crate::participants::{DiaryEntry, DiaryForm, Outcome, PingAnswer, PingForm};
+use crate::participants::{ControlTask, DiaryEntry, DiaryForm, Outcome, PingAnswer, PingForm};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -107,6 +107,7 @@ struct ConsentPage<'a> {
     consent_text: String,
     version: i64,
     declined: bool,
+    control: bool,
 }
 
 #[derive(Template)]
@@ -126,6 +127,8 @@ struct HomePage<'a> {
     form: DiaryForm,
     entries: Vec<EntryView>,
     pings_summary: String,
+    /// The control group's diary: category, description and minutes only; no check-ins.
+    control: bool,
 }
 
 struct EntryView {
@@ -170,7 +173,29 @@ async fn home(
     let settings = repo::settings(&mut conn, p.study_id).await?;
     let instrument = service::instrument(&mut conn, p.study_id, now).await?;
     let zone = tz(p);
-    let entries: Vec<EntryView> = repo::diary(&mut *conn, p.id)
+    let control = p.arm == "control";
+    let mut entries: Vec<EntryView> = if control {
+        repo::control_tasks(&mut *conn, p.id)
+            .await?
+            .into_iter()
+            .map(|t| EntryView {
+                id: t.id,
+                outcome: "",
+                category: t.category,
+                description: t.description,
+                minutes_with_ai: 0,
+                minutes_without_ai: t.minutes,
+                when: t
+                    .created_at
+                    .with_timezone(&zone)
+                    .format("%a %d %b, %H:%M")
+                    .to_string(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let diary: Vec<EntryView> = repo::diary(&mut *conn, p.id)
         .await?
         .into_iter()
         .map(|e| EntryView {
@@ -189,6 +214,7 @@ async fn home(
                 .to_string(),
         })
         .collect();
+    entries.extend(diary);
     let pings = repo::pings(&mut *conn, p.id).await?;
     let answered = pings.iter().filter(|g| g.status == "answered").count();
     let next = pings
@@ -231,6 +257,7 @@ async fn home(
                     .unwrap_or_default(),
                 minutes_with_ai: e.minutes_with_ai.to_string(),
                 minutes_without_ai: e.minutes_without_ai.to_string(),
+                minutes: e.minutes_without_ai.to_string(),
             })
             .unwrap_or(form),
         _ => form,
@@ -253,6 +280,7 @@ async fn home(
         form: editing_form,
         entries,
         pings_summary,
+        control,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -289,6 +317,7 @@ pub async fn open(
             consent_text,
             version,
             declined: p.consent.as_deref() == Some("declined"),
+            control: p.arm == "control",
         };
         return Ok(Html(page.render()?).into_response());
     }
@@ -480,6 +509,11 @@ pub async fn diary_edit_page(
     .await
 }
 
+enum Entry {
+    Copilot(DiaryEntry),
+    Control(ControlTask),
+}
+
 async fn save(
     state: &AppState,
     p: &ParticipantRow,
@@ -493,8 +527,16 @@ async fn save(
             .await?
             .categories()
     };
-    match DiaryEntry::parse(&f, &categories) {
-        Ok(entry) => match service::save_diary(state, p, id, &entry).await {
+    let parsed = if p.arm == "control" {
+        ControlTask::parse(&f, &categories).map(Entry::Control)
+    } else {
+        DiaryEntry::parse(&f, &categories).map(Entry::Copilot)
+    };
+    match parsed {
+        Ok(entry) => match match &entry {
+            Entry::Copilot(e) => service::save_diary(state, p, id, e).await,
+            Entry::Control(t) => service::save_control_task(state, p, id, t).await,
+        } {
             Ok(()) => {
                 let msg = if id.is_some() {
                     "Your change is saved."

@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 19] = [
+pub const POST_ROUTES: [&str; 20] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -88,6 +88,7 @@ pub const POST_ROUTES: [&str; 19] = [
     "/studies/1/collection/settings",
     "/studies/1/baseline/historical",
     "/studies/1/baseline/expert",
+    "/studies/1/baseline/control",
 ];
 
 #[tokio::test]

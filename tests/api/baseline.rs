@@ -91,3 +91,204 @@ async fn baselines_from_records_experts_and_participants_are_compared_per_catego
         3
     );
 }
+
+/// Roster employees the usage file shows without the tool and the sample left out, by employee id.
+async fn unsampled_without_usage(app: &TestApp, id: i64) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
+           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) ORDER BY e.employee_id",
+    )
+    .bind(id)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_method() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let free = unsampled_without_usage(&app, id).await;
+    assert!(free.len() >= 4, "{free:?}");
+    // By id, and by email in any case.
+    let list = format!(
+        "{}\n{}, {}@EXAMPLE.org",
+        free[0],
+        free[1],
+        free[2].to_lowercase()
+    );
+    // Only during collection.
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/baseline/control"),
+                &[("people", &list)],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("invited during collection"), "{html}");
+    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.post(&format!("/studies/{id}/invitations"), &[]).await;
+    let invitations_before = app
+        .count("SELECT COUNT(*) FROM outbox WHERE study_id = ?", id)
+        .await;
+    // All or nothing: one unknown, one sampled and one copilot user refuse the whole list, by position only.
+    let sampled: String = sqlx::query_scalar(
+        "SELECT e.employee_id FROM sample_members m JOIN employees e ON e.id = m.employee WHERE m.study_id = ? LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    let user: String = sqlx::query_scalar(
+        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    let bad = format!(
+        "{}\nnobody@example.org\n{sampled}\n{user}\n{}",
+        free[0], free[0]
+    );
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/baseline/control"),
+                &[("people", &bad)],
+            )
+            .await,
+        )
+        .await;
+    for expected in [
+        "Nobody was invited",
+        "entry 2: not on the roster",
+        "entry 3: drawn into the sample",
+        "entry 4: the usage data shows copilot use",
+        "entry 5: named twice",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    assert!(!html.contains("nobody@example.org"), "names are not echoed");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM participants WHERE study_id = ? AND arm = 'control'",
+            id
+        )
+        .await,
+        0
+    );
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/baseline/control"),
+                &[("people", &list)],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        html.contains("3 control-group invitations queued."),
+        "{html}"
+    );
+    assert!(
+        html.contains("3 invited · 0 taking part · 0 tasks logged"),
+        "{html}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE study_id = ?", id)
+            .await,
+        invitations_before + 3
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"control.invite".to_string())
+    );
+    let bodies: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+         WHERE p.arm = 'control' ORDER BY o.id",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(bodies.len(), 3);
+    assert!(bodies[0].1.contains("comparison group") && bodies[0].1.contains("no check-ins"));
+    // A control participant consents, gets no pings, and logs minutes only.
+    let person = app.stranger();
+    let link = link_path(&bodies[0].1);
+    let (_, html) = person.get_text(&link).await;
+    assert!(html.contains("comparison group"), "{html}");
+    person
+        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
+        .await;
+    let pings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE participant = ?")
+        .bind(bodies[0].0)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(pings, 0, "the control group is never pinged");
+    let (_, html) = person.get_text(&link).await;
+    assert!(html.contains("Log a task") && html.contains("Minutes the task took"));
+    assert!(!html.contains("Check-ins") && !html.contains("AI output"));
+    // A copilot-style entry is not a control task.
+    let r = person
+        .post_form(
+            &format!("{link}/diary"),
+            &[
+                ("category", "Code"),
+                ("outcome", "most"),
+                ("minutes_with_ai", "20"),
+                ("minutes_without_ai", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("from 1 to 1440"));
+    for (minutes, description) in [("40", "<img src=x onerror=alert(1)>"), ("60", "")] {
+        let html = person
+            .post_form(
+                &format!("{link}/diary"),
+                &[
+                    ("category", "Code"),
+                    ("description", description),
+                    ("minutes", minutes),
+                ],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Task logged"), "{html}");
+        assert!(!html.contains("<img src=x"));
+    }
+    // A second person, so the method has an interval.
+    let other = link_path(&bodies[1].1);
+    person
+        .post_form(&format!("{other}/consent"), &[("decision", "accept")])
+        .await;
+    person
+        .post_form(
+            &format!("{other}/diary"),
+            &[("category", "Code"), ("minutes", "35")],
+        )
+        .await;
+    let (_, html) = app.get_text(&format!("/studies/{id}/baseline")).await;
+    // Code: (40 + 60 + 35) / 3 = 45 minutes from 2 people.
+    assert!(html.contains("45.0 ("), "{html}");
+    assert!(html.contains("n = 2"), "{html}");
+    assert!(
+        html.contains("3 invited · 2 taking part · 3 tasks logged"),
+        "{html}"
+    );
+    // Control participants never enter the Layer 2 profile, and have their own line on the dashboard.
+    let inputs = layer2::reports::study_inputs(&app.state, layer2::study::StudyId(id), 0.0)
+        .await
+        .unwrap();
+    assert!(inputs.kept.is_empty() && inputs.excluded.is_empty());
+    let (_, html) = app.get_text(&format!("/studies/{id}/collection")).await;
+    assert!(html.contains("Control group (no pings)"), "{html}");
+}

@@ -76,6 +76,17 @@ pub fn csrf_in(html: &str) -> String {
 }
 
 impl TestApp {
+    /// Another visitor of the same server: a fresh cookie jar, no staff session (a participant, say).
+    pub fn stranger(&self) -> TestApp {
+        TestApp {
+            client: client(),
+            base: self.base.clone(),
+            state: self.state.clone(),
+            clock: self.clock.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     /// The test clock's current time.
     pub fn clock_now(&self) -> DateTime<Utc> {
         use layer2::clock::Clock;

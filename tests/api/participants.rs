@@ -19,13 +19,7 @@ async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
         .await;
     assert!(html.contains("20 invitations are on their way"), "{html}");
     let (participant, _, body) = outbox(app, "invitation").await.remove(0);
-    let person = TestApp {
-        client: client(),
-        base: app.base.clone(),
-        state: app.state.clone(),
-        clock: app.clock.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let person = app.stranger();
     (person, participant, link_path(&body))
 }
 
@@ -451,13 +445,7 @@ async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
         .await;
     assert!(html.contains("Reminder queued."));
     assert_eq!(outbox(&app, "nudge").await.len(), 1);
-    let analyst = TestApp {
-        client: client(),
-        base: app.base.clone(),
-        state: app.state.clone(),
-        clock: app.clock.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let analyst = app.stranger();
     analyst.add_user(ANALYST, layer2::auth::Role::Analyst).await;
     analyst.login(ANALYST, PASSWORD).await;
     let html = analyst
