@@ -37,6 +37,8 @@ struct AnalysisPage {
     categories: Vec<CategoryRow>,
     deffs: Vec<DeffRow>,
     segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
+    baseline_rows: Vec<super::baseline::Row>,
+    vendor: Option<super::baseline::VendorView>,
 }
 
 struct CategoryRow {
@@ -380,6 +382,7 @@ pub async fn page(
             excluded: s.excluded,
         })
         .collect();
+    let (baseline_rows, vendor) = super::baseline::comparison(&state, study.id).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = AnalysisPage {
         ctx,
@@ -398,6 +401,8 @@ pub async fn page(
         categories,
         deffs,
         segments,
+        baseline_rows,
+        vendor,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

@@ -19,7 +19,7 @@ struct BaselinePage {
     ctx: PageCtx,
     nav: StudyNav,
     categories: Vec<String>,
-    rows: Vec<Row>,
+    baseline_rows: Vec<Row>,
     historical: Vec<(String, String, String)>,
     experts: Vec<(String, String, String)>,
     vendor: Option<VendorView>,
@@ -28,14 +28,14 @@ struct BaselinePage {
 }
 
 /// The vendor comparison in words and figures.
-struct VendorView {
-    tasks: usize,
-    saving: String,
-    share: String,
-    vendor_hours: String,
-    vendor_tasks: String,
-    net_hours: Option<String>,
-    net_tasks: Option<String>,
+pub(super) struct VendorView {
+    pub(super) tasks: usize,
+    pub(super) saving: String,
+    pub(super) share: String,
+    pub(super) vendor_hours: String,
+    pub(super) vendor_tasks: String,
+    pub(super) net_hours: Option<String>,
+    pub(super) net_tasks: Option<String>,
 }
 
 /// The control group's state.
@@ -45,34 +45,32 @@ struct ControlView {
     tasks: i64,
 }
 
-struct Row {
-    category: String,
-    with_ai: String,
-    control: String,
-    historical: String,
-    expert: String,
-    participants: String,
-    bound: String,
-    saving: String,
-    warning: bool,
+/// One category of the comparison table.
+pub(super) struct Row {
+    pub(super) category: String,
+    pub(super) with_ai: String,
+    pub(super) control: String,
+    pub(super) historical: String,
+    pub(super) expert: String,
+    pub(super) participants: String,
+    pub(super) bound: String,
+    pub(super) saving: String,
+    pub(super) warning: bool,
 }
 
 fn m(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// The comparison table and the entry forms.
-pub async fn page(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<i64>,
-    jar: CookieJar,
-) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let inputs = service::inputs(&state, study.id).await?;
+/// The per-category comparison and the vendor check, for this page and the analysis page.
+pub(super) async fn comparison(
+    state: &AppState,
+    study: StudyId,
+) -> Result<(Vec<Row>, Option<VendorView>)> {
+    let inputs = service::inputs(state, study).await?;
     let compared = compare(&inputs);
-    let vendor = vendor_view(&state, study.id, &compared).await?;
-    let rows = compared
+    let vendor = vendor_view(state, study, &compared).await?;
+    let rows: Vec<Row> = compared
         .into_iter()
         .map(|c| {
             let show = |method: &str| {
@@ -103,6 +101,18 @@ pub async fn page(
             }
         })
         .collect();
+    Ok((rows, vendor))
+}
+
+/// The comparison table and the entry forms.
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let (baseline_rows, vendor) = comparison(&state, study.id).await?;
     let historical = repo::historical(&state.pool, study.id)
         .await?
         .into_iter()
@@ -125,7 +135,7 @@ pub async fn page(
         ctx,
         nav: StudyNav::new(&study, "baseline"),
         categories,
-        rows,
+        baseline_rows,
         historical,
         experts,
         vendor,

@@ -110,7 +110,28 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         "By tenure",
         "Design effects",
         "Compliance",
+        "Counterfactual baseline",
+        "The baseline against the vendor's figure",
     ] {
         assert!(html.contains(section), "{section}");
     }
+    // Instrument C in the demo: a control group with its estimate, records and experts, and the vendor check.
+    assert!(html.contains("minutes per task</strong>"), "{html}");
+    assert!(!html.contains("Not enough data yet: the comparison"));
+    let control_tasks: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM control_tasks t JOIN participants p ON p.id = t.participant WHERE p.study_id = ?",
+    )
+    .bind(info.analysis_study_id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert!(control_tasks > 20, "{control_tasks}");
+    let code_row = html
+        .split("<tr>")
+        .find(|r| r.contains("<th scope=\"row\">Code"))
+        .expect("a Code row");
+    assert!(
+        !code_row.contains("fewer than two methods") && code_row.matches("n = ").count() == 4,
+        "control, historical, experts and participants: {code_row}"
+    );
 }
