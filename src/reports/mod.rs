@@ -1,4 +1,5 @@
 //! Reading a study's collected data for analysis (and, later, exports).
+pub mod compute;
 pub mod repo;
 pub mod text;
 

@@ -1,6 +1,7 @@
 //! Pure statistics: no database, no async.
 pub mod bootstrap;
 pub mod compliance;
+pub mod disclosure;
 pub mod input;
 pub mod profile;
 pub mod sample_size;

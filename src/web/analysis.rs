@@ -4,15 +4,12 @@ use super::studies::StudyNav;
 use super::{PageCtx, pct};
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
+use crate::reports::compute::compute;
 use crate::reports::{study_inputs, to_data};
 use crate::state::AppState;
-use crate::stats::bootstrap::{BootstrapMetrics, BootstrapOptions, Interval, bootstrap};
+use crate::stats::bootstrap::{BootstrapMetrics, Interval};
 use crate::stats::compliance::summarise;
-use crate::stats::profile::{
-    DesignEffect, DesignEffects, Estimate, Metric, OVERALL, Profile, design_effects,
-    oversight_by_category, profile,
-};
-use crate::stats::segments::segment_profile;
+use crate::stats::profile::{DesignEffect, DesignEffects, Estimate, Metric, OVERALL, Profile};
 use crate::study::{StudyId, service as study_service};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -53,16 +50,6 @@ struct DeffRow {
     yield_eff: String,
     oversight_deff: String,
     oversight_eff: String,
-}
-
-/// Everything computed from the participants' data, off the async threads.
-struct Computed {
-    profile: Result<crate::stats::profile::StudyProfile, String>,
-    boot: Option<crate::stats::bootstrap::BootstrapProfile>,
-    categories: Option<std::collections::BTreeMap<String, [Option<Estimate>; 4]>>,
-    deffs: Option<crate::stats::profile::StudyDesignEffects>,
-    by_function: Option<std::collections::BTreeMap<String, Profile>>,
-    by_tenure: Option<std::collections::BTreeMap<String, Profile>>,
 }
 
 struct ProfileRow {
@@ -127,8 +114,7 @@ fn boot_of(b: &BootstrapMetrics, m: Metric) -> Option<&Interval> {
     }
 }
 
-fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, min_cell: usize) -> ProfileRow {
-    let hidden = p.n < min_cell;
+fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> ProfileRow {
     ProfileRow {
         name: name.to_string(),
         n: p.n,
@@ -215,61 +201,21 @@ pub async fn page(
             Some("No consented main-sample participant meets the compliance rule yet.".to_string()),
         )
     } else {
-        let populations = inputs.populations.clone();
-        let data_for_task = data.clone();
-        let minutes: Vec<[f64; 4]> = inputs
-            .kept
-            .iter()
-            .map(|t| t.oversight_by_category)
-            .collect();
-        let functions: Vec<String> = inputs.kept.iter().map(|t| t.function.clone()).collect();
-        let tenures: Vec<String> = inputs.kept.iter().map(|t| t.tenure.clone()).collect();
-        // Linearization, bootstrap, segments and design effects are CPU work: off the async threads.
-        let c = tokio::task::spawn_blocking(move || {
-            let d = &data_for_task;
-            Computed {
-                profile: profile(d, &populations, level),
-                boot: with_bootstrap
-                    .then(|| {
-                        bootstrap(
-                            d,
-                            &populations,
-                            &BootstrapOptions {
-                                level,
-                                ..BootstrapOptions::default()
-                            },
-                        )
-                        .ok()
-                    })
-                    .flatten(),
-                categories: oversight_by_category(d, &minutes, &populations, level).ok(),
-                deffs: design_effects(d, &populations).ok(),
-                by_function: segment_profile(d, &functions, &populations, level).ok(),
-                by_tenure: segment_profile(d, &tenures, &populations, level).ok(),
-            }
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-        match c.profile {
+        let c = compute(inputs.clone(), level, with_bootstrap).await?;
+        let hide = c.hidden(min_cell);
+        match &c.profile {
             Err(e) => (vec![], Some(format!("The profile cannot be computed: {e}"))),
             Ok(p) => {
-                let boot = c.boot;
+                let boot = &c.boot;
                 let mut cohorts: Vec<(&String, &Profile)> = p.cohorts.iter().collect();
                 cohorts.sort_by_key(|(name, _)| cohort_rank(name));
-                let n_of = |name: &str| {
-                    if name == OVERALL {
-                        p.overall.n
-                    } else {
-                        p.cohorts.get(name).map_or(0, |x| x.n)
-                    }
-                };
                 if let Some(cats) = &c.categories {
                     let mut keys: Vec<&String> = cats.keys().collect();
                     keys.sort_by_key(|k| cohort_rank(k));
                     categories = keys
                         .into_iter()
                         .map(|k| {
-                            let hidden = n_of(k) < min_cell;
+                            let hidden = hide.cohort(k);
                             CategoryRow {
                                 name: if k == OVERALL {
                                     "Overall".into()
@@ -298,9 +244,7 @@ pub async fn page(
                     list.push(("Overall", &d.overall));
                     deffs = list
                         .into_iter()
-                        .filter(|(k, _)| {
-                            n_of(if *k == "Overall" { OVERALL } else { k }) >= min_cell
-                        })
+                        .filter(|(k, _)| !hide.cohort(k))
                         .map(|(k, v)| {
                             let (yd, ye) = deff_cells(v.yield_rate.as_ref());
                             let (od, oe) = deff_cells(v.oversight.as_ref());
@@ -314,9 +258,9 @@ pub async fn page(
                         })
                         .collect();
                 }
-                for (label, heading, seg) in [
-                    ("function", "Function", &c.by_function),
-                    ("tenure", "Tenure", &c.by_tenure),
+                for (label, heading, seg, hidden) in [
+                    ("function", "Function", &c.by_function, &hide.functions),
+                    ("tenure", "Tenure", &c.by_tenure, &hide.tenures),
                 ] {
                     if let Some(seg) = seg {
                         let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
@@ -332,7 +276,7 @@ pub async fn page(
                         });
                         let rows = list
                             .into_iter()
-                            .map(|(name, sp)| row(name, sp, None, min_cell))
+                            .map(|(name, sp)| row(name, sp, None, hidden.contains(name)))
                             .collect();
                         segments.push((label, heading, rows));
                     }
@@ -344,7 +288,7 @@ pub async fn page(
                             name,
                             c,
                             boot.as_ref().and_then(|b| b.cohorts.get(name)),
-                            min_cell,
+                            hide.cohort(name),
                         )
                     })
                     .collect();
@@ -352,7 +296,7 @@ pub async fn page(
                     "Overall",
                     &p.overall,
                     boot.as_ref().map(|b| &b.overall),
-                    min_cell,
+                    hide.overall,
                 ));
                 (rows, None)
             }
@@ -362,10 +306,23 @@ pub async fn page(
         .into_iter()
         .collect();
     summaries.sort_by_key(|(name, _)| cohort_rank(name));
-    // A small group's range would reveal one person's rate: the minimum cell applies here too.
+    // A small group's range would reveal one person's rate: the confidentiality rule applies here too.
+    let total = inputs.kept.len() + inputs.excluded.len();
+    let cells: Vec<(&str, usize)> = summaries
+        .iter()
+        .filter(|(name, _)| name != "overall")
+        .map(|(name, s)| (name.as_str(), s.n + s.excluded))
+        .collect();
+    let hidden_compliance = crate::stats::disclosure::hidden_cells(&cells, total, min_cell);
     let compliance = summaries
         .into_iter()
-        .filter(|(_, s)| s.n + s.excluded >= min_cell)
+        .filter(|(name, _)| {
+            if name == "overall" {
+                total >= min_cell
+            } else {
+                !hidden_compliance.contains(name)
+            }
+        })
         .map(|(name, s)| ComplianceRow {
             name: if name == "overall" {
                 "Overall".into()
