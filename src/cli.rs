@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `demo`, `user`, `import`, `study`.
+//! The command line: `serve` (default), `demo`, `user`, `import`, `analyze`, `export`, `report`, `study`.
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::SystemClock;
@@ -68,6 +68,30 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Export a study's pseudonymous data: the files `analyze` reads, the summary and the codebook.
+    Export {
+        /// The study id (see `layer2 study list`).
+        #[arg(long)]
+        study: i64,
+        /// csv (one file per table), json (one document) or xlsx (one workbook).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The folder to write into (created if missing; files of the same name are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Include participants' free-text descriptions (recorded in the audit log).
+        #[arg(long)]
+        descriptions: bool,
+    },
+    /// Print a study's Layer 2 profile and renewal economics, with the confidentiality rule applied.
+    Report {
+        /// The study id (see `layer2 study list`).
+        #[arg(long)]
+        study: i64,
+        /// Participants answering fewer than this share of their pings in time are left out.
+        #[arg(long, default_value_t = 1.0 / 3.0)]
+        min_compliance: f64,
     },
     /// Look at studies.
     Study {
@@ -236,6 +260,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { command } => import(config, command).await,
+        Command::Export {
+            study,
+            format,
+            out,
+            descriptions,
+        } => export(config, study, &format, &out, descriptions).await,
+        Command::Report {
+            study,
+            min_compliance,
+        } => {
+            if !(0.0..=1.0).contains(&min_compliance) {
+                bail!("--min-compliance must be between 0 and 1, not {min_compliance}");
+            }
+            let state = offline_state(config).await?;
+            let id = crate::study::StudyId(study);
+            if crate::study::repo::get(&state.pool, id).await?.is_none() {
+                bail!("There is no study {study}; see `layer2 study list`.");
+            }
+            print!(
+                "{}",
+                crate::reports::readout::text(&state, id, min_compliance)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Study {
             command: StudyCommand::List,
         } => {
@@ -253,6 +303,68 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn export(
+    config: Config,
+    study: i64,
+    format: &str,
+    out: &Path,
+    descriptions: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::export::{Format, write};
+    let Some(fmt) = Format::parse(format) else {
+        bail!("--format must be csv, json or xlsx, not {format:?}");
+    };
+    let state = offline_state(config).await?;
+    let id = crate::study::StudyId(study);
+    if crate::study::repo::get(&state.pool, id).await?.is_none() {
+        bail!("There is no study {study}; see `layer2 study list`.");
+    }
+    let data = crate::export::gather(
+        &state,
+        id,
+        descriptions,
+        crate::stats::input::Rules::default().min_compliance,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let files: Vec<(String, Vec<u8>)> = match fmt {
+        Format::Csv => write::tables(&data)
+            .iter()
+            .map(|t| (t.name.to_string(), write::csv(t)))
+            .collect(),
+        Format::Json => vec![("export.json".into(), write::json(&data))],
+        Format::Xlsx => vec![(
+            "workbook.xlsx".into(),
+            write::xlsx(&data).map_err(|e| anyhow::anyhow!("xlsx: {e}"))?,
+        )],
+    };
+    for (name, bytes) in &files {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    crate::export::audit_export(&state, &Actor::cli(), id, &names.join(", "), descriptions)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Wrote {} to {} ({} participants, {} diary tasks, {} pings).",
+        names.join(", "),
+        out.display(),
+        data.participants.len(),
+        data.diary.len(),
+        data.pings.len()
+    );
+    if fmt == Format::Csv {
+        println!(
+            "Analyse it again: layer2 analyze {} --min-compliance {:.3}",
+            out.display(),
+            crate::stats::input::Rules::default().min_compliance
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {

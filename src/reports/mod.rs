@@ -1,5 +1,8 @@
 //! Reading a study's collected data for analysis (and, later, exports).
+pub mod charts;
 pub mod compute;
+pub mod economics;
+pub mod readout;
 pub mod repo;
 pub mod text;
 

@@ -80,3 +80,61 @@ pub async fn cohort_sizes<'e>(
     .fetch_all(db)
     .await
 }
+
+/// A study's renewal assumptions: (seat price, seats, hourly cost, currency).
+pub async fn economics<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Option<(f64, i64, f64, String)>> {
+    sqlx::query_as(
+        "SELECT seat_price, seats, hourly_cost, currency FROM study_economics WHERE study_id = ?",
+    )
+    .bind(study)
+    .fetch_optional(db)
+    .await
+}
+
+/// Sets (or replaces) a study's renewal assumptions.
+pub async fn set_economics(
+    conn: &mut sqlx::SqliteConnection,
+    study: StudyId,
+    (price, seats, cost, currency): (f64, i64, f64, &str),
+    user: Option<crate::auth::UserId>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO study_economics (study_id, seat_price, seats, hourly_cost, currency, updated_by, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (study_id) DO UPDATE SET seat_price = excluded.seat_price, seats = excluded.seats,
+           hourly_cost = excluded.hourly_cost, currency = excluded.currency, updated_by = excluded.updated_by,
+           updated_at = excluded.updated_at",
+    )
+    .bind(study)
+    .bind(price)
+    .bind(seats)
+    .bind(cost)
+    .bind(currency)
+    .bind(user)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Per UTC day of the main sample's pings: (day, participants with a delivered ping, delivered, answered).
+pub async fn compliance_by_day<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT substr(g.sent_at, 1, 10) AS day, COUNT(DISTINCT g.participant), COUNT(*),
+           COALESCE(SUM(g.status = 'answered'), 0)
+         FROM pings g JOIN participants p ON p.id = g.participant
+         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
+           AND g.sent_at IS NOT NULL
+         GROUP BY day ORDER BY day",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}

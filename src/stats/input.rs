@@ -274,8 +274,15 @@ pub fn parse(
         if answered < sent {
             return Err(err(g.file, row, "answered_at", "is before sent_at"));
         }
-        if answered - sent > window {
-            continue; // late: counts as missed
+        // The optional `expires_at` (the study's own exports write it) is the ping's real deadline;
+        // without it, the window counts from `sent_at`.
+        let late = if g.get(rec, "expires_at").is_empty() {
+            answered - sent > window
+        } else {
+            answered > g.time(rec, row, "expires_at")?
+        };
+        if late {
+            continue; // counts as missed
         }
         totals[who].valid += 1.0;
         match g.get(rec, "used_copilot") {
@@ -387,6 +394,40 @@ mod tests {
 
     const PARTICIPANTS: &str = "id,cohort,function,tenure,gross_hours_month\na,heavy,Sales,1-3 y,10\nb,heavy,Sales,1-3 y,20\n";
     const POPULATION: &str = "cohort,population\nheavy,100\n";
+
+    #[test]
+    fn an_expires_at_column_is_the_deadline_instead_of_the_window() {
+        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\n";
+        // Answered 45 minutes after sending: late for the 30-minute window, in time for its 60-minute expiry;
+        // the second is answered a minute after its own deadline.
+        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min,expires_at\n\
+                     a,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,1,4,,,,2027-02-01T10:00:00Z\n\
+                     a,2027-02-01T12:00:00Z,2027-02-01T12:20:00Z,1,4,,,,2027-02-01T12:19:00Z\n\
+                     b,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,0,,,,,\n";
+        let i = parse(
+            PARTICIPANTS,
+            diary,
+            pings,
+            POPULATION,
+            Rules {
+                min_compliance: 0.0,
+                ..Rules::default()
+            },
+        )
+        .unwrap();
+        let valid = |id: &str| i.kept.iter().find(|t| t.id == id).unwrap().valid;
+        assert_eq!(
+            (valid("a"), valid("b")),
+            (1.0, 0.0),
+            "b has no deadline: the window rules"
+        );
+        let bad = pings.replace("2027-02-01T12:19:00Z", "noon");
+        assert!(
+            parse(PARTICIPANTS, diary, &bad, POPULATION, Rules::default())
+                .unwrap_err()
+                .contains("pings.csv, row 3, column expires_at")
+        );
+    }
 
     #[test]
     fn totals_follow_the_spec_and_late_answers_are_missed() {

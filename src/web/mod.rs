@@ -4,6 +4,7 @@ pub mod analysis;
 pub mod auth;
 pub mod baseline;
 pub mod collection;
+pub mod export;
 pub mod participant;
 pub mod roster;
 pub mod studies;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/collection", get(collection::dashboard))
         .route("/studies/{id}/baseline", get(baseline::page))
         .route("/studies/{id}/analysis", get(analysis::page))
+        .route("/studies/{id}/export", get(export::page).post(export::download))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
         .route("/studies/{id}/baseline/control", post(baseline::control))

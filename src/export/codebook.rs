@@ -1,0 +1,343 @@
+//! The codebook: every exported column, its type, unit and allowed values.
+use serde::Serialize;
+
+/// One column of one file.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Column {
+    /// The file (or sheet) it is in.
+    pub file: &'static str,
+    /// Column name.
+    pub column: &'static str,
+    /// text, integer, number, time or 0/1.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Unit, if any.
+    pub unit: &'static str,
+    /// Allowed values or range.
+    pub allowed: &'static str,
+    /// What it means.
+    pub description: &'static str,
+}
+
+const fn col(
+    file: &'static str,
+    column: &'static str,
+    kind: &'static str,
+    unit: &'static str,
+    allowed: &'static str,
+    description: &'static str,
+) -> Column {
+    Column {
+        file,
+        column,
+        kind,
+        unit,
+        allowed,
+        description,
+    }
+}
+
+const PID: &str = "16 hex digits; the same person has the same id in every export of this study and a different one in other studies";
+const TIME: &str = "UTC, RFC 3339 (2027-02-01T09:30:00Z)";
+
+/// Every column; the description columns only when they are exported.
+pub fn columns(descriptions: bool) -> Vec<Column> {
+    let mut c = vec![
+        col(
+            "participants.csv",
+            "id",
+            "text",
+            "",
+            PID,
+            "Pseudonymous participant id (keyed hash of the employee id; the key never leaves the platform).",
+        ),
+        col(
+            "participants.csv",
+            "cohort",
+            "text",
+            "",
+            "heavy, moderate, light",
+            "Adoption cohort from the vendor's usage analytics (stratum of the design).",
+        ),
+        col(
+            "participants.csv",
+            "function",
+            "text",
+            "",
+            "the roster's functions, or suppressed",
+            "Business function; 'suppressed' where cohort × function × tenure would single out fewer than k people.",
+        ),
+        col(
+            "participants.csv",
+            "tenure",
+            "text",
+            "",
+            "the study's tenure bands, or suppressed",
+            "Tenure band at the study start; 'suppressed' as for function.",
+        ),
+        col(
+            "participants.csv",
+            "gross_hours_month",
+            "number",
+            "hours per user per month",
+            "0–744",
+            "Gross AI hours per month from the vendor's analytics (the vendor's figure).",
+        ),
+        col(
+            "diary.csv",
+            "participant_id",
+            "text",
+            "",
+            PID,
+            "Who logged the task (participants.csv id).",
+        ),
+        col(
+            "diary.csv",
+            "logged_at",
+            "time",
+            "",
+            TIME,
+            "When the task was logged.",
+        ),
+        col(
+            "diary.csv",
+            "outcome",
+            "text",
+            "",
+            "all, most, some, none",
+            "How much of the AI output was used: all (no changes), most (minor edits, under 2 min), some (significant rework), none (started over). Yield counts all + most.",
+        ),
+        col(
+            "diary.csv",
+            "category",
+            "text",
+            "",
+            "the study's task categories",
+            "Task category.",
+        ),
+        col(
+            "diary.csv",
+            "minutes_with_ai",
+            "integer",
+            "minutes",
+            "0–1440",
+            "Minutes the task took with the AI.",
+        ),
+        col(
+            "diary.csv",
+            "minutes_without_ai",
+            "integer",
+            "minutes",
+            "0–1440",
+            "The participant's estimate without the AI (an Instrument C method).",
+        ),
+        col(
+            "pings.csv",
+            "participant_id",
+            "text",
+            "",
+            PID,
+            "Who the ping went to.",
+        ),
+        col(
+            "pings.csv",
+            "sent_at",
+            "time",
+            "",
+            TIME,
+            "When the ping's email was sent (only delivered pings are listed).",
+        ),
+        col(
+            "pings.csv",
+            "answered_at",
+            "time",
+            "",
+            "empty when unanswered",
+            "When it was answered.",
+        ),
+        col(
+            "pings.csv",
+            "used_copilot",
+            "0/1",
+            "",
+            "1, 0, or empty when unanswered",
+            "In the last hour, did you use the copilot? 1 yes; 0 no or not working.",
+        ),
+        col(
+            "pings.csv",
+            "verification_min",
+            "integer",
+            "minutes",
+            "0–60; empty unless used_copilot = 1",
+            "Checking accuracy, tone, correctness.",
+        ),
+        col(
+            "pings.csv",
+            "correction_min",
+            "integer",
+            "minutes",
+            "0–60; empty unless used_copilot = 1",
+            "Fixing, rewriting, debugging.",
+        ),
+        col(
+            "pings.csv",
+            "context_min",
+            "integer",
+            "minutes",
+            "0–60; empty unless used_copilot = 1",
+            "Re-prompting because it misunderstood.",
+        ),
+        col(
+            "pings.csv",
+            "trust_min",
+            "integer",
+            "minutes",
+            "0–60; empty unless used_copilot = 1",
+            "Deciding whether to use it at all. The four add up to at most 60.",
+        ),
+        col(
+            "pings.csv",
+            "expires_at",
+            "time",
+            "",
+            TIME,
+            "The answer deadline; `layer2 analyze` uses it instead of --window-minutes.",
+        ),
+        col(
+            "population.csv",
+            "cohort",
+            "text",
+            "",
+            "heavy, moderate, light",
+            "Cohort.",
+        ),
+        col(
+            "population.csv",
+            "population",
+            "integer",
+            "people",
+            "≥ participants of the cohort",
+            "Roster size of the cohort (finite population correction and weights).",
+        ),
+        col(
+            "control.csv",
+            "participant_id",
+            "text",
+            "",
+            PID,
+            "Control-group participant (no copilot seat; not in participants.csv).",
+        ),
+        col(
+            "control.csv",
+            "logged_at",
+            "time",
+            "",
+            TIME,
+            "When the task was logged.",
+        ),
+        col(
+            "control.csv",
+            "category",
+            "text",
+            "",
+            "the study's task categories",
+            "Task category.",
+        ),
+        col(
+            "control.csv",
+            "minutes",
+            "integer",
+            "minutes",
+            "1–1440",
+            "Minutes the task took without the AI (Instrument C, control-group method).",
+        ),
+        col(
+            "summary.csv",
+            "group",
+            "text",
+            "",
+            "cohort, overall, function, tenure",
+            "The kind of group.",
+        ),
+        col("summary.csv", "name", "text", "", "", "The group."),
+        col(
+            "summary.csv",
+            "n",
+            "integer",
+            "participants",
+            "≥ 0",
+            "Participants in the estimate (after the compliance rule).",
+        ),
+        col(
+            "summary.csv",
+            "metric",
+            "text",
+            "",
+            "yield, oversight_min_per_hour, gross_hours_month, net_hours_month, labor_multiplier, vendor_gap",
+            "The metric (yield and multiplier as shares, oversight in minutes per hour, hours per user per month).",
+        ),
+        col(
+            "summary.csv",
+            "estimate",
+            "number",
+            "the metric's",
+            "empty when suppressed or not enough data",
+            "Point estimate (linearization, stratified by cohort, clustered by participant).",
+        ),
+        col(
+            "summary.csv",
+            "se",
+            "number",
+            "the metric's",
+            "",
+            "Standard error.",
+        ),
+        col(
+            "summary.csv",
+            "df",
+            "number",
+            "",
+            "",
+            "Degrees of freedom of the t quantile.",
+        ),
+        col(
+            "summary.csv",
+            "ci_lower",
+            "number",
+            "the metric's",
+            "",
+            "Lower end of the 95% interval.",
+        ),
+        col(
+            "summary.csv",
+            "ci_upper",
+            "number",
+            "the metric's",
+            "",
+            "Upper end of the 95% interval.",
+        ),
+        col(
+            "summary.csv",
+            "suppressed",
+            "0/1",
+            "",
+            "0, 1",
+            "1: fewer than k participants, or a group that could be recovered by subtraction; no metric shown.",
+        ),
+    ];
+    if descriptions {
+        c.insert(
+            11,
+            col("diary.csv", "description", "text", "", "free text, at most 500 characters", "The participant's own description (sensitive; included by an admin's choice, which is audited)."),
+        );
+        c.push(col(
+            "control.csv",
+            "description",
+            "text",
+            "",
+            "free text, at most 500 characters",
+            "The control participant's description (sensitive).",
+        ));
+    }
+    c
+}

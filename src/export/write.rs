@@ -1,0 +1,361 @@
+//! Writing an export: CSV (RFC 4180, formula-neutralised text), JSON and an Excel workbook. Pure.
+use super::codebook::{Column, columns};
+use super::{ExportData, summary_json};
+use std::borrow::Cow;
+
+/// A cell: text is neutralised in CSV, numbers stay numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// Whole number.
+    Int(i64),
+    /// Number.
+    Num(f64),
+    /// Empty.
+    Empty,
+}
+
+/// One file or sheet.
+pub struct Table {
+    /// File name (`participants.csv`).
+    pub name: &'static str,
+    /// Column names, from the codebook.
+    pub header: Vec<&'static str>,
+    /// Rows, in header order.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.to_string())
+}
+
+fn opt_int(v: Option<i64>) -> Cell {
+    v.map_or(Cell::Empty, Cell::Int)
+}
+
+fn opt_num(v: Option<f64>) -> Cell {
+    v.map_or(Cell::Empty, Cell::Num)
+}
+
+fn opt_text(v: &Option<String>) -> Cell {
+    v.as_deref().map_or(Cell::Empty, text)
+}
+
+/// Every table of an export, the codebook last, each with the codebook's columns.
+pub fn tables(d: &ExportData) -> Vec<Table> {
+    let book = columns(d.study.descriptions);
+    let header = |file: &str| -> Vec<&'static str> {
+        book.iter()
+            .filter(|c| c.file == file)
+            .map(|c| c.column)
+            .collect()
+    };
+    let desc = d.study.descriptions;
+    let mut out = vec![
+        Table {
+            name: "participants.csv",
+            header: header("participants.csv"),
+            rows: d
+                .participants
+                .iter()
+                .map(|p| {
+                    vec![
+                        text(&p.id),
+                        text(&p.cohort),
+                        text(&p.function),
+                        text(&p.tenure),
+                        Cell::Num(p.gross_hours_month),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: "diary.csv",
+            header: header("diary.csv"),
+            rows: d
+                .diary
+                .iter()
+                .map(|e| {
+                    let mut r = vec![
+                        text(&e.participant_id),
+                        text(&e.logged_at),
+                        text(&e.outcome),
+                        text(&e.category),
+                        Cell::Int(e.minutes_with_ai),
+                        Cell::Int(e.minutes_without_ai),
+                    ];
+                    if desc {
+                        r.push(opt_text(&e.description));
+                    }
+                    r
+                })
+                .collect(),
+        },
+        Table {
+            name: "pings.csv",
+            header: header("pings.csv"),
+            rows: d
+                .pings
+                .iter()
+                .map(|g| {
+                    vec![
+                        text(&g.participant_id),
+                        text(&g.sent_at),
+                        opt_text(&g.answered_at),
+                        opt_int(g.used_copilot.map(i64::from)),
+                        opt_int(g.verification_min),
+                        opt_int(g.correction_min),
+                        opt_int(g.context_min),
+                        opt_int(g.trust_min),
+                        text(&g.expires_at),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: "population.csv",
+            header: header("population.csv"),
+            rows: d
+                .population
+                .iter()
+                .map(|(c, n)| vec![text(c), Cell::Int(*n)])
+                .collect(),
+        },
+        Table {
+            name: "control.csv",
+            header: header("control.csv"),
+            rows: d
+                .control
+                .iter()
+                .map(|t| {
+                    let mut r = vec![
+                        text(&t.participant_id),
+                        text(&t.logged_at),
+                        text(&t.category),
+                        Cell::Int(t.minutes),
+                    ];
+                    if desc {
+                        r.push(opt_text(&t.description));
+                    }
+                    r
+                })
+                .collect(),
+        },
+        Table {
+            name: "summary.csv",
+            header: header("summary.csv"),
+            rows: d
+                .summary
+                .iter()
+                .map(|s| {
+                    vec![
+                        text(&s.group),
+                        text(&s.name),
+                        Cell::Int(s.n as i64),
+                        text(&s.metric),
+                        opt_num(s.estimate),
+                        opt_num(s.se),
+                        opt_num(s.df),
+                        opt_num(s.ci_lower),
+                        opt_num(s.ci_upper),
+                        Cell::Int(i64::from(s.suppressed)),
+                    ]
+                })
+                .collect(),
+        },
+    ];
+    out.push(Table {
+        name: "codebook.csv",
+        header: vec!["file", "column", "type", "unit", "allowed", "description"],
+        rows: book
+            .iter()
+            .map(|c: &Column| {
+                [c.file, c.column, c.kind, c.unit, c.allowed, c.description]
+                    .iter()
+                    .map(|s| text(s))
+                    .collect()
+            })
+            .collect(),
+    });
+    out
+}
+
+/// A text cell a spreadsheet could run as a formula (=, +, -, @, tab, carriage return first) gets a
+/// leading apostrophe; anything else is unchanged.
+pub fn neutralise(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+/// One table as RFC 4180 CSV (quoted where needed, CRLF line ends).
+pub fn csv(t: &Table) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(&t.header);
+    for row in &t.rows {
+        let fields: Vec<Cow<'_, str>> = row
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) => neutralise(s),
+                Cell::Int(i) => Cow::Owned(i.to_string()),
+                Cell::Num(x) => Cow::Owned(x.to_string()),
+                Cell::Empty => Cow::Borrowed(""),
+            })
+            .collect();
+        let _ = w.write_record(fields.iter().map(|f| f.as_bytes()));
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// The whole export as one JSON document (the summary also in `layer2 analyze --json`'s shape).
+pub fn json(d: &ExportData) -> Vec<u8> {
+    let doc = serde_json::json!({
+        "study": d.study,
+        "participants": d.participants,
+        "diary": d.diary,
+        "pings": d.pings,
+        "population": d.population.iter().map(|(c, n)| serde_json::json!({"cohort": c, "population": n})).collect::<Vec<_>>(),
+        "control": d.control,
+        "summary": d.summary,
+        "profile": summary_json(&d.summary),
+        "codebook": columns(d.study.descriptions),
+    });
+    serde_json::to_vec_pretty(&doc).unwrap_or_default()
+}
+
+/// The workbook: a sheet per table, text written as text (never as a formula), numbers as numbers.
+pub fn xlsx(d: &ExportData) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    for t in tables(d) {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t.name.trim_end_matches(".csv")).map_err(e)?;
+        for (c, h) in t.header.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        for (r, row) in t.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
+                    Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
+                    Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
+                    Cell::Empty => Ok(()),
+                }
+                .map_err(e)?;
+            }
+        }
+        sheet.set_freeze_panes(1, 0).map_err(e)?;
+    }
+    book.save_to_buffer().map_err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::*;
+
+    fn sample(descriptions: bool) -> ExportData {
+        ExportData {
+            study: StudyOut {
+                id: 1,
+                name: "W".into(),
+                vendor: "V".into(),
+                product: "P".into(),
+                model_version: "M".into(),
+                window_minutes: 60,
+                min_cell_size: 5,
+                exported_at: "2027-01-01T00:00:00Z".into(),
+                descriptions,
+            },
+            participants: vec![ParticipantOut {
+                id: "ab12".into(),
+                cohort: "heavy".into(),
+                function: "=HYPERLINK(\"http://x\")".into(),
+                tenure: "1–3 y".into(),
+                gross_hours_month: -0.5,
+            }],
+            diary: vec![DiaryOut {
+                participant_id: "ab12".into(),
+                logged_at: "2027-01-01T09:00:00Z".into(),
+                outcome: "most".into(),
+                category: "Code, \"review\"".into(),
+                minutes_with_ai: 10,
+                minutes_without_ai: 30,
+                description: descriptions.then(|| "@SUM(1)\nline two".into()),
+            }],
+            pings: vec![],
+            population: vec![("heavy".into(), 10)],
+            control: vec![],
+            summary: vec![],
+        }
+    }
+
+    #[test]
+    fn formulas_are_neutralised_numbers_stay_numbers_and_quoting_is_rfc_4180() {
+        for (s, want) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("ok", "ok"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(s), want);
+        }
+        let d = sample(true);
+        let t = tables(&d);
+        let p = String::from_utf8(csv(&t[0])).unwrap();
+        assert_eq!(
+            p,
+            "id,cohort,function,tenure,gross_hours_month\r\nab12,heavy,\"'=HYPERLINK(\"\"http://x\"\")\",1–3 y,-0.5\r\n",
+            "text neutralised and quoted; the negative number is left a number"
+        );
+        let diary = String::from_utf8(csv(&t[1])).unwrap();
+        assert!(diary.contains("\"Code, \"\"review\"\"\""), "{diary}");
+        assert!(diary.contains("\"'@SUM(1)\nline two\""), "{diary}");
+    }
+
+    #[test]
+    fn every_table_has_the_codebooks_columns_and_descriptions_only_when_asked() {
+        for desc in [false, true] {
+            let d = sample(desc);
+            let book = columns(desc);
+            for t in tables(&d).iter().filter(|t| t.name != "codebook.csv") {
+                let documented: Vec<&str> = book
+                    .iter()
+                    .filter(|c| c.file == t.name)
+                    .map(|c| c.column)
+                    .collect();
+                assert_eq!(t.header, documented, "{}", t.name);
+                for row in &t.rows {
+                    assert_eq!(row.len(), t.header.len(), "{}", t.name);
+                }
+            }
+            let diary = &tables(&d)[1];
+            assert_eq!(diary.header.contains(&"description"), desc);
+            let json = String::from_utf8(json(&d)).unwrap();
+            assert_eq!(json.contains("line two"), desc);
+        }
+    }
+
+    #[test]
+    fn the_workbook_is_a_zip_with_a_sheet_per_table() {
+        let bytes = xlsx(&sample(false)).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("xl/worksheets/sheet7.xml"), "seven sheets");
+    }
+}

@@ -1,0 +1,400 @@
+//! The report's charts, drawn on the server as SVG with `plotters` (text stays `<text>`, escaped by the
+//! backend). Grey-scale throughout, so they read the same on a black-and-white printer; every chart has
+//! a title, axis labels with units, and its numbers in a table beside it on the page.
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+
+const W: u32 = 640;
+const H: u32 = 340;
+/// Four greys a printer keeps apart, darkest first.
+const GREYS: [RGBColor; 4] = [
+    RGBColor(35, 35, 35),
+    RGBColor(105, 105, 105),
+    RGBColor(170, 170, 170),
+    RGBColor(230, 230, 230),
+];
+const FONT: &str = "sans-serif";
+
+/// An estimate with its interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// Estimate.
+    pub estimate: f64,
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+fn finish(svg: String, result: Drawn, title: &str) -> String {
+    match result {
+        // The SVG carries its title for screen readers.
+        Ok(()) => svg.replacen(
+            "<svg ",
+            &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
+            1,
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "chart not drawn");
+            String::new()
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn nice_max(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let step = 10f64.powf(x.log10().floor());
+    (x / step).ceil() * step
+}
+
+fn label_of(names: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + '_ {
+    move |v| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+            names.get(*i).cloned().unwrap_or_default()
+        }
+        SegmentValue::Last => String::new(),
+    }
+}
+
+/// Bars with interval whiskers, one per group (`percent`: values are shares, shown 0–100%).
+pub fn bars_with_intervals(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    names: &[String],
+    points: &[Point],
+    percent: bool,
+) -> String {
+    let mut svg = String::new();
+    let result: Drawn = (|| {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let top = if percent {
+            1.0
+        } else {
+            nice_max(points.iter().map(|p| p.high).fold(0.0, f64::max))
+        };
+        let bottom = points.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0..names.len()).into_segmented(), bottom..top)?;
+        let fmt_y = |y: &f64| {
+            if percent {
+                format!("{:.0}%", y * 100.0)
+            } else {
+                format!("{y:.1}")
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&label_of(names))
+            .y_label_formatter(&fmt_y)
+            .label_style((FONT, 13))
+            .draw()?;
+        chart.draw_series(points.iter().enumerate().map(|(i, p)| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), p.estimate),
+                ],
+                GREYS[2].filled(),
+            );
+            bar.set_margin(0, 0, 18, 18);
+            bar
+        }))?;
+        chart.draw_series(points.iter().enumerate().map(|(i, p)| {
+            ErrorBar::new_vertical(
+                SegmentValue::CenterOf(i),
+                p.low,
+                p.estimate,
+                p.high,
+                GREYS[0].stroke_width(2),
+                14,
+            )
+        }))?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, result, title)
+}
+
+/// Stacked bars: each group's four parts (e.g. the four kinds of oversight), with a legend.
+pub fn stacked_bars(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    names: &[String],
+    parts: &[[f64; 4]],
+    legend: [&str; 4],
+) -> String {
+    let mut svg = String::new();
+    let result: Drawn = (|| {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let top = nice_max(
+            parts
+                .iter()
+                .map(|p| p.iter().sum::<f64>())
+                .fold(0.0, f64::max),
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0..names.len()).into_segmented(), 0.0..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&label_of(names))
+            .y_label_formatter(&|y: &f64| format!("{y:.0}"))
+            .label_style((FONT, 13))
+            .draw()?;
+        for (k, label) in legend.iter().enumerate() {
+            let colour = GREYS[k];
+            chart
+                .draw_series(parts.iter().enumerate().map(move |(i, p)| {
+                    let below: f64 = p[..k].iter().sum();
+                    let mut bar = Rectangle::new(
+                        [
+                            (SegmentValue::Exact(i), below),
+                            (SegmentValue::Exact(i + 1), below + p[k]),
+                        ],
+                        colour.filled(),
+                    );
+                    bar.set_margin(0, 0, 18, 18);
+                    bar
+                }))?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font((FONT, 12))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, result, title)
+}
+
+/// Two bars per group: the vendor's gross hours (light) beside the measured net hours (dark, with its
+/// interval).
+pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Point]) -> String {
+    let mut svg = String::new();
+    let result: Drawn = (|| {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let top = nice_max(
+            gross
+                .iter()
+                .copied()
+                .chain(net.iter().map(|p| p.high))
+                .fold(0.0, f64::max),
+        );
+        let bottom = net.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5f64..(names.len() as f64 - 0.5), bottom..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_labels(names.len())
+            .x_desc("Cohort")
+            .y_desc("Hours per user per month")
+            .x_label_formatter(&|x: &f64| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|y: &f64| format!("{y:.0}"))
+            .label_style((FONT, 13))
+            .draw()?;
+        let w = 0.3;
+        chart
+            .draw_series(gross.iter().enumerate().map(|(i, g)| {
+                let x = i as f64;
+                Rectangle::new([(x - w, 0.0), (x, *g)], GREYS[3].filled())
+            }))?
+            .label("Vendor's gross AI hours")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], GREYS[3].filled()));
+        chart.draw_series(gross.iter().enumerate().map(|(i, g)| {
+            let x = i as f64;
+            Rectangle::new([(x - w, 0.0), (x, *g)], BLACK.stroke_width(1))
+        }))?;
+        chart
+            .draw_series(net.iter().enumerate().map(|(i, p)| {
+                let x = i as f64;
+                Rectangle::new([(x, 0.0), (x + w, p.estimate)], GREYS[0].filled())
+            }))?
+            .label("Measured net time saved (95% CI)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], GREYS[0].filled()));
+        chart.draw_series(net.iter().enumerate().map(|(i, p)| {
+            ErrorBar::new_vertical(
+                i as f64 + w / 2.0,
+                p.low,
+                p.estimate,
+                p.high,
+                GREYS[1].stroke_width(2),
+                10,
+            )
+        }))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font((FONT, 12))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, result, title)
+}
+
+/// A line over days (values as shares, shown 0–100%); a missing day leaves a gap in the markers.
+pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<f64>]) -> String {
+    let mut svg = String::new();
+    let result: Drawn = (|| {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = days.len().max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0..n - 1, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(238, 238, 238))
+            .x_labels(8.min(n))
+            .x_desc("Day of collection (UTC)")
+            .y_desc(y_desc)
+            .x_label_formatter(&|i: &usize| {
+                days.get(*i)
+                    .map(|d| d.get(5..).unwrap_or(d).to_string())
+                    .unwrap_or_default()
+            })
+            .y_label_formatter(&|y: &f64| format!("{:.0}%", y * 100.0))
+            .label_style((FONT, 13))
+            .draw()?;
+        let shown: Vec<(usize, f64)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+            .collect();
+        chart.draw_series(LineSeries::new(
+            shown.iter().copied(),
+            GREYS[0].stroke_width(2),
+        ))?;
+        chart.draw_series(
+            shown
+                .iter()
+                .map(|&(i, v)| Circle::new((i, v), 3, GREYS[0].filled())),
+        )?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, result, title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn charts_are_svg_with_titles_axis_labels_and_escaped_text() {
+        let p = |e: f64| Point {
+            estimate: e,
+            low: e - 0.1,
+            high: e + 0.1,
+        };
+        let svg = bars_with_intervals(
+            "Yield <per> cohort",
+            "Cohort",
+            "Tasks used (%)",
+            &names(&["heavy", "<script>"]),
+            &[p(0.6), p(0.5)],
+            true,
+        );
+        assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Yield &lt;per&gt; cohort\""));
+        assert!(svg.contains("Tasks used (%)") && svg.contains("Cohort"));
+        assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
+        assert!(svg.contains("60%") || svg.contains("50%"), "percent ticks");
+        let stacked = stacked_bars(
+            "Oversight",
+            "Cohort",
+            "Minutes per hour",
+            &names(&["heavy"]),
+            &[[5.0, 3.0, 1.0, 0.5]],
+            ["Verification", "Correction", "Context", "Trust"],
+        );
+        assert!(stacked.contains("Verification") && stacked.contains("Trust"));
+        let g = gross_beside_net(
+            "Vendor vs net",
+            &names(&["heavy", "light"]),
+            &[10.0, 2.0],
+            &[p(3.5), p(0.4)],
+        );
+        assert!(
+            g.contains("Vendor&apos;s gross AI hours") || g.contains("Vendor's gross AI hours"),
+            "{g}"
+        );
+        let d = daily_share(
+            "Compliance",
+            "Answered in time",
+            &names(&["2026-10-01", "2026-10-02", "2026-10-03"]),
+            &[Some(0.7), None, Some(0.6)],
+        );
+        assert!(d.contains("<polyline") || d.contains("<path"), "a line");
+        // Grey-scale only: every fill and stroke colour has equal red, green and blue.
+        for chart in [&svg, &stacked, &g, &d] {
+            for colour in chart.match_indices("#").map(|(i, _)| &chart[i + 1..i + 7]) {
+                if colour.chars().all(|c| c.is_ascii_hexdigit()) {
+                    assert!(
+                        colour[0..2] == colour[2..4] && colour[2..4] == colour[4..6],
+                        "not grey: #{colour}"
+                    );
+                }
+            }
+        }
+    }
+}

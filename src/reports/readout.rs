@@ -1,0 +1,309 @@
+//! What the report page, the executive readout and `layer2 report` show: the profile with the
+//! confidentiality rule applied, the renewal economics per cohort and overall, compliance and the sample.
+use super::compute::{Computed, Hidden, compute};
+use super::economics::{Assumptions, Economics, economics};
+use crate::error::Result;
+use crate::state::AppState;
+use crate::stats::compliance::{ComplianceSummary, summarise};
+use crate::stats::profile::{Metric, OVERALL, Profile};
+use crate::study::StudyId;
+use crate::study::repo::StudyRow;
+use std::fmt::Write;
+
+/// One cohort (or the whole sample) as the readout shows it.
+pub struct Group {
+    /// heavy / moderate / light / Overall.
+    pub name: String,
+    /// Participants in the estimates.
+    pub n: usize,
+    /// Roster size.
+    pub population: f64,
+    /// Share of the roster.
+    pub share: f64,
+    /// Hidden by the confidentiality rule: no metric, no money.
+    pub hidden: bool,
+    /// The profile (only read when not hidden).
+    pub profile: Profile,
+    /// The economics, when the assumptions are entered and the net hours could be estimated.
+    pub economics: Option<Economics>,
+}
+
+/// The renewal assumptions with their currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Money {
+    /// The numbers.
+    pub assumptions: Assumptions,
+    /// ISO code, e.g. USD.
+    pub currency: String,
+}
+
+/// Everything a readout needs.
+pub struct Readout {
+    /// The study.
+    pub study: StudyRow,
+    /// The compliance rule applied.
+    pub min_compliance: f64,
+    /// Minimum cell size.
+    pub k: usize,
+    /// Participants in the estimates and left out for compliance.
+    pub kept: usize,
+    /// Left out.
+    pub excluded: usize,
+    /// Cohorts in report order, then Overall.
+    pub groups: Vec<Group>,
+    /// Everything computed (segments, oversight split).
+    pub computed: Computed,
+    /// The confidentiality decisions.
+    pub hidden: Hidden,
+    /// Renewal assumptions, if entered.
+    pub money: Option<Money>,
+    /// Compliance per cohort and overall (hidden groups left out).
+    pub compliance: Vec<(String, ComplianceSummary)>,
+    /// Compliance per day of collection: (day, share answered in time), `None` for a day with fewer than k
+    /// participants pinged.
+    pub daily: Vec<(String, Option<f64>)>,
+    /// Pilot participants (kept apart from every estimate).
+    pub pilot: i64,
+}
+
+/// Heavy, moderate, light, then anything else, by name.
+pub fn cohort_order(name: &str) -> (usize, String) {
+    let rank = match name {
+        "heavy" => 0,
+        "moderate" => 1,
+        "light" => 2,
+        _ => 3,
+    };
+    (rank, name.to_string())
+}
+
+/// Loads and computes a study's readout at the default 95% level.
+pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Readout> {
+    let s = crate::study::service::get(state, study).await?;
+    let k = state.config.min_cell_size;
+    let inputs = super::study_inputs(state, study, min_compliance).await?;
+    let (kept, excluded) = (inputs.kept.len(), inputs.excluded.len());
+    let mut summaries: Vec<(String, ComplianceSummary)> = summarise(&inputs.kept, &inputs.excluded)
+        .into_iter()
+        .collect();
+    let populations = inputs.populations.clone();
+    let total_pop: f64 = populations.values().sum();
+    let computed = compute(inputs, 0.95, false).await?;
+    let hidden = computed.hidden(k);
+    let money = super::repo::economics(&state.pool, study)
+        .await?
+        .map(|(p, seats, c, currency)| Money {
+            assumptions: Assumptions {
+                seat_price: p,
+                seats: seats as f64,
+                hourly_cost: c,
+            },
+            currency,
+        });
+    let mut groups = Vec::new();
+    if let Ok(p) = &computed.profile {
+        let mut names: Vec<&String> = p.cohorts.keys().collect();
+        names.sort_by_key(|n| cohort_order(n));
+        let entries = names
+            .into_iter()
+            .map(|n| (n.clone(), &p.cohorts[n]))
+            .chain(std::iter::once(("Overall".to_string(), &p.overall)));
+        for (name, prof) in entries {
+            let is_overall = name == "Overall";
+            let population = if is_overall {
+                total_pop
+            } else {
+                populations.get(&name).copied().unwrap_or(0.0)
+            };
+            let share = if total_pop > 0.0 {
+                population / total_pop
+            } else {
+                0.0
+            };
+            let hide = hidden.cohort(if is_overall { OVERALL } else { &name });
+            let economics = match (&money, prof.get(Metric::Net), hide) {
+                (Some(m), Some(net), false) => Some(economics(
+                    &m.assumptions,
+                    net,
+                    prof.get(Metric::Gross),
+                    share,
+                )),
+                _ => None,
+            };
+            groups.push(Group {
+                name,
+                n: prof.n,
+                population,
+                share,
+                hidden: hide,
+                profile: prof.clone(),
+                economics,
+            });
+        }
+    }
+    // Compliance: the same rule as the profile (a cohort hidden there is hidden here).
+    summaries.retain(|(name, _)| {
+        if name == "overall" {
+            kept + excluded >= k
+        } else {
+            !hidden.cohorts.contains(name)
+        }
+    });
+    summaries.sort_by_key(|(name, _)| {
+        if name == "overall" {
+            (9, String::new())
+        } else {
+            cohort_order(name)
+        }
+    });
+    let daily = super::repo::compliance_by_day(&state.pool, study)
+        .await?
+        .into_iter()
+        .map(|(day, people, delivered, answered)| {
+            let share =
+                (people as usize >= k && delivered > 0).then(|| answered as f64 / delivered as f64);
+            (day, share)
+        })
+        .collect();
+    let pilot: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = 'pilot' AND consent = 'accepted'",
+    )
+    .bind(study)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Readout {
+        study: s,
+        min_compliance,
+        k,
+        kept,
+        excluded,
+        groups,
+        computed,
+        hidden,
+        money,
+        compliance: summaries,
+        daily,
+        pilot,
+    })
+}
+
+/// Money with its currency and no decimals ("USD 12,345").
+pub fn money(currency: &str, x: f64) -> String {
+    let neg = x < 0.0;
+    let digits = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{currency} {grouped}", if neg { "−" } else { "" })
+}
+
+/// The readout as plain text (`layer2 report`).
+pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Result<String> {
+    let r = load(state, study, min_compliance).await?;
+    let mut out = String::new();
+    let s = &r.study;
+    let _ = writeln!(
+        out,
+        "{} — {} {} ({}), status {}",
+        s.name,
+        s.vendor,
+        s.product,
+        s.model_version,
+        s.status().label()
+    );
+    let _ = writeln!(
+        out,
+        "{} participants in the estimates; {} left out for answering under {:.0}% of their pings in time; pilot ({}) kept apart. Groups under {} participants are not shown.\n",
+        r.kept,
+        r.excluded,
+        r.min_compliance * 100.0,
+        r.pilot,
+        r.k
+    );
+    let cell = |p: &Profile, m: Metric, d: usize| match p.get(m) {
+        Some(e) => format!(
+            "{:.d$} [{:.d$}, {:.d$}]",
+            e.estimate, e.ci_lower, e.ci_upper
+        ),
+        None => "not enough data".into(),
+    };
+    let _ = writeln!(
+        out,
+        "{:<10} {:>5}  {:<22} {:<20} {:<18} {:<18} {:<22}",
+        "cohort", "n", "yield", "oversight min/h", "gross h/month", "net h/month", "multiplier"
+    );
+    for g in &r.groups {
+        if g.hidden {
+            let _ = writeln!(
+                out,
+                "{:<10} {:>5}  (fewer than {} participants, or recoverable from the others: not shown)",
+                g.name, g.n, r.k
+            );
+            continue;
+        }
+        let p = &g.profile;
+        let _ = writeln!(
+            out,
+            "{:<10} {:>5}  {:<22} {:<20} {:<18} {:<18} {:<22}",
+            g.name,
+            g.n,
+            cell(p, Metric::Yield, 3),
+            cell(p, Metric::Oversight, 1),
+            cell(p, Metric::Gross, 1),
+            cell(p, Metric::Net, 1),
+            cell(p, Metric::Multiplier, 3)
+        );
+    }
+    match &r.money {
+        None => {
+            let _ = writeln!(
+                out,
+                "\nRenewal economics: no seat price, seats or labor cost entered yet (the study's Report page)."
+            );
+        }
+        Some(m) => {
+            let a = &m.assumptions;
+            let c = m.currency.as_str();
+            let _ = writeln!(
+                out,
+                "\nRenewal economics (assumptions: seat {} per user per month, {} seats, labor {} per hour):",
+                money(c, a.seat_price),
+                a.seats,
+                money(c, a.hourly_cost)
+            );
+            for g in r.groups.iter().filter(|g| !g.hidden) {
+                let Some(e) = &g.economics else {
+                    let _ = writeln!(out, "  {:<10} not enough data", g.name);
+                    continue;
+                };
+                let v = &e.value_per_user;
+                let _ = writeln!(
+                    out,
+                    "  {:<10} value {} per user per month [{}, {}]; return per seat {:.1}× [{:.1}, {:.1}]; {:.0} seats, net {} a month{}",
+                    g.name,
+                    money(c, v.estimate),
+                    money(c, v.low.unwrap_or(f64::NAN)),
+                    money(c, v.high.unwrap_or(f64::NAN)),
+                    e.return_per_seat.estimate,
+                    e.return_per_seat.low.unwrap_or(f64::NAN),
+                    e.return_per_seat.high.unwrap_or(f64::NAN),
+                    e.seats,
+                    money(c, e.total_per_month.estimate),
+                    if e.below_price {
+                        format!(
+                            " — RIGHT-SIZE: worth less than the seat ({} a month in seats)",
+                            money(c, e.spend_per_month)
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,138 @@
+//! Exports through the browser: a page listing what can be downloaded, and one POST per file (audited).
+//! Analysts and admins export; only an admin may include free-text descriptions, deliberately.
+use super::PageCtx;
+use super::studies::StudyNav;
+use crate::auth::extract::Staff;
+use crate::error::{AppError, Result};
+use crate::export::{self, CSV_FILES, write};
+use crate::state::AppState;
+use crate::study::{StudyId, service as study_service};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "export/page.html")]
+struct ExportPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    files: Vec<(&'static str, &'static str)>,
+    min_cell: usize,
+}
+
+const ABOUT: [(&str, &str); 7] = [
+    (
+        "participants.csv",
+        "one row per participant: pseudonymous id, cohort, function, tenure, gross AI hours",
+    ),
+    (
+        "diary.csv",
+        "every diary task: outcome and minutes with and without AI",
+    ),
+    (
+        "pings.csv",
+        "every delivered ping: answer, the four oversight minutes, its deadline",
+    ),
+    ("population.csv", "roster size per cohort"),
+    ("control.csv", "the control group's tasks (Instrument C)"),
+    (
+        "summary.csv",
+        "the cohort summary: every metric with its interval; hidden groups marked",
+    ),
+    ("codebook.csv", "every column, its unit and allowed values"),
+];
+
+/// What can be exported.
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = ExportPage {
+        ctx,
+        nav: StudyNav::new(&study, "export"),
+        files: ABOUT.to_vec(),
+        min_cell: state.config.min_cell_size,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// One download.
+#[derive(Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    csrf: String,
+    /// A CSV file name, `export.json` or `workbook.xlsx`.
+    #[serde(default)]
+    file: String,
+    /// "1": include free-text descriptions (admins only).
+    #[serde(default)]
+    descriptions: String,
+}
+
+/// The file, as an attachment.
+pub async fn download(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<ExportForm>,
+) -> Result<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let descriptions = f.descriptions == "1";
+    if descriptions && !staff.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let study = study_service::get(&state, StudyId(id)).await?;
+    let known = CSV_FILES.contains(&f.file.as_str())
+        || f.file == "export.json"
+        || f.file == "workbook.xlsx";
+    if !known {
+        return Err(export::unknown(&f.file));
+    }
+    let data = export::gather(
+        &state,
+        study.id,
+        descriptions,
+        crate::stats::input::Rules::default().min_compliance,
+    )
+    .await?;
+    let (bytes, mime) = match f.file.as_str() {
+        "export.json" => (write::json(&data), "application/json"),
+        "workbook.xlsx" => (
+            write::xlsx(&data).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        name => {
+            let table = write::tables(&data)
+                .into_iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| export::unknown(name))?;
+            (write::csv(&table), "text/csv; charset=utf-8")
+        }
+    };
+    export::audit_export(&state, &staff.actor(), study.id, &f.file, descriptions).await?;
+    let disposition = format!("attachment; filename=\"study-{}-{}\"", study.id.0, f.file);
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
