@@ -370,6 +370,16 @@ async fn replay(
         .map_err(err)?;
     }
 
+    // The renewal assumptions the CIO office would enter.
+    crate::reports::set_economics(
+        &sim,
+        &admin,
+        id,
+        ["39", &employees.to_string(), "45", "USD"],
+    )
+    .await
+    .map_err(err)?;
+
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
     let mut people: Vec<Persona> = Vec::new();
     let mut t = at(start + Duration::days(14), 8);

@@ -76,6 +76,9 @@ pub fn bars_with_intervals(
     points: &[Point],
     percent: bool,
 ) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
     let mut svg = String::new();
     let result: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
@@ -87,11 +90,11 @@ pub fn bars_with_intervals(
         };
         let bottom = points.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 17))
+            .caption(title, (FONT, 19))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d((0..names.len()).into_segmented(), bottom..top)?;
+            .build_cartesian_2d((0..names.len() - 1).into_segmented(), bottom..top)?;
         let fmt_y = |y: &f64| {
             if percent {
                 format!("{:.0}%", y * 100.0)
@@ -107,7 +110,7 @@ pub fn bars_with_intervals(
             .y_desc(y_desc)
             .x_label_formatter(&label_of(names))
             .y_label_formatter(&fmt_y)
-            .label_style((FONT, 13))
+            .label_style((FONT, 15))
             .draw()?;
         chart.draw_series(points.iter().enumerate().map(|(i, p)| {
             let mut bar = Rectangle::new(
@@ -145,6 +148,9 @@ pub fn stacked_bars(
     parts: &[[f64; 4]],
     legend: [&str; 4],
 ) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
     let mut svg = String::new();
     let result: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
@@ -156,11 +162,11 @@ pub fn stacked_bars(
                 .fold(0.0, f64::max),
         );
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 17))
+            .caption(title, (FONT, 19))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d((0..names.len()).into_segmented(), 0.0..top)?;
+            .build_cartesian_2d((0..names.len() - 1).into_segmented(), 0.0..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -169,7 +175,7 @@ pub fn stacked_bars(
             .y_desc(y_desc)
             .x_label_formatter(&label_of(names))
             .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .label_style((FONT, 13))
+            .label_style((FONT, 15))
             .draw()?;
         for (k, label) in legend.iter().enumerate() {
             let colour = GREYS[k];
@@ -196,7 +202,7 @@ pub fn stacked_bars(
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font((FONT, 12))
+            .label_font((FONT, 14))
             .draw()?;
         root.present()?;
         Ok(())
@@ -207,6 +213,9 @@ pub fn stacked_bars(
 /// Two bars per group: the vendor's gross hours (light) beside the measured net hours (dark, with its
 /// interval).
 pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Point]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
     let mut svg = String::new();
     let result: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
@@ -220,7 +229,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
         );
         let bottom = net.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 17))
+            .caption(title, (FONT, 19))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
@@ -241,7 +250,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
                 }
             })
             .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .label_style((FONT, 13))
+            .label_style((FONT, 15))
             .draw()?;
         let w = 0.3;
         chart
@@ -277,7 +286,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font((FONT, 12))
+            .label_font((FONT, 14))
             .draw()?;
         root.present()?;
         Ok(())
@@ -287,17 +296,20 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
 
 /// A line over days (values as shares, shown 0–100%); a missing day leaves a gap in the markers.
 pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<f64>]) -> String {
+    if days.is_empty() {
+        return String::new();
+    }
     let mut svg = String::new();
     let result: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE)?;
-        let n = days.len().max(1);
+        let n = days.len();
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 17))
+            .caption(title, (FONT, 19))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d(0..n - 1, 0.0..1.0)?;
+            .build_cartesian_2d(0..(n - 1).max(1), 0.0..1.0)?;
         chart
             .configure_mesh()
             .light_line_style(RGBColor(238, 238, 238))
@@ -310,7 +322,7 @@ pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<
                     .unwrap_or_default()
             })
             .y_label_formatter(&|y: &f64| format!("{:.0}%", y * 100.0))
-            .label_style((FONT, 13))
+            .label_style((FONT, 15))
             .draw()?;
         let shown: Vec<(usize, f64)> = values
             .iter()
@@ -385,6 +397,10 @@ mod tests {
             &[Some(0.7), None, Some(0.6)],
         );
         assert!(d.contains("<polyline") || d.contains("<path"), "a line");
+        assert!(
+            bars_with_intervals("t", "x", "y", &[], &[], true).is_empty(),
+            "nothing to draw"
+        );
         // Grey-scale only: every fill and stroke colour has equal red, green and blue.
         for chart in [&svg, &stacked, &g, &d] {
             for colour in chart.match_indices("#").map(|(i, _)| &chart[i + 1..i + 7]) {

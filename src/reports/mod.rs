@@ -75,3 +75,59 @@ pub fn to_data(t: &Totals) -> crate::stats::profile::ParticipantData {
         gross_hours: t.gross_hours,
     }
 }
+
+fn number(v: &str, what: &str) -> Result<f64> {
+    v.trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .map_err(|_| crate::error::AppError::BadRequest(format!("{what} must be a number.")))
+}
+
+/// Validates and saves a study's renewal assumptions (seat price, seats, hourly cost, currency), audited.
+pub async fn set_economics(
+    state: &AppState,
+    actor: &crate::audit::Actor,
+    study: StudyId,
+    [price, seats, cost, currency]: [&str; 4],
+) -> Result<()> {
+    use crate::error::AppError;
+    let a = economics::Assumptions {
+        seat_price: number(price, "The seat price")?,
+        seats: number(seats, "The seats licensed")?,
+        hourly_cost: number(cost, "The hourly labor cost")?,
+    };
+    economics::check(&a).map_err(AppError::BadRequest)?;
+    let currency = currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(AppError::BadRequest(
+            "The currency must be a three-letter code such as USD or EUR.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = crate::db::begin_write(&state.pool).await?;
+    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    repo::set_economics(
+        &mut tx,
+        study,
+        (a.seat_price, a.seats as i64, a.hourly_cost, &currency),
+        actor.user_id,
+        now,
+    )
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        now,
+        actor,
+        "economics.set",
+        Some(study.0),
+        &format!(
+            "seat {currency} {} per user per month, {} seats, labor {currency} {} per hour",
+            a.seat_price, a.seats, a.hourly_cost
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

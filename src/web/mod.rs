@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod collection;
 pub mod export;
 pub mod participant;
+pub mod report;
 pub mod roster;
 pub mod studies;
 
@@ -62,6 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/baseline", get(baseline::page))
         .route("/studies/{id}/analysis", get(analysis::page))
         .route("/studies/{id}/export", get(export::page).post(export::download))
+        .route("/studies/{id}/report", get(report::page))
+        .route("/studies/{id}/readout", get(report::readout))
+        .route("/studies/{id}/economics", post(report::economics))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
         .route("/studies/{id}/baseline/control", post(baseline::control))
@@ -74,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)
         .route("/static/style.css", get(stylesheet))
+        .route("/static/print.css", get(print_stylesheet))
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -96,6 +101,17 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/style.css"),
+    )
+}
+
+/// The executive readout's print stylesheet.
+async fn print_stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/print.css"),
     )
 }
 

@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 20] = [
+pub const POST_ROUTES: [&str; 21] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -89,6 +89,7 @@ pub const POST_ROUTES: [&str; 20] = [
     "/studies/1/baseline/historical",
     "/studies/1/baseline/expert",
     "/studies/1/baseline/control",
+    "/studies/1/economics",
 ];
 
 #[tokio::test]

@@ -772,6 +772,49 @@ async fn the_analysis_page_hides_every_group_smaller_than_the_minimum_cell() {
         "{html}"
     );
     assert!(!html.contains("0.333 ["), "no metric for a group of three");
+    // The same rule on the report, the readout and every export.
+    for page in ["report", "readout"] {
+        let (status, html) = app.get_text(&format!("/studies/{id}/{page}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("not shown"), "{page}: {html}");
+        assert!(
+            !html.contains("100.0% ["),
+            "{page}: no yield for three people"
+        );
+        assert!(
+            !html.contains("<svg role"),
+            "{page}: no chart of hidden groups"
+        );
+    }
+    let summary = app
+        .post(&format!("/studies/{id}/export"), &[("file", "summary.csv")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<&str> = summary.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r.ends_with(",,,,,,1")),
+        "every metric suppressed: {summary}"
+    );
+    let participants = app
+        .post(
+            &format!("/studies/{id}/export"),
+            &[("file", "participants.csv")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(participants.lines().count(), 4);
+    assert!(
+        participants
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",suppressed,suppressed,")),
+        "three people cannot keep function and tenure: {participants}"
+    );
     assert_eq!(
         app.get(&format!("/studies/{id}/analysis?min=abc"))
             .await

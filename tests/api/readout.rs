@@ -1,0 +1,476 @@
+//! The readout: exports (round trip, pseudonyms, neutralisation, roles, audit), the report and readout
+//! pages, the renewal economics, and `layer2 export` / `layer2 report` from the real binary.
+use crate::helpers::*;
+use layer2::stats::input::{Rules, read_dir};
+use layer2::stats::profile::{StudyProfile, profile};
+use layer2::study::StudyId;
+use reqwest::StatusCode;
+use std::path::Path;
+
+const THIRD: f64 = 1.0 / 3.0;
+
+/// The demo's organisation (600 people) and its replayed studies, signed in as the analyst.
+async fn demo() -> (TestApp, layer2::demo::DemoInfo) {
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    app.login(layer2::demo::ANALYST_EMAIL, layer2::demo::ANALYST_PASSWORD)
+        .await;
+    (app, info)
+}
+
+async fn download(app: &TestApp, study: i64, file: &str) -> reqwest::Response {
+    app.post(&format!("/studies/{study}/export"), &[("file", file)])
+        .await
+}
+
+/// The in-app profile at the default compliance rule.
+async fn app_profile(app: &TestApp, study: i64) -> StudyProfile {
+    let inputs = layer2::reports::study_inputs(&app.state, StudyId(study), THIRD)
+        .await
+        .unwrap();
+    let data: Vec<_> = inputs.kept.iter().map(layer2::reports::to_data).collect();
+    profile(&data, &inputs.populations, 0.95).unwrap()
+}
+
+fn assert_same(a: &StudyProfile, b: &StudyProfile) {
+    assert_eq!(
+        a.cohorts.keys().collect::<Vec<_>>(),
+        b.cohorts.keys().collect::<Vec<_>>()
+    );
+    let pairs = a
+        .cohorts
+        .iter()
+        .map(|(k, p)| (k.as_str(), p, &b.cohorts[k]))
+        .chain(std::iter::once(("overall", &a.overall, &b.overall)));
+    for (name, x, y) in pairs {
+        assert_eq!(x.n, y.n, "{name}");
+        for m in layer2::stats::profile::Metric::ALL {
+            match (x.get(m), y.get(m)) {
+                (Some(p), Some(q)) => {
+                    assert!(
+                        (p.estimate - q.estimate).abs() <= 1e-9 * p.estimate.abs().max(1.0),
+                        "{name} {m:?}: {} vs {}",
+                        p.estimate,
+                        q.estimate
+                    );
+                    assert!(
+                        (p.se - q.se).abs() <= 1e-9 * p.se.abs().max(1.0),
+                        "{name} {m:?} se"
+                    );
+                }
+                (None, None) => {}
+                other => panic!("{name} {m:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+fn ids(csv: &str) -> Vec<String> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
+    let (app, info) = demo().await;
+    let study = info.analysis_study_id;
+    let (status, html) = app.get_text(&format!("/studies/{study}/export")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("participants.csv") && !html.contains("With free-text descriptions"));
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "participants.csv",
+        "diary.csv",
+        "pings.csv",
+        "population.csv",
+    ] {
+        let r = download(&app, study, file).await;
+        assert_eq!(r.status(), StatusCode::OK, "{file}");
+        let h = r.headers();
+        assert_eq!(h["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(
+            h["content-disposition"],
+            format!("attachment; filename=\"study-{study}-{file}\"").as_str()
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        std::fs::write(dir.path().join(file), r.bytes().await.unwrap()).unwrap();
+    }
+    // The round trip: the files through the offline reader give the app's profile.
+    let offline = read_dir(
+        dir.path(),
+        Rules {
+            window_minutes: 30,
+            min_compliance: THIRD,
+        },
+    )
+    .unwrap();
+    let data: Vec<_> = offline.kept.iter().map(layer2::reports::to_data).collect();
+    let again = profile(&data, &offline.populations, 0.95).unwrap();
+    let inside = app_profile(&app, study).await;
+    assert!(inside.overall.n > 50, "a real sample: {}", inside.overall.n);
+    assert_same(&inside, &again);
+
+    // Nobody is named: no employee id, no email; the same person keeps their id across exports of the
+    // study and has another in the other study (the demo's waves sample the same people).
+    let participants = std::fs::read_to_string(dir.path().join("participants.csv")).unwrap();
+    assert!(
+        !participants.contains("E0") && !participants.contains('@'),
+        "{participants}"
+    );
+    let first = ids(&participants);
+    let again = download(&app, study, "participants.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, ids(&again), "stable within a study");
+    let other = download(&app, info.collection_study_id, "participants.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!ids(&other).is_empty());
+    assert!(
+        ids(&other).iter().all(|id| !first.contains(id)),
+        "different in another study"
+    );
+    let diary = std::fs::read_to_string(dir.path().join("diary.csv")).unwrap();
+    assert!(!diary.lines().next().unwrap().contains("description"));
+
+    // The summary agrees with the app and the codebook documents every column.
+    let summary = download(&app, study, "summary.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let net = inside.overall.net_hours_month.as_ref().unwrap().estimate;
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("overall,overall,") && l.contains(",net_hours_month,"))
+        .unwrap();
+    let value: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
+    assert!((value - net).abs() < 1e-9, "{line}");
+    let codebook = download(&app, study, "codebook.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for column in [
+        "gross_hours_month",
+        "expires_at",
+        "used_copilot",
+        "suppressed",
+    ] {
+        assert!(codebook.contains(column), "{column}");
+    }
+    let json: serde_json::Value = download(&app, study, "export.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let j = json["profile"]["overall"]["net_hours_month"]["estimate"]
+        .as_f64()
+        .unwrap();
+    assert!((j - net).abs() < 1e-9);
+    let xlsx = download(&app, study, "workbook.xlsx").await;
+    assert_eq!(
+        xlsx.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
+
+    // Refusals change nothing; every export is in the audit log with who and what.
+    let before = app
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND study_id = ?",
+            study,
+        )
+        .await;
+    let r = app
+        .post(
+            &format!("/studies/{study}/export"),
+            &[("file", "diary.csv"), ("descriptions", "1")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "an analyst never gets free text"
+    );
+    let r = download(&app, study, "../layer2.sqlite3").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let stranger = app.stranger();
+    let r = stranger
+        .post_form(
+            &format!("/studies/{study}/export"),
+            &[("file", "diary.csv")],
+        )
+        .await;
+    assert_ne!(r.status(), StatusCode::OK, "no session, no export");
+    assert_eq!(
+        stranger
+            .get(&format!("/studies/{study}/export"))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND study_id = ?",
+            study
+        )
+        .await,
+        before
+    );
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, detail FROM audit_log WHERE action = 'export' AND study_id = ? ORDER BY id",
+    )
+    .bind(study)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    // Four raw files, participants again, summary, codebook, JSON and workbook.
+    assert_eq!(rows.len(), 9);
+    assert!(
+        rows.iter()
+            .all(|(who, _)| who == layer2::demo::ANALYST_EMAIL)
+    );
+    assert!(
+        rows[0].1.starts_with("participants.csv; no free text"),
+        "{:?}",
+        rows[0]
+    );
+}
+
+#[tokio::test]
+async fn an_admin_may_include_descriptions_deliberately_and_it_is_logged() {
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    app.login(layer2::demo::ADMIN_EMAIL, layer2::demo::ADMIN_PASSWORD)
+        .await;
+    let study = info.analysis_study_id;
+    // A description a spreadsheet would run as a formula.
+    sqlx::query(
+        "UPDATE diary_entries SET description = '=HYPERLINK(\"http://evil\",\"x\")' WHERE id = (SELECT MIN(d.id)
+           FROM diary_entries d JOIN participants p ON p.id = d.participant WHERE p.study_id = ? AND p.role = 'main'
+             AND p.consent = 'accepted')",
+    )
+    .bind(study)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.get_text(&format!("/studies/{study}/export")).await;
+    assert!(html.contains("With free-text descriptions"));
+    let r = app
+        .post(
+            &format!("/studies/{study}/export"),
+            &[("file", "diary.csv"), ("descriptions", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",description"));
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""),
+        "neutralised and quoted"
+    );
+    assert!(!csv.contains(",=HYPERLINK"));
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'export' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(detail, "diary.csv; free-text descriptions INCLUDED");
+}
+
+#[tokio::test]
+async fn the_report_and_readout_show_charts_tables_economics_and_caveats() {
+    let (app, info) = demo().await;
+    let study = info.analysis_study_id;
+    let (status, html) = app.get_text(&format!("/studies/{study}/report")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<svg role=\"img\"").count(), 4, "four charts");
+    for text in [
+        "The headline",
+        "below the vendor",
+        "Yield per cohort (95% CI)",
+        "Oversight minutes per hour of AI output, by kind",
+        "s hours beside the hours really saved",
+        "Compliance by day",
+        "By function",
+        "By tenure",
+        "Renewal economics",
+        "seat price USD 39 per user per month",
+        "Return per seat",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    assert!(
+        !html.contains("Save assumptions"),
+        "analysts read the assumptions"
+    );
+    let (status, readout) = app.get_text(&format!("/studies/{study}/readout")).await;
+    assert_eq!(status, StatusCode::OK);
+    for text in [
+        "/static/print.css",
+        "net hours saved per user per month",
+        "Decision acceleration is not automation",
+        "Pilot data are excluded",
+        "Low-compliance participants are left out",
+        "How this was measured",
+        "Renewal economics",
+    ] {
+        assert!(readout.contains(text), "{text}");
+    }
+    let css = app.get("/static/print.css").await.text().await.unwrap();
+    assert!(css.contains("@media print") && css.contains("@page"));
+}
+
+#[tokio::test]
+async fn renewal_assumptions_are_checked_saved_audited_and_priced() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("Wave").await;
+    for (fields, message) in [
+        (["0", "100", "50", "USD"], "seat price must be a positive"),
+        (["30", "10.5", "50", "USD"], "whole number"),
+        (
+            ["30", "100", "lots", "USD"],
+            "hourly labor cost must be a number",
+        ),
+        (["30", "100", "50", "dollars"], "three-letter code"),
+    ] {
+        let html = app
+            .follow(
+                app.post(
+                    &format!("/studies/{id}/economics"),
+                    &[
+                        ("seat_price", fields[0]),
+                        ("seats", fields[1]),
+                        ("hourly_cost", fields[2]),
+                        ("currency", fields[3]),
+                    ],
+                )
+                .await,
+            )
+            .await;
+        assert!(html.contains(message), "{message}: {html}");
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM study_economics WHERE study_id = ?",
+            id
+        )
+        .await,
+        0
+    );
+    let html = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/economics"),
+                &[
+                    ("seat_price", "30"),
+                    ("seats", "1,000"),
+                    ("hourly_cost", "80"),
+                    ("currency", "eur"),
+                ],
+            )
+            .await,
+        )
+        .await;
+    assert!(html.contains("Renewal assumptions saved."), "{html}");
+    assert!(html.contains("seat price EUR 30 per user per month · 1000 seats licensed · loaded labor cost EUR 80 per hour"), "{html}");
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"economics.set".to_string())
+    );
+}
+
+fn layer2(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_layer2"))
+        .args(args)
+        .env("LAYER2_DATA_DIR", dir)
+        .env("LAYER2_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn layer2_export_then_analyze_gives_the_apps_numbers_and_report_prints_the_readout() {
+    let (app, info) = demo().await;
+    let study = info.analysis_study_id.to_string();
+    let data = app._dir.path();
+    let out = tempfile::tempdir().unwrap();
+    let o = layer2(
+        data,
+        &[
+            "export",
+            "--study",
+            &study,
+            "--format",
+            "csv",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("participants.csv") && said.contains("layer2 analyze"),
+        "{said}"
+    );
+    for f in layer2::export::CSV_FILES {
+        assert!(out.path().join(f).exists(), "{f}");
+    }
+    let o = layer2(
+        data,
+        &[
+            "analyze",
+            out.path().to_str().unwrap(),
+            "--json",
+            "--min-compliance",
+            &THIRD.to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let offline: StudyProfile = serde_json::from_slice(&o.stdout).unwrap();
+    assert_same(&app_profile(&app, info.analysis_study_id).await, &offline);
+    let o = layer2(
+        data,
+        &[
+            "export",
+            "--study",
+            &study,
+            "--format",
+            "xlsx",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success() && out.path().join("workbook.xlsx").exists());
+    let o = layer2(
+        data,
+        &["export", "--study", &study, "--format", "pdf", "--out", "x"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--format must be csv, json or xlsx"));
+    let o = layer2(data, &["report", "--study", &study]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for s in ["Overall", "multiplier", "Renewal economics", "seat USD 39"] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    let o = layer2(data, &["report", "--study", "99"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no study 99"));
+    let cli_exports = app
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND actor = 'cli' AND study_id = ?",
+            info.analysis_study_id,
+        )
+        .await;
+    assert_eq!(cli_exports, 2);
+}
