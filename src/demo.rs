@@ -375,7 +375,7 @@ async fn replay(
         &sim,
         &admin,
         id,
-        ["39", &employees.to_string(), "45", "USD"],
+        ["39", &employees.to_string(), "40", "USD"],
     )
     .await
     .map_err(err)?;

@@ -344,6 +344,82 @@ pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<
     finish(svg, result, title)
 }
 
+/// A trend across waves: each wave's estimate joined by a line, with its interval as a whisker; a wave
+/// without a shown estimate leaves a gap.
+pub fn trend(
+    title: &str,
+    y_desc: &str,
+    waves: &[String],
+    points: &[Option<Point>],
+    percent: bool,
+) -> String {
+    if waves.is_empty() || points.iter().all(Option::is_none) {
+        return String::new();
+    }
+    let mut svg = String::new();
+    let result: Drawn = (|| {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let shown: Vec<(usize, Point)> = points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .collect();
+        let top = if percent {
+            1.0
+        } else {
+            nice_max(shown.iter().map(|(_, p)| p.high).fold(0.0, f64::max))
+        };
+        let bottom = shown
+            .iter()
+            .map(|(_, p)| p.low)
+            .fold(0.0, f64::min)
+            .min(0.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 19))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0..waves.len() - 1).into_segmented(), bottom..top)?;
+        let fmt_y = |y: &f64| {
+            if percent {
+                format!("{:.0}%", y * 100.0)
+            } else {
+                format!("{y:.2}")
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(238, 238, 238))
+            .x_desc("Study wave")
+            .y_desc(y_desc)
+            .x_label_formatter(&label_of(waves))
+            .y_label_formatter(&fmt_y)
+            .label_style((FONT, 15))
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            shown
+                .iter()
+                .map(|(i, p)| (SegmentValue::CenterOf(*i), p.estimate)),
+            GREYS[1].stroke_width(2),
+        ))?;
+        chart.draw_series(shown.iter().map(|(i, p)| {
+            ErrorBar::new_vertical(
+                SegmentValue::CenterOf(*i),
+                p.low,
+                p.estimate,
+                p.high,
+                GREYS[0].stroke_width(2),
+                14,
+            )
+        }))?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, result, title)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,8 +477,17 @@ mod tests {
             bars_with_intervals("t", "x", "y", &[], &[], true).is_empty(),
             "nothing to draw"
         );
+        let t = trend(
+            "Multiplier across waves",
+            "Labor multiplier",
+            &names(&["wave 0", "wave 1"]),
+            &[Some(p(0.35)), Some(p(0.42))],
+            false,
+        );
+        assert!(t.contains("wave 0") && t.contains("Study wave"));
+        assert!(trend("t", "y", &names(&["a"]), &[None], false).is_empty());
         // Grey-scale only: every fill and stroke colour has equal red, green and blue.
-        for chart in [&svg, &stacked, &g, &d] {
+        for chart in [&svg, &stacked, &g, &d, &t] {
             for colour in chart.match_indices("#").map(|(i, _)| &chart[i + 1..i + 7]) {
                 if colour.chars().all(|c| c.is_ascii_hexdigit()) {
                     assert!(

@@ -6,3 +6,4 @@ pub mod input;
 pub mod profile;
 pub mod sample_size;
 pub mod segments;
+pub mod waves;

@@ -9,6 +9,7 @@ pub mod participant;
 pub mod report;
 pub mod roster;
 pub mod studies;
+pub mod waves;
 
 use crate::auth::extract::Staff;
 use crate::state::AppState;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/analysis", get(analysis::page))
         .route("/studies/{id}/export", get(export::page).post(export::download))
         .route("/studies/{id}/report", get(report::page))
+        .route("/waves", get(waves::page))
         .route("/studies/{id}/readout", get(report::readout))
         .route("/studies/{id}/economics", post(report::economics))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))

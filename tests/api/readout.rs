@@ -474,3 +474,39 @@ async fn layer2_export_then_analyze_gives_the_apps_numbers_and_report_prints_the
         .await;
     assert_eq!(cli_exports, 2);
 }
+
+#[tokio::test]
+async fn two_waves_line_up_with_a_trend_and_the_change_between_them() {
+    let (app, info) = demo().await;
+    let (a, b) = (info.analysis_study_id, info.collection_study_id);
+    let (status, html) = app.get_text("/waves").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("GitHub Copilot study, wave 0") && !html.contains("The waves"));
+    let (status, html) = app.get_text(&format!("/waves?ids={a}&ids={b}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for text in [
+        "The waves",
+        "GPT-4.1 (2026-06)",
+        "GPT-5 (2026-08)",
+        "Labor multiplier",
+        "Net hours saved per user per month",
+        "GitHub Copilot study, wave 1 minus GitHub Copilot study, wave 0",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    assert_eq!(
+        html.matches("<svg role=\"img\"").count(),
+        4,
+        "a trend per metric"
+    );
+    // The change is signed and has an interval.
+    assert!(html.contains("<td>+") || html.contains("<td>-"), "{html}");
+    assert_eq!(
+        app.get("/waves?ids=x").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/waves?ids=2&ids=999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
