@@ -2,6 +2,7 @@
 //! driven through chromedriver. Screenshots are kept in `target/browser-artifacts/` for a person to look at.
 use crate::helpers::*;
 use fantoccini::key::Key;
+use fantoccini::wd::{PrintConfiguration, PrintSize};
 use fantoccini::{Client, ClientBuilder, Locator};
 use layer2::auth::Role;
 use layer2::sampling::dispatch::run_due;
@@ -505,5 +506,100 @@ async fn an_invited_employee_consents_logs_a_task_and_answers_a_ping_on_a_phone(
     .await
     .unwrap();
     assert_eq!(answer, ("yes".into(), 5, 3));
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_analyst_reads_the_report_prints_the_readout_and_downloads_a_csv() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = session(
+        &driver,
+        serde_json::json!({"prefs": {
+            "download.default_directory": downloads.path().to_str().unwrap(),
+            "download.prompt_for_download": false
+        }}),
+    )
+    .await;
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(&c, "email", layer2::demo::ANALYST_EMAIL).await;
+    fill(&c, "password", layer2::demo::ANALYST_PASSWORD).await;
+    click(&c, "main button[type=submit]").await;
+    let study = info.analysis_study_id;
+    click(&c, &format!("table a[href='/studies/{study}']")).await;
+    click(&c, "nav.tabs a[href$='/report']").await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("The headline") && page.contains("below the vendor's figure"),
+        "{page}"
+    );
+    assert!(page.contains("Renewal economics") && !page.contains("Save assumptions"));
+    // Four charts that really drew: each SVG has a size and text in it.
+    let charts = c
+        .execute(
+            "return [...document.querySelectorAll('.chart svg')].filter(s => s.getBoundingClientRect().width > 200 && s.querySelectorAll('text').length > 5).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(charts, serde_json::json!(4));
+    assert_no_horizontal_scroll(&c, "report").await;
+    shot(&c, "05-analyst-report").await;
+    click(&c, "a[href$='/readout']").await;
+    let page = text(&c).await;
+    assert!(page.contains("net hours saved per user per month") && page.contains("Caveats"));
+    shot(&c, "06-executive-readout").await;
+    // It prints on A4 and on US Letter (the PDFs are kept beside the screenshots), and at the width of
+    // an A4 page's printable area nothing runs off the side.
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    for (size, name) in [(PrintSize::A4, "a4"), (PrintSize::US_LETTER, "letter")] {
+        let pdf = c
+            .print(PrintConfiguration::builder().size(size).build().unwrap())
+            .await
+            .unwrap();
+        assert!(pdf.starts_with(b"%PDF") && pdf.len() > 10_000, "{name}");
+        std::fs::write(
+            artifacts.join(format!("06-executive-readout-{name}.pdf")),
+            pdf,
+        )
+        .unwrap();
+    }
+    c.set_window_size(720, 1000).await.unwrap();
+    assert_no_horizontal_scroll(&c, "readout at A4 width").await;
+    c.set_window_size(1280, 1000).await.unwrap();
+    click(&c, "a[href$='/report']").await;
+    click(&c, "nav.tabs a[href$='/export']").await;
+    c.find(Locator::Css(
+        "form[action$='/export'] input[value='participants.csv'] ~ button",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let file = downloads
+        .path()
+        .join(format!("study-{study}-participants.csv"));
+    // Bounded poll of the browser's download (not of our server).
+    for _ in 0..500 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let csv = std::fs::read_to_string(&file).expect("the CSV was downloaded");
+    assert!(csv.starts_with("id,cohort,function,tenure,gross_hours_month"));
+    assert!(!csv.contains('@') && !csv.contains("E0"));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND actor = ? AND detail LIKE 'participants.csv%'",
+    )
+    .bind(layer2::demo::ANALYST_EMAIL)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    shot(&c, "07-export").await;
     c.close().await.unwrap();
 }
