@@ -244,7 +244,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let dir = tempfile::tempdir()?;
-    let (mut t_db, mut t_page) = (vec![], vec![]);
+    let (mut t_db, mut t_page, mut t_report, mut t_export) = (vec![], vec![], vec![], vec![]);
     rt.block_on(async {
         let config = Config {
             data_dir: dir.path().to_path_buf(),
@@ -274,6 +274,25 @@ fn main() -> anyhow::Result<()> {
             bootstrap(&d, &inputs.populations, &BootstrapOptions::default()).map_err(err)?;
             assert!(p.overall.yield_rate.is_some());
             t_page.push(t.elapsed());
+            // The report page's work: totals, profile, oversight split, segments, design effects, the
+            // confidentiality rule and the economics.
+            let t = Instant::now();
+            let r = layer2::reports::readout::load(&state, id, 1.0 / 3.0)
+                .await
+                .map_err(err)?;
+            assert_eq!(r.kept, PARTICIPANTS);
+            t_report.push(t.elapsed());
+            // A full CSV export: every raw row read, pseudonymised and written.
+            let t = Instant::now();
+            let data = layer2::export::gather(&state, id, false, 1.0 / 3.0)
+                .await
+                .map_err(err)?;
+            let bytes: usize = layer2::export::write::tables(&data)
+                .iter()
+                .map(|t| layer2::export::write::csv(t).len())
+                .sum();
+            assert!(bytes > 1_000_000);
+            t_export.push(t.elapsed());
         }
         anyhow::Ok(())
     })?;
@@ -293,6 +312,14 @@ fn main() -> anyhow::Result<()> {
     println!(
         "database → linearization + bootstrap (page):    {:.0} ms",
         median(t_page).as_secs_f64() * 1e3
+    );
+    println!(
+        "report page computation (readout::load):        {:.0} ms",
+        median(t_report).as_secs_f64() * 1e3
+    );
+    println!(
+        "CSV export, all files (gather + write):         {:.0} ms",
+        median(t_export).as_secs_f64() * 1e3
     );
     Ok(())
 }

@@ -187,6 +187,17 @@ fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A stored UTC timestamp (`2027-02-01T09:30:00+00:00`, maybe with a fraction) as an export writes it:
+/// whole seconds with `Z`. Text in, text out: half a million rows need no date parsing. Truncating both an
+/// answer and its deadline keeps their order, so a round trip counts the same answers in time.
+fn stored_utc(s: &str) -> String {
+    let base = s.get(..19).unwrap_or(s);
+    match (base.get(..10), base.get(11..)) {
+        (Some(day), Some(time)) => format!("{day}T{time}Z"),
+        _ => format!("{base}Z"),
+    }
+}
+
 /// The study's export key, created on first use.
 async fn key(state: &AppState, study: StudyId) -> Result<Vec<u8>> {
     let mut tx = begin_write(&state.pool).await?;
@@ -317,12 +328,12 @@ pub async fn gather(
     participants.sort_by(|a, b| a.id.cmp(&b.id));
     let pseud = |e: &str| ids.get(e).cloned();
 
-    type DiaryDb = (String, DateTime<Utc>, String, String, i64, i64, String);
+    type DiaryDb = (String, String, String, String, i64, i64, String);
     let diary_rows: Vec<DiaryDb> = sqlx::query_as(
         "SELECT e.employee_id, d.created_at, d.outcome, d.category, d.minutes_with_ai, d.minutes_without_ai, d.description
          FROM diary_entries d JOIN participants p ON p.id = d.participant JOIN employees e ON e.id = p.employee
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
-         ORDER BY d.created_at, d.id",
+         ORDER BY d.participant, d.id",
     )
     .bind(study)
     .fetch_all(&state.pool)
@@ -332,7 +343,7 @@ pub async fn gather(
         .filter_map(|(e, at, outcome, category, with, without, text)| {
             Some(DiaryOut {
                 participant_id: pseud(&e)?,
-                logged_at: utc(at),
+                logged_at: stored_utc(&at),
                 outcome,
                 category,
                 minutes_with_ai: with,
@@ -344,14 +355,14 @@ pub async fn gather(
 
     type PingDb = (
         String,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
+        String,
+        Option<String>,
         Option<String>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
-        DateTime<Utc>,
+        String,
     );
     let ping_rows: Vec<PingDb> = sqlx::query_as(
         "SELECT e.employee_id, g.sent_at, a.answered_at, a.used_copilot, a.verification_min, a.correction_min,
@@ -360,7 +371,7 @@ pub async fn gather(
          LEFT JOIN ping_answers a ON a.ping = g.id
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
            AND g.sent_at IS NOT NULL
-         ORDER BY g.sent_at, g.id",
+         ORDER BY g.participant, g.slot",
     )
     .bind(study)
     .fetch_all(&state.pool)
@@ -372,23 +383,23 @@ pub async fn gather(
             let minutes = |m: Option<i64>| if yes { m } else { None };
             Some(PingOut {
                 participant_id: pseud(&e)?,
-                sent_at: utc(sent),
-                answered_at: answered.map(utc),
+                sent_at: stored_utc(&sent),
+                answered_at: answered.as_deref().map(stored_utc),
                 used_copilot: used.map(|u| u8::from(u == "yes")),
                 verification_min: minutes(v),
                 correction_min: minutes(c),
                 context_min: minutes(x),
                 trust_min: minutes(t),
-                expires_at: utc(expires),
+                expires_at: stored_utc(&expires),
             })
         })
         .collect();
 
-    type ControlDb = (String, DateTime<Utc>, String, i64, String);
+    type ControlDb = (String, String, String, i64, String);
     let control_rows: Vec<ControlDb> = sqlx::query_as(
         "SELECT e.employee_id, t.created_at, t.category, t.minutes, t.description
          FROM control_tasks t JOIN participants p ON p.id = t.participant JOIN employees e ON e.id = p.employee
-         WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted' ORDER BY t.created_at, t.id",
+         WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted' ORDER BY t.participant, t.id",
     )
     .bind(study)
     .fetch_all(&state.pool)
@@ -397,7 +408,7 @@ pub async fn gather(
         .into_iter()
         .map(|(e, at, category, minutes, text)| ControlOut {
             participant_id: pseudonym(&key, &e),
-            logged_at: utc(at),
+            logged_at: stored_utc(&at),
             category,
             minutes,
             description: descriptions.then_some(text),
@@ -504,6 +515,19 @@ pub fn summary_json(rows: &[SummaryOut]) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_times_are_written_in_whole_seconds_with_z() {
+        assert_eq!(
+            stored_utc("2027-02-01T09:30:00+00:00"),
+            "2027-02-01T09:30:00Z"
+        );
+        assert_eq!(
+            stored_utc("2027-02-01T09:30:00.987654+00:00"),
+            "2027-02-01T09:30:00Z"
+        );
+        assert_eq!(stored_utc("2027-02-01 09:30:00"), "2027-02-01T09:30:00Z");
+    }
 
     #[test]
     fn pseudonyms_are_stable_under_a_key_and_unrelated_across_keys() {

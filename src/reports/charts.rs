@@ -155,8 +155,9 @@ pub fn stacked_bars(
     let result: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE)?;
+        // Head-room above the tallest bar for the legend.
         let top = nice_max(
-            parts
+            1.45 * parts
                 .iter()
                 .map(|p| p.iter().sum::<f64>())
                 .fold(0.0, f64::max),
@@ -221,7 +222,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE)?;
         let top = nice_max(
-            gross
+            1.3 * gross
                 .iter()
                 .copied()
                 .chain(net.iter().map(|p| p.high))
