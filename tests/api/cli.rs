@@ -35,7 +35,9 @@ fn every_command_has_help() {
     let dir = tempfile::tempdir().unwrap();
     let top = layer2(dir.path(), &["--help"], "");
     assert!(top.status.success());
-    for cmd in ["serve", "demo", "user", "import", "study"] {
+    for cmd in [
+        "serve", "demo", "user", "import", "study", "analyze", "export", "report",
+    ] {
         assert!(text(&top).contains(cmd), "{cmd}");
     }
     for args in [
@@ -43,6 +45,9 @@ fn every_command_has_help() {
         vec!["import", "roster", "--help"],
         vec!["import", "usage", "--help"],
         vec!["demo", "--help"],
+        vec!["analyze", "--help"],
+        vec!["export", "--help"],
+        vec!["report", "--help"],
     ] {
         let o = layer2(dir.path(), &args, "");
         assert!(
