@@ -235,25 +235,53 @@ pub fn pseudonym(key: &[u8], employee_id: &str) -> String {
 }
 
 /// Generalises function and tenure so that no (cohort, function, tenure) combination in the file holds
-/// fewer than `k` people: first the tenure of small combinations, then the function of what is still small.
-/// A cohort is never generalised (the estimates need it); a cohort under k is protected by the summary.
+/// fewer than `k` people: first the tenure of small combinations, then the function of what is still small;
+/// if the fully generalised group of a cohort is still under k, the smallest other group of that cohort is
+/// generalised into it, until it reaches k (or the whole cohort is generalised). A cohort is never
+/// generalised (the estimates need it); a cohort under k is hidden by the summary's rule.
 pub fn generalise(rows: &mut [ParticipantOut], k: usize) {
-    for pass in 0..2 {
-        let mut counts: HashMap<(String, String, String), usize> = HashMap::new();
-        for r in rows.iter() {
-            *counts
-                .entry((r.cohort.clone(), r.function.clone(), r.tenure.clone()))
-                .or_default() += 1;
+    type Key = (String, String, String);
+    let key =
+        |r: &ParticipantOut| -> Key { (r.cohort.clone(), r.function.clone(), r.tenure.clone()) };
+    let counts = |rows: &[ParticipantOut]| {
+        let mut c: HashMap<Key, usize> = HashMap::new();
+        for r in rows {
+            *c.entry(key(r)).or_default() += 1;
         }
+        c
+    };
+    for pass in 0..2 {
+        let c = counts(rows);
         for r in rows.iter_mut() {
-            let n = counts[&(r.cohort.clone(), r.function.clone(), r.tenure.clone())];
-            if n < k {
+            if c[&key(r)] < k {
                 if pass == 0 {
                     r.tenure = SUPPRESSED.into();
                 } else {
                     r.function = SUPPRESSED.into();
                 }
             }
+        }
+    }
+    loop {
+        let c = counts(rows);
+        // A cohort whose fully generalised group is non-empty but under k, and the smallest other group
+        // of that cohort to fold into it (ties by name, so the result is stable).
+        let fold = c
+            .iter()
+            .filter(|((_, f, t), n)| f == SUPPRESSED && t == SUPPRESSED && **n < k)
+            .filter_map(|((cohort, _, _), _)| {
+                c.iter()
+                    .filter(|((co, f, t), _)| co == cohort && !(f == SUPPRESSED && t == SUPPRESSED))
+                    .min_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
+                    .map(|(k, _)| k.clone())
+            })
+            .min();
+        let Some(target) = fold else {
+            break;
+        };
+        for r in rows.iter_mut().filter(|r| key(r) == target) {
+            r.function = SUPPRESSED.into();
+            r.tenure = SUPPRESSED.into();
         }
     }
 }
@@ -549,7 +577,7 @@ mod tests {
             tenure: t.into(),
             gross_hours_month: 1.0,
         };
-        let mut rows: Vec<ParticipantOut> = std::iter::repeat_n(row("Sales", "1–3 y"), 5)
+        let mut rows: Vec<ParticipantOut> = std::iter::repeat_n(row("Sales", "1–3 y"), 7)
             .chain(std::iter::repeat_n(row("Sales", "3–5 y"), 2))
             .chain(std::iter::repeat_n(row("Sales", "5+ y"), 3))
             .chain(std::iter::once(row("Legal", "1–3 y")))
@@ -560,20 +588,24 @@ mod tests {
                 .filter(|r| r.function == f && r.tenure == t)
                 .count()
         };
-        assert_eq!(
-            count("Sales", "1–3 y"),
-            5,
-            "a group of five keeps its detail"
-        );
-        assert_eq!(
-            count("Sales", SUPPRESSED),
-            5,
-            "2 + 3 Sales lose their tenure together"
-        );
-        assert_eq!(
-            count(SUPPRESSED, SUPPRESSED),
-            1,
-            "the lone lawyer loses both"
+        assert_eq!(count("Sales", "1–3 y"), 7, "a big group keeps its detail");
+        // 2 + 3 Sales lose their tenure together (5); the lone lawyer loses both and would be alone in
+        // that group, so the smallest other group (those five Sales) is folded in with them.
+        assert_eq!(count("Sales", SUPPRESSED), 0);
+        assert_eq!(count(SUPPRESSED, SUPPRESSED), 6);
+        let mut groups: HashMap<(String, String), usize> = HashMap::new();
+        for r in &rows {
+            *groups
+                .entry((r.function.clone(), r.tenure.clone()))
+                .or_default() += 1;
+        }
+        assert!(groups.values().all(|&n| n >= 5), "{groups:?}");
+        // A cohort smaller than k ends fully generalised, and the loop ends.
+        let mut tiny = vec![row("Sales", "1–3 y"), row("HR", "5+ y")];
+        generalise(&mut tiny, 5);
+        assert!(
+            tiny.iter()
+                .all(|r| r.function == SUPPRESSED && r.tenure == SUPPRESSED)
         );
     }
 }
