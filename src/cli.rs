@@ -341,14 +341,15 @@ async fn export(
             write::xlsx(&data).map_err(|e| anyhow::anyhow!("xlsx: {e}"))?,
         )],
     };
-    for (name, bytes) in &files {
-        let path = out.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    // Recorded before anything is written: no data leaves without its audit row.
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     crate::export::audit_export(&state, &Actor::cli(), id, &names.join(", "), descriptions)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (name, bytes) in &files {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!(
         "Wrote {} to {} ({} participants, {} diary tasks, {} pings).",
         names.join(", "),

@@ -36,6 +36,8 @@ pub struct CategoryBaseline {
     pub bound: Option<(f64, f64)>,
     /// Minutes saved per task implied by the bound (baseline − with AI).
     pub saving: Option<(f64, f64)>,
+    /// Methods left out for resting on fewer than `min_people` people: (method, people).
+    pub hidden: Vec<(&'static str, usize)>,
 }
 
 impl CategoryBaseline {
@@ -57,6 +59,11 @@ pub struct Inputs {
     pub experts: BTreeMap<String, Vec<(f64, f64, f64)>>,
     /// Category → each diary task's (minutes with AI, participant's estimate without).
     pub diary: BTreeMap<String, Vec<(f64, f64)>>,
+    /// Category → how many people the diary tasks come from.
+    pub diary_people: BTreeMap<String, usize>,
+    /// The minimum cell size: a method resting on fewer people (control group, participants' estimates,
+    /// the minutes with AI) is not shown, and does not enter the bound.
+    pub min_people: usize,
 }
 
 fn mean(xs: &[f64]) -> Option<f64> {
@@ -144,8 +151,13 @@ pub fn compare(inputs: &Inputs) -> Vec<CategoryBaseline> {
         .into_iter()
         .map(|c| {
             let mut methods = Vec::new();
+            let mut hidden = Vec::new();
             if let Some(m) = inputs.control.get(c).and_then(|t| control(t)) {
-                methods.push(m);
+                if m.n < inputs.min_people {
+                    hidden.push(("control", m.n));
+                } else {
+                    methods.push(m);
+                }
             }
             if let Some(&m) = inputs.historical.get(c) {
                 methods.push(MethodEstimate {
@@ -166,7 +178,13 @@ pub fn compare(inputs: &Inputs) -> Vec<CategoryBaseline> {
                     n: e.len(),
                 });
             }
-            let tasks = inputs.diary.get(c).cloned().unwrap_or_default();
+            let mut tasks = inputs.diary.get(c).cloned().unwrap_or_default();
+            let people = inputs.diary_people.get(c).copied().unwrap_or(tasks.len());
+            if !tasks.is_empty() && people < inputs.min_people {
+                // The diary's figures of a category would describe one or two people.
+                hidden.push(("participants", people));
+                tasks.clear();
+            }
             let without: Vec<f64> = tasks.iter().map(|t| t.1).collect();
             if let Some(p) = participants(&without) {
                 methods.push(p);
@@ -190,6 +208,7 @@ pub fn compare(inputs: &Inputs) -> Vec<CategoryBaseline> {
                 methods,
                 bound,
                 saving,
+                hidden,
             }
         })
         .collect()
@@ -335,6 +354,36 @@ mod tests {
             (c.minutes, c.low, c.high),
             (40.0, None, None),
             "one person: no interval"
+        );
+    }
+
+    #[test]
+    fn methods_resting_on_fewer_than_k_people_are_left_out_of_the_table_and_the_bound() {
+        let mut i = Inputs {
+            min_people: 5,
+            ..Inputs::default()
+        };
+        i.historical.insert("Code".into(), 60.0);
+        i.control
+            .insert("Code".into(), vec![(1, 40.0), (2, 50.0), (3, 45.0)]);
+        i.diary
+            .insert("Code".into(), vec![(20.0, 90.0), (25.0, 95.0)]);
+        i.diary_people.insert("Code".into(), 2);
+        let code = &compare(&i)[0];
+        assert_eq!(
+            code.methods.iter().map(|m| m.method).collect::<Vec<_>>(),
+            ["historical"]
+        );
+        assert_eq!(code.hidden, [("control", 3), ("participants", 2)]);
+        assert_eq!(
+            code.bound,
+            Some((60.0, 60.0)),
+            "hidden methods do not shape the bound"
+        );
+        assert_eq!(
+            (code.with_ai, code.saving, code.tasks),
+            (None, None, 0),
+            "nor the minutes with AI"
         );
     }
 

@@ -85,13 +85,14 @@ pub async fn experts<'e>(
     .await
 }
 
-/// (category, minutes with AI, estimate without) of the main sample's diary tasks (the pilot is kept apart).
+/// (category, participant, minutes with AI, estimate without) of the main sample's diary tasks (the pilot
+/// is kept apart).
 pub async fn diary_pairs<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Vec<(String, f64, f64)>> {
+) -> sqlx::Result<Vec<(String, i64, f64, f64)>> {
     sqlx::query_as(
-        "SELECT d.category, CAST(d.minutes_with_ai AS REAL), CAST(d.minutes_without_ai AS REAL)
+        "SELECT d.category, d.participant, CAST(d.minutes_with_ai AS REAL), CAST(d.minutes_without_ai AS REAL)
          FROM diary_entries d JOIN participants p ON p.id = d.participant
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot'",
     )

@@ -115,8 +115,13 @@ pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {
     for (c, participant, minutes) in repo::control_tasks(&state.pool, study).await? {
         i.control.entry(c).or_default().push((participant, minutes));
     }
-    for (c, with, without) in repo::diary_pairs(&state.pool, study).await? {
+    let mut people: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>> =
+        Default::default();
+    for (c, participant, with, without) in repo::diary_pairs(&state.pool, study).await? {
+        people.entry(c.clone()).or_default().insert(participant);
         i.diary.entry(c).or_default().push((with, without));
     }
+    i.diary_people = people.into_iter().map(|(c, p)| (c, p.len())).collect();
+    i.min_people = state.config.min_cell_size;
     Ok(i)
 }

@@ -366,7 +366,7 @@ pub async fn gather(
     .bind(study)
     .fetch_all(&state.pool)
     .await?;
-    let diary = diary_rows
+    let mut diary: Vec<DiaryOut> = diary_rows
         .into_iter()
         .filter_map(|(e, at, outcome, category, with, without, text)| {
             Some(DiaryOut {
@@ -404,7 +404,7 @@ pub async fn gather(
     .bind(study)
     .fetch_all(&state.pool)
     .await?;
-    let pings = ping_rows
+    let mut pings: Vec<PingOut> = ping_rows
         .into_iter()
         .filter_map(|(e, sent, answered, used, v, c, x, t, expires)| {
             let yes = used.as_deref() == Some("yes");
@@ -432,7 +432,7 @@ pub async fn gather(
     .bind(study)
     .fetch_all(&state.pool)
     .await?;
-    let control = control_rows
+    let mut control: Vec<ControlOut> = control_rows
         .into_iter()
         .map(|(e, at, category, minutes, text)| ControlOut {
             participant_id: pseudonym(&key, &e),
@@ -443,6 +443,12 @@ pub async fn gather(
         })
         .collect();
 
+    // Rows in pseudonym order, then time: the database's order follows employee ids, which would tie
+    // pseudonyms back to people.
+    diary.sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
+    pings.sort_by(|a, b| (&a.participant_id, &a.sent_at).cmp(&(&b.participant_id, &b.sent_at)));
+    control
+        .sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
     let mut population: Vec<(String, i64)> = crate::reports::repo::cohort_sizes(&state.pool, study)
         .await?
         .into_iter()

@@ -181,11 +181,14 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
     out
 }
 
-/// A text cell a spreadsheet could run as a formula (=, +, -, @, tab, carriage return first) gets a
-/// leading apostrophe; anything else is unchanged.
+/// A text cell a spreadsheet could run as a formula (=, +, -, @, tab, carriage return first, or the
+/// full-width ＝ ＋ － ＠) gets a leading apostrophe; anything else is unchanged.
 pub fn neutralise(s: &str) -> Cow<'_, str> {
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        // Full-width forms too: some spreadsheet locales read them as formula starts.
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠') => {
+            Cow::Owned(format!("'{s}"))
+        }
         _ => Cow::Borrowed(s),
     }
 }
@@ -310,6 +313,8 @@ mod tests {
             ("@x", "'@x"),
             ("\tx", "'\tx"),
             ("\rx", "'\rx"),
+            ("＝1+1", "'＝1+1"),
+            ("＠x", "'＠x"),
             ("ok", "ok"),
             ("", ""),
         ] {

@@ -315,7 +315,7 @@ pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<
             .configure_mesh()
             .light_line_style(RGBColor(238, 238, 238))
             .x_labels(8.min(n))
-            .x_desc("Day of collection (UTC)")
+            .x_desc("Day of collection (study time zone)")
             .y_desc(y_desc)
             .x_label_formatter(&|i: &usize| {
                 days.get(*i)

@@ -76,11 +76,34 @@ pub fn to_data(t: &Totals) -> crate::stats::profile::ParticipantData {
     }
 }
 
+/// A number as a person types it: commas only as thousands separators ("1,000" or "12,500.50"); a comma
+/// anywhere else ("29,99") is refused rather than guessed at.
 fn number(v: &str, what: &str) -> Result<f64> {
-    v.trim()
-        .replace(',', "")
-        .parse::<f64>()
-        .map_err(|_| crate::error::AppError::BadRequest(format!("{what} must be a number.")))
+    let v = v.trim();
+    let bad = || {
+        crate::error::AppError::BadRequest(format!(
+            "{what} must be a number such as 1200 or 1,200.50 (a comma only between thousands)."
+        ))
+    };
+    let plain = if v.contains(',') {
+        let whole = v.split('.').next().unwrap_or("");
+        let groups: Vec<&str> = whole.split(',').collect();
+        let grouped = groups.len() > 1
+            && (1..=3).contains(&groups[0].trim_start_matches('-').len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| {
+                g.trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            });
+        if !grouped {
+            return Err(bad());
+        }
+        v.replace(',', "")
+    } else {
+        v.to_string()
+    };
+    plain.parse::<f64>().map_err(|_| bad())
 }
 
 /// Validates and saves a study's renewal assumptions (seat price, seats, hourly cost, currency), audited.
@@ -93,7 +116,13 @@ pub async fn set_economics(
     use crate::error::AppError;
     let a = economics::Assumptions {
         seat_price: number(price, "The seat price")?,
-        seats: number(seats, "The seats licensed")?,
+        seats: if seats.contains('.') {
+            return Err(AppError::BadRequest(
+                "The seats licensed must be a whole number, without a decimal point.".into(),
+            ));
+        } else {
+            number(seats, "The seats licensed")?
+        },
         hourly_cost: number(cost, "The hourly labor cost")?,
     };
     economics::check(&a).map_err(AppError::BadRequest)?;
@@ -130,4 +159,19 @@ pub async fn set_economics(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn commas_are_thousands_separators_or_refused() {
+        assert_eq!(number("1,000", "x").unwrap(), 1000.0);
+        assert_eq!(number(" 12,500.50 ", "x").unwrap(), 12500.5);
+        assert_eq!(number("39", "x").unwrap(), 39.0);
+        for bad in ["29,99", "1,00", "1.000,5", ",100", "1,,000", "abc", ""] {
+            assert!(number(bad, "The seat price").is_err(), "{bad:?}");
+        }
+    }
 }

@@ -142,11 +142,22 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         }
     }
     // Compliance: the same rule as the profile (a cohort hidden there is hidden here).
+    // `n` counts the people with a rate (those left out included).
+    let rated = summaries
+        .iter()
+        .find(|(name, _)| name == "overall")
+        .map_or(0, |(_, s)| s.n);
+    let cells: Vec<(&str, usize)> = summaries
+        .iter()
+        .filter(|(name, _)| name != "overall")
+        .map(|(name, s)| (name.as_str(), s.n))
+        .collect();
+    let hidden_rates = crate::stats::disclosure::hidden_cells(&cells, rated, k);
     summaries.retain(|(name, _)| {
         if name == "overall" {
-            kept + excluded >= k
+            rated >= k
         } else {
-            !hidden.cohorts.contains(name)
+            !hidden.cohorts.contains(name) && !hidden_rates.contains(name)
         }
     });
     summaries.sort_by_key(|(name, _)| {
@@ -156,7 +167,17 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
             cohort_order(name)
         }
     });
-    let daily = super::repo::compliance_by_day(&state.pool, study)
+    let offset = {
+        use chrono::Offset;
+        let tz: chrono_tz::Tz = s.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let noon = s
+            .start_date
+            .and_hms_opt(12, 0, 0)
+            .expect("valid time")
+            .and_utc();
+        i64::from(noon.with_timezone(&tz).offset().fix().local_minus_utc()) / 60
+    };
+    let daily = super::repo::compliance_by_day(&state.pool, study, offset)
         .await?
         .into_iter()
         .map(|(day, people, delivered, answered)| {
@@ -199,6 +220,27 @@ pub fn money(currency: &str, x: f64) -> String {
         grouped.push(c);
     }
     format!("{}{currency} {grouped}", if neg { "−" } else { "" })
+}
+
+/// A return as a signed percentage with thousands separators ("+833%", "−20%").
+pub fn percent(x: f64) -> String {
+    let p = (x * 100.0).round();
+    let sign = if p > 0.0 {
+        "+"
+    } else if p < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    let digits = format!("{:.0}", p.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}%")
 }
 
 /// The readout as plain text (`layer2 report`).
@@ -283,14 +325,14 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
                 let v = &e.value_per_user;
                 let _ = writeln!(
                     out,
-                    "  {:<10} value {} per user per month [{}, {}]; return per seat {:.1}× [{:.1}, {:.1}]; {:.0} seats, net {} a month{}",
+                    "  {:<10} value {} per user per month [{}, {}]; return per seat {} [{}, {}]; {:.0} seats, net {} a month{}",
                     g.name,
                     money(c, v.estimate),
                     money(c, v.low.unwrap_or(f64::NAN)),
                     money(c, v.high.unwrap_or(f64::NAN)),
-                    e.return_per_seat.estimate,
-                    e.return_per_seat.low.unwrap_or(f64::NAN),
-                    e.return_per_seat.high.unwrap_or(f64::NAN),
+                    percent(e.return_per_seat.estimate),
+                    percent(e.return_per_seat.low.unwrap_or(f64::NAN)),
+                    percent(e.return_per_seat.high.unwrap_or(f64::NAN)),
                     e.seats,
                     money(c, e.total_per_month.estimate),
                     if e.below_price {
@@ -306,4 +348,19 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_returns_read_as_people_write_them() {
+        assert_eq!(money("USD", 1234567.4), "USD 1,234,567");
+        assert_eq!(money("EUR", -12.0), "−EUR 12");
+        assert_eq!(percent(250.0 / 30.0), "+833%");
+        assert_eq!(percent(11.0), "+1,100%");
+        assert_eq!(percent(-0.2), "−20%");
+        assert_eq!(percent(0.0), "0%");
+    }
 }

@@ -121,19 +121,23 @@ pub async fn set_economics(
     Ok(())
 }
 
-/// Per UTC day of the main sample's pings: (day, participants with a delivered ping, delivered, answered).
+/// Per day of the main sample's pings: (day, participants with a delivered ping, delivered, answered).
+/// Days are the study's: UTC shifted by `offset_minutes` (the study time zone's offset; pings fall in
+/// working hours, so an hour of daylight saving never moves one across midnight).
 pub async fn compliance_by_day<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
+    offset_minutes: i64,
 ) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
     sqlx::query_as(
-        "SELECT substr(g.sent_at, 1, 10) AS day, COUNT(DISTINCT g.participant), COUNT(*),
+        "SELECT substr(datetime(g.sent_at, ? || ' minutes'), 1, 10) AS day, COUNT(DISTINCT g.participant), COUNT(*),
            COALESCE(SUM(g.status = 'answered'), 0)
          FROM pings g JOIN participants p ON p.id = g.participant
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
            AND g.sent_at IS NOT NULL
          GROUP BY day ORDER BY day",
     )
+    .bind(offset_minutes)
     .bind(study)
     .fetch_all(db)
     .await

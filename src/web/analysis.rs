@@ -175,7 +175,15 @@ pub async fn page(
     jar: CookieJar,
 ) -> Result<Response> {
     let study = study_service::get(&state, StudyId(id)).await?;
-    let min_compliance = match q.min.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let asked = q.min.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    // Two thresholds a person apart would give that person's figures away by subtraction: analysts see
+    // the study's rule (1/3, the ESM convention) everywhere; only an admin tries other thresholds.
+    if asked.is_some() && !staff.is_admin() {
+        return Err(AppError::BadRequest(
+            "Only an admin changes the compliance threshold: comparing two thresholds could single out a person. Analysts see the study's rule of 33%.".into(),
+        ));
+    }
+    let min_compliance = match asked {
         None => 1.0 / 3.0,
         Some(v) => match v.trim_end_matches('%').parse::<f64>() {
             Ok(p) if (0.0..=100.0).contains(&p) => p / 100.0,
@@ -306,12 +314,16 @@ pub async fn page(
         .into_iter()
         .collect();
     summaries.sort_by_key(|(name, _)| cohort_rank(name));
-    // A small group's range would reveal one person's rate: the confidentiality rule applies here too.
-    let total = inputs.kept.len() + inputs.excluded.len();
+    // A small group's range would reveal one person's rate: the confidentiality rule applies here too,
+    // over the people who have a rate (`n` already counts those left out).
+    let total = summaries
+        .iter()
+        .find(|(name, _)| name == "overall")
+        .map_or(0, |(_, s)| s.n);
     let cells: Vec<(&str, usize)> = summaries
         .iter()
         .filter(|(name, _)| name != "overall")
-        .map(|(name, s)| (name.as_str(), s.n + s.excluded))
+        .map(|(name, s)| (name.as_str(), s.n))
         .collect();
     let hidden_compliance = crate::stats::disclosure::hidden_cells(&cells, total, min_cell);
     let compliance = summaries

@@ -74,6 +74,9 @@ pub(super) async fn comparison(
         .into_iter()
         .map(|c| {
             let show = |method: &str| {
+                if let Some((_, people)) = c.hidden.iter().find(|(m, _)| *m == method) {
+                    return format!("{people} people: not shown");
+                }
                 c.methods
                     .iter()
                     .find(|x| x.method == method)
@@ -175,6 +178,10 @@ async fn vendor_view(
     let Ok(p) = crate::stats::profile::profile(&data, &inputs.populations, 0.95) else {
         return Ok(None);
     };
+    // The whole sample's figures, only when the whole sample may be shown.
+    if p.overall.n < state.config.min_cell_size {
+        return Ok(None);
+    }
     let Some(gross) = p.overall.gross_hours_month.as_ref().map(|e| e.estimate) else {
         return Ok(None);
     };

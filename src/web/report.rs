@@ -6,7 +6,7 @@ use crate::auth::extract::{Admin, Staff};
 use crate::error::Result;
 use crate::reports::charts::{self, Point};
 use crate::reports::economics::Range;
-use crate::reports::readout::{Group, Readout, load, money};
+use crate::reports::readout::{Group, Readout, load, money, percent};
 use crate::state::AppState;
 use crate::stats::profile::{Estimate, Metric, Profile};
 use crate::study::{StudyId, service as study_service};
@@ -134,9 +134,10 @@ fn range(c: &str, r: &Range) -> String {
     format!("{} [{}, {}]", money(c, r.estimate), end(r.low), end(r.high))
 }
 
+/// Return per seat, (value − price) ÷ price, as a percentage.
 fn times(r: &Range) -> String {
-    let end = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.1}"));
-    format!("{:.1}× [{}, {}]", r.estimate, end(r.low), end(r.high))
+    let end = |x: Option<f64>| x.map_or("–".into(), percent);
+    format!("{} [{}, {}]", percent(r.estimate), end(r.low), end(r.high))
 }
 
 fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
@@ -170,7 +171,7 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
             .map_or("–".into(), |v| money(currency, v)),
         vendor_roi: e
             .vendor_return_per_seat
-            .map_or("–".into(), |v| format!("{v:.1}×")),
+            .map_or("–".into(), |v| format!("return {}", percent(v))),
         flag: e.below_price.then(|| {
             format!(
                 "Right-size: the net time is worth {} a user a month, below the seat price of {}{}. {:.0} seats, {} a month.",

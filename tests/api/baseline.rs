@@ -106,7 +106,8 @@ async fn unsampled_without_usage(app: &TestApp, id: i64) -> Vec<String> {
 
 #[tokio::test]
 async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_method() {
-    let app = spawn_app().await;
+    // The smallest minimum cell the product allows, so three people make a shown group.
+    let app = spawn_app_with(|c| c.min_cell_size = 3).await;
     let id = study_in_pilot(&app).await;
     let free = unsampled_without_usage(&app, id).await;
     assert!(free.len() >= 4, "{free:?}");
@@ -265,7 +266,7 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
         assert!(html.contains("Task logged"), "{html}");
         assert!(!html.contains("<img src=x"));
     }
-    // A second person, so the method has an interval.
+    // A second person.
     let other = link_path(&bodies[1].1);
     person
         .post_form(&format!("{other}/consent"), &[("decision", "accept")])
@@ -277,11 +278,28 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
         )
         .await;
     let (_, html) = app.get_text(&format!("/studies/{id}/baseline")).await;
-    // Code: (40 + 60 + 35) / 3 = 45 minutes from 2 people.
-    assert!(html.contains("45.0 ("), "{html}");
-    assert!(html.contains("n = 2"), "{html}");
+    // Two people are fewer than the minimum cell: their average is not shown, and not in the bound.
+    assert!(html.contains("2 people: not shown"), "{html}");
     assert!(
-        html.contains("3 invited · 2 taking part · 3 tasks logged"),
+        !html.contains("45.0 (") && !html.contains("n = 2"),
+        "{html}"
+    );
+    let third = link_path(&bodies[2].1);
+    person
+        .post_form(&format!("{third}/consent"), &[("decision", "accept")])
+        .await;
+    person
+        .post_form(
+            &format!("{third}/diary"),
+            &[("category", "Code"), ("minutes", "45")],
+        )
+        .await;
+    let (_, html) = app.get_text(&format!("/studies/{id}/baseline")).await;
+    // Code: (40 + 60 + 35 + 45) / 4 = 45 minutes from 3 people.
+    assert!(html.contains("45.0 ("), "{html}");
+    assert!(html.contains("n = 3"), "{html}");
+    assert!(
+        html.contains("3 invited · 3 taking part · 4 tasks logged"),
         "{html}"
     );
     // Control participants never enter the Layer 2 profile, and have their own line on the dashboard.

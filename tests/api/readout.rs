@@ -138,6 +138,21 @@ async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
     );
     let diary = std::fs::read_to_string(dir.path().join("diary.csv")).unwrap();
     assert!(!diary.lines().next().unwrap().contains("description"));
+    // Rows come in pseudonym order: the database's order follows employee ids and would tie them back.
+    for file in ["diary.csv", "pings.csv"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let order = ids(&text);
+        assert!(order.is_sorted(), "{file} is in pseudonym order");
+    }
+    // Analysts see the study's compliance rule only: two thresholds a person apart would single them out.
+    let r = app.get(&format!("/studies/{study}/analysis?min=0")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Only an admin changes the compliance threshold")
+    );
 
     // The summary agrees with the app and the codebook documents every column.
     let summary = download(&app, study, "summary.csv")
