@@ -199,7 +199,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "  study in collection: id {} (its invitations are .eml files in the mail folder)",
                 info.collection_study_id
             );
-            println!("  study in analysis: id {}", info.analysis_study_id);
+            println!(
+                "  study in analysis: id {} (its report: /studies/{}/report; waves: /waves?ids={}&ids={})",
+                info.analysis_study_id,
+                info.analysis_study_id,
+                info.analysis_study_id,
+                info.collection_study_id
+            );
             println!(
                 "  admin login:   {}  password: {}",
                 crate::demo::ADMIN_EMAIL,
