@@ -28,17 +28,43 @@ pub struct Point {
 
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-fn finish(svg: String, result: Drawn, title: &str) -> String {
+/// A drawn chart: SVG markup that templates insert as it is. Only this module makes one, and every piece
+/// of text in it (titles, labels, cohort and study names) is escaped — by the plotters SVG backend for the
+/// drawing, by `escape` for the accessible title — so no template needs `|safe` for it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Svg(String);
+
+impl Svg {
+    /// Nothing drawn (not enough data).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The markup.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Svg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for Svg {}
+
+fn finish(svg: String, result: Drawn, title: &str) -> Svg {
     match result {
         // The SVG carries its title for screen readers.
-        Ok(()) => svg.replacen(
+        Ok(()) => Svg(svg.replacen(
             "<svg ",
             &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
             1,
-        ),
+        )),
         Err(e) => {
             tracing::warn!(error = %e, "chart not drawn");
-            String::new()
+            Svg::default()
         }
     }
 }
@@ -75,9 +101,9 @@ pub fn bars_with_intervals(
     names: &[String],
     points: &[Point],
     percent: bool,
-) -> String {
+) -> Svg {
     if names.is_empty() {
-        return String::new();
+        return Svg::default();
     }
     let mut svg = String::new();
     let result: Drawn = (|| {
@@ -147,9 +173,9 @@ pub fn stacked_bars(
     names: &[String],
     parts: &[[f64; 4]],
     legend: [&str; 4],
-) -> String {
+) -> Svg {
     if names.is_empty() {
-        return String::new();
+        return Svg::default();
     }
     let mut svg = String::new();
     let result: Drawn = (|| {
@@ -213,9 +239,9 @@ pub fn stacked_bars(
 
 /// Two bars per group: the vendor's gross hours (light) beside the measured net hours (dark, with its
 /// interval).
-pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Point]) -> String {
+pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Point]) -> Svg {
     if names.is_empty() {
-        return String::new();
+        return Svg::default();
     }
     let mut svg = String::new();
     let result: Drawn = (|| {
@@ -296,9 +322,9 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
 }
 
 /// A line over days (values as shares, shown 0–100%); a missing day leaves a gap in the markers.
-pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<f64>]) -> String {
+pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<f64>]) -> Svg {
     if days.is_empty() {
-        return String::new();
+        return Svg::default();
     }
     let mut svg = String::new();
     let result: Drawn = (|| {
@@ -353,9 +379,9 @@ pub fn trend(
     waves: &[String],
     points: &[Option<Point>],
     percent: bool,
-) -> String {
+) -> Svg {
     if waves.is_empty() || points.iter().all(Option::is_none) {
-        return String::new();
+        return Svg::default();
     }
     let mut svg = String::new();
     let result: Drawn = (|| {
@@ -443,7 +469,8 @@ mod tests {
             &names(&["heavy", "<script>"]),
             &[p(0.6), p(0.5)],
             true,
-        );
+        )
+        .to_string();
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Yield &lt;per&gt; cohort\""));
         assert!(svg.contains("Tasks used (%)") && svg.contains("Cohort"));
         assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
@@ -455,14 +482,16 @@ mod tests {
             &names(&["heavy"]),
             &[[5.0, 3.0, 1.0, 0.5]],
             ["Verification", "Correction", "Context", "Trust"],
-        );
+        )
+        .to_string();
         assert!(stacked.contains("Verification") && stacked.contains("Trust"));
         let g = gross_beside_net(
             "Vendor vs net",
             &names(&["heavy", "light"]),
             &[10.0, 2.0],
             &[p(3.5), p(0.4)],
-        );
+        )
+        .to_string();
         assert!(
             g.contains("Vendor&apos;s gross AI hours") || g.contains("Vendor's gross AI hours"),
             "{g}"
@@ -472,7 +501,8 @@ mod tests {
             "Answered in time",
             &names(&["2026-10-01", "2026-10-02", "2026-10-03"]),
             &[Some(0.7), None, Some(0.6)],
-        );
+        )
+        .to_string();
         assert!(d.contains("<polyline") || d.contains("<path"), "a line");
         assert!(
             bars_with_intervals("t", "x", "y", &[], &[], true).is_empty(),
@@ -484,9 +514,29 @@ mod tests {
             &names(&["wave 0", "wave 1"]),
             &[Some(p(0.35)), Some(p(0.42))],
             false,
-        );
+        )
+        .to_string();
         assert!(t.contains("wave 0") && t.contains("Study wave"));
         assert!(trend("t", "y", &names(&["a"]), &[None], false).is_empty());
+        // A study name an admin typed reaches a chart escaped, and the chart goes into a page unescaped.
+        let named = trend(
+            "Yield",
+            "Yield",
+            &names(&["<img src=x onerror=alert(1)>", "wave 1"]),
+            &[Some(p(0.5)), Some(p(0.6))],
+            true,
+        );
+        assert!(named.as_str().contains("&lt;img src=x") && !named.as_str().contains("<img"));
+        #[derive(askama::Template)]
+        #[template(source = "<div>{{ chart }}</div>", ext = "html")]
+        struct Page {
+            chart: Svg,
+        }
+        let html = askama::Template::render(&Page { chart: named }).unwrap();
+        assert!(
+            html.starts_with("<div><svg role=\"img\""),
+            "inserted as markup"
+        );
         // Grey-scale only: every fill and stroke colour has equal red, green and blue.
         for chart in [&svg, &stacked, &g, &d, &t] {
             for colour in chart.match_indices("#").map(|(i, _)| &chart[i + 1..i + 7]) {

@@ -75,11 +75,11 @@ struct View {
     min_compliance: String,
     headline: Option<Headline>,
     lines: Vec<Line>,
-    yield_chart: String,
-    oversight_chart: String,
+    yield_chart: charts::Svg,
+    oversight_chart: charts::Svg,
     oversight: Vec<Line>,
-    vendor_chart: String,
-    daily_chart: String,
+    vendor_chart: charts::Svg,
+    daily_chart: charts::Svg,
     daily: Vec<(String, String)>,
     segments: Vec<(&'static str, Vec<Line>)>,
     money: Option<(String, String, String, String)>,
@@ -286,7 +286,7 @@ async fn view(state: &AppState, id: StudyId) -> Result<View> {
             &values,
         )
     } else {
-        String::new()
+        charts::Svg::default()
     };
     let daily = r
         .daily

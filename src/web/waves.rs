@@ -24,7 +24,7 @@ struct Choice {
 
 struct MetricView {
     title: &'static str,
-    chart: String,
+    chart: charts::Svg,
     rows: Vec<(String, Vec<String>, String)>,
 }
 
