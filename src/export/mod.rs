@@ -454,8 +454,8 @@ pub async fn gather(
         .into_iter()
         .collect();
     population.sort();
-    let kept = crate::reports::study_inputs(state, study, min_compliance).await?;
-    let computed = compute(kept, 0.95, false).await?;
+    // The summary under the compliance rule, from the same participants (no second query).
+    let computed = compute(everyone.with_min_compliance(min_compliance), 0.95, false).await?;
     let window_minutes: i64 =
         sqlx::query_scalar("SELECT expiry_minutes FROM collection_settings WHERE study_id = ?")
             .bind(study)

@@ -9,7 +9,7 @@ pub mod text;
 use crate::error::Result;
 use crate::roster::service as roster_service;
 use crate::state::AppState;
-use crate::stats::input::{Inputs, Rules, Totals};
+use crate::stats::input::{Inputs, Totals};
 use crate::study::StudyId;
 
 /// The main sample's per-participant totals (consented participants only; the pilot group is kept apart),
@@ -44,23 +44,12 @@ pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64)
             ],
         })
         .collect();
-    let rules = Rules {
-        min_compliance,
-        ..Rules::default()
-    };
-    let (kept, excluded) = totals.into_iter().partition(|t| {
-        rules.min_compliance <= 0.0 || t.compliance().is_some_and(|c| c >= rules.min_compliance)
-    });
     let populations = repo::cohort_sizes(&state.pool, study)
         .await?
         .into_iter()
         .map(|(c, n)| (c, n as f64))
         .collect();
-    Ok(Inputs {
-        kept,
-        excluded,
-        populations,
-    })
+    Ok(Inputs::split(totals, populations, min_compliance))
 }
 
 /// The statistics module's view of a participant.

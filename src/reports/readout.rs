@@ -142,24 +142,8 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         }
     }
     // Compliance: the same rule as the profile (a cohort hidden there is hidden here).
-    // `n` counts the people with a rate (those left out included).
-    let rated = summaries
-        .iter()
-        .find(|(name, _)| name == "overall")
-        .map_or(0, |(_, s)| s.n);
-    let cells: Vec<(&str, usize)> = summaries
-        .iter()
-        .filter(|(name, _)| name != "overall")
-        .map(|(name, s)| (name.as_str(), s.n))
-        .collect();
-    let hidden_rates = crate::stats::disclosure::hidden_cells(&cells, rated, k);
-    summaries.retain(|(name, _)| {
-        if name == "overall" {
-            rated >= k
-        } else {
-            !hidden.cohorts.contains(name) && !hidden_rates.contains(name)
-        }
-    });
+    let hidden_rates = crate::stats::compliance::hidden_groups(&summaries, k);
+    summaries.retain(|(name, _)| !hidden_rates.contains(name) && !hidden.cohorts.contains(name));
     summaries.sort_by_key(|(name, _)| {
         if name == "overall" {
             (9, String::new())
@@ -208,10 +192,9 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
     })
 }
 
-/// Money with its currency and no decimals ("USD 12,345").
-pub fn money(currency: &str, x: f64) -> String {
-    let neg = x < 0.0;
-    let digits = format!("{:.0}", x.abs());
+/// A non-negative number rounded to a whole, with commas between thousands ("1,234,567").
+fn thousands(x: f64) -> String {
+    let digits = format!("{x:.0}");
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -219,7 +202,13 @@ pub fn money(currency: &str, x: f64) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{currency} {grouped}", if neg { "−" } else { "" })
+    grouped
+}
+
+/// Money with its currency and no decimals ("USD 12,345").
+pub fn money(currency: &str, x: f64) -> String {
+    let sign = if x.round() < 0.0 { "−" } else { "" };
+    format!("{sign}{currency} {}", thousands(x.abs()))
 }
 
 /// A return as a signed percentage with thousands separators ("+833%", "−20%").
@@ -232,15 +221,7 @@ pub fn percent(x: f64) -> String {
     } else {
         ""
     };
-    let digits = format!("{:.0}", p.abs());
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}%")
+    format!("{sign}{}%", thousands(p.abs()))
 }
 
 /// The readout as plain text (`layer2 report`).

@@ -34,6 +34,30 @@ pub fn summarise(kept: &[Totals], excluded: &[Totals]) -> BTreeMap<String, Compl
     groups.into_iter().map(|(k, v)| (k, summary(&v))).collect()
 }
 
+/// The groups of a compliance table to leave out under minimum cell size `k` (and "overall" when the
+/// whole table is under k): a small group's mean, median and range would reveal one person's rate. The
+/// cells are the people with a rate (`n`, which counts those left out too), with secondary suppression as
+/// everywhere else.
+pub fn hidden_groups(
+    summaries: &[(String, ComplianceSummary)],
+    k: usize,
+) -> std::collections::BTreeSet<String> {
+    let total = summaries
+        .iter()
+        .find(|(name, _)| name == "overall")
+        .map_or(0, |(_, s)| s.n);
+    let cells: Vec<(&str, usize)> = summaries
+        .iter()
+        .filter(|(name, _)| name != "overall")
+        .map(|(name, s)| (name.as_str(), s.n))
+        .collect();
+    let mut hidden = super::disclosure::hidden_cells(&cells, total, k);
+    if total < k {
+        hidden.insert("overall".into());
+    }
+    hidden
+}
+
 fn summary(group: &[(&Totals, bool)]) -> ComplianceSummary {
     let mut rates: Vec<f64> = group.iter().filter_map(|(t, _)| t.compliance()).collect();
     rates.sort_by(f64::total_cmp);
@@ -86,6 +110,26 @@ mod tests {
         assert_eq!(h.excluded, 1);
         assert_eq!(s["overall"].n, 4);
         assert_eq!(s["overall"].median, Some((0.5 + 0.9) / 2.0));
+    }
+
+    #[test]
+    fn a_small_group_is_hidden_by_its_people_not_by_people_plus_exclusions() {
+        // Heavy: three people, two of them left out — three rates, not five.
+        let kept: Vec<Totals> = std::iter::once(t("heavy", 10.0, 9.0))
+            .chain(std::iter::repeat_n(t("light", 10.0, 8.0), 6))
+            .chain(std::iter::repeat_n(t("moderate", 10.0, 7.0), 7))
+            .collect();
+        let out = [t("heavy", 10.0, 1.0), t("heavy", 10.0, 2.0)];
+        let s: Vec<(String, ComplianceSummary)> = summarise(&kept, &out).into_iter().collect();
+        let hidden = hidden_groups(&s, 5);
+        // Heavy is under five; light (6) goes with it so heavy cannot be worked out from the total.
+        assert_eq!(
+            hidden.into_iter().collect::<Vec<_>>(),
+            ["heavy".to_string(), "light".to_string()]
+        );
+        let few: Vec<(String, ComplianceSummary)> =
+            summarise(&kept[..3], &[]).into_iter().collect();
+        assert!(hidden_groups(&few, 5).contains("overall"));
     }
 
     #[test]

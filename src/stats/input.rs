@@ -68,6 +68,31 @@ pub struct Inputs {
     pub populations: BTreeMap<String, f64>,
 }
 
+impl Inputs {
+    /// Applies the compliance rule: participants answering fewer than `min_compliance` of their delivered
+    /// pings in time (or with none delivered) are left out; 0 keeps everyone.
+    pub fn split(
+        totals: Vec<Totals>,
+        populations: BTreeMap<String, f64>,
+        min_compliance: f64,
+    ) -> Inputs {
+        let (kept, excluded) = totals.into_iter().partition(|t| {
+            min_compliance <= 0.0 || t.compliance().is_some_and(|c| c >= min_compliance)
+        });
+        Inputs {
+            kept,
+            excluded,
+            populations,
+        }
+    }
+
+    /// The same participants under another compliance rule.
+    pub fn with_min_compliance(&self, min_compliance: f64) -> Inputs {
+        let everyone = self.kept.iter().chain(&self.excluded).cloned().collect();
+        Inputs::split(everyone, self.populations.clone(), min_compliance)
+    }
+}
+
 fn err(file: &str, row: usize, column: &str, msg: impl std::fmt::Display) -> String {
     if row == 0 {
         format!("{file}, column {column}: {msg}")
@@ -363,14 +388,7 @@ pub fn parse(
             _ => {}
         }
     }
-    let (kept, excluded) = totals.into_iter().partition(|t| {
-        rules.min_compliance <= 0.0 || t.compliance().is_some_and(|c| c >= rules.min_compliance)
-    });
-    Ok(Inputs {
-        kept,
-        excluded,
-        populations,
-    })
+    Ok(Inputs::split(totals, populations, rules.min_compliance))
 }
 
 /// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder.

@@ -203,6 +203,8 @@ pub async fn page(
     let mut categories = vec![];
     let mut deffs = vec![];
     let mut segments = vec![];
+    // The whole sample's profile, for the baseline's vendor check below (computed once, here).
+    let mut overall: Option<Profile> = None;
     let (rows, note) = if data.is_empty() {
         (
             vec![],
@@ -306,6 +308,7 @@ pub async fn page(
                     boot.as_ref().map(|b| &b.overall),
                     hide.overall,
                 ));
+                overall = Some(p.overall.clone());
                 (rows, None)
             }
         }
@@ -314,27 +317,11 @@ pub async fn page(
         .into_iter()
         .collect();
     summaries.sort_by_key(|(name, _)| cohort_rank(name));
-    // A small group's range would reveal one person's rate: the confidentiality rule applies here too,
-    // over the people who have a rate (`n` already counts those left out).
-    let total = summaries
-        .iter()
-        .find(|(name, _)| name == "overall")
-        .map_or(0, |(_, s)| s.n);
-    let cells: Vec<(&str, usize)> = summaries
-        .iter()
-        .filter(|(name, _)| name != "overall")
-        .map(|(name, s)| (name.as_str(), s.n))
-        .collect();
-    let hidden_compliance = crate::stats::disclosure::hidden_cells(&cells, total, min_cell);
+    // A small group's range would reveal one person's rate: the confidentiality rule applies here too.
+    let hidden_compliance = crate::stats::compliance::hidden_groups(&summaries, min_cell);
     let compliance = summaries
         .into_iter()
-        .filter(|(name, _)| {
-            if name == "overall" {
-                total >= min_cell
-            } else {
-                !hidden_compliance.contains(name)
-            }
-        })
+        .filter(|(name, _)| !hidden_compliance.contains(name))
         .map(|(name, s)| ComplianceRow {
             name: if name == "overall" {
                 "Overall".into()
@@ -351,7 +338,8 @@ pub async fn page(
             excluded: s.excluded,
         })
         .collect();
-    let (baseline_rows, vendor) = super::baseline::comparison(&state, study.id).await?;
+    let (baseline_rows, vendor) =
+        super::baseline::comparison(&state, study.id, overall.as_ref()).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = AnalysisPage {
         ctx,

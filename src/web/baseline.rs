@@ -5,6 +5,7 @@ use crate::auth::extract::{Admin, Staff};
 use crate::baseline::{compare, repo, service, vendor_check};
 use crate::error::Result;
 use crate::state::AppState;
+use crate::stats::profile::Profile;
 use crate::study::{StudyId, service as study_service};
 use askama::Template;
 use axum::Form;
@@ -62,14 +63,16 @@ fn m(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// The per-category comparison and the vendor check, for this page and the analysis page.
+/// The per-category comparison and the vendor check against the whole sample's `overall` profile (the
+/// analysis page passes the one it computed; this page computes the default one).
 pub(super) async fn comparison(
     state: &AppState,
     study: StudyId,
+    overall: Option<&Profile>,
 ) -> Result<(Vec<Row>, Option<VendorView>)> {
     let inputs = service::inputs(state, study).await?;
     let compared = compare(&inputs);
-    let vendor = vendor_view(state, study, &compared).await?;
+    let vendor = vendor_view(&compared, overall, state.config.min_cell_size);
     let rows: Vec<Row> = compared
         .into_iter()
         .map(|c| {
@@ -115,7 +118,8 @@ pub async fn page(
     jar: CookieJar,
 ) -> Result<Response> {
     let study = study_service::get(&state, StudyId(id)).await?;
-    let (baseline_rows, vendor) = comparison(&state, study.id).await?;
+    let overall = default_overall(&state, study.id).await?;
+    let (baseline_rows, vendor) = comparison(&state, study.id, overall.as_ref()).await?;
     let historical = repo::historical(&state.pool, study.id)
         .await?
         .into_iter()
@@ -161,13 +165,8 @@ fn tasks_needed((most, fewest): (Option<f64>, Option<f64>)) -> String {
     }
 }
 
-/// The vendor's gross hours (and the measured net) from the same profile the analysis page shows, at the
-/// default compliance rule, against the baseline's saving per task.
-async fn vendor_view(
-    state: &AppState,
-    study: StudyId,
-    compared: &[crate::baseline::CategoryBaseline],
-) -> Result<Option<VendorView>> {
+/// The whole sample's profile at the study's compliance rule (what the analysis page shows by default).
+async fn default_overall(state: &AppState, study: StudyId) -> Result<Option<Profile>> {
     let inputs = crate::reports::study_inputs(
         state,
         study,
@@ -175,18 +174,24 @@ async fn vendor_view(
     )
     .await?;
     let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
-    let Ok(p) = crate::stats::profile::profile(&data, &inputs.populations, 0.95) else {
-        return Ok(None);
-    };
-    // The whole sample's figures, only when the whole sample may be shown.
-    if p.overall.n < state.config.min_cell_size {
-        return Ok(None);
-    }
-    let Some(gross) = p.overall.gross_hours_month.as_ref().map(|e| e.estimate) else {
-        return Ok(None);
-    };
-    let net = p.overall.net_hours_month.as_ref().map(|e| e.estimate);
-    Ok(vendor_check(compared, gross, net).map(|v| VendorView {
+    Ok(
+        crate::stats::profile::profile(&data, &inputs.populations, 0.95)
+            .ok()
+            .map(|p| p.overall),
+    )
+}
+
+/// The vendor's gross hours (and the measured net) of the whole sample against the baseline's saving per
+/// task; nothing when the whole sample is under the minimum cell size.
+fn vendor_view(
+    compared: &[crate::baseline::CategoryBaseline],
+    overall: Option<&Profile>,
+    min_cell: usize,
+) -> Option<VendorView> {
+    let p = overall.filter(|p| p.n >= min_cell)?;
+    let gross = p.gross_hours_month.as_ref()?.estimate;
+    let net = p.net_hours_month.as_ref().map(|e| e.estimate);
+    vendor_check(compared, gross, net).map(|v| VendorView {
         tasks: v.tasks,
         saving: format!("{}–{}", m(v.saving_per_task.0), m(v.saving_per_task.1)),
         share: format!(
@@ -198,7 +203,7 @@ async fn vendor_view(
         vendor_tasks: tasks_needed(v.tasks_for_vendor),
         net_hours: net.map(m),
         net_tasks: v.tasks_for_net.map(tasks_needed),
-    }))
+    })
 }
 
 /// Employees named for the control group.
