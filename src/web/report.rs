@@ -174,7 +174,7 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
             .map_or("–".into(), |v| format!("return {}", percent(v))),
         flag: e.below_price.then(|| {
             format!(
-                "Right-size: the net time is worth {} a user a month, below the seat price of {}{}. {:.0} seats, {} a month.",
+                "the net time is worth {} a user a month, below the seat price of {}{}. {:.0} seats, {} a month.",
                 money(currency, e.value_per_user.estimate),
                 money(currency, seat_price),
                 if e.clearly_below_price {
