@@ -42,3 +42,10 @@ impl Clock for ManualClock {
         *self.0.lock().expect("clock lock")
     }
 }
+
+/// The time zone a stored IANA name stands for. Names are checked when they are imported or typed, so an
+/// unknown one can only come from an older release's data; it reads as UTC rather than failing a page.
+/// The one place a zone falls back: rows that carry a zone call this through their own `tz()`.
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}

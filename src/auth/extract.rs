@@ -4,9 +4,14 @@ use super::service::current_session;
 use super::{Role, UserId, token};
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::Form;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// Name of the staff session cookie.
 pub const SESSION_COOKIE: &str = "layer2_session";
@@ -66,6 +71,11 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // A handler may take several extractors that need the session (the study from the path, an
+        // admin form): the first one looks it up, the others reuse it.
+        if let Some(staff) = parts.extensions.get::<Staff>() {
+            return Ok(staff.clone());
+        }
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Err(AppError::LoginRequired);
@@ -74,7 +84,11 @@ impl FromRequestParts<AppState> for Staff {
             return Err(AppError::LoginRequired);
         }
         match current_session(state, cookie.value()).await? {
-            Some((hash, row)) => Ok(Staff::from_row(hash, row)),
+            Some((hash, row)) => {
+                let staff = Staff::from_row(hash, row);
+                parts.extensions.insert(staff.clone());
+                Ok(staff)
+            }
             None => Err(AppError::LoginRequired),
         }
     }
@@ -99,6 +113,60 @@ impl FromRequestParts<AppState> for Admin {
         }
     }
 }
+
+/// The CSRF field every staff form carries.
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form posted by a signed-in admin: the role (403 for an analyst) and the session's CSRF token (403
+/// when missing or wrong) are checked before the form's own fields are read, so a handler that takes
+/// `AdminForm<T>` starts from a request that is allowed. Must be the handler's last extractor.
+pub struct AdminForm<T> {
+    /// The admin who posted.
+    pub staff: Staff,
+    /// The form's fields (its `csrf` field, if it declares one, is already checked).
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for AdminForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Admin(staff) = Admin::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (method, headers) = (parts.method.clone(), parts.headers.clone());
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // The body is read twice, as the token alone and as the whole form; both need the original
+        // method (`Form` reads a GET's query string) and content type (which `Form` checks).
+        let again = |bytes: Bytes| {
+            let mut r = Request::new(Body::from(bytes));
+            *r.method_mut() = method.clone();
+            *r.headers_mut() = headers.clone();
+            r
+        };
+        let Form(field) = Form::<CsrfField>::from_request(again(bytes.clone()), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        staff
+            .check_csrf(&field.csrf)
+            .map_err(IntoResponse::into_response)?;
+        let Form(form) = Form::<T>::from_request(again(bytes), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(AdminForm { staff, form })
+    }
+}
+
+/// A form that carries nothing but its CSRF token (a button).
+#[derive(Deserialize)]
+pub struct NoFields {}
 
 /// The session cookie for a new login.
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {

@@ -228,10 +228,7 @@ async fn key(state: &AppState, study: StudyId) -> Result<Vec<u8>> {
 pub fn pseudonym(key: &[u8], employee_id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(employee_id.as_bytes());
-    mac.finalize().into_bytes()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::token::hex(&mac.finalize().into_bytes()[..8])
 }
 
 /// Generalises function and tenure so that no (cohort, function, tenure) combination in the file holds

@@ -7,6 +7,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::cohort::Cohort;
+use crate::stats::random::uniform_below;
 
 /// One employee eligible for the sample.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -372,24 +373,14 @@ fn allocate_with_minimums(total: usize, pops: &[usize; 3], mins: &[usize; 3]) ->
 fn partial_shuffle<T>(pool: &mut [T], k: usize, rng: &mut ChaCha8Rng) {
     let len = pool.len();
     for i in 0..k.min(len) {
-        let j = i + uniform_below(rng, (len - i) as u64) as usize;
-        pool.swap(i, j);
-    }
-}
-
-/// Uniform integer in `0..bound` from raw ChaCha output.
-fn uniform_below(rng: &mut ChaCha8Rng, bound: u64) -> u64 {
-    // Hand-rolled rejection sampling on `next_u64` rather than `random_range`: the
-    // ChaCha stream is a stable spec, while rand's range algorithms have changed between
-    // releases — a study's sample must be re-drawable from its seed years later.
-    debug_assert!(bound > 0);
-    // 2^64 mod bound: values below it would bias the modulo.
-    let threshold = bound.wrapping_neg() % bound;
-    loop {
-        let x = rng.next_u64();
-        if x >= threshold {
-            return x % bound;
+        let left = (len - i) as u64;
+        // Samples drawn before the sampler was shared took a number from the stream even for a
+        // last single choice; keep doing so, so that every stored seed still draws the same people.
+        if left == 1 {
+            rng.next_u64();
         }
+        let j = i + uniform_below(rng, left) as usize;
+        pool.swap(i, j);
     }
 }
 
@@ -598,20 +589,6 @@ mod tests {
         let d = draw_sample(&one, &spec(1, 5, 0, 0)).unwrap();
         assert_eq!(d.main, [7]);
         assert!(d.pilot.is_empty());
-    }
-
-    #[test]
-    fn uniform_below_is_in_range_and_unbiased_enough() {
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let mut counts = [0usize; 3];
-        for _ in 0..30_000 {
-            counts[uniform_below(&mut rng, 3) as usize] += 1;
-        }
-        assert!(
-            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
-            "{counts:?}"
-        );
-        assert_eq!(uniform_below(&mut rng, 1), 0);
     }
 
     #[test]

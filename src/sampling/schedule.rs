@@ -17,6 +17,7 @@
 //! distance between two pings, the minimum gap is re-enforced on the UTC
 //! instants afterwards (see [`place_day`]).
 
+use crate::stats::random::uniform_below;
 use chrono::{
     DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta,
     TimeZone, Timelike, Utc, Weekday,
@@ -220,25 +221,6 @@ fn splitmix64_mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// Uniform integer in `0..n` by rejection sampling on `next_u64`.
-///
-/// Our own rather than `gen_range` so the mapping from random stream to
-/// values can never change under us. Values below `2^64 mod n` are rejected,
-/// leaving a range whose size is a multiple of `n`, hence no modulo bias.
-fn uniform_below(rng: &mut impl RngCore, n: u64) -> u64 {
-    debug_assert!(n > 0, "uniform_below needs a non-empty range");
-    if n <= 1 {
-        return 0;
-    }
-    let threshold = n.wrapping_neg() % n; // == 2^64 mod n
-    loop {
-        let x = rng.next_u64();
-        if x >= threshold {
-            return x % n;
-        }
-    }
 }
 
 /// Draws one day's pings as local minutes since midnight, per the block rule.
@@ -829,23 +811,6 @@ mod tests {
                 assert!((2000..=3000).contains(q), "gap {gap}: {quarters:?}");
             }
         }
-    }
-
-    #[test]
-    fn uniform_below_is_unbiased_and_in_range() {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let mut counts = [0u32; 7];
-        for _ in 0..70_000 {
-            counts[uniform_below(&mut rng, 7) as usize] += 1;
-        }
-        assert!(
-            counts.iter().all(|&c| (9_400..=10_600).contains(&c)),
-            "{counts:?}"
-        );
-        assert_eq!(uniform_below(&mut rng, 1), 0);
-        // A range just over 2^63 rejects almost half the stream; still terminates.
-        let big = (1u64 << 63) + 1;
-        assert!(uniform_below(&mut rng, big) < big);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod baseline;
 pub mod collection;
 pub mod export;
+pub mod extract;
 pub mod participant;
 pub mod report;
 pub mod roster;
@@ -172,10 +173,6 @@ impl PageCtx {
     }
 }
 
-fn hex_encode(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hex_decode(s: &str) -> Option<String> {
     if !s.len().is_multiple_of(2) || s.len() > 4000 {
         return None;
@@ -192,7 +189,7 @@ pub fn set_flash(jar: CookieJar, kind: &'static str, text: impl AsRef<str>) -> C
     let value = format!(
         "{}{}",
         if kind == "error" { "e" } else { "n" },
-        hex_encode(text.as_ref())
+        crate::auth::token::hex(text.as_ref().as_bytes())
     );
     jar.add(
         Cookie::build((FLASH_COOKIE, value))
@@ -277,7 +274,10 @@ mod tests {
     #[test]
     fn flash_text_survives_the_cookie_round_trip() {
         let text = "Imported 3 employees; <b>é</b>";
-        assert_eq!(hex_decode(&hex_encode(text)).as_deref(), Some(text));
+        assert_eq!(
+            hex_decode(&crate::auth::token::hex(text.as_bytes())).as_deref(),
+            Some(text)
+        );
         assert_eq!(hex_decode("zz"), None);
     }
 

@@ -1,6 +1,8 @@
 //! Study pages: list, create, edit, the overview with timeline, status and approvals.
+use super::extract::PathStudy;
 use super::{PageCtx, notice, outcome, set_flash, thousands};
 use crate::auth::extract::{Admin, Staff};
+use crate::auth::extract::{AdminForm, NoFields};
 use crate::error::{AppError, Result};
 use crate::roster::repo as roster_repo;
 use crate::state::AppState;
@@ -469,27 +471,22 @@ pub async fn phases(
 #[derive(Deserialize)]
 pub struct StatusForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     to: String,
 }
 
 /// Moves the study one step forward.
 pub async fn status(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<StatusForm>,
+    AdminForm { staff, form: f }: AdminForm<StatusForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
     let to: Status = f.to.parse().map_err(AppError::BadRequest)?;
-    let study = service::get(&state, StudyId(id)).await?;
     let r = service::advance(&state, &staff.actor(), study.id, to).await;
     outcome(
         r,
         jar,
-        &format!("/studies/{id}"),
+        &format!("/studies/{}", study.id.0),
         format!("The study is now in {}.", to.label()),
     )
 }
@@ -497,8 +494,6 @@ pub async fn status(
 /// A new checklist item.
 #[derive(Deserialize)]
 pub struct ApprovalForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     label: String,
     /// A checkbox: present when ticked.
@@ -508,14 +503,11 @@ pub struct ApprovalForm {
 /// Adds an approval item.
 pub async fn add_approval(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<ApprovalForm>,
+    AdminForm { staff, form: f }: AdminForm<ApprovalForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = service::get(&state, StudyId(id)).await?;
-    let back = format!("/studies/{id}#approvals");
+    let back = format!("/studies/{}#approvals", study.id.0);
     let r = service::add_approval(
         &state,
         &staff.actor(),
@@ -554,13 +546,11 @@ pub async fn record_approval(
 /// Sends invitations to the group the phase calls for (pilot group in pilot, main sample in collection).
 pub async fn invite(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<StatusForm>,
+    AdminForm { staff, .. }: AdminForm<NoFields>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = service::get(&state, StudyId(id)).await?;
+    let id = study.id.0;
     let r = crate::participants::service::invite(&state, &staff.actor(), study.id).await;
     match r {
         Ok(n) => outcome(
