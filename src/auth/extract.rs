@@ -37,7 +37,7 @@ impl Staff {
     fn from_row(id_hash: String, row: SessionRow) -> Self {
         Self {
             user_id: row.user_id,
-            role: row.role.parse().unwrap_or(Role::Analyst),
+            role: row.role,
             email: row.email,
             csrf: row.csrf_token,
             session_hash: id_hash,

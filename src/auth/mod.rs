@@ -13,8 +13,9 @@ use std::str::FromStr;
 #[sqlx(transparent)]
 pub struct UserId(pub i64);
 
-/// What a staff member may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a staff member may do; stored as `admin` or `analyst` (a CHECK constraint keeps it so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum Role {
     /// Schedules and changes studies.
     Admin,
@@ -45,7 +46,7 @@ impl FromStr for Role {
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -10,17 +10,10 @@ pub struct UserRow {
     pub id: UserId,
     /// Lower-cased email.
     pub email: String,
-    /// `admin` or `analyst`.
-    pub role: String,
+    /// What they may do.
+    pub role: Role,
     /// argon2 PHC string.
     pub password_hash: String,
-}
-
-impl UserRow {
-    /// The role as a type (the CHECK constraint guarantees one of the two).
-    pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Analyst)
-    }
 }
 
 /// A live session joined with its user.
@@ -31,7 +24,7 @@ pub struct SessionRow {
     /// User's email.
     pub email: String,
     /// User's role.
-    pub role: String,
+    pub role: Role,
     /// The session's CSRF token.
     pub csrf_token: String,
     /// Login time.
@@ -63,7 +56,7 @@ pub async fn insert_user(
         "INSERT INTO users (email, role, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
     )
     .bind(email)
-    .bind(role.as_str())
+    .bind(role)
     .bind(password_hash)
     .bind(now)
     .fetch_one(conn)

@@ -88,6 +88,7 @@ async fn audit_actor(conn: &mut SqliteConnection, email: &str) -> Result<Actor> 
 }
 
 /// Checks a login; records failures; on success opens a new session (a fresh id every time).
+#[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -193,6 +194,7 @@ pub async fn current_session(
 }
 
 /// Ends a session and records the logout.
+#[tracing::instrument(skip_all)]
 pub async fn logout(state: &AppState, id_hash: &str, user: UserId, email: &str) -> Result<()> {
     repo::delete_session(&state.pool, id_hash).await?;
     let mut conn = state.pool.acquire().await?;
@@ -209,6 +211,7 @@ pub async fn logout(state: &AppState, id_hash: &str, user: UserId, email: &str) 
 }
 
 /// Creates a staff account (CLI and first-admin setup).
+#[tracing::instrument(skip_all)]
 pub async fn create_user(
     state: &AppState,
     email: &Email,
@@ -243,6 +246,7 @@ pub async fn create_user(
 }
 
 /// Sets a new password for an existing account and ends its sessions (CLI).
+#[tracing::instrument(skip_all)]
 pub async fn reset_password(state: &AppState, email: &Email, pw: NewPassword) -> Result<()> {
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
@@ -289,6 +293,7 @@ pub async fn setup_token_usable(state: &AppState, token: &str) -> Result<bool> {
 }
 
 /// Creates the first admin with a setup token and signs them in; the token dies with it.
+#[tracing::instrument(skip_all)]
 pub async fn complete_setup(
     state: &AppState,
     token: &str,

@@ -38,6 +38,10 @@ impl StudyRow {
     pub fn status(&self) -> Status {
         self.status.parse().unwrap_or(Status::Draft)
     }
+    /// The study's time zone (dates of phases and compliance days are read in it).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        crate::clock::zone(&self.time_zone)
+    }
 }
 
 /// Inserts a study in draft.

@@ -13,6 +13,7 @@ pub async fn get(state: &AppState, id: StudyId) -> Result<StudyRow> {
 }
 
 /// Creates a study in draft with the default 90-day timeline and approvals checklist.
+#[tracing::instrument(skip_all)]
 pub async fn create(state: &AppState, actor: &Actor, d: &StudyDetails) -> Result<StudyId> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -31,6 +32,7 @@ pub async fn create(state: &AppState, actor: &Actor, d: &StudyDetails) -> Result
 }
 
 /// Saves new details; a new start date moves the whole timeline, allowed only before the pilot.
+#[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetails) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -95,6 +97,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetai
 }
 
 /// Replaces the phase dates (already checked to be in order and not overlapping).
+#[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timeline) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -163,6 +166,7 @@ async fn blockers_in(conn: &mut SqliteConnection, id: StudyId, to: Status) -> Re
 
 /// Moves the study one step forward; `to` must be the next status (a stale form changes nothing).
 /// The checks run inside the write transaction, so a concurrent change cannot slip between them.
+#[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -204,6 +208,7 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
 }
 
 /// Adds an item to the approvals checklist.
+#[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn add_approval(
     state: &AppState,
     actor: &Actor,
@@ -250,6 +255,7 @@ pub async fn add_approval(
 }
 
 /// Records an approval as given, by this person, now.
+#[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn record_approval(
     state: &AppState,
     actor: &Actor,
@@ -312,6 +318,7 @@ pub fn status_due(
 
 /// Moves every study whose phase dates have come, one step at a time, as long as nothing blocks the step
 /// (a missing approval keeps a study in setup; the overview says why). Returns the moves made.
+#[tracing::instrument(skip_all)]
 pub async fn phase_tick(
     state: &AppState,
     now: chrono::DateTime<chrono::Utc>,
@@ -322,7 +329,7 @@ pub async fn phase_tick(
             continue;
         };
         let study = get(state, s.id).await?;
-        let tz: chrono_tz::Tz = study.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = study.tz();
         let today = now.with_timezone(&tz).date_naive();
         let phases = repo::timeline(&state.pool, s.id).await?;
         let Some(due) = status_due(status, &phases, today) else {

@@ -78,7 +78,7 @@ pub async fn users(
     let users = auth_repo::list_users(&state.pool)
         .await?
         .into_iter()
-        .map(|u| (u.email, u.role))
+        .map(|u| (u.email, u.role.to_string()))
         .collect();
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     Ok((jar, Html(UsersPage { ctx, users }.render()?)).into_response())

@@ -6,6 +6,8 @@ use layer2::clock::ManualClock;
 use layer2::config::Config;
 use layer2::startup::Application;
 use layer2::state::AppState;
+use layer2::study::repo as study_repo;
+use layer2::study::{Status, StudyId};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use std::sync::Arc;
@@ -198,6 +200,45 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts a form that must succeed: a redirect to a page that shows no error message. Returns that page.
+    pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let r = self.post(path, fields).await;
+        let page = self.follow(r).await;
+        assert!(
+            !page.contains("class=\"flash error\""),
+            "POST {path} was refused: {}",
+            flash_text(&page)
+        );
+        page
+    }
+
+    /// Uploads a file that must be accepted (a redirect to a page with no error message).
+    pub async fn upload_ok(
+        &self,
+        path: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let r = self.upload(path, filename, bytes, fields).await;
+        let page = self.follow(r).await;
+        assert!(
+            !page.contains("class=\"flash error\""),
+            "upload to {path} was refused: {}",
+            flash_text(&page)
+        );
+        page
+    }
+
+    /// The study's status, as the application reads it.
+    pub async fn study_status(&self, study: i64) -> Status {
+        study_repo::get(&self.state.pool, StudyId(study))
+            .await
+            .unwrap()
+            .expect("the study exists")
+            .status()
+    }
+
     /// The flash message shown on the page a redirect leads to.
     pub async fn follow(&self, r: reqwest::Response) -> String {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "expected a redirect");
@@ -258,21 +299,21 @@ pub fn usage_csv(n: usize) -> String {
 pub async fn study_in_pilot(app: &TestApp) -> i64 {
     app.login_admin().await;
     let id = app.create_study("Wave").await;
-    app.upload(
+    app.upload_ok(
         &format!("/studies/{id}/roster"),
         "r.csv",
         roster_csv(200).into_bytes(),
         &[],
     )
     .await;
-    app.upload(
+    app.upload_ok(
         &format!("/studies/{id}/usage"),
         "u.csv",
         usage_csv(200).into_bytes(),
         &[("format", "csv")],
     )
     .await;
-    app.post(
+    app.post_ok(
         &format!("/studies/{id}/sample"),
         &[
             ("n", "60"),
@@ -282,20 +323,32 @@ pub async fn study_in_pilot(app: &TestApp) -> i64 {
         ],
     )
     .await;
-    let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ?")
-        .bind(id)
-        .fetch_all(&app.state.pool)
+    let items = study_repo::approvals(&app.state.pool, StudyId(id))
         .await
         .unwrap();
+    assert!(!items.is_empty(), "a new study has an approvals checklist");
     for item in items {
-        app.post(&format!("/studies/{id}/approvals/{item}"), &[])
+        app.post_ok(&format!("/studies/{id}/approvals/{}", item.id), &[])
             .await;
     }
-    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
+    app.post_ok(&format!("/studies/{id}/status"), &[("to", "setup")])
         .await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "pilot")])
+    app.post_ok(&format!("/studies/{id}/status"), &[("to", "pilot")])
         .await;
+    assert_eq!(app.study_status(id).await, Status::Pilot);
     id
+}
+
+/// The text of the flash message on a page, for assertion messages.
+pub fn flash_text(page: &str) -> &str {
+    page.find("class=\"flash")
+        .and_then(|at| {
+            let rest = &page[at..];
+            let start = rest.find('>')? + 1;
+            let end = rest.find("</p>")?;
+            rest.get(start..end)
+        })
+        .unwrap_or("")
 }
 
 /// The path of the first link in an outbox message body.
