@@ -205,10 +205,42 @@ fn a_first_serve_prints_a_setup_link_that_creates_the_admin() {
         .enable_all()
         .build()
         .unwrap();
-    let status = rt.block_on(async { reqwest::get(&link).await.unwrap().status() });
+    // Complete the form behind the link as the first admin would, then use the account and the link again.
+    let (page_status, signed_in, studies, reused) = rt.block_on(async {
+        let browser = crate::helpers::client();
+        let page = browser.get(&link).send().await.unwrap();
+        let page_status = page.status();
+        let csrf = crate::helpers::csrf_in(&page.text().await.unwrap());
+        let done = browser
+            .post(&link)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "first@example.org"),
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", crate::helpers::PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let signed_in = done.status();
+        let origin = &link[..link.find("/setup/").unwrap()];
+        let studies = browser
+            .get(format!("{origin}/studies"))
+            .send()
+            .await
+            .unwrap();
+        let studies = (studies.status(), studies.text().await.unwrap());
+        let reused = browser.get(&link).send().await.unwrap().status();
+        (page_status, signed_in, studies, reused)
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(status, reqwest::StatusCode::OK, "{link}");
+    assert_eq!(page_status, reqwest::StatusCode::OK, "{link}");
+    assert_eq!(signed_in, reqwest::StatusCode::SEE_OTHER, "the setup form is accepted");
+    assert_eq!(studies.0, reqwest::StatusCode::OK, "the new admin is signed in");
+    assert!(studies.1.contains("first@example.org"), "the header names the new admin");
+    assert!(studies.1.contains("Create the first study"));
+    assert_eq!(reused, reqwest::StatusCode::NOT_FOUND, "the link works once");
 }
 
 /// Three identical participants reproducing SPEC's worked example: G = 10 h, Y = 60%, O = 15 min/h.
