@@ -144,11 +144,7 @@ async fn an_analyst_reads_but_gets_403_on_every_change_and_admin_page() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    let name: String = sqlx::query_scalar("SELECT name FROM studies WHERE id = 1")
-        .fetch_one(&analyst.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(name, "Wave 1");
+    assert_eq!(analyst.study(1).await.name, "Wave 1");
 }
 
 #[tokio::test]
@@ -197,11 +193,7 @@ async fn a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing() {
         before,
         "nothing was recorded, so nothing changed"
     );
-    let name: String = sqlx::query_scalar("SELECT name FROM studies WHERE id = 1")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(name, "Wave 1");
+    assert_eq!(app.study(1).await.name, "Wave 1");
     // The login form needs its token too.
     let fresh = TestApp {
         client: client(),
@@ -480,11 +472,12 @@ async fn guesses_from_one_address_do_not_lock_the_admin_out_elsewhere() {
         elsewhere.login(ADMIN, PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
-    let throttled: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login.throttled'")
-            .fetch_one(&elsewhere.state.pool)
-            .await
-            .unwrap();
+    let throttled = elsewhere
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "login.throttled")
+        .count();
     assert_eq!(throttled, 2, "refused attempts are audited");
 }
 

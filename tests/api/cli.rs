@@ -236,11 +236,26 @@ fn a_first_serve_prints_a_setup_link_that_creates_the_admin() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(page_status, reqwest::StatusCode::OK, "{link}");
-    assert_eq!(signed_in, reqwest::StatusCode::SEE_OTHER, "the setup form is accepted");
-    assert_eq!(studies.0, reqwest::StatusCode::OK, "the new admin is signed in");
-    assert!(studies.1.contains("first@example.org"), "the header names the new admin");
+    assert_eq!(
+        signed_in,
+        reqwest::StatusCode::SEE_OTHER,
+        "the setup form is accepted"
+    );
+    assert_eq!(
+        studies.0,
+        reqwest::StatusCode::OK,
+        "the new admin is signed in"
+    );
+    assert!(
+        studies.1.contains("first@example.org"),
+        "the header names the new admin"
+    );
     assert!(studies.1.contains("Create the first study"));
-    assert_eq!(reused, reqwest::StatusCode::NOT_FOUND, "the link works once");
+    assert_eq!(
+        reused,
+        reqwest::StatusCode::NOT_FOUND,
+        "the link works once"
+    );
 }
 
 /// Three identical participants reproducing SPEC's worked example: G = 10 h, Y = 60%, O = 15 min/h.

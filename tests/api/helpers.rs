@@ -230,13 +230,17 @@ impl TestApp {
         page
     }
 
-    /// The study's status, as the application reads it.
-    pub async fn study_status(&self, study: i64) -> Status {
+    /// The study as the application reads it.
+    pub async fn study(&self, study: i64) -> study_repo::StudyRow {
         study_repo::get(&self.state.pool, StudyId(study))
             .await
             .unwrap()
             .expect("the study exists")
-            .status()
+    }
+
+    /// The study's status, as the application reads it.
+    pub async fn study_status(&self, study: i64) -> Status {
+        self.study(study).await.status()
     }
 
     /// The flash message shown on the page a redirect leads to.
