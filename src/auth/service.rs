@@ -326,3 +326,12 @@ pub async fn complete_setup(
     tx.commit().await?;
     Ok(session)
 }
+
+/// Every staff account with its role, by email (the admin's staff page).
+pub async fn staff_list(state: &AppState) -> Result<Vec<(String, Role)>> {
+    Ok(repo::list_users(&state.pool)
+        .await?
+        .into_iter()
+        .map(|u| (u.email, u.role))
+        .collect())
+}

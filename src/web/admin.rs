@@ -2,7 +2,7 @@
 use super::PageCtx;
 use crate::audit;
 use crate::auth::extract::Admin;
-use crate::auth::repo as auth_repo;
+use crate::auth::service as auth_service;
 use crate::error::Result;
 use crate::state::AppState;
 use askama::Template;
@@ -75,10 +75,10 @@ pub async fn users(
     Admin(staff): Admin,
     jar: CookieJar,
 ) -> Result<Response> {
-    let users = auth_repo::list_users(&state.pool)
+    let users = auth_service::staff_list(&state)
         .await?
         .into_iter()
-        .map(|u| (u.email, u.role.to_string()))
+        .map(|(email, role)| (email, role.to_string()))
         .collect();
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     Ok((jar, Html(UsersPage { ctx, users }.render()?)).into_response())
