@@ -12,29 +12,87 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens (creating if needed) the database file, applies migrations and checks the pragmas.
+///
+/// The data folder is made 0700 and the database with its `-wal` and `-shm` 0600 (SQLite gives the
+/// latter two the database's mode). An existing database in another journal mode is refused rather than
+/// converted: converting it is a decision for whoever owns the file and its backups.
 pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::private_dir(dir)
             .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
     }
+    prepare_file(path)?;
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // Deleted rows are overwritten with zeros, in the file and in the WAL: "deleted" means gone.
+        .pragma("secure_delete", "ON");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     check_pragmas(&pool).await?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        crate::files::private_file(Path::new(&side))
+            .with_context(|| format!("cannot restrict {}{suffix}", path.display()))?;
+    }
     MIGRATOR
         .run(&pool)
         .await
         .context("cannot apply the database migrations")?;
     Ok(pool)
+}
+
+/// Creates a new database file as 0600, or checks that an existing one is a SQLite database in WAL mode
+/// (header bytes 18 and 19 are 2) and restricts it to 0600.
+fn prepare_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    let read = match std::fs::File::open(path) {
+        Ok(mut f) => f.read(&mut header).unwrap_or(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::files::create_private(path)
+                .with_context(|| format!("cannot create the database {}", path.display()))?;
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the database {}", path.display()));
+        }
+    };
+    crate::files::private_file(path)
+        .with_context(|| format!("cannot restrict the database {}", path.display()))?;
+    if read == 0 {
+        return Ok(()); // an empty file is a new database
+    }
+    if read < 20 || &header[..16] != b"SQLite format 3\0" {
+        bail!("{} is not a SQLite database", path.display());
+    }
+    if header[18] != 2 || header[19] != 2 {
+        bail!(
+            "the database {} uses a rollback journal, not WAL; Layer 2 Study does not convert it silently. \
+             Stop every program using it, back it up, then run: sqlite3 {} 'PRAGMA journal_mode=WAL'",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes every committed page back into the database file and empties the `-wal`, so that bytes deleted
+/// under `secure_delete` leave the WAL too. Call after a scrub or a deletion; readers may keep it from
+/// finishing (it is retried by the next call), which is not an error.
+pub async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Refuses to run unless the connection has exactly the durability settings the code relies on.
@@ -52,6 +110,9 @@ pub async fn check_pragmas(pool: &SqlitePool) -> anyhow::Result<()> {
     let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
         .fetch_one(&mut *conn)
         .await?;
+    let secure_delete: i64 = sqlx::query_scalar("PRAGMA secure_delete")
+        .fetch_one(&mut *conn)
+        .await?;
     let mut wrong = Vec::new();
     if !journal.eq_ignore_ascii_case("wal") {
         wrong.push(format!("journal_mode is {journal}, expected wal"));
@@ -64,6 +125,9 @@ pub async fn check_pragmas(pool: &SqlitePool) -> anyhow::Result<()> {
     }
     if busy < 1000 {
         wrong.push(format!("busy_timeout is {busy} ms, expected at least 1000"));
+    }
+    if secure_delete != 1 {
+        wrong.push(format!("secure_delete is {secure_delete}, expected 1 (ON)"));
     }
     if !wrong.is_empty() {
         bail!(
@@ -101,6 +165,97 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("synchronous is 1, expected 2 (FULL)"), "{err}");
+        assert!(err.contains("secure_delete is 0, expected 1 (ON)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_existing_database_in_rollback_mode_is_refused_not_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let before = std::fs::read(&path).unwrap();
+        let err = connect(&path).await.unwrap_err().to_string();
+        assert!(err.contains("uses a rollback journal, not WAL"), "{err}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file is untouched"
+        );
+        std::fs::write(dir.path().join("junk"), "not a database at all").unwrap();
+        let err = connect(&dir.path().join("junk"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a SQLite database"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_data_folder_and_the_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = data.join("layer2.sqlite3");
+        let pool = connect(&path).await.unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(mode(&data), 0o700);
+        for f in ["layer2.sqlite3", "layer2.sqlite3-wal", "layer2.sqlite3-shm"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
+        pool.close().await;
+        // An existing database someone made world-readable is restricted again at the next start.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pool = connect(&path).await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&data), 0o700);
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_deleted_row_leaves_neither_the_file_nor_the_wal_after_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer2.sqlite3");
+        let pool = connect(&path).await.unwrap();
+        sqlx::query("CREATE TABLE t (x TEXT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES ('MARKER-5f1c-erase-me')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        checkpoint(&pool).await.unwrap();
+        sqlx::query("DELETE FROM t").execute(&pool).await.unwrap();
+        checkpoint(&pool).await.unwrap();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        for f in [path.clone(), wal.into()] {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            let found = bytes
+                .windows(b"MARKER-5f1c".len())
+                .any(|w| w == b"MARKER-5f1c");
+            assert!(!found, "the deleted text is still in {}", f.display());
+        }
+        pool.close().await;
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod mail;
 pub mod participants;
 pub mod reports;
