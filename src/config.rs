@@ -41,6 +41,9 @@ pub struct Config {
     /// Set when a reverse proxy on this machine or network forwards the requests: the client address for
     /// login throttling is then the last entry of `X-Forwarded-For` (which the proxy must set).
     pub behind_proxy: bool,
+    /// Whom a participant can reach about their data when no study is known (a broken or expired link),
+    /// e.g. "Data Protection Office, privacy@example.org". Each study names its own contact too.
+    pub privacy_contact: String,
     /// Reports never show a metric for a group of fewer participants than this (at least 3).
     pub min_cell_size: usize,
     /// Staff sessions.
@@ -109,6 +112,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             public_url: String::new(),
             behind_proxy: false,
+            privacy_contact: String::new(),
             min_cell_size: 5,
             session: SessionConfig::default(),
             mail: MailConfig::default(),
@@ -202,6 +206,9 @@ impl Config {
                 _ => bail!("LAYER2_BEHIND_PROXY must be true or false, not {v:?}"),
             };
         }
+        if let Some(v) = get("LAYER2_PRIVACY_CONTACT") {
+            self.privacy_contact = v;
+        }
         if let Some(v) = get("LAYER2_MIN_CELL_SIZE") {
             self.min_cell_size = num("LAYER2_MIN_CELL_SIZE", v)?;
         }
@@ -252,6 +259,9 @@ impl Config {
                 "public_url must start with http:// or https://, not {:?}",
                 self.public_url
             );
+        }
+        if self.privacy_contact.chars().count() > 200 {
+            bail!("privacy_contact must be at most 200 characters");
         }
         if self.min_cell_size < 3 {
             bail!(
