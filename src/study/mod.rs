@@ -1,4 +1,5 @@
 //! A study: the AI tool under study, its 90-day timeline, status and approvals checklist.
+pub mod privacy;
 pub mod repo;
 pub mod service;
 
@@ -284,7 +285,7 @@ pub struct StudyForm {
     pub start_date: String,
 }
 
-fn text(
+pub(crate) fn text(
     field: &str,
     value: &str,
     max: usize,

@@ -350,3 +350,60 @@ pub async fn set_cohort_settings(
         .await?;
     Ok(())
 }
+
+/// A study's privacy notice as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct PrivacyRow {
+    /// The organisation responsible for the data.
+    pub controller: String,
+    /// Whom participants can ask.
+    pub contact_name: String,
+    /// Their address.
+    pub contact_email: String,
+    /// Why the data is collected.
+    pub purpose: String,
+    /// The admin's retention date, if they chose one.
+    pub retention_until: Option<NaiveDate>,
+}
+
+/// The study's privacy notice, if one was written.
+pub async fn privacy_notice<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: StudyId,
+) -> sqlx::Result<Option<PrivacyRow>> {
+    sqlx::query_as(
+        "SELECT controller, contact_name, contact_email, purpose, retention_until
+         FROM privacy_notices WHERE study_id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Writes (or rewrites) the study's privacy notice.
+pub async fn set_privacy_notice(
+    conn: &mut SqliteConnection,
+    id: StudyId,
+    n: &super::privacy::PrivacyNotice,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO privacy_notices
+           (study_id, controller, contact_name, contact_email, purpose, retention_until, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (study_id) DO UPDATE SET controller = excluded.controller,
+           contact_name = excluded.contact_name, contact_email = excluded.contact_email,
+           purpose = excluded.purpose, retention_until = excluded.retention_until,
+           updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(&n.controller)
+    .bind(&n.contact_name)
+    .bind(&n.contact_email)
+    .bind(&n.purpose)
+    .bind(n.retention_until)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

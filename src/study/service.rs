@@ -1,10 +1,11 @@
 //! Study rules over `repo`: creation with its timeline and checklist, edits, phase moves, status, approvals.
 use super::repo::{self, StudyRow};
-use super::{DEFAULT_APPROVALS, PhaseDates, Status, StudyDetails, StudyId, Timeline};
+use super::{DEFAULT_APPROVALS, PhaseDates, Status, StudyDetails, StudyId, Timeline, privacy};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
+use chrono::NaiveDate;
 use sqlx::SqliteConnection;
 
 /// Loads a study or answers 404.
@@ -349,6 +350,58 @@ pub async fn phase_tick(
         }
     }
     Ok(moves)
+}
+
+/// A study's privacy notice with the retention date it implies, if a notice was written.
+pub async fn privacy_notice(
+    state: &AppState,
+    id: StudyId,
+) -> Result<Option<(repo::PrivacyRow, Option<NaiveDate>)>> {
+    let Some(row) = repo::privacy_notice(&state.pool, id).await? else {
+        return Ok(None);
+    };
+    let timeline = repo::timeline(&state.pool, id).await?;
+    let until = privacy::retention_date(row.retention_until, &timeline);
+    Ok(Some((row, until)))
+}
+
+/// Writes the study's privacy notice (any status but closed), audited. `Err(Ok(problems))` names the
+/// fields to correct; nothing is saved then.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn set_privacy_notice(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    form: &privacy::PrivacyForm,
+) -> Result<std::result::Result<(), Vec<(String, String)>>> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if study.status() == Status::Closed {
+        return Err(AppError::Conflict(
+            "The study is closed; its privacy notice can no longer change.".into(),
+        ));
+    }
+    let timeline = repo::timeline(&mut *tx, id).await?;
+    let notice = match privacy::PrivacyNotice::parse(form, &timeline) {
+        Ok(n) => n,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    repo::set_privacy_notice(&mut tx, id, &notice, now).await?;
+    let until = privacy::retention_date(notice.retention_until, &timeline)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.privacy",
+        Some(id.0),
+        &format!("privacy notice saved; raw data kept until {until}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod collection;
 pub mod export;
 pub mod extract;
 pub mod participant;
+pub mod privacy;
 pub mod report;
 pub mod roster;
 pub mod studies;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/status", post(studies::status))
         .route("/studies/{id}/approvals", post(studies::add_approval))
         .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
+        .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
         .route("/studies/{id}/roster", get(roster::roster_page))
         .route("/studies/{id}/usage", get(roster::usage_page))
         .route("/studies/{id}/usage/conversion", post(roster::conversion))

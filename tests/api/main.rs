@@ -7,6 +7,7 @@ mod demo;
 mod helpers;
 mod mail;
 mod participants;
+mod privacy;
 mod readout;
 mod roster;
 mod sample;
