@@ -1,5 +1,6 @@
 //! SQL for employees, imports, derived usage, cohorts and the sample.
-use super::cohort::Cohort;
+use super::SampleRole;
+use super::cohort::{Cohort, TenureBands};
 use super::import::{EmployeeUsage, KeyKind, ParsedUsage, RawUsageRow, RosterRow, Tenure};
 use crate::auth::UserId;
 use crate::study::StudyId;
@@ -370,6 +371,15 @@ impl EmployeeRow {
             .and_then(|c| c.parse().ok())
             .unwrap_or(Cohort::Light)
     }
+
+    /// The tenure band on `as_of`: from the hire date when there is one, else the roster's band.
+    pub fn tenure_band(&self, bands: &TenureBands, as_of: NaiveDate) -> String {
+        match (self.hire_date, &self.tenure_band) {
+            (Some(d), _) => bands.band_for(d, as_of),
+            (None, Some(b)) => b.clone(),
+            (None, None) => "unknown".into(),
+        }
+    }
 }
 
 /// All employees of a study, ordered by employee id.
@@ -513,10 +523,10 @@ pub async fn insert_draw(
     .bind(user)
     .execute(&mut *conn)
     .await?;
-    let members: Vec<(i64, &str)> = main
+    let members: Vec<(i64, SampleRole)> = main
         .iter()
-        .map(|&k| (k, "main"))
-        .chain(pilot.iter().map(|&k| (k, "pilot")))
+        .map(|&k| (k, SampleRole::Main))
+        .chain(pilot.iter().map(|&k| (k, SampleRole::Pilot)))
         .collect();
     for chunk in members.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> =
@@ -529,11 +539,20 @@ pub async fn insert_draw(
     Ok(())
 }
 
-/// Sample role per employee id (`main` or `pilot`).
+/// One sampled person: the employee's database id and the part of the sample.
+#[derive(Clone, Copy, Debug, FromRow)]
+pub struct MemberRow {
+    /// Employee database id.
+    pub employee: i64,
+    /// Main sample or pilot.
+    pub role: SampleRole,
+}
+
+/// Sample role per employee id.
 pub async fn members<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Vec<(i64, String)>> {
+) -> sqlx::Result<Vec<MemberRow>> {
     sqlx::query_as("SELECT employee, role FROM sample_members WHERE study_id = ?")
         .bind(study)
         .fetch_all(db)
