@@ -209,14 +209,6 @@ async fn insert_raw_rows(
     Ok(())
 }
 
-fn key_kind_str(k: &KeyKind) -> &'static str {
-    match k {
-        KeyKind::EmployeeId => "employee_id",
-        KeyKind::Email => "email",
-        KeyKind::Login => "login",
-    }
-}
-
 async fn insert_summaries(
     conn: &mut SqliteConnection,
     import: i64,
@@ -229,7 +221,7 @@ async fn insert_summaries(
         q.push_values(chunk, |mut b, r| {
             b.push_bind(import)
                 .push_bind(r.key.as_str())
-                .push_bind(key_kind_str(&r.key_kind))
+                .push_bind(r.key_kind)
                 .push_bind(r.score)
                 .push_bind(r.tiebreak)
                 .push_bind(r.active_days)
@@ -309,7 +301,7 @@ pub struct SummaryRow {
     /// Key as in the source.
     pub key: String,
     /// How the key matches the roster.
-    pub key_kind: String,
+    pub key_kind: KeyKind,
     /// Usage score.
     pub score: f64,
     /// Secondary ranking value.

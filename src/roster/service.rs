@@ -486,10 +486,10 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
     let (mut matched, mut unmatched) = (0, 0);
     for s in &summaries {
         let key = s.key.to_lowercase();
-        let found = match s.key_kind.as_str() {
-            "employee_id" => by_id.get(&key),
-            "email" => by_email.get(&key),
-            _ => by_login.get(&key).or_else(|| by_id.get(&key)),
+        let found = match s.key_kind {
+            KeyKind::EmployeeId => by_id.get(&key),
+            KeyKind::Email => by_email.get(&key),
+            KeyKind::Login => by_login.get(&key).or_else(|| by_id.get(&key)),
         };
         match found {
             Some(&i) => {

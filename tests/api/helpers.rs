@@ -398,16 +398,21 @@ impl TestApp {
 
     /// The cohort an employee (by the roster's employee id) was assigned.
     pub async fn employee_cohort(&self, employee_id: &str) -> String {
-        sqlx::query_scalar("SELECT cohort FROM employees WHERE employee_id = ?")
-            .bind(employee_id)
-            .fetch_one(&self.state.pool)
-            .await
-            .unwrap()
+        let sql = "SELECT cohort FROM employees WHERE employee_id = ?";
+        self.employee_value(sql, employee_id).await
     }
 
     /// An employee's gross AI hours per month (must be known).
     pub async fn employee_gross_hours(&self, employee_id: &str) -> f64 {
-        sqlx::query_scalar("SELECT gross_hours_month FROM employees WHERE employee_id = ?")
+        let sql = "SELECT gross_hours_month FROM employees WHERE employee_id = ?";
+        self.employee_value(sql, employee_id).await
+    }
+
+    async fn employee_value<T>(&self, sql: &'static str, employee_id: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql)
             .bind(employee_id)
             .fetch_one(&self.state.pool)
             .await

@@ -130,8 +130,9 @@ impl FromStr for UsageFormat {
     }
 }
 
-/// How a usage key is matched to the roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a usage key is matched to the roster (stored as TEXT: "employee_id", "email", "login").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
 pub enum KeyKind {
     /// The roster's `employee_id`, exact.
     EmployeeId,
