@@ -577,16 +577,15 @@ pub async fn draw(
     let study = crate::study::repo::get(&mut *tx, study.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if study.status() > Status::Setup {
-        return Err(AppError::Conflict(format!(
-            "The study is in {}; the sample can only be drawn during draft and setup.",
-            study.status().label()
-        )));
-    }
-    if repo::invited_count(&mut *tx, study.id).await? > 0 {
-        return Err(AppError::Conflict(
-            "Invitations have gone out to this sample; it can no longer be redrawn.".into(),
-        ));
+    if !sample_editable(&mut tx, &study).await? {
+        return Err(AppError::Conflict(if study.status() > Status::Setup {
+            format!(
+                "The study is in {}; the sample can only be drawn during draft and setup.",
+                study.status().label()
+            )
+        } else {
+            "Invitations have gone out to this sample; it can no longer be redrawn.".into()
+        }));
     }
     let employees = repo::employees(&mut *tx, study.id).await?;
     let frame: Vec<FrameUnit> = employees
