@@ -107,7 +107,7 @@ fn per_cohort_margins(
         .collect()
 }
 
-/// The calculator's answers: (result, result for a given n, error, per-cohort margins, default n).
+/// The calculator's answers, as the page shows them.
 struct Calculator {
     result: Option<String>,
     for_n: Option<String>,
@@ -314,4 +314,52 @@ pub async fn discard(
         &format!("/studies/{}/sample", study.id.0),
         "Sample discarded.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(margin: &str, confidence: &str, n: &str) -> CalcQuery {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        CalcQuery {
+            margin: some(margin),
+            confidence: some(confidence),
+            n: some(n),
+        }
+    }
+
+    const SIZES: [(Cohort, u64); 3] = [
+        (Cohort::Heavy, 2_500),
+        (Cohort::Moderate, 12_500),
+        (Cohort::Light, 10_000),
+    ];
+
+    #[test]
+    fn the_calculator_answers_both_ways_and_splits_n_over_the_cohorts() {
+        let c = calculate(&query("5", "95", ""), &SIZES, 25_000);
+        assert_eq!(c.default_n, 379);
+        assert!(
+            c.result
+                .unwrap()
+                .starts_with("n = 379 of 25,000 employees gives ±5.0%")
+        );
+        let c = calculate(&query("", "", "300"), &SIZES, 25_000);
+        assert_eq!(
+            c.for_n.as_deref(),
+            Some("n = 300 of 25,000 employees gives ±5.6% at 95% confidence.")
+        );
+        let heavy = &c.cohorts[0];
+        assert_eq!((heavy.n.as_str(), heavy.margin.as_str()), ("30", "±17.8%"));
+    }
+
+    #[test]
+    fn the_calculator_names_what_is_wrong() {
+        let c = calculate(&query("abc", "", ""), &SIZES, 25_000);
+        assert!(c.error.unwrap().contains("is not a number of percent"));
+        let c = calculate(&query("", "", "25001"), &SIZES, 25_000);
+        assert!(c.error.unwrap().contains("from 1 to 25,000"));
+        let c = calculate(&query("", "", ""), &[], 0);
+        assert_eq!(c.error.as_deref(), Some("Import a roster first."));
+    }
 }
