@@ -23,6 +23,15 @@ impl Cohort {
     /// All cohorts in rank order (heavy first); this is also the tie-break order.
     pub const ALL: [Cohort; 3] = [Cohort::Heavy, Cohort::Moderate, Cohort::Light];
 
+    /// Position in `ALL` (heavy 0, moderate 1, light 2), for per-cohort arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Cohort::Heavy => 0,
+            Cohort::Moderate => 1,
+            Cohort::Light => 2,
+        }
+    }
+
     /// Stable machine name: "heavy", "moderate" or "light".
     pub fn as_str(self) -> &'static str {
         match self {

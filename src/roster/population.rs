@@ -18,23 +18,15 @@ pub struct Counts(pub [usize; 3]);
 
 impl Counts {
     fn add(&mut self, c: Cohort) {
-        self.0[index(c)] += 1;
+        self.0[c.index()] += 1;
     }
     /// The count for a cohort.
     pub fn get(&self, c: Cohort) -> usize {
-        self.0[index(c)]
+        self.0[c.index()]
     }
     /// The row total.
     pub fn total(&self) -> usize {
         self.0.iter().sum()
-    }
-}
-
-fn index(c: Cohort) -> usize {
-    match c {
-        Cohort::Heavy => 0,
-        Cohort::Moderate => 1,
-        Cohort::Light => 2,
     }
 }
 
@@ -72,6 +64,51 @@ pub fn tabulate<'a>(units: impl IntoIterator<Item = Unit<'a>>) -> Population {
     p
 }
 
+/// One cohort's line of the cohort summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CohortStats {
+    /// The cohort.
+    pub cohort: Cohort,
+    /// People in it.
+    pub count: usize,
+    /// Lowest and highest usage score among those with usage.
+    pub score_range: Option<(f64, f64)>,
+    /// Mean gross AI hours per month among those with hours.
+    pub mean_gross: Option<f64>,
+}
+
+/// Summarises each cohort (in cohort order) from `(cohort, usage score, gross hours)` per employee.
+pub fn cohort_stats(
+    employees: impl IntoIterator<Item = (Cohort, Option<f64>, Option<f64>)>,
+) -> Vec<CohortStats> {
+    let mut count = [0usize; 3];
+    let mut range: [Option<(f64, f64)>; 3] = [None; 3];
+    let mut gross = [(0.0f64, 0usize); 3];
+    for (cohort, score, hours) in employees {
+        let i = cohort.index();
+        count[i] += 1;
+        if let Some(s) = score {
+            range[i] = Some(range[i].map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))));
+        }
+        if let Some(h) = hours {
+            gross[i].0 += h;
+            gross[i].1 += 1;
+        }
+    }
+    Cohort::ALL
+        .iter()
+        .map(|&cohort| {
+            let i = cohort.index();
+            CohortStats {
+                cohort,
+                count: count[i],
+                score_range: range[i],
+                mean_gross: (gross[i].1 > 0).then(|| gross[i].0 / gross[i].1 as f64),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +142,29 @@ mod tests {
         );
         let cells: usize = p.by_cell.values().map(Counts::total).sum();
         assert_eq!(cells, p.total.total());
+    }
+
+    #[test]
+    fn cohort_stats_give_counts_score_ranges_and_mean_hours_in_cohort_order() {
+        let stats = cohort_stats([
+            (Cohort::Light, None, None),
+            (Cohort::Heavy, Some(9.0), Some(20.0)),
+            (Cohort::Heavy, Some(7.5), Some(10.0)),
+            (Cohort::Heavy, Some(8.0), None),
+        ]);
+        assert_eq!(
+            stats
+                .iter()
+                .map(|s| (s.cohort, s.count))
+                .collect::<Vec<_>>(),
+            vec![
+                (Cohort::Heavy, 3),
+                (Cohort::Moderate, 0),
+                (Cohort::Light, 1)
+            ]
+        );
+        assert_eq!(stats[0].score_range, Some((7.5, 9.0)));
+        assert_eq!(stats[0].mean_gross, Some(15.0));
+        assert_eq!((stats[2].score_range, stats[2].mean_gross), (None, None));
     }
 }

@@ -1,5 +1,6 @@
 //! SQL for employees, imports, derived usage, cohorts and the sample.
-use super::cohort::Cohort;
+use super::SampleRole;
+use super::cohort::{Cohort, TenureBands};
 use super::import::{EmployeeUsage, KeyKind, ParsedUsage, RawUsageRow, RosterRow, Tenure};
 use crate::auth::UserId;
 use crate::study::StudyId;
@@ -208,14 +209,6 @@ async fn insert_raw_rows(
     Ok(())
 }
 
-fn key_kind_str(k: &KeyKind) -> &'static str {
-    match k {
-        KeyKind::EmployeeId => "employee_id",
-        KeyKind::Email => "email",
-        KeyKind::Login => "login",
-    }
-}
-
 async fn insert_summaries(
     conn: &mut SqliteConnection,
     import: i64,
@@ -228,7 +221,7 @@ async fn insert_summaries(
         q.push_values(chunk, |mut b, r| {
             b.push_bind(import)
                 .push_bind(r.key.as_str())
-                .push_bind(key_kind_str(&r.key_kind))
+                .push_bind(r.key_kind)
                 .push_bind(r.score)
                 .push_bind(r.tiebreak)
                 .push_bind(r.active_days)
@@ -308,7 +301,7 @@ pub struct SummaryRow {
     /// Key as in the source.
     pub key: String,
     /// How the key matches the roster.
-    pub key_kind: String,
+    pub key_kind: KeyKind,
     /// Usage score.
     pub score: f64,
     /// Secondary ranking value.
@@ -369,6 +362,15 @@ impl EmployeeRow {
             .as_deref()
             .and_then(|c| c.parse().ok())
             .unwrap_or(Cohort::Light)
+    }
+
+    /// The tenure band on `as_of`: from the hire date when there is one, else the roster's band.
+    pub fn tenure_band(&self, bands: &TenureBands, as_of: NaiveDate) -> String {
+        match (self.hire_date, &self.tenure_band) {
+            (Some(d), _) => bands.band_for(d, as_of),
+            (None, Some(b)) => b.clone(),
+            (None, None) => "unknown".into(),
+        }
     }
 }
 
@@ -513,10 +515,10 @@ pub async fn insert_draw(
     .bind(user)
     .execute(&mut *conn)
     .await?;
-    let members: Vec<(i64, &str)> = main
+    let members: Vec<(i64, SampleRole)> = main
         .iter()
-        .map(|&k| (k, "main"))
-        .chain(pilot.iter().map(|&k| (k, "pilot")))
+        .map(|&k| (k, SampleRole::Main))
+        .chain(pilot.iter().map(|&k| (k, SampleRole::Pilot)))
         .collect();
     for chunk in members.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> =
@@ -529,11 +531,20 @@ pub async fn insert_draw(
     Ok(())
 }
 
-/// Sample role per employee id (`main` or `pilot`).
+/// One sampled person: the employee's database id and the part of the sample.
+#[derive(Clone, Copy, Debug, FromRow)]
+pub struct MemberRow {
+    /// Employee database id.
+    pub employee: i64,
+    /// Main sample or pilot.
+    pub role: SampleRole,
+}
+
+/// Sample role per employee id.
 pub async fn members<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Vec<(i64, String)>> {
+) -> sqlx::Result<Vec<MemberRow>> {
     sqlx::query_as("SELECT employee, role FROM sample_members WHERE study_id = ?")
         .bind(study)
         .fetch_all(db)

@@ -264,18 +264,10 @@ pub fn draw_sample(frame: &[FrameUnit], spec: &DrawSpec) -> Result<Draw, SampleE
     Ok(Draw { main, pilot, cells })
 }
 
-fn cohort_index(c: Cohort) -> usize {
-    match c {
-        Cohort::Heavy => 0,
-        Cohort::Moderate => 1,
-        Cohort::Light => 2,
-    }
-}
-
 fn cohort_sums<T>(cells: &[((Cohort, &str), T)], size: impl Fn(&T) -> usize) -> [usize; 3] {
     let mut sums = [0; 3];
     for ((cohort, _), members) in cells {
-        sums[cohort_index(*cohort)] += size(members);
+        sums[cohort.index()] += size(members);
     }
     sums
 }
@@ -295,7 +287,7 @@ fn allocate<T>(
     };
     let mut out = vec![0; cells.len()];
     for cohort in Cohort::ALL {
-        let ci = cohort_index(cohort);
+        let ci = cohort.index();
         // `cells` is sorted by (cohort, function), so index order is function-name order
         // and ties in the remainder go to the alphabetically first function.
         let idx: Vec<usize> = (0..cells.len())

@@ -1,5 +1,6 @@
 //! Imports, cohort assignment and the sample draw: the rules, over `repo` and the pure modules.
-use super::cohort::{CohortShares, TenureBands, UsageRank, assign_cohorts};
+use super::SampleRole;
+use super::cohort::{Cohort, CohortShares, TenureBands, UsageRank, assign_cohorts};
 use super::import::{ImportProblem, KeyKind, UsageFormat, parse_roster, parse_usage};
 use super::repo::{self, Derived, EmployeeRow};
 use super::sample::{Draw, DrawSpec, FrameUnit, draw_sample};
@@ -7,17 +8,24 @@ use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
+use crate::stats::sample_size::{Composition, composition};
 use crate::study::repo::StudyRow;
 use crate::study::{Status, StudyId};
-use chrono_tz::Tz;
 use sqlx::SqliteConnection;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Why an import did not happen: the file's problems, listed for the page.
 pub type Problems = Vec<ImportProblem>;
 
-/// The frame (roster, usage, cohorts) is fixed once a sample exists, and never changes after setup.
-/// Re-reads the study inside the caller's write transaction and returns the fresh row.
+/// The one rule for the frame (roster, usage, cohorts): it can change during draft and setup, and only
+/// while no sample has been drawn from it.
+pub async fn frame_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Result<bool> {
+    let (main, pilot) = repo::sample_sizes(&mut *conn, study.id).await?;
+    Ok(study.status() <= Status::Setup && main + pilot == 0)
+}
+
+/// Re-reads the study inside the caller's write transaction, refuses with the reason when the frame is
+/// fixed, and returns the fresh row.
 async fn ensure_frame_editable(
     conn: &mut SqliteConnection,
     id: StudyId,
@@ -32,8 +40,7 @@ async fn ensure_frame_editable(
             study.status().label()
         )));
     }
-    let (main, pilot) = repo::sample_sizes(&mut *conn, study.id).await?;
-    if main + pilot > 0 {
+    if !frame_editable(conn, &study).await? {
         return Err(AppError::Conflict(format!(
             "A sample has been drawn from the current roster; discard it on the sample page before {what} can change."
         )));
@@ -41,12 +48,188 @@ async fn ensure_frame_editable(
     Ok(study)
 }
 
+/// The one rule for the sample: it can be drawn, redrawn or discarded during draft and setup, until
+/// invitations have gone out to it.
+async fn sample_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Result<bool> {
+    Ok(study.status() <= Status::Setup && repo::invited_count(&mut *conn, study.id).await? == 0)
+}
+
 fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
-    let tz: Tz = study.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = crate::clock::zone(&study.time_zone);
     state.clock.now().with_timezone(&tz).date_naive()
 }
 
+/// What the roster page shows.
+pub struct RosterOverview {
+    /// Employees on the roster.
+    pub employees: i64,
+    /// The latest roster import.
+    pub last_import: Option<repo::RosterImportRow>,
+    /// The first employees, in employee-id order.
+    pub preview: Vec<EmployeeRow>,
+    /// Whether the frame can still change.
+    pub frame_editable: bool,
+}
+
+/// How many employees the roster page previews.
+const PREVIEW: usize = 25;
+
+/// The roster page's data.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn roster_overview(state: &AppState, study: &StudyRow) -> Result<RosterOverview> {
+    let mut conn = state.pool.acquire().await?;
+    let mut preview = repo::employees(&mut *conn, study.id).await?;
+    preview.truncate(PREVIEW);
+    Ok(RosterOverview {
+        employees: repo::employee_count(&mut *conn, study.id).await?,
+        last_import: repo::latest_roster_import(&mut *conn, study.id).await?,
+        preview,
+        frame_editable: frame_editable(&mut conn, study).await?,
+    })
+}
+
+/// What the usage page shows.
+pub struct UsageOverview {
+    /// Usage imports, newest (the active one) first.
+    pub imports: Vec<repo::UsageImportRow>,
+    /// Whether the frame can still change.
+    pub frame_editable: bool,
+    /// Whether a conversion to hours can be set: the active source has no hours and the study is open.
+    pub conversion_allowed: bool,
+}
+
+/// The usage page's data.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn usage_overview(state: &AppState, study: &StudyRow) -> Result<UsageOverview> {
+    let mut conn = state.pool.acquire().await?;
+    let imports = repo::usage_imports(&mut *conn, study.id).await?;
+    let conversion_allowed =
+        study.status() != Status::Closed && imports.first().is_some_and(|a| !a.has_hours);
+    Ok(UsageOverview {
+        imports,
+        frame_editable: frame_editable(&mut conn, study).await?,
+        conversion_allowed,
+    })
+}
+
+/// What the cohorts page shows.
+pub struct CohortsOverview {
+    /// Every employee, in employee-id order.
+    pub employees: Vec<EmployeeRow>,
+    /// Each employee's tenure band at the study's start, in the same order.
+    pub bands: Vec<String>,
+    /// The study's tenure bands.
+    pub tenure_bands: TenureBands,
+    /// The study's cohort shares.
+    pub shares: CohortShares,
+    /// The active usage import.
+    pub usage: Option<repo::UsageImportRow>,
+    /// Whether the frame can still change.
+    pub frame_editable: bool,
+}
+
+/// The cohorts page's data.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn cohorts_overview(state: &AppState, study: &StudyRow) -> Result<CohortsOverview> {
+    let mut conn = state.pool.acquire().await?;
+    let employees = repo::employees(&mut *conn, study.id).await?;
+    let tenure_bands = bands(study);
+    let bands = employees
+        .iter()
+        .map(|e| e.tenure_band(&tenure_bands, study.start_date))
+        .collect();
+    Ok(CohortsOverview {
+        employees,
+        bands,
+        tenure_bands,
+        shares: shares(study),
+        usage: repo::latest_usage_import(&mut *conn, study.id).await?,
+        frame_editable: frame_editable(&mut conn, study).await?,
+    })
+}
+
+/// The drawn sample against its population.
+pub struct DrawOverview {
+    /// The stored draw.
+    pub draw: repo::DrawRow,
+    /// People in the main sample.
+    pub main: u64,
+    /// People in the pilot.
+    pub pilot: u64,
+    /// Population, main sample and pilot per cohort.
+    pub by_cohort: BTreeMap<Cohort, Composition>,
+    /// The same per cohort and function.
+    pub by_cell: BTreeMap<(Cohort, String), Composition>,
+}
+
+/// What the sample page shows.
+pub struct SampleOverview {
+    /// Employees per cohort, in cohort order.
+    pub cohort_sizes: Vec<(Cohort, u64)>,
+    /// Employees on the roster.
+    pub population: u64,
+    /// The current draw, if any.
+    pub drawn: Option<DrawOverview>,
+    /// Whether the sample can still be drawn, redrawn or discarded.
+    pub editable: bool,
+}
+
+/// The sample page's data.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn sample_overview(state: &AppState, study: &StudyRow) -> Result<SampleOverview> {
+    let mut conn = state.pool.acquire().await?;
+    let employees = repo::employees(&mut *conn, study.id).await?;
+    let cohort_sizes = Cohort::ALL
+        .iter()
+        .map(|&c| {
+            (
+                c,
+                employees.iter().filter(|e| e.cohort() == c).count() as u64,
+            )
+        })
+        .collect();
+    let drawn = match repo::draw(&mut *conn, study.id).await? {
+        None => None,
+        Some(draw) => {
+            let members = repo::members(&mut *conn, study.id).await?;
+            let roles: HashMap<i64, SampleRole> =
+                members.iter().map(|m| (m.employee, m.role)).collect();
+            let part = |e: &EmployeeRow| {
+                let role = roles.get(&e.id).copied();
+                (
+                    role == Some(SampleRole::Main),
+                    role == Some(SampleRole::Pilot),
+                )
+            };
+            let main = members
+                .iter()
+                .filter(|m| m.role == SampleRole::Main)
+                .count() as u64;
+            Some(DrawOverview {
+                draw,
+                main,
+                pilot: members.len() as u64 - main,
+                by_cohort: composition(employees.iter().map(|e| {
+                    let (m, p) = part(e);
+                    (e.cohort(), m, p)
+                })),
+                by_cell: composition(employees.iter().map(|e| {
+                    let (m, p) = part(e);
+                    ((e.cohort(), e.function.clone()), m, p)
+                })),
+            })
+        }
+    };
+    Ok(SampleOverview {
+        cohort_sizes,
+        population: employees.len() as u64,
+        drawn,
+        editable: sample_editable(&mut conn, study).await?,
+    })
+}
+
 /// Imports a roster file, replacing the study's roster; a file with any bad row changes nothing.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn import_roster(
     state: &AppState,
     actor: &Actor,
@@ -97,6 +280,7 @@ pub struct UsageOutcome {
 }
 
 /// Imports a vendor usage file; it becomes the study's active usage source and cohorts are reassigned.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn import_usage(
     state: &AppState,
     actor: &Actor,
@@ -182,6 +366,7 @@ pub async fn import_usage(
 }
 
 /// Sets (or clears) the admin's conversion from usage units to gross AI hours for the active import.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn set_conversion(
     state: &AppState,
     actor: &Actor,
@@ -233,6 +418,7 @@ pub async fn set_conversion(
 }
 
 /// Saves cohort shares and tenure bands, then reassigns cohorts.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn set_cohort_settings(
     state: &AppState,
     actor: &Actor,
@@ -287,6 +473,7 @@ pub fn bands(study: &StudyRow) -> TenureBands {
 }
 
 /// Matches the active usage import to the roster and reassigns cohorts; returns (matched, unmatched) people.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<(usize, usize)> {
     let employees = repo::employees(&mut *conn, study.id).await?;
     let import = repo::latest_usage_import(&mut *conn, study.id).await?;
@@ -299,10 +486,10 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
     let (mut matched, mut unmatched) = (0, 0);
     for s in &summaries {
         let key = s.key.to_lowercase();
-        let found = match s.key_kind.as_str() {
-            "employee_id" => by_id.get(&key),
-            "email" => by_email.get(&key),
-            _ => by_login.get(&key).or_else(|| by_id.get(&key)),
+        let found = match s.key_kind {
+            KeyKind::EmployeeId => by_id.get(&key),
+            KeyKind::Email => by_email.get(&key),
+            KeyKind::Login => by_login.get(&key).or_else(|| by_id.get(&key)),
         };
         match found {
             Some(&i) => {
@@ -378,6 +565,7 @@ pub fn key_help(kind: KeyKind) -> &'static str {
 
 /// Draws the main sample and the pilot group; refused once invitations have gone out.
 /// Everything happens in one write transaction: the draw is pure and takes milliseconds even at 100,000.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn draw(
     state: &AppState,
     actor: &Actor,
@@ -389,16 +577,15 @@ pub async fn draw(
     let study = crate::study::repo::get(&mut *tx, study.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if study.status() > Status::Setup {
-        return Err(AppError::Conflict(format!(
-            "The study is in {}; the sample can only be drawn during draft and setup.",
-            study.status().label()
-        )));
-    }
-    if repo::invited_count(&mut *tx, study.id).await? > 0 {
-        return Err(AppError::Conflict(
-            "Invitations have gone out to this sample; it can no longer be redrawn.".into(),
-        ));
+    if !sample_editable(&mut tx, &study).await? {
+        return Err(AppError::Conflict(if study.status() > Status::Setup {
+            format!(
+                "The study is in {}; the sample can only be drawn during draft and setup.",
+                study.status().label()
+            )
+        } else {
+            "Invitations have gone out to this sample; it can no longer be redrawn.".into()
+        }));
     }
     let employees = repo::employees(&mut *tx, study.id).await?;
     let frame: Vec<FrameUnit> = employees
@@ -447,13 +634,14 @@ pub async fn draw(
 }
 
 /// Discards the sample so the roster or usage can change; refused once invitations have gone out.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn discard_sample(state: &AppState, actor: &Actor, study: &StudyRow) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = crate::study::repo::get(&mut *tx, study.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if study.status() > Status::Setup || repo::invited_count(&mut *tx, study.id).await? > 0 {
+    if !sample_editable(&mut tx, &study).await? {
         return Err(AppError::Conflict(
             "Invitations have gone out to this sample; it can no longer be discarded.".into(),
         ));

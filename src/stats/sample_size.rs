@@ -56,6 +56,80 @@ pub fn margin_of_error(n: u64, population: u64, confidence: f64) -> Option<f64> 
     Some(z * (P * (1.0 - P) / n).sqrt() * fpc)
 }
 
+/// One stratum's part of a sample split in proportion to stratum size, and the margin that part buys.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StratumMargin<K> {
+    /// The stratum (e.g. a cohort).
+    pub stratum: K,
+    /// People in the stratum.
+    pub population: u64,
+    /// Its proportional share of the sample: rounded, at least 1, at most the stratum.
+    pub n: u64,
+    /// The margin of error of that share within the stratum.
+    pub margin: Option<f64>,
+}
+
+/// Splits `n` of `population` over the strata in proportion to their sizes (empty strata are left out)
+/// and gives each share's margin: small strata get wide margins.
+pub fn proportional_margins<K: Copy>(
+    strata: &[(K, u64)],
+    n: u64,
+    population: u64,
+    confidence: f64,
+) -> Vec<StratumMargin<K>> {
+    if population == 0 {
+        return Vec::new();
+    }
+    strata
+        .iter()
+        .filter(|(_, size)| *size > 0)
+        .map(|&(stratum, size)| {
+            let nh = ((n as f64 * size as f64 / population as f64)
+                .round()
+                .max(1.0) as u64)
+                .min(size);
+            StratumMargin {
+                stratum,
+                population: size,
+                n: nh,
+                margin: margin_of_error(nh, size, confidence),
+            }
+        })
+        .collect()
+}
+
+/// How a drawn sample compares with its population in one group: people, and those drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Composition {
+    /// People in the group.
+    pub population: u64,
+    /// Of them, in the main sample.
+    pub main: u64,
+    /// Of them, in the pilot.
+    pub pilot: u64,
+}
+
+impl Composition {
+    /// The margin of error of the main sample within the group.
+    pub fn margin(&self, confidence: f64) -> Option<f64> {
+        margin_of_error(self.main, self.population, confidence)
+    }
+}
+
+/// Counts each group's population, main sample and pilot; a unit is `(group, in main, in pilot)`.
+pub fn composition<K: Ord>(
+    units: impl IntoIterator<Item = (K, bool, bool)>,
+) -> std::collections::BTreeMap<K, Composition> {
+    let mut groups = std::collections::BTreeMap::<K, Composition>::new();
+    for (group, main, pilot) in units {
+        let c = groups.entry(group).or_default();
+        c.population += 1;
+        c.main += u64::from(main);
+        c.pilot += u64::from(pilot);
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +193,60 @@ mod tests {
         assert!(e.contains("did you mean 0.95?"), "{e}");
         let e = required_sample_size(0.05, 0.95, 0).unwrap_err();
         assert!(e.contains("population"), "{e}");
+    }
+
+    #[test]
+    fn proportional_margins_split_n_by_stratum_size_and_skip_empty_strata() {
+        let strata = [
+            ("heavy", 2_500),
+            ("moderate", 12_500),
+            ("empty", 0),
+            ("light", 10_000),
+        ];
+        let m = proportional_margins(&strata, 300, 25_000, 0.95);
+        let got: Vec<_> = m.iter().map(|s| (s.stratum, s.population, s.n)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("heavy", 2_500, 30),
+                ("moderate", 12_500, 150),
+                ("light", 10_000, 120)
+            ]
+        );
+        assert_eq!(format!("±{:.1}%", m[0].margin.unwrap() * 100.0), "±17.8%");
+        // A tiny stratum still gets one person, and never more than it has.
+        let tiny = proportional_margins(&[('a', 1), ('b', 999)], 10, 1_000, 0.95);
+        assert_eq!((tiny[0].n, tiny[0].margin), (1, Some(0.0)));
+        assert!(proportional_margins(&[('a', 0)], 10, 0, 0.95).is_empty());
+    }
+
+    #[test]
+    fn composition_counts_population_main_and_pilot_per_group() {
+        let units = [
+            ("b", true, false),
+            ("a", false, false),
+            ("b", false, true),
+            ("b", false, false),
+            ("a", true, false),
+        ];
+        let c = composition(units);
+        assert_eq!(c.keys().copied().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(
+            c["a"],
+            Composition {
+                population: 2,
+                main: 1,
+                pilot: 0
+            }
+        );
+        assert_eq!(
+            c["b"],
+            Composition {
+                population: 3,
+                main: 1,
+                pilot: 1
+            }
+        );
+        assert_eq!(c["a"].margin(0.95), margin_of_error(1, 2, 0.95));
     }
 }

@@ -3,6 +3,7 @@ pub mod admin;
 pub mod analysis;
 pub mod auth;
 pub mod baseline;
+pub mod cohorts;
 pub mod collection;
 pub mod export;
 pub mod extract;
@@ -10,7 +11,9 @@ pub mod participant;
 pub mod privacy;
 pub mod report;
 pub mod roster;
+pub mod sample;
 pub mod studies;
+pub mod usage;
 pub mod waves;
 
 use crate::auth::extract::Staff;
@@ -32,7 +35,7 @@ pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/studies/{id}/roster", post(roster::roster_import))
-        .route("/studies/{id}/usage", post(roster::usage_import))
+        .route("/studies/{id}/usage", post(usage::usage_import))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
     Router::new()
         .route("/", get(|| async { Redirect::to("/studies") }))
@@ -50,11 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
         .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
         .route("/studies/{id}/roster", get(roster::roster_page))
-        .route("/studies/{id}/usage", get(roster::usage_page))
-        .route("/studies/{id}/usage/conversion", post(roster::conversion))
-        .route("/studies/{id}/cohorts", get(roster::cohorts_page).post(roster::cohort_settings))
-        .route("/studies/{id}/sample", get(roster::sample_page).post(roster::draw))
-        .route("/studies/{id}/sample/discard", post(roster::discard))
+        .route("/studies/{id}/usage", get(usage::usage_page))
+        .route("/studies/{id}/usage/conversion", post(usage::conversion))
+        .route("/studies/{id}/cohorts", get(cohorts::cohorts_page).post(cohorts::cohort_settings))
+        .route("/studies/{id}/sample", get(sample::sample_page).post(sample::draw))
+        .route("/studies/{id}/sample/discard", post(sample::discard))
         .route("/p/{token}", get(participant::open))
         .route("/p/{token}/consent", post(participant::consent))
         .route("/p/{token}/withdraw", get(participant::withdraw_page).post(participant::withdraw))

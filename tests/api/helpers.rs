@@ -365,3 +365,172 @@ pub fn link_path(body: &str) -> String {
         .trim_end_matches('"')
         .to_string()
 }
+
+// ---- roster helpers ----
+
+impl TestApp {
+    /// Uploads a file to the roster or usage import of a study, expecting it to be accepted (303), and
+    /// returns the page the redirect leads to (with its flash message).
+    async fn accepted_upload(
+        &self,
+        path: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let r = self.upload(path, filename, bytes, fields).await;
+        let status = r.status();
+        if status != StatusCode::SEE_OTHER {
+            panic!(
+                "{filename} was not imported ({status}): {}",
+                r.text().await.unwrap()
+            );
+        }
+        self.follow(r).await
+    }
+
+    /// Uploads a file expecting it to be refused whole (422); returns the page listing its problems.
+    async fn refused_upload(
+        &self,
+        path: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let r = self.upload(path, filename, bytes, fields).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{filename} should be refused"
+        );
+        r.text().await.unwrap()
+    }
+
+    /// Imports a roster file (must be accepted); returns the page with the flash message.
+    pub async fn import_roster(&self, study: i64, filename: &str, bytes: Vec<u8>) -> String {
+        let path = format!("/studies/{study}/roster");
+        self.accepted_upload(&path, filename, bytes, &[]).await
+    }
+
+    /// Uploads a roster file that must be refused (422); returns the page listing its problems.
+    pub async fn refused_roster(&self, study: i64, filename: &str, bytes: Vec<u8>) -> String {
+        let path = format!("/studies/{study}/roster");
+        self.refused_upload(&path, filename, bytes, &[]).await
+    }
+
+    /// Imports a usage file in `format` with extra form fields (must be accepted); returns the page.
+    pub async fn import_usage(
+        &self,
+        study: i64,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let path = format!("/studies/{study}/usage");
+        self.accepted_upload(&path, filename, bytes, fields).await
+    }
+
+    /// Uploads a usage file that must be refused (422); returns the page listing its problems.
+    pub async fn refused_usage(
+        &self,
+        study: i64,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let path = format!("/studies/{study}/usage");
+        self.refused_upload(&path, filename, bytes, fields).await
+    }
+
+    /// (heavy, moderate, light) employees of a study.
+    pub async fn cohort_counts(&self, study: i64) -> (i64, i64, i64) {
+        sqlx::query_as(
+            "SELECT SUM(cohort = 'heavy'), SUM(cohort = 'moderate'), SUM(cohort = 'light') FROM employees WHERE study_id = ?",
+        )
+        .bind(study)
+        .fetch_one(&self.state.pool)
+        .await
+        .unwrap()
+    }
+
+    /// The cohort an employee (by the roster's employee id) was assigned.
+    pub async fn employee_cohort(&self, employee_id: &str) -> String {
+        let sql = "SELECT cohort FROM employees WHERE employee_id = ?";
+        self.employee_value(sql, employee_id).await
+    }
+
+    /// An employee's gross AI hours per month (must be known).
+    pub async fn employee_gross_hours(&self, employee_id: &str) -> f64 {
+        let sql = "SELECT gross_hours_month FROM employees WHERE employee_id = ?";
+        self.employee_value(sql, employee_id).await
+    }
+
+    async fn employee_value<T>(&self, sql: &'static str, employee_id: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql)
+            .bind(employee_id)
+            .fetch_one(&self.state.pool)
+            .await
+            .unwrap()
+    }
+
+    /// (employee id, usage score, gross hours) of every employee of a study, in employee-id order.
+    pub async fn employee_usage(&self, study: i64) -> Vec<(String, Option<f64>, Option<f64>)> {
+        sqlx::query_as(
+            "SELECT employee_id, usage_score, gross_hours_month FROM employees WHERE study_id = ? ORDER BY employee_id",
+        )
+        .bind(study)
+        .fetch_all(&self.state.pool)
+        .await
+        .unwrap()
+    }
+
+    /// Raw usage records kept, over every study.
+    pub async fn usage_raw_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM usage_raw")
+            .fetch_one(&self.state.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Employee ids in the main sample or the pilot (`role`), in employee-id order.
+    pub async fn sample_members(&self, study: i64, role: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT e.employee_id FROM sample_members m JOIN employees e ON e.id = m.employee
+             WHERE m.study_id = ? AND m.role = ? ORDER BY e.employee_id",
+        )
+        .bind(study)
+        .bind(role)
+        .fetch_all(&self.state.pool)
+        .await
+        .unwrap()
+    }
+
+    /// (cohort, function, population, main sample) per cell of a study's roster.
+    pub async fn sample_by_cell(&self, study: i64) -> Vec<(String, String, i64, i64)> {
+        sqlx::query_as(
+            "SELECT e.cohort, e.function, COUNT(*), SUM(m.role = 'main') FROM employees e
+             LEFT JOIN sample_members m ON m.employee = e.id WHERE e.study_id = ? GROUP BY e.cohort, e.function",
+        )
+        .bind(study)
+        .fetch_all(&self.state.pool)
+        .await
+        .unwrap()
+    }
+
+    /// Stands in for the invitation step (which needs a study in pilot): marks the sampled people of
+    /// one role as invited.
+    pub async fn mark_sample_invited(&self, study: i64, role: &str) {
+        let done = sqlx::query(
+            "UPDATE sample_members SET invited_at = '2027-01-18T09:00:00+00:00' WHERE study_id = ? AND role = ?",
+        )
+        .bind(study)
+        .bind(role)
+        .execute(&self.state.pool)
+        .await
+        .unwrap();
+        assert!(done.rows_affected() > 0, "nobody in the {role} sample");
+    }
+}

@@ -1,6 +1,5 @@
 //! Roster and usage imports (three vendor formats), refusals, and cohorts.
 use crate::helpers::*;
-use reqwest::StatusCode;
 
 async fn study_with_admin() -> (TestApp, i64) {
     let app = spawn_app().await;
@@ -14,39 +13,16 @@ async fn employees(app: &TestApp, id: i64) -> i64 {
         .await
 }
 
-async fn cohort_counts(app: &TestApp, id: i64) -> (i64, i64, i64) {
-    sqlx::query_as(
-        "SELECT SUM(cohort = 'heavy'), SUM(cohort = 'moderate'), SUM(cohort = 'light') FROM employees WHERE study_id = ?",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_roster_imports_in_the_browser_and_replaces_the_previous_one() {
     let (app, id) = study_with_admin().await;
-    let r = app
-        .upload(
-            &format!("/studies/{id}/roster"),
-            "roster.csv",
-            roster_csv(120).into_bytes(),
-            &[],
-        )
+    let html = app
+        .import_roster(id, "roster.csv", roster_csv(120).into_bytes())
         .await;
-    let html = app.follow(r).await;
     assert!(html.contains("Imported 120 employees"), "{html}");
     assert_eq!(employees(&app, id).await, 120);
-    let r = app
-        .upload(
-            &format!("/studies/{id}/roster"),
-            "roster.csv",
-            roster_csv(80).into_bytes(),
-            &[],
-        )
+    app.import_roster(id, "roster.csv", roster_csv(80).into_bytes())
         .await;
-    app.follow(r).await;
     assert_eq!(employees(&app, id).await, 80);
     assert!(
         app.audit_actions()
@@ -61,29 +37,17 @@ async fn a_roster_imports_in_the_browser_and_replaces_the_previous_one() {
 #[tokio::test]
 async fn a_roster_with_any_bad_row_is_refused_whole_with_each_problem_named() {
     let (app, id) = study_with_admin().await;
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "good.csv",
-        roster_csv(10).into_bytes(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "good.csv", roster_csv(10).into_bytes())
+        .await;
     let bad = "employee_id,email,function,hire_date,time_zone\n\
                E1,a@example.org,Sales,2020-01-01,Europe/London\n\
                E1,b@example.org,Sales,2020-01-01,Europe/London\n\
                E3,A@example.org,Sales,2020-01-01,Europe/London\n\
                E4,d@example.org,Sales,2020-31-01,Europe/London\n\
                E5,e@example.org,<script>alert(1)</script>,2020-01-01,Europe/Lodnon\n";
-    let r = app
-        .upload(
-            &format!("/studies/{id}/roster"),
-            "bad.csv",
-            bad.as_bytes().to_vec(),
-            &[],
-        )
+    let html = app
+        .refused_roster(id, "bad.csv", bad.as_bytes().to_vec())
         .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text().await.unwrap();
     assert!(html.contains("“bad.csv” was not imported"));
     for (row, column) in [
         ("3", "employee_id"),
@@ -106,7 +70,6 @@ async fn a_roster_with_any_bad_row_is_refused_whole_with_each_problem_named() {
 #[tokio::test]
 async fn empty_headerless_missing_column_and_wrong_encoding_files_get_clear_answers() {
     let (app, id) = study_with_admin().await;
-    let path = format!("/studies/{id}/roster");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.csv", vec![], "empty"),
         ("header.csv", b"employee_id,email,function,hire_date,time_zone\n".to_vec(), "no data rows"),
@@ -115,9 +78,7 @@ async fn empty_headerless_missing_column_and_wrong_encoding_files_get_clear_answ
         ("latin1.csv", b"employee_id,email,function,hire_date,time_zone\nE1,a@example.org,Vertrieb \xfcber,2020-01-01,UTC\n".to_vec(), "UTF-8"),
     ];
     for (name, bytes, expect) in cases {
-        let r = app.upload(&path, name, bytes, &[]).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
-        let html = r.text().await.unwrap();
+        let html = app.refused_roster(id, name, bytes).await;
         assert!(html.contains(expect), "{name}: expected {expect:?}");
     }
     assert_eq!(employees(&app, id).await, 0);
@@ -126,43 +87,33 @@ async fn empty_headerless_missing_column_and_wrong_encoding_files_get_clear_answ
 #[tokio::test]
 async fn plain_csv_usage_ranks_employees_into_cohorts_of_ten_fifty_and_forty_percent() {
     let (app, id) = study_with_admin().await;
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster_csv(1000).into_bytes(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "r.csv", roster_csv(1000).into_bytes())
+        .await;
     assert_eq!(
-        cohort_counts(&app, id).await,
+        app.cohort_counts(id).await,
         (0, 0, 1000),
         "no usage yet: everyone is light"
     );
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
+    let html = app
+        .import_usage(
+            id,
             "u.csv",
             usage_csv(1000).into_bytes(),
             &[("format", "csv")],
         )
         .await;
-    let html = app.follow(r).await;
     assert!(html.contains("900 people matched"), "{html}");
-    assert_eq!(cohort_counts(&app, id).await, (100, 500, 400));
+    assert_eq!(app.cohort_counts(id).await, (100, 500, 400));
     // The heaviest users are the top of the usage rank, and nobody without usage is above light.
-    let top: String =
-        sqlx::query_scalar("SELECT cohort FROM employees WHERE employee_id = 'E00998'")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(top, "heavy");
-    let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM employees WHERE study_id = ? AND usage_score IS NULL AND cohort <> 'light'").bind(id).fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(app.employee_cohort("E00998").await, "heavy");
+    let none = app
+        .count(
+            "SELECT COUNT(*) FROM employees WHERE study_id = ? AND usage_score IS NULL AND cohort <> 'light'",
+            id,
+        )
+        .await;
     assert_eq!(none, 0);
-    let gross: f64 =
-        sqlx::query_scalar("SELECT gross_hours_month FROM employees WHERE employee_id = 'E00500'")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let gross = app.employee_gross_hours("E00500").await;
     assert!((gross - 50.1).abs() < 1e-9);
     // New shares reassign.
     let html = app
@@ -179,7 +130,7 @@ async fn plain_csv_usage_ranks_employees_into_cohorts_of_ten_fifty_and_forty_per
         )
         .await;
     assert!(html.contains("Cohort settings saved"), "{html}");
-    assert_eq!(cohort_counts(&app, id).await, (200, 300, 500));
+    assert_eq!(app.cohort_counts(id).await, (200, 300, 500));
     let (_, page) = app.get_text(&format!("/studies/{id}/cohorts")).await;
     assert!(
         page.contains("Engineering")
@@ -200,7 +151,7 @@ async fn plain_csv_usage_ranks_employees_into_cohorts_of_ten_fifty_and_forty_per
         )
         .await;
     assert!(html.contains("flash error"), "shares over 100% are refused");
-    assert_eq!(cohort_counts(&app, id).await, (200, 300, 500));
+    assert_eq!(app.cohort_counts(id).await, (200, 300, 500));
 }
 
 #[tokio::test]
@@ -210,13 +161,8 @@ async fn github_copilot_records_match_on_login_and_need_a_stated_conversion_for_
                   E1,a@example.org,Engineering,1-3 y,Europe/London,octo-ada\n\
                   E2,b@example.org,Engineering,3-5 y,Europe/London,octo-bob\n\
                   E3,c@example.org,Sales,< 1 y,America/New_York,\n";
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster.as_bytes().to_vec(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "r.csv", roster.as_bytes().to_vec())
+        .await;
     let mut ndjson = String::new();
     for day in 1..=20 {
         ndjson.push_str(&format!("{{\"day\":\"2026-11-{day:02}\",\"user_login\":\"octo-ada\",\"user_initiated_interaction_count\":5,\"code_generation_activity_count\":3,\"code_acceptance_activity_count\":2,\"ide\":\"vscode\"}}\n"));
@@ -225,15 +171,14 @@ async fn github_copilot_records_match_on_login_and_need_a_stated_conversion_for_
         }
     }
     ndjson.push_str("{\"day\":\"2026-11-30\",\"user_login\":\"contractor\",\"user_initiated_interaction_count\":1}\n");
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
+    let html = app
+        .import_usage(
+            id,
             "copilot.ndjson",
             ndjson.into_bytes(),
             &[("format", "github"), ("hours_per_unit", "0.5")],
         )
         .await;
-    let html = app.follow(r).await;
     assert!(
         html.contains("2 people matched") && html.contains("1 not on"),
         "{html}"
@@ -244,15 +189,16 @@ async fn github_copilot_records_match_on_login_and_need_a_stated_conversion_for_
             && page.contains("0.5 gross AI hours per month per active day"),
         "{page}"
     );
-    let scores: Vec<(String, f64, Option<f64>)> = sqlx::query_as("SELECT employee_id, usage_score, gross_hours_month FROM employees WHERE study_id = ? AND usage_score IS NOT NULL ORDER BY employee_id").bind(id).fetch_all(&app.state.pool).await.unwrap();
+    let scores: Vec<(String, f64, Option<f64>)> = app
+        .employee_usage(id)
+        .await
+        .into_iter()
+        .filter_map(|(e, score, gross)| Some((e, score?, gross)))
+        .collect();
     assert_eq!(scores.len(), 2);
     assert!(scores[0].1 > scores[1].1, "ada is more active than bob");
     assert!((scores[0].2.unwrap() - 0.5 * scores[0].1).abs() < 1e-9);
-    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_raw")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(raw, 26, "every raw record is kept");
+    assert_eq!(app.usage_raw_rows().await, 26, "every raw record is kept");
     // Changing the assumption recomputes hours and is audited.
     app.follow(
         app.post(
@@ -262,11 +208,7 @@ async fn github_copilot_records_match_on_login_and_need_a_stated_conversion_for_
         .await,
     )
     .await;
-    let gross: f64 =
-        sqlx::query_scalar("SELECT gross_hours_month FROM employees WHERE employee_id = 'E1'")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let gross = app.employee_gross_hours("E1").await;
     assert!((gross - 1.5 * scores[0].1).abs() < 1e-9);
     assert!(
         app.audit_actions()
@@ -278,34 +220,22 @@ async fn github_copilot_records_match_on_login_and_need_a_stated_conversion_for_
 #[tokio::test]
 async fn the_microsoft_365_copilot_report_matches_on_email() {
     let (app, id) = study_with_admin().await;
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster_csv(4).into_bytes(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "r.csv", roster_csv(4).into_bytes())
+        .await;
     let report = "Report Refresh Date,User Principal Name,Display Name,Last Activity Date,Microsoft Teams Copilot Last Activity Date,Word Copilot Last Activity Date,Excel Copilot Last Activity Date,Copilot Chat Last Activity Date,Report Period\n\
                   2026-11-30,E00000@example.org,A,2026-11-29,2026-11-29,2026-11-20,2026-11-02,2026-11-28,30\n\
                   2026-11-30,e00001@example.org,B,2026-11-10,,2026-11-10,,,30\n\
                   2026-11-30,e00002@example.org,C,,,,,,30\n";
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
+    let html = app
+        .import_usage(
+            id,
             "m365.csv",
             report.as_bytes().to_vec(),
             &[("format", "m365")],
         )
         .await;
-    let html = app.follow(r).await;
     assert!(html.contains("3 people matched"), "{html}");
-    let scores: Vec<(String, Option<f64>)> = sqlx::query_as(
-        "SELECT employee_id, usage_score FROM employees WHERE study_id = ? ORDER BY employee_id",
-    )
-    .bind(id)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let scores = app.employee_usage(id).await;
     assert_eq!(scores[0].1, Some(4.0));
     assert_eq!(scores[1].1, Some(1.0));
     assert_eq!(scores[2].1, Some(0.0));
@@ -313,36 +243,30 @@ async fn the_microsoft_365_copilot_report_matches_on_email() {
     let (_, page) = app.get_text(&format!("/studies/{id}/usage")).await;
     assert!(page.contains("the source has no hours"));
     let broken = "User Principal Name,Last Activity Date\na@example.org,30/11/2026\n";
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
+    let html = app
+        .refused_usage(
+            id,
             "m365.csv",
             broken.as_bytes().to_vec(),
             &[("format", "m365")],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("Last Activity Date"));
+    assert!(html.contains("Last Activity Date"));
 }
 
 #[tokio::test]
 async fn broken_usage_files_change_nothing() {
     let (app, id) = study_with_admin().await;
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster_csv(20).into_bytes(),
-        &[],
-    )
-    .await;
-    app.upload(
-        &format!("/studies/{id}/usage"),
+    app.import_roster(id, "r.csv", roster_csv(20).into_bytes())
+        .await;
+    app.import_usage(
+        id,
         "u.csv",
         usage_csv(20).into_bytes(),
         &[("format", "csv")],
     )
     .await;
-    let before = cohort_counts(&app, id).await;
+    let before = app.cohort_counts(id).await;
     let cases: Vec<(&str, &str, String)> = vec![
         (
             "csv",
@@ -368,25 +292,12 @@ async fn broken_usage_files_change_nothing() {
         ),
     ];
     for (format, expect, body) in cases {
-        let r = app
-            .upload(
-                &format!("/studies/{id}/usage"),
-                "bad",
-                body.into_bytes(),
-                &[("format", format)],
-            )
+        let html = app
+            .refused_usage(id, "bad", body.into_bytes(), &[("format", format)])
             .await;
-        assert_eq!(
-            r.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{format} {expect}"
-        );
-        assert!(
-            r.text().await.unwrap().contains(expect),
-            "{format}: {expect}"
-        );
+        assert!(html.contains(expect), "{format}: {expect}");
     }
-    assert_eq!(cohort_counts(&app, id).await, before);
+    assert_eq!(app.cohort_counts(id).await, before);
     let imports: i64 = app
         .count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
         .await;
@@ -396,24 +307,17 @@ async fn broken_usage_files_change_nothing() {
 #[tokio::test]
 async fn a_usage_file_that_matches_nobody_on_the_roster_is_refused() {
     let (app, id) = study_with_admin().await;
-    app.upload(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster_csv(10).into_bytes(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "r.csv", roster_csv(10).into_bytes())
+        .await;
     let ndjson = "{\"day\":\"2026-11-02\",\"user_login\":\"someone-else\",\"user_initiated_interaction_count\":3}\n";
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
+    let html = app
+        .refused_usage(
+            id,
             "gh.ndjson",
             ndjson.as_bytes().to_vec(),
             &[("format", "github")],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text().await.unwrap();
     assert!(
         html.contains("none of the 1 people in the file is on the roster"),
         "{html}"

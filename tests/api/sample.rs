@@ -7,47 +7,11 @@ async fn setup(n: usize) -> (TestApp, i64) {
     let app = spawn_app().await;
     app.login_admin().await;
     let id = app.create_study("Wave").await;
-    let r = app
-        .upload(
-            &format!("/studies/{id}/roster"),
-            "r.csv",
-            roster_csv(n).into_bytes(),
-            &[],
-        )
+    app.import_roster(id, "r.csv", roster_csv(n).into_bytes())
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage"),
-            "u.csv",
-            usage_csv(n).into_bytes(),
-            &[("format", "csv")],
-        )
+    app.import_usage(id, "u.csv", usage_csv(n).into_bytes(), &[("format", "csv")])
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
     (app, id)
-}
-
-async fn members(app: &TestApp, id: i64, role: &str) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT e.employee_id FROM sample_members m JOIN employees e ON e.id = m.employee
-         WHERE m.study_id = ? AND m.role = ? ORDER BY e.employee_id",
-    )
-    .bind(id)
-    .bind(role)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap()
 }
 
 async fn draw(app: &TestApp, id: i64, n: &str, min: &str, pilot: &str, seed: &str) -> String {
@@ -102,8 +66,8 @@ async fn the_same_seed_and_roster_draw_the_same_people_and_another_seed_does_not
     let html = draw(&app, id, "300", "30", "50", "7").await;
     assert!(html.contains("Sample drawn."), "{html}");
     let (main, pilot) = (
-        members(&app, id, "main").await,
-        members(&app, id, "pilot").await,
+        app.sample_members(id, "main").await,
+        app.sample_members(id, "pilot").await,
     );
     assert_eq!((main.len(), pilot.len()), (300, 50));
     assert!(
@@ -111,10 +75,10 @@ async fn the_same_seed_and_roster_draw_the_same_people_and_another_seed_does_not
         "the pilot never overlaps the main sample"
     );
     draw(&app, id, "300", "30", "50", "7").await;
-    assert_eq!(members(&app, id, "main").await, main);
-    assert_eq!(members(&app, id, "pilot").await, pilot);
+    assert_eq!(app.sample_members(id, "main").await, main);
+    assert_eq!(app.sample_members(id, "pilot").await, pilot);
     draw(&app, id, "300", "30", "50", "8").await;
-    assert_ne!(members(&app, id, "main").await, main);
+    assert_ne!(app.sample_members(id, "main").await, main);
     let actions = app.audit_actions().await;
     assert_eq!(actions.iter().filter(|a| *a == "sample.draw").count(), 3);
 }
@@ -123,14 +87,7 @@ async fn the_same_seed_and_roster_draw_the_same_people_and_another_seed_does_not
 async fn the_draw_is_stratified_by_cohort_and_function_with_a_minimum_per_cohort() {
     let (app, id) = setup(2000).await;
     draw(&app, id, "400", "60", "50", "11").await;
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT e.cohort, e.function, COUNT(*), SUM(m.role = 'main') FROM employees e
-         LEFT JOIN sample_members m ON m.employee = e.id WHERE e.study_id = ? GROUP BY e.cohort, e.function",
-    )
-    .bind(id)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let rows = app.sample_by_cell(id).await;
     let mut by_cohort: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (cohort, _, pop, main) in &rows {
         let e = by_cohort.entry(cohort.clone()).or_default();
@@ -173,23 +130,19 @@ async fn impossible_draws_are_refused_with_a_reason() {
             "{n}/{pilot}: {expect}"
         );
     }
-    assert!(members(&app, id, "main").await.is_empty());
+    assert!(app.sample_members(id, "main").await.is_empty());
 }
 
 #[tokio::test]
 async fn redrawing_after_invitations_have_gone_out_is_refused() {
     let (app, id) = setup(500).await;
     draw(&app, id, "100", "10", "20", "3").await;
-    let main = members(&app, id, "main").await;
+    let main = app.sample_members(id, "main").await;
     // The invitation step (data-collection issue) stamps invited_at; stand in for it here.
-    sqlx::query("UPDATE sample_members SET invited_at = '2027-01-18T09:00:00+00:00' WHERE study_id = ? AND role = 'pilot'")
-        .bind(id)
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+    app.mark_sample_invited(id, "pilot").await;
     let html = draw(&app, id, "100", "10", "20", "4").await;
     assert!(html.contains("Invitations have gone out"), "{html}");
-    assert_eq!(members(&app, id, "main").await, main);
+    assert_eq!(app.sample_members(id, "main").await, main);
     let r = app
         .post(&format!("/studies/{id}/sample/discard"), &[])
         .await;
@@ -225,13 +178,8 @@ async fn the_frame_is_fixed_while_a_sample_exists_until_it_is_discarded() {
         )
         .await;
     assert!(html.contains("Sample discarded."));
-    let r = app
-        .upload(
-            &format!("/studies/{id}/roster"),
-            "r.csv",
-            roster_csv(10).into_bytes(),
-            &[],
-        )
+    let html = app
+        .import_roster(id, "r.csv", roster_csv(10).into_bytes())
         .await;
-    assert!(app.follow(r).await.contains("Imported 10 employees"));
+    assert!(html.contains("Imported 10 employees"));
 }

@@ -1,0 +1,307 @@
+//! Parses uploaded roster and vendor usage files into typed rows, or the full list of their problems.
+//!
+//! A file with any invalid row is refused whole; every problem names the row as a spreadsheet shows it
+//! (header = row 1, first data row = row 2; for NDJSON the line number) and, where it applies, the column.
+//! One file per format (`roster`, `usage_csv`, `github`, `m365`) over the shared CSV machinery (`table`)
+//! and field parsers (`fields`); this file holds the types they all return.
+
+mod fields;
+mod github;
+mod m365;
+mod roster;
+mod table;
+mod usage_csv;
+
+pub use roster::parse_roster;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use table::quote;
+
+/// One reason a file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// Row as a spreadsheet shows it (header = 1), or the NDJSON line; `None` for the whole file.
+    pub row: Option<usize>,
+    /// Column (or JSON field) the problem is in, when there is one.
+    pub column: Option<String>,
+    /// What is wrong, in plain words; may quote user text verbatim (callers escape it for HTML).
+    pub message: String,
+}
+
+impl ImportProblem {
+    fn new(row: Option<usize>, column: Option<&str>, message: impl Into<String>) -> Self {
+        ImportProblem {
+            row,
+            column: column.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.row, &self.column) {
+            (Some(r), Some(c)) => write!(f, "row {r}, column {c}: {}", self.message),
+            (Some(r), None) => write!(f, "row {r}: {}", self.message),
+            (None, Some(c)) => write!(f, "column {c}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Tenure as the roster gives it: an exact hire date or a band label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenure {
+    /// Hire date (YYYY-MM-DD in the file).
+    HireDate(NaiveDate),
+    /// A tenure band label, as written (trimmed).
+    Band(String),
+}
+
+/// One valid roster row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RosterRow {
+    /// Spreadsheet row number in the uploaded file.
+    pub row: usize,
+    /// Employee id, trimmed, compared exactly.
+    pub employee_id: String,
+    /// Email address, lowercased.
+    pub email: String,
+    /// Business function, trimmed.
+    pub function: String,
+    /// Hire date (preferred) or tenure band.
+    pub tenure: Tenure,
+    /// IANA time zone.
+    pub time_zone: Tz,
+    /// User name at the vendor (e.g. a GitHub login), trimmed, as written.
+    pub login: Option<String>,
+}
+
+/// The usage file formats an admin can upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsageFormat {
+    /// Our own CSV: employee, month, active days, AI hours.
+    PlainCsv,
+    /// GitHub Copilot usage metrics, per user and day, as NDJSON (or one JSON array).
+    GithubCopilot,
+    /// Microsoft 365 Copilot usage report, per-user detail CSV from the admin center.
+    M365Copilot,
+}
+
+impl UsageFormat {
+    /// Stable identifier, stored and used in forms and the CLI: "csv", "github", "m365".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageFormat::PlainCsv => "csv",
+            UsageFormat::GithubCopilot => "github",
+            UsageFormat::M365Copilot => "m365",
+        }
+    }
+
+    /// Name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            UsageFormat::PlainCsv => "Plain CSV (AI hours per employee and month)",
+            UsageFormat::GithubCopilot => "GitHub Copilot usage metrics (NDJSON)",
+            UsageFormat::M365Copilot => "Microsoft 365 Copilot usage report (CSV)",
+        }
+    }
+}
+
+impl FromStr for UsageFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        [
+            UsageFormat::PlainCsv,
+            UsageFormat::GithubCopilot,
+            UsageFormat::M365Copilot,
+        ]
+        .into_iter()
+        .find(|f| f.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| format!("unknown usage format {}; use csv, github or m365", quote(s)))
+    }
+}
+
+/// How a usage key is matched to the roster (stored as TEXT: "employee_id", "email", "login").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// The roster's `employee_id`, exact.
+    EmployeeId,
+    /// The roster's `email`, lowercased.
+    Email,
+    /// The roster's `login`, lowercased.
+    Login,
+}
+
+impl KeyKind {
+    /// Stable identifier: "employee_id", "email", "login".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::EmployeeId => "employee_id",
+            KeyKind::Email => "email",
+            KeyKind::Login => "login",
+        }
+    }
+}
+
+/// One data row of a usage file, kept verbatim for audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawUsageRow {
+    /// Spreadsheet row (CSV), line (NDJSON) or 1-based element index (JSON array).
+    pub row: usize,
+    /// The key the row was attributed to (lowercased unless an employee id).
+    pub key: String,
+    /// The original row as a JSON object {column: value}, every column kept.
+    pub raw_json: String,
+}
+
+/// One person's usage over the file's period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmployeeUsage {
+    /// Employee id, email or login, as `key_kind` says.
+    pub key: String,
+    /// How `key` is matched to the roster.
+    pub key_kind: KeyKind,
+    /// The usage score used to rank adoption (higher = heavier).
+    pub score: f64,
+    /// Secondary ranking value (higher = heavier), 0 if none.
+    pub tiebreak: f64,
+    /// Active days per month (30.44 days), where the source has days.
+    pub active_days: Option<f64>,
+    /// The quantity an admin-entered conversion multiplies when the source has no hours; equals `score`.
+    pub units: f64,
+    /// AI-assisted hours per month, only when the source has hours.
+    pub gross_hours_month: Option<f64>,
+}
+
+/// A valid usage file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedUsage {
+    /// The format it was read as.
+    pub format: UsageFormat,
+    /// Every data row, verbatim.
+    pub rows: Vec<RawUsageRow>,
+    /// One summary per person, in order of first appearance.
+    pub employees: Vec<EmployeeUsage>,
+    /// First day the file covers.
+    pub period_start: NaiveDate,
+    /// Last day the file covers (inclusive).
+    pub period_end: NaiveDate,
+    /// Whether the source reports hours itself.
+    pub has_hours: bool,
+    /// What `units` counts, e.g. "active day per month".
+    pub unit_label: &'static str,
+}
+
+/// Parses a vendor usage file in the given format.
+pub fn parse_usage(format: UsageFormat, bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    match format {
+        UsageFormat::PlainCsv => usage_csv::parse_plain(bytes),
+        UsageFormat::GithubCopilot => github::parse_github(bytes),
+        UsageFormat::M365Copilot => m365::parse_m365(bytes),
+    }
+}
+
+/// Per-person sums, indexed by first appearance.
+struct People<T> {
+    index: HashMap<String, usize>,
+    list: Vec<(String, T)>,
+}
+
+impl<T: Default> People<T> {
+    fn new() -> Self {
+        People {
+            index: HashMap::new(),
+            list: Vec::new(),
+        }
+    }
+
+    /// Index of `key`, created on first sight (allocates only then).
+    fn id(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        let i = self.list.len();
+        self.index.insert(key.to_owned(), i);
+        self.list.push((key.to_owned(), T::default()));
+        i
+    }
+}
+
+#[cfg(test)]
+mod test_util {
+    use super::*;
+
+    pub(super) fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    pub(super) fn today() -> NaiveDate {
+        d("2026-12-01")
+    }
+
+    pub(super) fn roster(text: &str) -> Result<Vec<RosterRow>, Vec<ImportProblem>> {
+        parse_roster(text.as_bytes(), today())
+    }
+
+    pub(super) fn roster_err(text: &str) -> Vec<ImportProblem> {
+        roster(text).expect_err("the file should be refused")
+    }
+
+    /// (row, column) of each problem, for compact assertions.
+    pub(super) fn places(problems: &[ImportProblem]) -> Vec<(Option<usize>, Option<&str>)> {
+        problems
+            .iter()
+            .map(|p| (p.row, p.column.as_deref()))
+            .collect()
+    }
+
+    pub(super) fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    pub(super) const HEADER: &str = "employee_id,email,function,hire_date,time_zone\n";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_display_with_and_without_row_and_column() {
+        assert_eq!(
+            ImportProblem::new(Some(7), None, "x").to_string(),
+            "row 7: x"
+        );
+        assert_eq!(
+            ImportProblem::new(None, Some("day"), "x").to_string(),
+            "column day: x"
+        );
+    }
+
+    #[test]
+    fn usage_formats_round_trip() {
+        for f in [
+            UsageFormat::PlainCsv,
+            UsageFormat::GithubCopilot,
+            UsageFormat::M365Copilot,
+        ] {
+            assert_eq!(f.as_str().parse::<UsageFormat>(), Ok(f));
+            assert!(!f.label().is_empty());
+        }
+        assert_eq!(
+            " GitHub ".parse::<UsageFormat>(),
+            Ok(UsageFormat::GithubCopilot)
+        );
+        assert!("xlsx".parse::<UsageFormat>().unwrap_err().contains("xlsx"));
+    }
+}

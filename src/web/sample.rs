@@ -1,0 +1,365 @@
+//! The sample page: the sample size calculator, the draw form and the drawn sample's composition.
+use super::extract::PathStudy;
+use super::studies::StudyNav;
+use super::{PageCtx, outcome, pct, thousands};
+use crate::auth::extract::{AdminForm, NoFields, Staff};
+use crate::error::{AppError, Result};
+use crate::roster::cohort::Cohort;
+use crate::roster::sample::DrawSpec;
+use crate::roster::service::{self, DrawOverview};
+use crate::state::AppState;
+use crate::stats::sample_size::{
+    Composition, margin_of_error, proportional_margins, required_sample_size,
+};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "roster/sample.html")]
+struct SamplePage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    population: String,
+    calc_margin: String,
+    calc_confidence: String,
+    calc_result: Option<String>,
+    calc_for_n: Option<String>,
+    calc_n: String,
+    calc_error: Option<String>,
+    calc_cohorts: Vec<MarginRow>,
+    default_n: u64,
+    default_seed: u64,
+    editable: bool,
+    drawn: Option<DrawView>,
+    can_discard: bool,
+}
+
+struct MarginRow {
+    label: &'static str,
+    population: String,
+    n: String,
+    margin: String,
+}
+
+struct DrawView {
+    summary: String,
+    cohorts: Vec<CompositionRow>,
+    cells: Vec<CompositionRow>,
+}
+
+struct CompositionRow {
+    label: String,
+    sub: String,
+    population: String,
+    population_share: String,
+    main: String,
+    main_share: String,
+    pilot: String,
+    margin: String,
+}
+
+/// The calculator's query string.
+#[derive(Deserialize, Default)]
+pub struct CalcQuery {
+    margin: Option<String>,
+    confidence: Option<String>,
+    /// A sample size whose margin of error to show.
+    n: Option<String>,
+}
+
+fn pct_input(s: Option<&str>, default: f64) -> std::result::Result<f64, String> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .trim_end_matches('%')
+            .trim()
+            .parse::<f64>()
+            .map(|x| x / 100.0)
+            .map_err(|_| format!("\"{v}\" is not a number of percent")),
+    }
+}
+
+fn margin_text(margin: Option<f64>) -> String {
+    match margin {
+        Some(m) => format!("±{:.1}%", m * 100.0),
+        None => "–".into(),
+    }
+}
+
+/// Proportional allocation of `n` over the cohorts, and the wider margin that follows for each.
+fn per_cohort_margins(
+    cohort_sizes: &[(Cohort, u64)],
+    n: u64,
+    big_n: u64,
+    confidence: f64,
+) -> Vec<MarginRow> {
+    proportional_margins(cohort_sizes, n, big_n, confidence)
+        .into_iter()
+        .map(|m| MarginRow {
+            label: m.stratum.label(),
+            population: thousands(m.population as i64),
+            n: thousands(m.n as i64),
+            margin: margin_text(m.margin),
+        })
+        .collect()
+}
+
+/// The calculator's answers, as the page shows them.
+struct Calculator {
+    result: Option<String>,
+    for_n: Option<String>,
+    error: Option<String>,
+    cohorts: Vec<MarginRow>,
+    default_n: u64,
+}
+
+/// Cochran with the finite population correction (SPEC "Sampling"), both ways.
+fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calculator {
+    let margin = pct_input(q.margin.as_deref(), 0.05);
+    let confidence = pct_input(q.confidence.as_deref(), 0.95);
+    let mut c = Calculator {
+        result: None,
+        for_n: None,
+        error: None,
+        cohorts: vec![],
+        default_n: 0,
+    };
+    match (margin, confidence.clone()) {
+        (Ok(m), Ok(conf)) if big_n > 0 => match required_sample_size(m, conf, big_n) {
+            Ok(n) => {
+                c.default_n = n;
+                c.result = Some(format!(
+                    "n = {} of {} employees gives ±{:.1}% at {:.0}% confidence (overall margin {}).",
+                    thousands(n as i64),
+                    thousands(big_n as i64),
+                    m * 100.0,
+                    conf * 100.0,
+                    margin_text(margin_of_error(n, big_n, conf))
+                ));
+                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf);
+            }
+            Err(e) => c.error = Some(e),
+        },
+        (Err(e), _) | (_, Err(e)) => c.error = Some(e),
+        _ => c.error = Some("Import a roster first.".into()),
+    }
+
+    // The other direction: the margin a given n buys.
+    if let Some(v) = q.n.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        match (v.parse::<u64>(), confidence) {
+            (Ok(n), Ok(conf)) if n >= 1 && n <= big_n => {
+                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf);
+                c.for_n = Some(format!(
+                    "n = {} of {} employees gives {} at {:.0}% confidence.",
+                    thousands(n as i64),
+                    thousands(big_n as i64),
+                    margin_text(margin_of_error(n, big_n, conf)),
+                    conf * 100.0
+                ))
+            }
+            _ => {
+                c.error = Some(format!(
+                    "The sample size must be a whole number from 1 to {}.",
+                    thousands(big_n as i64)
+                ))
+            }
+        }
+    }
+    c
+}
+
+fn draw_view(d: &DrawOverview, population: u64, confidence: f64) -> DrawView {
+    let total_pop = population as f64;
+    let total_main = d.main as f64;
+    let row = |label: String, sub: String, c: &Composition, with_margin: bool| CompositionRow {
+        label,
+        sub,
+        population: thousands(c.population as i64),
+        population_share: pct(c.population as f64, total_pop),
+        main: thousands(c.main as i64),
+        main_share: pct(c.main as f64, total_main),
+        pilot: thousands(c.pilot as i64),
+        margin: if with_margin {
+            margin_text(c.margin(confidence))
+        } else {
+            String::new()
+        },
+    };
+    let r = &d.draw;
+    DrawView {
+        summary: format!(
+            "Drawn {} by {} with seed {}: main sample {} (asked {}), pilot {} (asked {}), at least {} per cohort.",
+            r.drawn_at.format("%Y-%m-%d %H:%M UTC"),
+            r.who.as_deref().unwrap_or("the command line"),
+            r.seed as u64,
+            thousands(d.main as i64),
+            r.n,
+            thousands(d.pilot as i64),
+            r.pilot_n,
+            r.min_per_cohort
+        ),
+        cohorts: d
+            .by_cohort
+            .iter()
+            .map(|(c, v)| row(c.label().to_string(), String::new(), v, true))
+            .collect(),
+        cells: d
+            .by_cell
+            .iter()
+            .map(|((c, f), v)| row(c.label().to_string(), f.clone(), v, false))
+            .collect(),
+    }
+}
+
+/// Sample size calculator, draw form and the drawn sample's composition.
+pub async fn sample_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    PathStudy(study): PathStudy,
+    Query(q): Query<CalcQuery>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let o = service::sample_overview(&state, &study).await?;
+    let big_n = o.population;
+    let calc = calculate(&q, &o.cohort_sizes, big_n);
+    let confidence = pct_input(q.confidence.as_deref(), 0.95).unwrap_or(0.95);
+    let drawn = o.drawn.as_ref().map(|d| draw_view(d, big_n, confidence));
+    let editable = staff.is_admin() && o.editable;
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = SamplePage {
+        ctx,
+        nav: StudyNav::new(&study, "sample"),
+        population: thousands(big_n as i64),
+        calc_margin: q.margin.clone().unwrap_or_else(|| "5".into()),
+        calc_confidence: q.confidence.clone().unwrap_or_else(|| "95".into()),
+        calc_result: calc.result,
+        calc_for_n: calc.for_n,
+        calc_n: q.n.clone().unwrap_or_default(),
+        calc_error: calc.error,
+        calc_cohorts: calc.cohorts,
+        default_n: calc.default_n.min(big_n.saturating_sub(50)),
+        default_seed: rand::random::<u32>() as u64,
+        can_discard: editable && drawn.is_some(),
+        editable,
+        drawn,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// The draw form.
+#[derive(Deserialize)]
+pub struct DrawForm {
+    #[serde(default)]
+    n: String,
+    #[serde(default)]
+    min_per_cohort: String,
+    #[serde(default)]
+    pilot_n: String,
+    #[serde(default)]
+    seed: String,
+}
+
+impl DrawForm {
+    fn spec(&self) -> std::result::Result<DrawSpec, String> {
+        let num = |s: &str, what: &str| -> std::result::Result<u64, String> {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("The {what} must be a whole number, not \"{}\".", s.trim()))
+        };
+        Ok(DrawSpec {
+            n: num(&self.n, "sample size")? as usize,
+            min_per_cohort: num(&self.min_per_cohort, "minimum per cohort")? as usize,
+            pilot_n: num(&self.pilot_n, "pilot size")? as usize,
+            seed: num(&self.seed, "seed")?,
+        })
+    }
+}
+
+/// Draws (or redraws, before invitations) the sample.
+pub async fn draw(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: f }: AdminForm<DrawForm>,
+) -> Result<Response> {
+    let back = format!("/studies/{}/sample", study.id.0);
+    let r = match f.spec() {
+        Ok(spec) => service::draw(&state, &staff.actor(), &study, spec)
+            .await
+            .map(|_| ()),
+        Err(m) => Err(AppError::BadRequest(m)),
+    };
+    outcome(
+        r,
+        jar,
+        &back,
+        "Sample drawn. The same seed and roster always give the same people.",
+    )
+}
+
+/// Discards the sample so the frame can change again.
+pub async fn discard(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, .. }: AdminForm<NoFields>,
+) -> Result<Response> {
+    let r = service::discard_sample(&state, &staff.actor(), &study).await;
+    outcome(
+        r,
+        jar,
+        &format!("/studies/{}/sample", study.id.0),
+        "Sample discarded.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(margin: &str, confidence: &str, n: &str) -> CalcQuery {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        CalcQuery {
+            margin: some(margin),
+            confidence: some(confidence),
+            n: some(n),
+        }
+    }
+
+    const SIZES: [(Cohort, u64); 3] = [
+        (Cohort::Heavy, 2_500),
+        (Cohort::Moderate, 12_500),
+        (Cohort::Light, 10_000),
+    ];
+
+    #[test]
+    fn the_calculator_answers_both_ways_and_splits_n_over_the_cohorts() {
+        let c = calculate(&query("5", "95", ""), &SIZES, 25_000);
+        assert_eq!(c.default_n, 379);
+        assert!(
+            c.result
+                .unwrap()
+                .starts_with("n = 379 of 25,000 employees gives ±5.0%")
+        );
+        let c = calculate(&query("", "", "300"), &SIZES, 25_000);
+        assert_eq!(
+            c.for_n.as_deref(),
+            Some("n = 300 of 25,000 employees gives ±5.6% at 95% confidence.")
+        );
+        let heavy = &c.cohorts[0];
+        assert_eq!((heavy.n.as_str(), heavy.margin.as_str()), ("30", "±17.8%"));
+    }
+
+    #[test]
+    fn the_calculator_names_what_is_wrong() {
+        let c = calculate(&query("abc", "", ""), &SIZES, 25_000);
+        assert!(c.error.unwrap().contains("is not a number of percent"));
+        let c = calculate(&query("", "", "25001"), &SIZES, 25_000);
+        assert!(c.error.unwrap().contains("from 1 to 25,000"));
+        let c = calculate(&query("", "", ""), &[], 0);
+        assert_eq!(c.error.as_deref(), Some("Import a roster first."));
+    }
+}

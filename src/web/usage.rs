@@ -1,0 +1,217 @@
+//! The usage page: the active vendor usage import, its conversion to hours, history and the import form.
+use super::extract::PathStudy;
+use super::roster::{ProblemView, problem_views, read_upload, refused};
+use super::studies::StudyNav;
+use super::{PageCtx, outcome, thousands};
+use crate::auth::extract::{Admin, AdminForm, Staff};
+use crate::error::{AppError, Result};
+use crate::roster::import::UsageFormat;
+use crate::roster::repo;
+use crate::roster::service;
+use crate::state::AppState;
+use crate::study::repo::StudyRow;
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "roster/usage.html")]
+struct UsagePage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    active: Option<UsageView>,
+    history: Vec<UsageView>,
+    editable: bool,
+    can_convert: bool,
+    problems: Vec<ProblemView>,
+    failed_file: String,
+    formats: Vec<(&'static str, &'static str)>,
+    chosen: String,
+}
+
+struct UsageView {
+    source: &'static str,
+    filename: String,
+    rows: String,
+    matched: String,
+    unmatched: String,
+    period: String,
+    imported: String,
+    has_hours: bool,
+    unit_label: String,
+    assumption: Option<String>,
+    hours_per_unit: String,
+}
+
+impl From<repo::UsageImportRow> for UsageView {
+    fn from(u: repo::UsageImportRow) -> Self {
+        Self {
+            source: u
+                .source
+                .parse::<UsageFormat>()
+                .map(|f| f.label())
+                .unwrap_or("?"),
+            filename: u.filename,
+            rows: thousands(u.rows),
+            matched: thousands(u.matched),
+            unmatched: thousands(u.unmatched),
+            period: format!("{} to {}", u.period_start, u.period_end),
+            imported: format!(
+                "{} by {}",
+                u.imported_at.format("%Y-%m-%d %H:%M UTC"),
+                u.who.as_deref().unwrap_or("the command line")
+            ),
+            has_hours: u.has_hours,
+            assumption: u
+                .hours_per_unit
+                .map(|h| format!("{h} gross AI hours per month per {}", u.unit_label)),
+            hours_per_unit: u.hours_per_unit.map(|h| h.to_string()).unwrap_or_default(),
+            unit_label: u.unit_label,
+        }
+    }
+}
+
+const FORMATS: [UsageFormat; 3] = [
+    UsageFormat::PlainCsv,
+    UsageFormat::GithubCopilot,
+    UsageFormat::M365Copilot,
+];
+
+async fn render_usage(
+    state: &AppState,
+    staff: &Staff,
+    jar: CookieJar,
+    study: &StudyRow,
+    problems: Vec<ProblemView>,
+    failed_file: String,
+    chosen: String,
+) -> Result<(CookieJar, String)> {
+    let o = service::usage_overview(state, study).await?;
+    let mut history = o.imports.into_iter().map(UsageView::from);
+    let active = history.next();
+    let (jar, ctx) = PageCtx::staff(staff, jar);
+    let page = UsagePage {
+        ctx,
+        nav: StudyNav::new(study, "usage"),
+        active,
+        history: history.collect(),
+        editable: staff.is_admin() && o.frame_editable,
+        can_convert: staff.is_admin() && o.conversion_allowed,
+        problems,
+        failed_file,
+        formats: FORMATS.iter().map(|f| (f.as_str(), f.label())).collect(),
+        chosen,
+    };
+    Ok((jar, page.render()?))
+}
+
+/// The usage analytics: the active import, its assumption, history and the import form.
+pub async fn usage_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+) -> Result<Response> {
+    let (jar, html) = render_usage(
+        &state,
+        &staff,
+        jar,
+        &study,
+        vec![],
+        String::new(),
+        "csv".into(),
+    )
+    .await?;
+    Ok((jar, Html(html)).into_response())
+}
+
+fn parse_hours(s: Option<&String>) -> std::result::Result<Option<f64>, String> {
+    match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<f64>() {
+            Ok(h) if h.is_finite() && h > 0.0 && h <= 744.0 => Ok(Some(h)),
+            _ => Err(format!(
+                "The conversion must be a positive number of hours, not \"{v}\"."
+            )),
+        },
+    }
+}
+
+/// Imports a usage file in one of the three vendor formats.
+pub async fn usage_import(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    mp: Multipart,
+) -> Result<Response> {
+    let up = read_upload(&staff, mp).await?;
+    let back = format!("/studies/{}/usage", study.id.0);
+    let chosen = up.fields.get("format").cloned().unwrap_or_default();
+    let Ok(format) = chosen.parse::<UsageFormat>() else {
+        let e = AppError::BadRequest("Choose the format of the usage file.".into());
+        return outcome(Err(e), jar, &back, "");
+    };
+    let hours = match parse_hours(up.fields.get("hours_per_unit")) {
+        Ok(h) => h,
+        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
+    };
+    let actor = staff.actor();
+    match service::import_usage(
+        &state,
+        &actor,
+        &study,
+        &up.filename,
+        format,
+        up.bytes,
+        hours,
+    )
+    .await
+    {
+        Ok(Ok(o)) => {
+            let msg = format!(
+                "Imported {} rows: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+                thousands(o.rows as i64),
+                thousands(o.matched as i64),
+                thousands(o.unmatched as i64)
+            );
+            outcome(Ok(()), jar, &back, msg)
+        }
+        Ok(Err(problems)) => {
+            let views = problem_views(&problems);
+            let (jar, html) =
+                render_usage(&state, &staff, jar, &study, views, up.filename, chosen).await?;
+            Ok(refused(jar, html))
+        }
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
+}
+
+/// The conversion form.
+#[derive(Deserialize)]
+pub struct ConversionForm {
+    #[serde(default)]
+    hours_per_unit: String,
+}
+
+/// Sets the admin's assumption turning usage units into gross AI hours.
+pub async fn conversion(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: f }: AdminForm<ConversionForm>,
+) -> Result<Response> {
+    let back = format!("/studies/{}/usage", study.id.0);
+    let r = match parse_hours(Some(&f.hours_per_unit)) {
+        Ok(h) => service::set_conversion(&state, &staff.actor(), &study, h).await,
+        Err(m) => Err(AppError::BadRequest(m)),
+    };
+    outcome(
+        r,
+        jar,
+        &back,
+        "Conversion saved; gross hours were recomputed.",
+    )
+}
