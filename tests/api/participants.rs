@@ -1,7 +1,7 @@
 //! Participants: invitation links, consent, the diary, pings through the tick, expiry, withdrawal, bad links.
 use crate::helpers::*;
 use chrono::{DateTime, Duration, Utc};
-use layer2::sampling::dispatch::run_due;
+use layer2::tick::run_due;
 use reqwest::StatusCode;
 
 async fn outbox(app: &TestApp, kind: &str) -> Vec<(i64, String, String)> {
