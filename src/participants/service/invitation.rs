@@ -9,6 +9,7 @@ use crate::mail::outbox::{NewMessage, enqueue};
 use crate::participants::Group;
 use crate::participants::repo;
 use crate::state::AppState;
+use crate::study::repo::StudyRow;
 use crate::study::{Status, StudyId};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -41,17 +42,7 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
     let members = repo::uninvited(&mut tx, study, role).await?;
     for (employee, email) in &members {
         let participant = repo::insert_participant(&mut tx, study, *employee, role, now).await?;
-        queue_invitation(
-            &mut tx,
-            state,
-            study,
-            &s.name,
-            participant,
-            email,
-            false,
-            now,
-        )
-        .await?;
+        queue_invitation(&mut tx, state, &s, participant, email, false, now).await?;
     }
     let detail = format!("{} {} invitations queued", members.len(), role.as_str());
     audit::record(
@@ -68,12 +59,10 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
 }
 
 /// Writes one invitation (a fresh magic link) to the outbox.
-#[allow(clippy::too_many_arguments)]
 async fn queue_invitation(
     tx: &mut SqliteConnection,
     state: &AppState,
-    study: StudyId,
-    study_name: &str,
+    study: &StudyRow,
     participant: i64,
     email: &str,
     control: bool,
@@ -81,8 +70,8 @@ async fn queue_invitation(
 ) -> Result<()> {
     let (link, withdraw) =
         new_link(tx, &state.config.base_url(), participant, None, now, None).await?;
-    let letter = messages::invitation(study_name, &link, &withdraw, control)?;
-    let msg = NewMessage::to_participant(study.0, participant, "invitation", email, letter);
+    let letter = messages::invitation(&study.name, &link, &withdraw, control)?;
+    let msg = NewMessage::to_participant(study.id.0, participant, "invitation", email, letter);
     enqueue(tx, &msg, now).await?;
     Ok(())
 }
@@ -165,17 +154,7 @@ pub async fn invite_control(
     }
     for (employee, email) in &found {
         let participant = repo::insert_control_participant(&mut tx, study, *employee, now).await?;
-        queue_invitation(
-            &mut tx,
-            state,
-            study,
-            &s.name,
-            participant,
-            email,
-            true,
-            now,
-        )
-        .await?;
+        queue_invitation(&mut tx, state, &s, participant, email, true, now).await?;
     }
     audit::record(
         &mut tx,
