@@ -127,3 +127,23 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     sched.start().await?;
     Ok(sched)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_that_found_nothing_due_is_idle_and_any_work_or_error_is_not() {
+        assert!(TickReport::default().idle());
+        let sent = TickReport {
+            pings: PingTick { missed: 0, sent: 2 },
+            ..TickReport::default()
+        };
+        assert!(!sent.idle());
+        let failed = TickReport {
+            errors: 1,
+            ..TickReport::default()
+        };
+        assert!(!failed.idle());
+    }
+}

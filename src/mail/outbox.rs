@@ -97,6 +97,7 @@ pub fn backoff(attempts: i64) -> Duration {
 
 /// Sends what is due, at most `per_minute` in any minute (0 = no cap). Safe to run twice or from two
 /// processes: each message is claimed by one atomic UPDATE before it is sent.
+#[tracing::instrument(skip_all)]
 pub async fn drain_once(
     pool: &SqlitePool,
     mailer: &Mailer,

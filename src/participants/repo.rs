@@ -381,14 +381,25 @@ pub async fn compliance<'e>(
     .await
 }
 
-/// (participant id, email, study name) for a participant of a study, if they may still be written to.
+/// Someone an admin may still write to.
+#[derive(Clone, Debug, FromRow)]
+pub struct Contact {
+    /// Participant id.
+    pub id: i64,
+    /// Their email.
+    pub email: String,
+    /// The study's name.
+    pub study_name: String,
+}
+
+/// A participant of a study, if they may still be written to (not withdrawn, not declined).
 pub async fn contactable(
     conn: &mut SqliteConnection,
     study: StudyId,
     participant: i64,
-) -> sqlx::Result<Option<(i64, String, String)>> {
+) -> sqlx::Result<Option<Contact>> {
     sqlx::query_as(
-        "SELECT p.id, e.email, s.name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+        "SELECT p.id, e.email, s.name AS study_name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
          WHERE p.study_id = ? AND p.id = ? AND p.withdrawn_at IS NULL AND (p.consent IS NULL OR p.consent = 'accepted')",
     )
     .bind(study)

@@ -85,7 +85,7 @@ pub enum AnswerOutcome {
 }
 
 /// Stores one answer to one of this participant's pings, inside its window, at most once.
-#[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id, ping))]
+#[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id, ping = ping))]
 pub async fn answer(
     state: &AppState,
     p: &ParticipantRow,

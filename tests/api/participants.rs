@@ -729,3 +729,31 @@ async fn a_ping_whose_email_could_not_be_sent_does_not_count_as_delivered_or_mis
         "it does not lower the person's compliance"
     );
 }
+
+#[tokio::test]
+async fn behind_a_proxy_bad_links_are_counted_per_client_as_at_login() {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    let unknown = app.url(&format!("/p/{}", "a".repeat(64)));
+    let from = |ip: &'static str| {
+        app.client
+            .get(&unknown)
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    for _ in 0..layer2::participants::service::BAD_LINK_LIMIT {
+        assert_eq!(
+            from("203.0.113.5").await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        from("203.0.113.5").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is slowed down"
+    );
+    assert_eq!(
+        from("203.0.113.6").await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "someone else behind the same proxy is not"
+    );
+}

@@ -111,7 +111,7 @@ pub async fn withdraw(state: &AppState, p: &ParticipantRow) -> Result<()> {
 }
 
 /// Removes a participant on the admin's decision: like a withdrawal, from the next tick on.
-#[tracing::instrument(skip_all, fields(study = study.0, participant))]
+#[tracing::instrument(skip_all, fields(study = study.0, participant = participant))]
 pub async fn remove(
     state: &AppState,
     actor: &Actor,

@@ -36,7 +36,7 @@ async fn queue_reminder(
 }
 
 /// The admin's nudge to one participant (who has not withdrawn or declined).
-#[tracing::instrument(skip_all, fields(study = study.0, participant))]
+#[tracing::instrument(skip_all, fields(study = study.0, participant = participant))]
 pub async fn nudge(
     state: &AppState,
     actor: &Actor,
@@ -45,7 +45,7 @@ pub async fn nudge(
 ) -> Result<()> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    let Some((pid, email, name)) = repo::contactable(&mut tx, study, participant).await? else {
+    let Some(c) = repo::contactable(&mut tx, study, participant).await? else {
         return Err(AppError::Conflict(
             "This person has withdrawn or declined; they are not contacted again.".into(),
         ));
@@ -53,7 +53,15 @@ pub async fn nudge(
     let reason =
         "your answers matter for the study. A few minutes this week make a real difference.";
     queue_reminder(
-        &mut tx, state, study, pid, &email, &name, "nudge", reason, now,
+        &mut tx,
+        state,
+        study,
+        c.id,
+        &c.email,
+        &c.study_name,
+        "nudge",
+        reason,
+        now,
     )
     .await?;
     audit::record(
@@ -62,7 +70,7 @@ pub async fn nudge(
         actor,
         "participant.nudge",
         Some(study.0),
-        &format!("nudged participant {pid}"),
+        &format!("nudged participant {}", c.id),
     )
     .await?;
     tx.commit().await?;
