@@ -64,6 +64,17 @@ pub enum Decision {
     Declined,
 }
 
+impl Decision {
+    /// The consent page's buttons: `accept` or `decline`.
+    pub fn from_button(value: &str) -> Option<Decision> {
+        match value {
+            "accept" => Some(Decision::Accepted),
+            "decline" => Some(Decision::Declined),
+            _ => None,
+        }
+    }
+}
+
 /// One line of the consent history; stored as `consent_events.event`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
 #[sqlx(rename_all = "lowercase")]

@@ -387,11 +387,10 @@ pub async fn consent(
     Form(f): Form<ConsentForm>,
 ) -> Result<Response> {
     let p = participant_or_return!(state, token, client);
-    let accept = match f.decision.as_str() {
-        "accept" => true,
-        "decline" => false,
-        _ => return Err(AppError::BadRequest("Choose yes or no.".into())),
+    let Some(decision) = Decision::from_button(&f.decision) else {
+        return Err(AppError::BadRequest("Choose yes or no.".into()));
     };
+    let accept = decision == Decision::Accepted;
     match service::decide(&state, &p, accept, f.version).await {
         Ok(()) if accept => Ok(Redirect::to(&base(&token)).into_response()),
         Ok(()) => message(
