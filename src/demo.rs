@@ -387,9 +387,7 @@ async fn replay(
     let mut answered_or_skipped = std::collections::HashSet::new();
     while t < end {
         clock.set(t);
-        let tick = crate::sampling::dispatch::run_due(&sim, t)
-            .await
-            .map_err(err)?;
+        let tick = crate::tick::run_due(&sim, t).await.map_err(err)?;
         if tick.status_moves > 0 {
             let status = study_service::get(&sim, id).await.map_err(err)?.status();
             if status == Status::Pilot || status == Status::Collection {
@@ -467,13 +465,10 @@ async fn replay(
                 // Outside the diary window the service says no, as it would to a person.
                 if p.control {
                     let task = control_task(&mut rng);
-                    let _ =
-                        crate::participants::service::save_control_task(&sim, &row, None, &task)
-                            .await;
+                    let _ = crate::diary::service::save_control_task(&sim, &row, None, &task).await;
                 } else {
                     let entry = diary_entry(&mut rng);
-                    let _ =
-                        crate::participants::service::save_diary(&sim, &row, None, &entry).await;
+                    let _ = crate::diary::service::save_diary(&sim, &row, None, &entry).await;
                 }
             }
         }
@@ -494,7 +489,7 @@ async fn replay(
                 .await
                 .map_err(err)?
             {
-                crate::participants::service::answer(&sim, &row, ping, &ping_answer(&mut rng))
+                crate::pings::service::answer(&sim, &row, ping, &ping_answer(&mut rng))
                     .await
                     .map_err(err)?;
             }
@@ -551,8 +546,9 @@ fn persona(
 }
 
 /// A control-group task: the work without the tool takes somewhat longer than the diary's with-AI tasks.
-fn control_task(rng: &mut ChaCha8Rng) -> crate::participants::ControlTask {
-    use crate::participants::{ControlTask, DEFAULT_CATEGORIES};
+fn control_task(rng: &mut ChaCha8Rng) -> crate::diary::ControlTask {
+    use crate::diary::ControlTask;
+    use crate::participants::DEFAULT_CATEGORIES;
     ControlTask {
         category: DEFAULT_CATEGORIES[rng.random_range(0..DEFAULT_CATEGORIES.len())].to_string(),
         description: String::new(),
@@ -560,8 +556,9 @@ fn control_task(rng: &mut ChaCha8Rng) -> crate::participants::ControlTask {
     }
 }
 
-fn diary_entry(rng: &mut ChaCha8Rng) -> crate::participants::DiaryEntry {
-    use crate::participants::{DEFAULT_CATEGORIES, DiaryEntry, Outcome};
+fn diary_entry(rng: &mut ChaCha8Rng) -> crate::diary::DiaryEntry {
+    use crate::diary::{DiaryEntry, Outcome};
+    use crate::participants::DEFAULT_CATEGORIES;
     let outcome = match rng.random::<f64>() {
         x if x < 0.2 => Outcome::All,
         x if x < 0.6 => Outcome::Most,
@@ -578,8 +575,8 @@ fn diary_entry(rng: &mut ChaCha8Rng) -> crate::participants::DiaryEntry {
     }
 }
 
-fn ping_answer(rng: &mut ChaCha8Rng) -> crate::participants::PingAnswer {
-    use crate::participants::{PingAnswer, Used};
+fn ping_answer(rng: &mut ChaCha8Rng) -> crate::pings::PingAnswer {
+    use crate::pings::{PingAnswer, Used};
     match rng.random::<f64>() {
         x if x < 0.62 => PingAnswer {
             used: Used::Yes,
@@ -606,7 +603,7 @@ async fn invitation_links(
     pool: &sqlx::SqlitePool,
     study: crate::study::StudyId,
 ) -> anyhow::Result<Vec<(i64, String)>> {
-    let rows = crate::mail::outbox::bodies(pool, study.0, "invitation").await?;
+    let rows = crate::mail::repo::bodies(pool, study.0, "invitation").await?;
     Ok(rows
         .into_iter()
         .filter_map(|(participant, body)| {
@@ -621,5 +618,5 @@ async fn sent_pings(
     pool: &sqlx::SqlitePool,
     study: crate::study::StudyId,
 ) -> anyhow::Result<Vec<(i64, i64, DateTime<Utc>)>> {
-    Ok(crate::participants::repo::sent_pings(pool, study).await?)
+    Ok(crate::pings::repo::sent_pings(pool, study).await?)
 }

@@ -55,7 +55,7 @@ impl Application {
         // Held for the life of the server: dropping the scheduler would stop the tick.
         let _scheduler = if self.state.config.run_scheduler {
             Some(
-                crate::scheduler::start(self.state.clone())
+                crate::tick::start(self.state.clone())
                     .await
                     .context("cannot start the scheduler")?,
             )
@@ -105,7 +105,7 @@ pub async fn housekeeping(state: &AppState) -> anyhow::Result<()> {
     let absolute = now - Duration::hours(state.config.session.absolute_hours);
     auth_repo::delete_expired_sessions(&state.pool, idle, absolute).await?;
     auth_repo::delete_failures_before(&state.pool, now - Duration::days(1)).await?;
-    crate::mail::outbox::scrub_bodies(&state.pool, now - Duration::days(1)).await?;
+    crate::mail::repo::scrub_bodies(&state.pool, now - Duration::days(1)).await?;
     Ok(())
 }
 

@@ -1,278 +1,98 @@
-//! Participants: invitations with magic links, consent, the diary (Instrument A) and ping answers (Instrument B).
+//! Participants: invitations and their magic links, consent, withdrawal and removal, reminders and nudges,
+//! and the wording and settings both instruments share.
 pub mod repo;
 pub mod service;
 
-use serde::Deserialize;
+use crate::roster::cohort::Cohort;
+use crate::stats::compliance::{Counts, Track};
+use crate::study::Status;
 
-/// "How much of the AI output did you use?" (Instrument A).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// No changes.
-    All,
-    /// Minor edits, under 2 minutes.
-    Most,
-    /// Significant rework, over 2 minutes.
-    Some,
-    /// Started over.
-    None,
+/// Which group a participant was invited with; stored as `participants.role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+pub enum Group {
+    /// The main sample (invited at collection), and the control group.
+    Main,
+    /// The pilot group (invited at the pilot), kept apart from every estimate.
+    Pilot,
 }
 
-impl Outcome {
-    /// The four answers in order.
-    pub const ALL: [Outcome; 4] = [Outcome::All, Outcome::Most, Outcome::Some, Outcome::None];
-    /// Stored value.
+impl Group {
+    /// The stored word (shown as is on the compliance dashboard).
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::All => "all",
-            Outcome::Most => "most",
-            Outcome::Some => "some",
-            Outcome::None => "none",
+            Group::Main => "main",
+            Group::Pilot => "pilot",
         }
     }
-    /// The wording of SPEC.md.
-    pub fn label(self) -> &'static str {
+
+    /// The group the study's phase invites: the pilot group in the pilot, the main sample in collection.
+    pub fn invited_in(status: Status) -> Option<Group> {
+        match status {
+            Status::Pilot => Some(Group::Pilot),
+            Status::Collection => Some(Group::Main),
+            _ => None,
+        }
+    }
+
+    /// The invite button's words for this group.
+    pub fn invite_label(self) -> &'static str {
         match self {
-            Outcome::All => "All of it (no changes)",
-            Outcome::Most => "Most of it (minor edits, under 2 minutes)",
-            Outcome::Some => "Some of it (significant rework, over 2 minutes)",
-            Outcome::None => "None of it (I started over)",
-        }
-    }
-    /// Parses a stored or submitted value.
-    pub fn parse(s: &str) -> Option<Self> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-}
-
-/// A submitted diary entry.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct DiaryForm {
-    /// Task category.
-    #[serde(default)]
-    pub category: String,
-    /// Optional short description (sensitive free text).
-    #[serde(default)]
-    pub description: String,
-    /// all / most / some / none.
-    #[serde(default)]
-    pub outcome: String,
-    /// Minutes the task took with AI.
-    #[serde(default)]
-    pub minutes_with_ai: String,
-    /// The participant's estimate without AI.
-    #[serde(default)]
-    pub minutes_without_ai: String,
-    /// A control participant's minutes for the task (done without the copilot).
-    #[serde(default)]
-    pub minutes: String,
-}
-
-/// A valid diary entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DiaryEntry {
-    /// Category (one of the instrument's).
-    pub category: String,
-    /// Description, at most 500 characters.
-    pub description: String,
-    /// Outcome.
-    pub outcome: Outcome,
-    /// Minutes with AI.
-    pub minutes_with_ai: i64,
-    /// Minutes without AI (estimate).
-    pub minutes_without_ai: i64,
-}
-
-fn minutes(v: &str, field: &str, problems: &mut Vec<(String, String)>) -> i64 {
-    match v.trim().parse::<i64>() {
-        Ok(m) if (0..=1440).contains(&m) => m,
-        _ => {
-            problems.push((
-                field.into(),
-                "enter a whole number of minutes from 0 to 1440".into(),
-            ));
-            0
+            Group::Pilot => "Invite the pilot group",
+            Group::Main => "Invite the main sample",
         }
     }
 }
 
-/// Checks the category against the instrument's and the description's length; returns the description.
-fn category_and_description(
-    f: &DiaryForm,
-    categories: &[String],
-    p: &mut Vec<(String, String)>,
-) -> String {
-    if !categories.iter().any(|c| c == f.category.trim()) {
-        p.push(("category".into(), "choose a task category".into()));
-    }
-    let description = f.description.trim().to_string();
-    if description.chars().count() > 500 {
-        p.push((
-            "description".into(),
-            "keep the description under 500 characters".into(),
-        ));
-    }
-    description
+/// Whether a participant has the copilot; stored as `participants.arm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+pub enum Arm {
+    /// Uses the copilot: the diary of Instrument A and the pings of Instrument B.
+    Copilot,
+    /// The control group of Instrument C: no seat, a minutes-only task log, no pings.
+    Control,
 }
 
-impl DiaryEntry {
-    /// Validates against the instrument's categories; problems are (field, message).
-    pub fn parse(f: &DiaryForm, categories: &[String]) -> Result<Self, Vec<(String, String)>> {
-        let mut p = Vec::new();
-        let description = category_and_description(f, categories, &mut p);
-        let outcome = Outcome::parse(f.outcome.trim());
-        if outcome.is_none() {
-            p.push((
-                "outcome".into(),
-                "choose how much of the AI output you used".into(),
-            ));
-        }
-        let with = minutes(&f.minutes_with_ai, "minutes_with_ai", &mut p);
-        let without = minutes(&f.minutes_without_ai, "minutes_without_ai", &mut p);
-        match outcome {
-            Some(outcome) if p.is_empty() => Ok(DiaryEntry {
-                category: f.category.trim().to_string(),
-                description,
-                outcome,
-                minutes_with_ai: with,
-                minutes_without_ai: without,
-            }),
-            _ => Err(p),
+/// A participant's answer to the consent page; stored as `participants.consent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+pub enum Decision {
+    /// Takes part.
+    Accepted,
+    /// Does not (may still accept later).
+    Declined,
+}
+
+impl Decision {
+    /// The consent page's buttons: `accept` or `decline`.
+    pub fn from_button(value: &str) -> Option<Decision> {
+        match value {
+            "accept" => Some(Decision::Accepted),
+            "decline" => Some(Decision::Declined),
+            _ => None,
         }
     }
 }
 
-/// A control-group task: the same categories, done without the copilot, with the minutes it took.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ControlTask {
-    /// Category (one of the instrument's).
-    pub category: String,
-    /// Description, at most 500 characters.
-    pub description: String,
-    /// Minutes the task took (1–1440).
-    pub minutes: i64,
+/// One line of the consent history; stored as `consent_events.event`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+pub enum ConsentEvent {
+    /// Consented.
+    Accepted,
+    /// Declined.
+    Declined,
+    /// Left the study (or was removed by an admin).
+    Withdrawn,
 }
 
-impl ControlTask {
-    /// Validates against the instrument's categories; problems are (field, message).
-    pub fn parse(f: &DiaryForm, categories: &[String]) -> Result<Self, Vec<(String, String)>> {
-        let mut p = Vec::new();
-        let description = category_and_description(f, categories, &mut p);
-        let minutes = match f.minutes.trim().parse::<i64>() {
-            Ok(m) if (1..=1440).contains(&m) => m,
-            _ => {
-                p.push((
-                    "minutes".into(),
-                    "enter a whole number of minutes from 1 to 1440".into(),
-                ));
-                0
-            }
-        };
-        if p.is_empty() {
-            Ok(ControlTask {
-                category: f.category.trim().to_string(),
-                description,
-                minutes,
-            })
-        } else {
-            Err(p)
+impl From<Decision> for ConsentEvent {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Accepted => ConsentEvent::Accepted,
+            Decision::Declined => ConsentEvent::Declined,
         }
-    }
-}
-
-/// "In the last hour, did you use the copilot?"
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Used {
-    /// Yes.
-    Yes,
-    /// No.
-    No,
-    /// I was not working.
-    NotWorking,
-}
-
-impl Used {
-    /// Stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Used::Yes => "yes",
-            Used::No => "no",
-            Used::NotWorking => "not_working",
-        }
-    }
-}
-
-/// A submitted ping answer.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct PingForm {
-    /// yes / no / not_working.
-    #[serde(default)]
-    pub used: String,
-    /// Minutes checking accuracy, tone, correctness.
-    #[serde(default)]
-    pub verification: String,
-    /// Minutes fixing, rewriting, debugging.
-    #[serde(default)]
-    pub correction: String,
-    /// Minutes re-prompting because it misunderstood.
-    #[serde(default)]
-    pub context: String,
-    /// Minutes deciding whether to use it at all.
-    #[serde(default)]
-    pub trust: String,
-}
-
-/// A valid ping answer: oversight minutes only when the copilot was used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PingAnswer {
-    /// The first question.
-    pub used: Used,
-    /// [verification, correction, context, trust], each 0–60, sum ≤ 60.
-    pub minutes: [i64; 4],
-}
-
-impl PingAnswer {
-    /// Validates; an empty submission is refused (and does not use up the ping).
-    pub fn parse(f: &PingForm) -> Result<Self, String> {
-        let used = match f.used.trim() {
-            "yes" => Used::Yes,
-            "no" => Used::No,
-            "not_working" => Used::NotWorking,
-            "" => return Err("Please choose an answer to the first question.".into()),
-            _ => return Err("Please choose one of the three answers.".into()),
-        };
-        if used != Used::Yes {
-            return Ok(PingAnswer {
-                used,
-                minutes: [0; 4],
-            });
-        }
-        let mut minutes = [0i64; 4];
-        for (slot, (v, name)) in minutes.iter_mut().zip([
-            (&f.verification, "verification"),
-            (&f.correction, "correction"),
-            (&f.context, "context reconstruction"),
-            (&f.trust, "trust calibration"),
-        ]) {
-            let v = v.trim();
-            *slot = if v.is_empty() {
-                0
-            } else {
-                match v.parse::<i64>() {
-                    Ok(m) if (0..=60).contains(&m) => m,
-                    _ => {
-                        return Err(format!(
-                            "Minutes of {name} must be a whole number from 0 to 60."
-                        ));
-                    }
-                }
-            };
-        }
-        if minutes.iter().sum::<i64>() > 60 {
-            return Err(
-                "The four kinds of minutes add up to more than the hour; please check them.".into(),
-            );
-        }
-        Ok(PingAnswer { used, minutes })
     }
 }
 
@@ -296,77 +116,50 @@ answers, the times you give, and the category of each task; a short description 
 reported for groups of at least five people; your manager does not see your answers. Taking part is voluntary: \
 you can decline now or withdraw at any time with the link in every email, and nothing more will be sent to you.";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_ping_answer_needs_the_first_question_and_at_most_sixty_minutes() {
-        let f = |used: &str, m: [&str; 4]| PingForm {
-            used: used.into(),
-            verification: m[0].into(),
-            correction: m[1].into(),
-            context: m[2].into(),
-            trust: m[3].into(),
-        };
-        assert!(PingAnswer::parse(&f("", ["", "", "", ""])).is_err());
-        assert_eq!(
-            PingAnswer::parse(&f("yes", ["10", "5", "", "0"]))
-                .unwrap()
-                .minutes,
-            [10, 5, 0, 0]
-        );
-        assert!(
-            PingAnswer::parse(&f("yes", ["30", "31", "", ""]))
-                .unwrap_err()
-                .contains("more than the hour")
-        );
-        assert!(PingAnswer::parse(&f("yes", ["61", "", "", ""])).is_err());
-        assert_eq!(
-            PingAnswer::parse(&f("no", ["50", "50", "", ""]))
-                .unwrap()
-                .minutes,
-            [0; 4]
-        );
+impl repo::ComplianceRow {
+    /// The participant's cohort (read as light when the roster gave none).
+    pub fn cohort(&self) -> Cohort {
+        self.cohort
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(Cohort::Light)
     }
 
-    #[test]
-    fn a_diary_entry_checks_category_outcome_and_minutes() {
-        let cats = vec!["Code".to_string()];
-        let ok = DiaryForm {
-            category: "Code".into(),
-            outcome: "most".into(),
-            minutes_with_ai: "20".into(),
-            minutes_without_ai: "45".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            DiaryEntry::parse(&ok, &cats).unwrap().outcome,
-            Outcome::Most
-        );
-        let bad = DiaryForm {
-            category: "Golf".into(),
-            outcome: "lots".into(),
-            minutes_with_ai: "-1".into(),
-            ..Default::default()
-        };
-        assert_eq!(DiaryEntry::parse(&bad, &cats).unwrap_err().len(), 4);
-        let control = DiaryForm {
-            category: cats[0].clone(),
-            minutes: " 25 ".into(),
-            ..Default::default()
-        };
-        assert_eq!(ControlTask::parse(&control, &cats).unwrap().minutes, 25);
-        for bad in ["0", "1441", "2.5", ""] {
-            let f = DiaryForm {
-                minutes: bad.into(),
-                ..control.clone()
-            };
-            assert_eq!(
-                ControlTask::parse(&f, &cats).unwrap_err()[0].0,
-                "minutes",
-                "{bad:?}"
-            );
+    /// Which dashboard total they count in.
+    pub fn track(&self) -> Track {
+        match (self.arm, self.role) {
+            (Arm::Control, _) => Track::Control,
+            (Arm::Copilot, Group::Pilot) => Track::Pilot,
+            (Arm::Copilot, Group::Main) => Track::Main,
         }
+    }
+
+    /// Their numbers, as one invited person.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            invited: 1,
+            consented: (self.consent == Some(Decision::Accepted)).into(),
+            declined: (self.consent == Some(Decision::Declined)).into(),
+            withdrawn: self.withdrawn.into(),
+            diary: self.diary,
+            delivered: self.delivered,
+            answered: self.answered,
+            missed: self.missed,
+        }
+    }
+
+    /// Where they stand, in words.
+    pub fn standing(&self) -> &'static str {
+        match (self.withdrawn, self.consent) {
+            (true, _) => "withdrawn",
+            (false, Some(Decision::Accepted)) => "consented",
+            (false, Some(Decision::Declined)) => "declined",
+            _ => "no answer yet",
+        }
+    }
+
+    /// Whether an admin may still write to them (not withdrawn, not declined).
+    pub fn contactable(&self) -> bool {
+        !self.withdrawn && self.consent != Some(Decision::Declined)
     }
 }

@@ -1,4 +1,5 @@
-//! SQL for collection settings, instruments, participants, links, consent, the diary and pings.
+//! SQL for collection settings, instruments, participants, links, consent and reminders.
+use super::{Arm, ConsentEvent, Decision, Group};
 use crate::study::StudyId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
@@ -122,7 +123,7 @@ pub async fn freeze_instrument(
 pub async fn uninvited(
     conn: &mut SqliteConnection,
     study: StudyId,
-    role: &str,
+    role: Group,
 ) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
         "SELECT e.id, e.email FROM sample_members m JOIN employees e ON e.id = m.employee
@@ -139,7 +140,7 @@ pub async fn insert_participant(
     conn: &mut SqliteConnection,
     study: StudyId,
     employee: i64,
-    role: &str,
+    role: Group,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     sqlx::query("UPDATE sample_members SET invited_at = ? WHERE study_id = ? AND employee = ?")
@@ -188,16 +189,16 @@ pub struct ParticipantRow {
     pub study_name: String,
     /// Study status.
     pub study_status: String,
-    /// `main` or `pilot`.
-    pub role: String,
-    /// `copilot`, or `control` for the control group of Instrument C (no pings, a minutes-only diary).
-    pub arm: String,
+    /// Main sample or pilot group.
+    pub role: Group,
+    /// With the copilot, or the control group of Instrument C (no pings, a minutes-only diary).
+    pub arm: Arm,
     /// Employee's email (for outgoing mail only; never shown to analysts).
     pub email: String,
     /// Employee's IANA time zone.
     pub time_zone: String,
-    /// accepted / declined / none yet.
-    pub consent: Option<String>,
+    /// Accepted, declined, or none yet.
+    pub consent: Option<Decision>,
     /// Withdrawn.
     pub withdrawn_at: Option<DateTime<Utc>>,
     /// First diary day (local).
@@ -206,6 +207,18 @@ pub struct ParticipantRow {
     pub diary_closes_on: Option<NaiveDate>,
     /// The ping this link was sent for, if any.
     pub link_ping: Option<i64>,
+}
+
+impl ParticipantRow {
+    /// The participant's time zone.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        crate::clock::zone(&self.time_zone)
+    }
+
+    /// Whether they consented.
+    pub fn accepted(&self) -> bool {
+        self.consent == Some(Decision::Accepted)
+    }
 }
 
 /// Looks a link up by its token hash; an expired link is not found.
@@ -232,7 +245,7 @@ pub async fn by_link<'e>(
 pub async fn set_consent(
     conn: &mut SqliteConnection,
     participant: i64,
-    decision: &str,
+    decision: Decision,
     version: i64,
     now: DateTime<Utc>,
     diary_opens: Option<NaiveDate>,
@@ -254,7 +267,7 @@ pub async fn set_consent(
     if r.rows_affected() == 0 {
         return Ok(false);
     }
-    consent_event(conn, participant, decision, version, now).await?;
+    consent_event(conn, participant, decision.into(), version, now).await?;
     Ok(true)
 }
 
@@ -262,7 +275,7 @@ pub async fn set_consent(
 pub async fn consent_event(
     conn: &mut SqliteConnection,
     participant: i64,
-    event: &str,
+    event: ConsentEvent,
     version: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -291,260 +304,7 @@ pub async fn withdraw(
     .bind(participant)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE pings SET status = 'cancelled' WHERE participant = ? AND status = 'scheduled'",
-    )
-    .bind(participant)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM outbox WHERE participant = ? AND status = 'pending'")
-        .bind(participant)
-        .execute(conn)
-        .await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// Stores scheduled pings; an existing (participant, slot) is left as it is.
-pub async fn insert_pings(
-    conn: &mut SqliteConnection,
-    participant: i64,
-    pings: &[(u32, DateTime<Utc>, DateTime<Utc>)],
-) -> sqlx::Result<()> {
-    for (slot, due, expires) in pings {
-        sqlx::query(
-            "INSERT INTO pings (participant, slot, due_at, expires_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (participant, slot) DO NOTHING",
-        )
-        .bind(participant)
-        .bind(*slot as i64)
-        .bind(due)
-        .bind(expires)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// A diary entry as stored.
-#[derive(Clone, Debug, FromRow)]
-pub struct DiaryRow {
-    /// Id.
-    pub id: i64,
-    /// Category.
-    pub category: String,
-    /// Description.
-    pub description: String,
-    /// Outcome.
-    pub outcome: String,
-    /// Minutes with AI.
-    pub minutes_with_ai: i64,
-    /// Minutes without AI.
-    pub minutes_without_ai: i64,
-    /// Logged.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A participant's entries, newest first.
-pub async fn diary<'e>(
-    db: impl SqliteExecutor<'e>,
-    participant: i64,
-) -> sqlx::Result<Vec<DiaryRow>> {
-    sqlx::query_as(
-        "SELECT id, category, description, outcome, minutes_with_ai, minutes_without_ai, created_at
-         FROM diary_entries WHERE participant = ? ORDER BY id DESC",
-    )
-    .bind(participant)
-    .fetch_all(db)
-    .await
-}
-
-/// Adds an entry.
-pub async fn insert_diary(
-    conn: &mut SqliteConnection,
-    participant: i64,
-    e: &super::DiaryEntry,
-    version: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO diary_entries (participant, category, description, outcome, minutes_with_ai, minutes_without_ai,
-           instrument_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(participant)
-    .bind(&e.category)
-    .bind(&e.description)
-    .bind(e.outcome.as_str())
-    .bind(e.minutes_with_ai)
-    .bind(e.minutes_without_ai)
-    .bind(version)
-    .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Changes an entry of this participant; false if it is not theirs.
-pub async fn update_diary(
-    conn: &mut SqliteConnection,
-    participant: i64,
-    id: i64,
-    e: &super::DiaryEntry,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE diary_entries SET category = ?, description = ?, outcome = ?, minutes_with_ai = ?, minutes_without_ai = ?,
-           updated_at = ? WHERE id = ? AND participant = ?",
-    )
-    .bind(&e.category)
-    .bind(&e.description)
-    .bind(e.outcome.as_str())
-    .bind(e.minutes_with_ai)
-    .bind(e.minutes_without_ai)
-    .bind(now)
-    .bind(id)
-    .bind(participant)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-/// A ping of one participant.
-#[derive(Clone, Debug, FromRow)]
-pub struct PingRow {
-    /// Id.
-    pub id: i64,
-    /// Due.
-    pub due_at: DateTime<Utc>,
-    /// Answerable until.
-    pub expires_at: DateTime<Utc>,
-    /// scheduled / sent / answered / missed / cancelled.
-    pub status: String,
-}
-
-/// A participant's pings in time order.
-pub async fn pings<'e>(
-    db: impl SqliteExecutor<'e>,
-    participant: i64,
-) -> sqlx::Result<Vec<PingRow>> {
-    sqlx::query_as(
-        "SELECT id, due_at, expires_at, status FROM pings WHERE participant = ? ORDER BY due_at",
-    )
-    .bind(participant)
-    .fetch_all(db)
-    .await
-}
-
-/// Stores one answer: only for a sent ping of this participant still inside its window; at most once.
-#[allow(clippy::too_many_arguments)]
-pub async fn answer_ping(
-    conn: &mut SqliteConnection,
-    participant: i64,
-    ping: i64,
-    a: &super::PingAnswer,
-    version: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE pings SET status = 'answered' WHERE id = ? AND participant = ? AND status = 'sent' AND expires_at > ?
-           AND EXISTS (SELECT 1 FROM participants p WHERE p.id = pings.participant AND p.withdrawn_at IS NULL
-                       AND p.consent = 'accepted')",
-    )
-    .bind(ping)
-    .bind(participant)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if r.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "INSERT INTO ping_answers (ping, used_copilot, verification_min, correction_min, context_min, trust_min,
-           instrument_version, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ping)
-    .bind(a.used.as_str())
-    .bind(a.minutes[0])
-    .bind(a.minutes[1])
-    .bind(a.minutes[2])
-    .bind(a.minutes[3])
-    .bind(version)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(true)
-}
-
-/// Marks missed every ping whose answer window has passed (sent or never sent).
-pub async fn mark_missed(conn: &mut SqliteConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let r = sqlx::query("UPDATE pings SET status = 'missed' WHERE status IN ('scheduled', 'sent') AND expires_at <= ?")
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(r.rows_affected())
-}
-
-/// A ping that is due now.
-#[derive(Clone, Debug, FromRow)]
-pub struct DuePing {
-    /// Ping id.
-    pub id: i64,
-    /// Participant.
-    pub participant: i64,
-    /// Study.
-    pub study_id: i64,
-    /// Study name.
-    pub study_name: String,
-    /// Recipient.
-    pub email: String,
-    /// Answerable until.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Pings due and unsent, still answerable, of participants who consented and did not withdraw.
-pub async fn due_pings(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> sqlx::Result<Vec<DuePing>> {
-    sqlx::query_as(
-        "SELECT g.id, g.participant, p.study_id, s.name AS study_name, e.email, g.expires_at
-         FROM pings g JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
-         JOIN studies s ON s.id = p.study_id
-         WHERE g.status = 'scheduled' AND g.due_at <= ? AND g.expires_at > ?
-           AND p.consent = 'accepted' AND p.withdrawn_at IS NULL
-           AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))
-         ORDER BY g.due_at LIMIT ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// Claims a due ping for sending; false if another tick already did.
-pub async fn mark_sent(
-    conn: &mut SqliteConnection,
-    ping: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE pings SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'scheduled'",
-    )
-    .bind(now)
-    .bind(ping)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-/// A participant's IANA time zone.
-pub async fn time_zone(conn: &mut SqliteConnection, participant: i64) -> sqlx::Result<String> {
-    sqlx::query_scalar("SELECT e.time_zone FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?")
-        .bind(participant)
-        .fetch_one(conn)
-        .await
 }
 
 /// Invitation and consent counts of a study.
@@ -583,12 +343,12 @@ pub struct ComplianceRow {
     pub email: String,
     /// Cohort.
     pub cohort: Option<String>,
-    /// `main` or `pilot`.
-    pub role: String,
-    /// `copilot` or `control`.
-    pub arm: String,
-    /// accepted / declined / none.
-    pub consent: Option<String>,
+    /// Main sample or pilot group.
+    pub role: Group,
+    /// With the copilot or the control group.
+    pub arm: Arm,
+    /// Accepted, declined, or none yet.
+    pub consent: Option<Decision>,
     /// Withdrawn.
     pub withdrawn: bool,
     /// Diary entries.
@@ -621,43 +381,25 @@ pub async fn compliance<'e>(
     .await
 }
 
-/// An outbox message that failed or is being retried.
+/// Someone an admin may still write to.
 #[derive(Clone, Debug, FromRow)]
-pub struct MailProblemRow {
-    /// Kind of message.
-    pub kind: String,
-    /// Recipient (admins only).
-    pub to_addr: String,
-    /// failed / pending.
-    pub status: String,
-    /// Attempts so far.
-    pub attempts: i64,
-    /// Why.
-    pub last_error: Option<String>,
+pub struct Contact {
+    /// Participant id.
+    pub id: i64,
+    /// Their email.
+    pub email: String,
+    /// The study's name.
+    pub study_name: String,
 }
 
-/// Mail of a study that failed or waits for a retry.
-pub async fn mail_problems<'e>(
-    db: impl SqliteExecutor<'e>,
-    study: StudyId,
-) -> sqlx::Result<Vec<MailProblemRow>> {
-    sqlx::query_as(
-        "SELECT kind, to_addr, status, attempts, last_error FROM outbox
-         WHERE study_id = ? AND (status = 'failed' OR (status = 'pending' AND attempts > 0)) ORDER BY id DESC LIMIT 200",
-    )
-    .bind(study)
-    .fetch_all(db)
-    .await
-}
-
-/// (participant id, email, study name) for a participant of a study, if they may still be written to.
+/// A participant of a study, if they may still be written to (not withdrawn, not declined).
 pub async fn contactable(
     conn: &mut SqliteConnection,
     study: StudyId,
     participant: i64,
-) -> sqlx::Result<Option<(i64, String, String)>> {
+) -> sqlx::Result<Option<Contact>> {
     sqlx::query_as(
-        "SELECT p.id, e.email, s.name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+        "SELECT p.id, e.email, s.name AS study_name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
          WHERE p.study_id = ? AND p.id = ? AND p.withdrawn_at IS NULL AND (p.consent IS NULL OR p.consent = 'accepted')",
     )
     .bind(study)
@@ -782,91 +524,6 @@ pub async fn update_settings(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Sent, unanswered pings of a study: (ping, participant, expires).
-pub async fn sent_pings<'e>(
-    db: impl SqliteExecutor<'e>,
-    study: StudyId,
-) -> sqlx::Result<Vec<(i64, i64, DateTime<Utc>)>> {
-    sqlx::query_as(
-        "SELECT g.id, g.participant, g.expires_at FROM pings g JOIN participants p ON p.id = g.participant
-         WHERE p.study_id = ? AND g.status = 'sent'",
-    )
-    .bind(study)
-    .fetch_all(db)
-    .await
-}
-
-/// A control-group task as its author sees it.
-#[derive(Clone, Debug, FromRow)]
-pub struct ControlTaskRow {
-    /// Id.
-    pub id: i64,
-    /// Category.
-    pub category: String,
-    /// Description.
-    pub description: String,
-    /// Minutes.
-    pub minutes: i64,
-    /// Logged.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A control participant's tasks, newest first.
-pub async fn control_tasks<'e>(
-    db: impl SqliteExecutor<'e>,
-    participant: i64,
-) -> sqlx::Result<Vec<ControlTaskRow>> {
-    sqlx::query_as(
-        "SELECT id, category, description, minutes, created_at FROM control_tasks WHERE participant = ? ORDER BY id DESC",
-    )
-    .bind(participant)
-    .fetch_all(db)
-    .await
-}
-
-/// Adds (`id` None) or changes one of this participant's control tasks; false if the task is not theirs.
-pub async fn save_control_task(
-    conn: &mut SqliteConnection,
-    participant: i64,
-    id: Option<i64>,
-    t: &super::ControlTask,
-    version: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = match id {
-        None => {
-            sqlx::query(
-                "INSERT INTO control_tasks (participant, category, description, minutes, instrument_version, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(participant)
-            .bind(&t.category)
-            .bind(&t.description)
-            .bind(t.minutes)
-            .bind(version)
-            .bind(now)
-            .bind(now)
-            .execute(conn)
-            .await?
-        }
-        Some(id) => {
-            sqlx::query(
-                "UPDATE control_tasks SET category = ?, description = ?, minutes = ?, updated_at = ?
-                 WHERE id = ? AND participant = ?",
-            )
-            .bind(&t.category)
-            .bind(&t.description)
-            .bind(t.minutes)
-            .bind(now)
-            .bind(id)
-            .bind(participant)
-            .execute(conn)
-            .await?
-        }
-    };
-    Ok(r.rows_affected() == 1)
 }
 
 /// What the roster says about someone proposed for the control group.

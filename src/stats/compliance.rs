@@ -79,6 +79,97 @@ fn summary(group: &[(&Totals, bool)]) -> ComplianceSummary {
     }
 }
 
+/// One participant's (or, summed, one group's) numbers on the collection dashboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// People invited (1 for one participant).
+    pub invited: i64,
+    /// Of them, consented.
+    pub consented: i64,
+    /// Declined.
+    pub declined: i64,
+    /// Withdrawn.
+    pub withdrawn: i64,
+    /// Diary entries (or control tasks).
+    pub diary: i64,
+    /// Pings delivered.
+    pub delivered: i64,
+    /// Pings answered.
+    pub answered: i64,
+    /// Pings missed after delivery.
+    pub missed: i64,
+}
+
+impl Counts {
+    fn add(mut self, o: &Counts) -> Counts {
+        self.invited += o.invited;
+        self.consented += o.consented;
+        self.declined += o.declined;
+        self.withdrawn += o.withdrawn;
+        self.diary += o.diary;
+        self.delivered += o.delivered;
+        self.answered += o.answered;
+        self.missed += o.missed;
+        self
+    }
+
+    /// Answered ÷ delivered for ordering people, lowest first; nothing delivered yet sorts last.
+    pub fn sort_rate(&self) -> f64 {
+        if self.delivered > 0 {
+            self.answered as f64 / self.delivered as f64
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+/// Which total a participant counts in: the main sample (by cohort), the pilot group, or the control group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Track {
+    /// The main sample with the copilot.
+    Main,
+    /// The pilot group, kept apart from the main sample here as in the estimates.
+    Pilot,
+    /// The control group of Instrument C: no pings, its own line, never mixed with the sample.
+    Control,
+}
+
+/// A line of the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<C> {
+    /// One cohort of the main sample.
+    Cohort(C),
+    /// The whole main sample.
+    Main,
+    /// The pilot group.
+    Pilot,
+    /// The control group.
+    Control,
+}
+
+/// The dashboard's lines: each cohort of the main sample that has someone (in the order of `cohorts`), then
+/// the main sample, the pilot group and the control group, each only when it has someone.
+pub fn dashboard<C: Copy + PartialEq>(
+    people: &[(C, Track, Counts)],
+    cohorts: &[C],
+) -> Vec<(Line<C>, Counts)> {
+    let total = |keep: &dyn Fn(C, Track) -> bool| {
+        people
+            .iter()
+            .filter(|(c, t, _)| keep(*c, *t))
+            .fold(Counts::default(), |sum, (_, _, n)| sum.add(n))
+    };
+    let mut lines: Vec<(Line<C>, Counts)> = cohorts
+        .iter()
+        .map(|&c| (Line::Cohort(c), total(&|pc, t| t == Track::Main && pc == c)))
+        .collect();
+    lines.push((Line::Main, total(&|_, t| t == Track::Main)));
+    lines.push((Line::Pilot, total(&|_, t| t == Track::Pilot)));
+    lines.push((Line::Control, total(&|_, t| t == Track::Control)));
+    lines.retain(|(_, n)| n.invited > 0);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +237,49 @@ mod tests {
                 excluded: 0
             }
         );
+    }
+
+    #[test]
+    fn the_dashboard_sums_cohorts_and_keeps_pilot_and_control_apart() {
+        let one = |delivered, answered, consented| Counts {
+            invited: 1,
+            consented,
+            delivered,
+            answered,
+            ..Counts::default()
+        };
+        let people = [
+            ('a', Track::Main, one(4, 3, 1)),
+            ('a', Track::Main, one(2, 1, 1)),
+            ('c', Track::Main, one(0, 0, 0)),
+            ('a', Track::Pilot, one(5, 5, 1)),
+            ('c', Track::Control, one(0, 0, 1)),
+        ];
+        let lines = dashboard(&people, &['a', 'b', 'c']);
+        let names: Vec<Line<char>> = lines.iter().map(|(l, _)| *l).collect();
+        // Cohort b has nobody: no line. The pilot and the control group are not in the main sample.
+        assert_eq!(
+            names,
+            [
+                Line::Cohort('a'),
+                Line::Cohort('c'),
+                Line::Main,
+                Line::Pilot,
+                Line::Control
+            ]
+        );
+        assert_eq!(
+            (
+                lines[0].1.invited,
+                lines[0].1.delivered,
+                lines[0].1.answered
+            ),
+            (2, 6, 4)
+        );
+        assert_eq!((lines[2].1.invited, lines[2].1.consented), (3, 2));
+        assert_eq!(lines[3].1.answered, 5);
+        assert_eq!(one(0, 0, 0).sort_rate(), f64::INFINITY);
+        assert_eq!(one(4, 1, 0).sort_rate(), 0.25);
+        assert!(dashboard::<char>(&[], &['a']).is_empty());
     }
 }

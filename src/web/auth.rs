@@ -103,7 +103,7 @@ pub async fn login(
 
 /// The client's address: the socket's, or behind a trusted proxy the last `X-Forwarded-For` entry
 /// (the one the proxy itself appended; earlier entries can be forged by the client).
-fn client_address(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub fn client_address(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if !state.config.behind_proxy {
         return addr.ip();
     }

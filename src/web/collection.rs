@@ -1,20 +1,20 @@
 //! The admin's (and analyst's) view of data collection: compliance per cohort and per participant, nudges,
 //! removals and mail failures. Emails appear for admins only; analysts see pseudonymous ids.
+use super::extract::PathStudy;
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, pct};
-use crate::auth::extract::{Admin, Staff};
+use crate::auth::extract::{AdminForm, NoFields, Staff};
 use crate::error::Result;
-use crate::participants::repo::{self, ComplianceRow};
+use crate::participants::Arm;
 use crate::participants::service;
 use crate::roster::cohort::Cohort;
 use crate::state::AppState;
-use crate::study::{StudyId, service as study_service};
+use crate::stats::compliance::{Counts, Line, dashboard as lines};
+use crate::study::repo::StudyRow;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "collection/dashboard.html")]
@@ -44,7 +44,7 @@ struct PersonLine {
     who: String,
     email: String,
     cohort: &'static str,
-    role: String,
+    role: &'static str,
     consent: &'static str,
     diary: i64,
     delivered: i64,
@@ -58,38 +58,23 @@ struct PersonLine {
 struct MailLine {
     kind: String,
     to: String,
-    status: String,
+    status: &'static str,
     attempts: i64,
     reason: String,
 }
 
-fn cohort_of(r: &ComplianceRow) -> Cohort {
-    r.cohort
-        .as_deref()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(Cohort::Light)
-}
-
-fn line(label: String, rows: &[&ComplianceRow]) -> CohortLine {
-    let sum = |f: fn(&ComplianceRow) -> i64| rows.iter().map(|r| f(r)).sum::<i64>();
-    let (delivered, answered) = (sum(|r| r.delivered), sum(|r| r.answered));
+fn line(label: String, n: &Counts) -> CohortLine {
     CohortLine {
         label,
-        invited: rows.len() as i64,
-        consented: rows
-            .iter()
-            .filter(|r| r.consent.as_deref() == Some("accepted"))
-            .count() as i64,
-        declined: rows
-            .iter()
-            .filter(|r| r.consent.as_deref() == Some("declined"))
-            .count() as i64,
-        withdrawn: rows.iter().filter(|r| r.withdrawn).count() as i64,
-        diary: sum(|r| r.diary),
-        delivered,
-        answered,
-        missed: sum(|r| r.missed),
-        compliance: pct(answered as f64, delivered as f64),
+        invited: n.invited,
+        consented: n.consented,
+        declined: n.declined,
+        withdrawn: n.withdrawn,
+        diary: n.diary,
+        delivered: n.delivered,
+        answered: n.answered,
+        missed: n.missed,
+        compliance: pct(n.answered as f64, n.delivered as f64),
     }
 }
 
@@ -97,94 +82,64 @@ fn line(label: String, rows: &[&ComplianceRow]) -> CohortLine {
 pub async fn dashboard(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let rows = repo::compliance(&state.pool, study.id).await?;
-    // The pilot group is kept apart from the main sample, here as in the estimates.
-    // The control group (Instrument C) gets no pings: it has its own line and never mixes with the sample.
-    let main: Vec<&ComplianceRow> = rows
+    let data = service::collection(&state, study.id).await?;
+    let people: Vec<_> = data
+        .people
         .iter()
-        .filter(|r| r.role == "main" && r.arm == "copilot")
+        .map(|r| (r.cohort(), r.track(), r.counts()))
         .collect();
-    let pilot: Vec<&ComplianceRow> = rows.iter().filter(|r| r.role == "pilot").collect();
-    let control: Vec<&ComplianceRow> = rows.iter().filter(|r| r.arm == "control").collect();
-    let mut cohorts: Vec<CohortLine> = Cohort::ALL
-        .iter()
-        .map(|&c| {
-            line(
-                c.label().to_string(),
-                &main
-                    .iter()
-                    .copied()
-                    .filter(|r| cohort_of(r) == c)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .filter(|l| l.invited > 0)
-        .collect();
-    if !main.is_empty() {
-        cohorts.push(line("Main sample".into(), &main));
-    }
-    if !pilot.is_empty() {
-        cohorts.push(line("Pilot group".into(), &pilot));
-    }
-    if !control.is_empty() {
-        cohorts.push(line("Control group (no pings)".into(), &control));
-    }
-    let admin = staff.is_admin();
-    let mut people: Vec<PersonLine> = rows
-        .iter()
-        .map(|r| {
-            let rate = if r.delivered > 0 {
-                r.answered as f64 / r.delivered as f64
-            } else {
-                f64::INFINITY
+    let cohorts = lines(&people, &Cohort::ALL)
+        .into_iter()
+        .map(|(l, n)| {
+            let label = match l {
+                Line::Cohort(c) => c.label(),
+                Line::Main => "Main sample",
+                Line::Pilot => "Pilot group",
+                Line::Control => "Control group (no pings)",
             };
-            PersonLine {
-                id: r.id,
-                who: r.employee_id.clone(),
-                email: if admin {
-                    r.email.clone()
-                } else {
-                    String::new()
-                },
-                cohort: cohort_of(r).label(),
-                role: if r.arm == "control" {
-                    "control".into()
-                } else {
-                    r.role.clone()
-                },
-                consent: match (r.withdrawn, r.consent.as_deref()) {
-                    (true, _) => "withdrawn",
-                    (false, Some("accepted")) => "consented",
-                    (false, Some("declined")) => "declined",
-                    _ => "no answer yet",
-                },
-                diary: r.diary,
-                delivered: r.delivered,
-                answered: r.answered,
-                missed: r.missed,
-                compliance: pct(r.answered as f64, r.delivered as f64),
-                rate,
-                contactable: !r.withdrawn && r.consent.as_deref() != Some("declined"),
-            }
+            line(label.to_string(), &n)
+        })
+        .collect();
+    let admin = staff.is_admin();
+    let mut people: Vec<PersonLine> = data
+        .people
+        .into_iter()
+        .map(|r| PersonLine {
+            id: r.id,
+            who: r.employee_id.clone(),
+            email: if admin {
+                r.email.clone()
+            } else {
+                String::new()
+            },
+            cohort: r.cohort().label(),
+            role: if r.arm == Arm::Control {
+                "control"
+            } else {
+                r.role.as_str()
+            },
+            consent: r.standing(),
+            diary: r.diary,
+            delivered: r.delivered,
+            answered: r.answered,
+            missed: r.missed,
+            compliance: pct(r.answered as f64, r.delivered as f64),
+            rate: r.counts().sort_rate(),
+            contactable: r.contactable(),
         })
         .collect();
     // Lowest compliance first; people with nothing delivered yet go last.
     people.sort_by(|a, b| a.rate.total_cmp(&b.rate).then(a.who.cmp(&b.who)));
-    let mail = repo::mail_problems(&state.pool, study.id)
-        .await?
+    let mail = data
+        .mail
         .into_iter()
         .map(|m| MailLine {
             kind: m.kind,
             to: if admin { m.to_addr } else { "(hidden)".into() },
-            status: if m.status == "failed" {
-                "failed".into()
-            } else {
-                "retrying".into()
-            },
+            status: if m.failed { "failed" } else { "retrying" },
             attempts: m.attempts,
             reason: m.last_error.unwrap_or_default(),
         })
@@ -200,49 +155,37 @@ pub async fn dashboard(
     Ok((jar, Html(page.render()?)).into_response())
 }
 
-/// A form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Sends one participant a reminder now.
 pub async fn nudge(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path((id, participant)): Path<(i64, i64)>,
+    PathStudy(study): PathStudy,
+    Path((_, participant)): Path<(i64, i64)>,
     jar: CookieJar,
-    Form(f): Form<CsrfForm>,
+    AdminForm { staff, .. }: AdminForm<NoFields>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = study_service::get(&state, StudyId(id)).await?;
     let r = service::nudge(&state, &staff.actor(), study.id, participant).await;
-    outcome(
-        r,
-        jar,
-        &format!("/studies/{id}/collection"),
-        "Reminder queued.",
-    )
+    outcome(r, jar, &back(&study, "collection"), "Reminder queued.")
 }
 
 /// Removes a participant from the study (nothing more is sent to them).
 pub async fn remove(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path((id, participant)): Path<(i64, i64)>,
+    PathStudy(study): PathStudy,
+    Path((_, participant)): Path<(i64, i64)>,
     jar: CookieJar,
-    Form(f): Form<CsrfForm>,
+    AdminForm { staff, .. }: AdminForm<NoFields>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = study_service::get(&state, StudyId(id)).await?;
     let r = service::remove(&state, &staff.actor(), study.id, participant).await;
     outcome(
         r,
         jar,
-        &format!("/studies/{id}/collection"),
+        &back(&study, "collection"),
         "Participant removed; nothing more will be sent to them.",
     )
+}
+
+fn back(study: &StudyRow, page: &str) -> String {
+    format!("/studies/{}/{page}", study.id.0)
 }
 
 #[derive(Template)]
@@ -261,17 +204,10 @@ struct InstrumentPage {
 pub async fn instrument_page(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let (instrument, settings) = {
-        let mut tx = crate::db::begin_write(&state.pool).await?;
-        let i = service::instrument(&mut tx, study.id, state.clock.now()).await?;
-        let s = repo::settings(&mut tx, study.id).await?;
-        tx.commit().await?;
-        (i, s)
-    };
+    let (instrument, settings) = service::wording_and_settings(&state, study.id).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = InstrumentPage {
         ctx,
@@ -287,57 +223,33 @@ pub async fn instrument_page(
     Ok((jar, Html(page.render()?)).into_response())
 }
 
-/// The wording form with its token.
-#[derive(Deserialize)]
-pub struct InstrumentFormWithCsrf {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    form: service::InstrumentForm,
-}
-
 /// Saves new wording as the next version.
 pub async fn edit_instrument(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<InstrumentFormWithCsrf>,
+    AdminForm { staff, form }: AdminForm<service::InstrumentForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let r = service::edit_instrument(&state, &staff.actor(), study.id, &f.form).await;
-    let back = format!("/studies/{id}/instrument");
+    let r = service::edit_instrument(&state, &staff.actor(), study.id, &form).await;
+    let back = back(&study, "instrument");
     match r {
         Ok(v) => outcome(Ok(()), jar, &back, format!("Wording saved as version {v}.")),
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
 }
 
-/// The settings form with its token.
-#[derive(Deserialize)]
-pub struct SettingsFormWithCsrf {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    form: service::SettingsForm,
-}
-
 /// Saves the collection settings.
 pub async fn edit_settings(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<SettingsFormWithCsrf>,
+    AdminForm { staff, form }: AdminForm<service::SettingsForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let r = service::edit_settings(&state, &staff.actor(), study.id, &f.form).await;
+    let r = service::edit_settings(&state, &staff.actor(), study.id, &form).await;
     outcome(
         r,
         jar,
-        &format!("/studies/{id}/instrument"),
+        &back(&study, "instrument"),
         "Settings saved; they apply to people who consent from now on.",
     )
 }

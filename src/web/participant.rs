@@ -1,24 +1,22 @@
 //! Participants' pages behind a magic link: no password, no staff session. The token in the path is a
 //! 256-bit secret, so it also stands in for a CSRF token: another site cannot forge a form to it.
-use crate::auth::token::hash_token;
-use crate::db::begin_write;
+use crate::diary::{DiaryForm, Outcome};
 use crate::error::{AppError, Result};
-use crate::participants::repo::{self, ParticipantRow};
-use crate::participants::service::{self, AnswerOutcome};
-use crate::participants::{ControlTask, DiaryEntry, DiaryForm, Outcome, PingAnswer, PingForm};
+use crate::participants::repo::ParticipantRow;
+use crate::participants::service::{self, LinkCheck};
+use crate::participants::{Arm, Decision};
+use crate::pings::service::{AnswerOutcome, LinkedPing};
+use crate::pings::{PingAnswer, PingForm, PingStatus};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{Duration, Utc};
-use chrono_tz::Tz;
+use chrono::Utc;
 use serde::Deserialize;
-use std::net::SocketAddr;
-
-/// Bad links allowed per client address within 15 minutes before bad links get 429 (good links still work).
-pub const BAD_LINK_LIMIT: usize = 30;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Template)]
 #[template(path = "participant/message.html")]
@@ -56,39 +54,47 @@ fn bad_link() -> Result<Response> {
     )
 }
 
-/// Finds the participant behind a link; records bad links per client address and slows a guesser down
-/// without ever refusing a valid link.
+/// The client's address by the same rule as login (the socket's, or behind a trusted proxy the address the
+/// proxy saw), so a guesser behind the proxy is slowed down and other people behind it are not.
+pub struct Client(IpAddr);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let ConnectInfo(addr) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("no client address: {e}")))?;
+        Ok(Client(super::auth::client_address(
+            state,
+            addr,
+            &parts.headers,
+        )))
+    }
+}
+
+/// Finds the participant behind a link, or the response for a bad (or throttled) link.
 async fn participant(
     state: &AppState,
     token: &str,
-    addr: SocketAddr,
+    client: IpAddr,
 ) -> Result<std::result::Result<ParticipantRow, Response>> {
-    if let Some(p) = service::open_link(state, token).await? {
-        return Ok(Ok(p));
-    }
-    let now = state.clock.now();
-    let key = hash_token(&format!("badlink:{}", addr.ip()));
-    let mut tx = begin_write(&state.pool).await?;
-    let recent =
-        crate::auth::repo::failures_since(&mut tx, &key, now - Duration::minutes(15)).await?;
-    if recent.len() >= BAD_LINK_LIMIT {
-        tx.commit().await?;
-        return Ok(Err(message(
+    Ok(match service::check_link(state, token, client).await? {
+        LinkCheck::Valid(p) => Ok(*p),
+        LinkCheck::Bad => Err(bad_link()?),
+        LinkCheck::Throttled => Err(message(
             StatusCode::TOO_MANY_REQUESTS,
             "Layer 2 Study",
             "Too many attempts",
             "Too many links that do not work came from your network. Wait a few minutes and use the newest email from the study.",
             "",
-        )?));
-    }
-    crate::auth::repo::insert_failure(&mut tx, &key, now).await?;
-    tx.commit().await?;
-    Ok(Err(bad_link()?))
+        )?),
+    })
 }
 
 macro_rules! participant_or_return {
-    ($state:expr, $token:expr, $addr:expr) => {
-        match participant(&$state, &$token, $addr).await? {
+    ($state:expr, $token:expr, $client:expr) => {
+        match participant(&$state, &$token, $client).await? {
             Ok(p) => p,
             Err(response) => return Ok(response),
         }
@@ -153,10 +159,6 @@ struct PingPage<'a> {
     minutes: [String; 4],
 }
 
-fn tz(p: &ParticipantRow) -> Tz {
-    p.time_zone.parse().unwrap_or(chrono_tz::UTC)
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn home(
     state: &AppState,
@@ -168,37 +170,29 @@ async fn home(
     form: DiaryForm,
     editing: Option<i64>,
 ) -> Result<Response> {
-    let now = state.clock.now();
-    let mut conn = state.pool.acquire().await?;
-    let settings = repo::settings(&mut conn, p.study_id).await?;
-    let instrument = service::instrument(&mut conn, p.study_id, now).await?;
-    let zone = tz(p);
-    let control = p.arm == "control";
-    let mut entries: Vec<EntryView> = if control {
-        repo::control_tasks(&mut *conn, p.id)
-            .await?
-            .into_iter()
-            .map(|t| EntryView {
-                id: t.id,
-                outcome: "",
-                category: t.category,
-                description: t.description,
-                minutes_with_ai: 0,
-                minutes_without_ai: t.minutes,
-                when: t
-                    .created_at
-                    .with_timezone(&zone)
-                    .format("%a %d %b, %H:%M")
-                    .to_string(),
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let home = service::home(state, p).await?;
+    let zone = p.tz();
+    let when = |at: chrono::DateTime<Utc>| {
+        at.with_timezone(&zone)
+            .format("%a %d %b, %H:%M")
+            .to_string()
     };
-    let diary: Vec<EntryView> = repo::diary(&mut *conn, p.id)
-        .await?
+    let mut entries: Vec<EntryView> = home
+        .log
+        .tasks
         .into_iter()
-        .map(|e| EntryView {
+        .map(|t| EntryView {
+            id: t.id,
+            outcome: "",
+            category: t.category,
+            description: t.description,
+            minutes_with_ai: 0,
+            minutes_without_ai: t.minutes,
+            when: when(t.created_at),
+        })
+        .collect();
+    entries.extend(home.log.entries.into_iter().map(|e| {
+        EntryView {
             id: e.id,
             outcome: Outcome::parse(&e.outcome)
                 .map(Outcome::label)
@@ -207,19 +201,18 @@ async fn home(
             description: e.description,
             minutes_with_ai: e.minutes_with_ai,
             minutes_without_ai: e.minutes_without_ai,
-            when: e
-                .created_at
-                .with_timezone(&zone)
-                .format("%a %d %b, %H:%M")
-                .to_string(),
-        })
-        .collect();
-    entries.extend(diary);
-    let pings = repo::pings(&mut *conn, p.id).await?;
-    let answered = pings.iter().filter(|g| g.status == "answered").count();
+            when: when(e.created_at),
+        }
+    }));
+    let pings = home.pings;
+    let answered = pings
+        .iter()
+        .filter(|g| g.status == PingStatus::Answered)
+        .count();
+    let now = state.clock.now();
     let next = pings
         .iter()
-        .find(|g| g.status == "scheduled" && g.due_at > now);
+        .find(|g| g.status == PingStatus::Scheduled && g.due_at > now);
     let pings_summary = match (pings.first(), pings.last()) {
         (Some(first), Some(last)) => format!(
             "Your check-in week runs from {} to {}: {} check-ins, {} answered so far.{}",
@@ -268,11 +261,11 @@ async fn home(
         notice,
         errors,
         logged: entries.len() as i64,
-        target: settings.diary_target,
+        target: home.target,
         diary_window,
-        diary_open: service::diary_open(p, now),
+        diary_open: home.diary_open,
         editing,
-        categories: instrument.categories(),
+        categories: home.categories,
         outcomes: Outcome::ALL
             .iter()
             .map(|o| (o.as_str(), o.label()))
@@ -280,7 +273,7 @@ async fn home(
         form: editing_form,
         entries,
         pings_summary,
-        control,
+        control: p.arm == Arm::Control,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -289,10 +282,10 @@ async fn home(
 /// A GET or HEAD changes nothing: mail scanners open links.
 pub async fn open(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     if p.withdrawn_at.is_some() {
         return message(
             StatusCode::OK,
@@ -302,52 +295,40 @@ pub async fn open(
             "",
         );
     }
-    if p.consent.as_deref() != Some("accepted") {
-        let instrument = {
-            let mut conn = state.pool.acquire().await?;
-            repo::instrument(&mut *conn, p.study_id).await?
-        };
-        let (consent_text, version) = match instrument {
-            Some(i) => (i.consent_text, i.version),
-            None => (crate::participants::DEFAULT_CONSENT.to_string(), 1),
-        };
+    if !p.accepted() {
+        let (consent_text, version) = service::consent_wording(&state, p.study_id).await?;
         let page = ConsentPage {
             study: &p.study_name,
             base: base(&token),
             consent_text,
             version,
-            declined: p.consent.as_deref() == Some("declined"),
-            control: p.arm == "control",
+            declined: p.consent == Some(Decision::Declined),
+            control: p.arm == Arm::Control,
         };
         return Ok(Html(page.render()?).into_response());
     }
     if let Some(ping) = p.link_ping {
-        let pings = repo::pings(&state.pool, p.id).await?;
-        if let Some(g) = pings.iter().find(|g| g.id == ping) {
-            let now = state.clock.now();
-            if g.status == "sent" && g.expires_at > now {
-                return ping_page(
-                    &p,
-                    &token,
-                    g.id,
-                    g.expires_at,
-                    None,
-                    &PingForm::default(),
-                    StatusCode::OK,
-                );
-            }
-            let text = if g.status == "answered" {
-                "This check-in is already answered. Thank you!"
-            } else {
-                "This check-in has closed. The next one will come by email."
-            };
-            return message(
+        let closed = |text: &str| {
+            message(
                 StatusCode::OK,
                 &p.study_name,
                 "Check-in closed",
                 text,
                 &base(&token),
-            );
+            )
+        };
+        match crate::pings::service::linked(&state, &p, ping).await? {
+            Some(LinkedPing::Open(id, expires)) => {
+                let form = PingForm::default();
+                return ping_page(&p, &token, id, expires, None, &form, StatusCode::OK);
+            }
+            Some(LinkedPing::Answered) => {
+                return closed("This check-in is already answered. Thank you!");
+            }
+            Some(LinkedPing::Closed) => {
+                return closed("This check-in has closed. The next one will come by email.");
+            }
+            None => {}
         }
     }
     home(
@@ -376,7 +357,7 @@ fn ping_page(
         study: &p.study_name,
         base: base(token),
         ping,
-        until: expires.with_timezone(&tz(p)).format("%H:%M").to_string(),
+        until: expires.with_timezone(&p.tz()).format("%H:%M").to_string(),
         error,
         used: f.used.clone(),
         minutes: [
@@ -401,16 +382,15 @@ pub struct ConsentForm {
 /// Records yes or no.
 pub async fn consent(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path(token): Path<String>,
     Form(f): Form<ConsentForm>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
-    let accept = match f.decision.as_str() {
-        "accept" => true,
-        "decline" => false,
-        _ => return Err(AppError::BadRequest("Choose yes or no.".into())),
+    let p = participant_or_return!(state, token, client);
+    let Some(decision) = Decision::from_button(&f.decision) else {
+        return Err(AppError::BadRequest("Choose yes or no.".into()));
     };
+    let accept = decision == Decision::Accepted;
     match service::decide(&state, &p, accept, f.version).await {
         Ok(()) if accept => Ok(Redirect::to(&base(&token)).into_response()),
         Ok(()) => message(
@@ -430,7 +410,7 @@ pub async fn consent(
 /// The leave-the-study confirmation (a GET changes nothing).
 pub async fn withdraw_page(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path(token): Path<String>,
 ) -> Result<Response> {
     #[derive(Template)]
@@ -439,7 +419,7 @@ pub async fn withdraw_page(
         study: &'a str,
         base: String,
     }
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     Ok(Html(
         WithdrawPage {
             study: &p.study_name,
@@ -453,10 +433,10 @@ pub async fn withdraw_page(
 /// Leaves the study at once.
 pub async fn withdraw(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     service::withdraw(&state, &p).await?;
     message(
         StatusCode::OK,
@@ -470,32 +450,32 @@ pub async fn withdraw(
 /// A new diary entry.
 pub async fn diary_add(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path(token): Path<String>,
     Form(f): Form<DiaryForm>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     save(&state, &p, &token, None, f).await
 }
 
 /// An edited diary entry.
 pub async fn diary_edit(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path((token, id)): Path<(String, i64)>,
     Form(f): Form<DiaryForm>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     save(&state, &p, &token, Some(id), f).await
 }
 
 /// The edit form for one entry.
 pub async fn diary_edit_page(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path((token, id)): Path<(String, i64)>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
+    let p = participant_or_return!(state, token, client);
     home(
         &state,
         &p,
@@ -509,11 +489,6 @@ pub async fn diary_edit_page(
     .await
 }
 
-enum Entry {
-    Copilot(DiaryEntry),
-    Control(ControlTask),
-}
-
 async fn save(
     state: &AppState,
     p: &ParticipantRow,
@@ -521,47 +496,26 @@ async fn save(
     id: Option<i64>,
     f: DiaryForm,
 ) -> Result<Response> {
-    let categories = {
-        let mut conn = state.pool.acquire().await?;
-        service::instrument(&mut conn, p.study_id, state.clock.now())
-            .await?
-            .categories()
-    };
-    let parsed = if p.arm == "control" {
-        ControlTask::parse(&f, &categories).map(Entry::Control)
-    } else {
-        DiaryEntry::parse(&f, &categories).map(Entry::Copilot)
-    };
-    match parsed {
-        Ok(entry) => match match &entry {
-            Entry::Copilot(e) => service::save_diary(state, p, id, e).await,
-            Entry::Control(t) => service::save_control_task(state, p, id, t).await,
-        } {
-            Ok(()) => {
-                let msg = if id.is_some() {
-                    "Your change is saved."
-                } else {
-                    "Task logged. Thank you!"
-                };
-                home(
-                    state,
-                    p,
-                    token,
-                    StatusCode::OK,
-                    Some(msg),
-                    vec![],
-                    DiaryForm::default(),
-                    None,
-                )
-                .await
-            }
-            Err(AppError::Conflict(m)) => {
-                home(state, p, token, StatusCode::CONFLICT, None, vec![m], f, id).await
-            }
-            Err(AppError::NotFound) => bad_link(),
-            Err(e) => Err(e),
-        },
-        Err(problems) => {
+    match crate::diary::service::submit(state, p, id, &f).await {
+        Ok(Ok(())) => {
+            let msg = if id.is_some() {
+                "Your change is saved."
+            } else {
+                "Task logged. Thank you!"
+            };
+            home(
+                state,
+                p,
+                token,
+                StatusCode::OK,
+                Some(msg),
+                vec![],
+                DiaryForm::default(),
+                None,
+            )
+            .await
+        }
+        Ok(Err(problems)) => {
             let errors = problems.into_iter().map(|(_, m)| capitalise(&m)).collect();
             home(
                 state,
@@ -575,6 +529,11 @@ async fn save(
             )
             .await
         }
+        Err(AppError::Conflict(m)) => {
+            home(state, p, token, StatusCode::CONFLICT, None, vec![m], f, id).await
+        }
+        Err(AppError::NotFound) => bad_link(),
+        Err(e) => Err(e),
     }
 }
 
@@ -589,14 +548,13 @@ fn capitalise(s: &str) -> String {
 /// Answers a ping: once, inside its window; an empty answer is refused without using up the ping.
 pub async fn answer(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Path((token, ping)): Path<(String, i64)>,
     Form(f): Form<PingForm>,
 ) -> Result<Response> {
-    let p = participant_or_return!(state, token, addr);
-    let pings = repo::pings(&state.pool, p.id).await?;
+    let p = participant_or_return!(state, token, client);
     // Another participant's ping looks exactly like a bad link.
-    let Some(g) = pings.iter().find(|g| g.id == ping) else {
+    let Some(g) = crate::pings::service::find(&state, &p, ping).await? else {
         return bad_link();
     };
     match PingAnswer::parse(&f) {
@@ -609,32 +567,31 @@ pub async fn answer(
             &f,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Ok(a) => match service::answer(&state, &p, ping, &a).await? {
-            AnswerOutcome::Stored => message(
-                StatusCode::OK,
-                &p.study_name,
-                "Thank you!",
-                "Your answer is saved.",
-                &base(&token),
-            ),
-            AnswerOutcome::NotAnswerable => {
-                let already = repo::pings(&state.pool, p.id)
-                    .await?
-                    .iter()
-                    .any(|x| x.id == ping && x.status == "answered");
-                let text = if already {
+        Ok(a) => {
+            let text = match crate::pings::service::answer(&state, &p, ping, &a).await? {
+                AnswerOutcome::Stored => {
+                    return message(
+                        StatusCode::OK,
+                        &p.study_name,
+                        "Thank you!",
+                        "Your answer is saved.",
+                        &base(&token),
+                    );
+                }
+                AnswerOutcome::AlreadyAnswered => {
                     "This check-in was already answered; your first answer counts."
-                } else {
+                }
+                AnswerOutcome::Closed => {
                     "Sorry, this check-in has closed, so this answer could not be counted. The next one will come by email."
-                };
-                message(
-                    StatusCode::CONFLICT,
-                    &p.study_name,
-                    "Check-in closed",
-                    text,
-                    &base(&token),
-                )
-            }
-        },
+                }
+            };
+            message(
+                StatusCode::CONFLICT,
+                &p.study_name,
+                "Check-in closed",
+                text,
+                &base(&token),
+            )
+        }
     }
 }

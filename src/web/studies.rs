@@ -4,14 +4,12 @@ use super::{PageCtx, notice, outcome, set_flash, thousands};
 use crate::auth::extract::{Admin, Staff};
 use crate::auth::extract::{AdminForm, NoFields};
 use crate::error::{AppError, Result};
+use crate::participants::service as participants;
 use crate::roster::repo as roster_repo;
 use crate::state::AppState;
 use crate::study::repo::{self as study_repo, ApprovalRow, StudyListRow, StudyRow};
-use crate::study::{
-    Phase, PhaseDates, Status, StudyDetails, StudyForm, StudyId, Timeline, service,
-};
+use crate::study::{Phase, PhaseDates, Status, StudyDetails, StudyForm, Timeline, service};
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -112,12 +110,7 @@ impl FormPage {
 }
 
 /// The new-study form (admins).
-pub async fn new_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    jar: CookieJar,
-) -> Result<Response> {
-    let _ = state;
+pub async fn new_page(Admin(staff): Admin, jar: CookieJar) -> Result<Response> {
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let form = StudyForm {
         time_zone: "UTC".into(),
@@ -131,15 +124,6 @@ pub async fn new_page(
         start_locked: false,
     };
     Ok((jar, Html(page.render()?)).into_response())
-}
-
-/// The study form with the CSRF token.
-#[derive(Deserialize)]
-pub struct StudyFormWithCsrf {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    form: StudyForm,
 }
 
 fn invalid_form(
@@ -164,12 +148,10 @@ fn invalid_form(
 /// Creates a study.
 pub async fn create(
     State(state): State<AppState>,
-    Admin(staff): Admin,
     jar: CookieJar,
-    Form(f): Form<StudyFormWithCsrf>,
+    AdminForm { staff, form }: AdminForm<StudyForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    match StudyDetails::parse(&f.form) {
+    match StudyDetails::parse(&form) {
         Ok(d) => {
             let id = service::create(&state, &staff.actor(), &d).await?;
             Ok(notice(
@@ -179,18 +161,16 @@ pub async fn create(
             )
             .into_response())
         }
-        Err(problems) => invalid_form(&staff, jar, None, f.form, problems, false),
+        Err(problems) => invalid_form(&staff, jar, None, form, problems, false),
     }
 }
 
 /// The edit form (admins).
 pub async fn edit_page(
-    State(state): State<AppState>,
     Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(s): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let s = service::get(&state, StudyId(id)).await?;
     let form = StudyForm {
         name: s.name.clone(),
         vendor: s.vendor.clone(),
@@ -202,7 +182,7 @@ pub async fn edit_page(
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = FormPage {
         ctx,
-        study_id: Some(id),
+        study_id: Some(s.id.0),
         form,
         problems: HashMap::new(),
         start_locked: s.status() > Status::Setup,
@@ -213,14 +193,12 @@ pub async fn edit_page(
 /// Saves the edit form.
 pub async fn update(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<StudyFormWithCsrf>,
+    AdminForm { staff, form }: AdminForm<StudyForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = service::get(&state, StudyId(id)).await?;
-    match StudyDetails::parse(&f.form) {
+    let id = study.id.0;
+    match StudyDetails::parse(&form) {
         Ok(d) => {
             let r = service::update(&state, &staff.actor(), study.id, &d).await;
             outcome(r, jar, &format!("/studies/{id}"), "Study saved.")
@@ -229,7 +207,7 @@ pub async fn update(
             &staff,
             jar,
             Some(id),
-            f.form,
+            form,
             problems,
             study.status() > Status::Setup,
         ),
@@ -298,17 +276,18 @@ impl From<ApprovalRow> for ApprovalView {
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    // Read first so that a malformed id stays a 400 here, as it always was; an unknown one is a 404.
+    Path(_): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let study = service::get(&state, StudyId(id)).await?;
     let status = study.status();
     let next = status.next();
     let blockers = match next {
         Some(n) => service::blockers(&state, study.id, n).await?,
         None => vec![],
     };
-    let tz: chrono_tz::Tz = study.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = crate::clock::zone(&study.time_zone);
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let phases = service::timeline(&state, study.id)
         .await?
@@ -360,7 +339,7 @@ pub async fn show(
             thousands(pilot)
         )
     };
-    let counts = crate::participants::repo::counts(&state.pool, study.id).await?;
+    let counts = participants::counts(&state, study.id).await?;
     let invitations = (counts.invited > 0).then(|| {
         format!(
             "{} invited: {} consented, {} declined, {} withdrawn, {} not answered yet.",
@@ -371,11 +350,7 @@ pub async fn show(
             counts.invited - counts.accepted - counts.declined
         )
     });
-    let can_invite = match status {
-        Status::Pilot => Some("Invite the pilot group"),
-        Status::Collection => Some("Invite the main sample"),
-        _ => None,
-    };
+    let can_invite = participants::invite_label(status);
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ShowPage {
         invitations,
@@ -406,8 +381,6 @@ pub async fn show(
 /// The timeline form: two dates per phase.
 #[derive(Deserialize)]
 pub struct PhasesForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(flatten)]
     dates: HashMap<String, String>,
 }
@@ -415,14 +388,11 @@ pub struct PhasesForm {
 /// Moves phase dates; they must stay in order and not overlap.
 pub async fn phases(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<PhasesForm>,
+    AdminForm { staff, form: f }: AdminForm<PhasesForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = service::get(&state, StudyId(id)).await?;
-    let back = format!("/studies/{id}#timeline");
+    let back = format!("/studies/{}#timeline", study.id.0);
     let mut problems = Vec::new();
     let mut phases = Vec::new();
     let date = |key: String, label: &str, problems: &mut Vec<String>| -> Option<NaiveDate> {
@@ -523,22 +493,18 @@ pub async fn add_approval(
 #[derive(Deserialize)]
 pub struct RecordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     reference: String,
 }
 
 /// Records an approval as given now, by this admin.
 pub async fn record_approval(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path((id, item)): Path<(i64, i64)>,
+    PathStudy(study): PathStudy,
+    Path((_, item)): Path<(i64, i64)>,
     jar: CookieJar,
-    Form(f): Form<RecordForm>,
+    AdminForm { staff, form: f }: AdminForm<RecordForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = service::get(&state, StudyId(id)).await?;
-    let back = format!("/studies/{id}#approvals");
+    let back = format!("/studies/{}#approvals", study.id.0);
     let r = service::record_approval(&state, &staff.actor(), study.id, item, &f.reference).await;
     outcome(r, jar, &back, "Approval recorded.")
 }
@@ -551,7 +517,7 @@ pub async fn invite(
     AdminForm { staff, .. }: AdminForm<NoFields>,
 ) -> Result<Response> {
     let id = study.id.0;
-    let r = crate::participants::service::invite(&state, &staff.actor(), study.id).await;
+    let r = participants::invite(&state, &staff.actor(), study.id).await;
     match r {
         Ok(n) => outcome(
             Ok(()),

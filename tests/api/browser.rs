@@ -5,7 +5,7 @@ use fantoccini::key::Key;
 use fantoccini::wd::{PrintConfiguration, PrintSize};
 use fantoccini::{Client, ClientBuilder, Locator};
 use layer2::auth::Role;
-use layer2::sampling::dispatch::run_due;
+use layer2::tick::run_due;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

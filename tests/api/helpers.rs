@@ -534,3 +534,288 @@ impl TestApp {
         assert!(done.rows_affected() > 0, "nobody in the {role} sample");
     }
 }
+
+// ---- participants helpers ----
+// What a participant does through their link (each asserting the answer a person would see), and what the
+// database then holds for participants, pings, the diary and the outbox.
+
+/// Consents (or declines) on a participant's link: a consent redirects to their diary page, a decline thanks
+/// them on the spot.
+pub async fn consent(person: &TestApp, link: &str, accept: bool) {
+    let decision = if accept { "accept" } else { "decline" };
+    let r = person
+        .post_form(&format!("{link}/consent"), &[("decision", decision)])
+        .await;
+    let expected = if accept {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::OK
+    };
+    assert_eq!(r.status(), expected, "consent {decision}");
+}
+
+/// Logs a diary entry (or a control task) on a participant's link and checks that it was taken.
+pub async fn log_task(person: &TestApp, link: &str, fields: &[(&str, &str)]) -> String {
+    let r = person.post_form(&format!("{link}/diary"), fields).await;
+    assert_eq!(r.status(), StatusCode::OK, "the entry is taken");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Task logged"), "{html}");
+    html
+}
+
+/// Answers a ping on a participant's link and returns the status of the answer page.
+pub async fn answer(person: &TestApp, link: &str, ping: i64, used: &str) -> StatusCode {
+    person
+        .post_form(&format!("{link}/ping/{ping}"), &[("used", used)])
+        .await
+        .status()
+}
+
+/// A ping's status word.
+pub async fn ping_status(app: &TestApp, ping: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM pings WHERE id = ?")
+        .bind(ping)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A participant's pings in time order: (id, due, expires).
+pub async fn pings_of(app: &TestApp, participant: i64) -> Vec<(i64, DateTime<Utc>, DateTime<Utc>)> {
+    sqlx::query_as("SELECT id, due_at, expires_at FROM pings WHERE participant = ? ORDER BY due_at")
+        .bind(participant)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// How many of a participant's pings were delivered (have a sending time).
+pub async fn pings_delivered(app: &TestApp, participant: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE participant = ? AND sent_at IS NOT NULL")
+        .bind(participant)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A participant's consent as stored (None before they decide).
+pub async fn consent_of(app: &TestApp, participant: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT consent FROM participants WHERE id = ?")
+        .bind(participant)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A participant's consent history.
+pub async fn consent_events(app: &TestApp, participant: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT event FROM consent_events WHERE participant = ? ORDER BY id")
+        .bind(participant)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A participant's diary entries: (id, instrument version), oldest first.
+pub async fn diary_of(app: &TestApp, participant: i64) -> Vec<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT id, instrument_version FROM diary_entries WHERE participant = ? ORDER BY id",
+    )
+    .bind(participant)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// The answers stored for a ping: (used the copilot, verification, correction, instrument version).
+pub async fn answers_to(app: &TestApp, ping: i64) -> Vec<(String, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT used_copilot, verification_min, correction_min, instrument_version FROM ping_answers WHERE ping = ?",
+    )
+    .bind(ping)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// Messages of one kind in the outbox: (participant or 0, recipient, text body), in order.
+pub async fn outbox_of_kind(app: &TestApp, kind: &str) -> Vec<(i64, String, String)> {
+    sqlx::query_as(
+        "SELECT COALESCE(participant, 0), to_addr, text_body FROM outbox WHERE kind = ? ORDER BY id",
+    )
+    .bind(kind)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// The outbox's statuses, in order.
+pub async fn outbox_statuses(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT status FROM outbox ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// How many emails of these kinds went to one participant.
+pub async fn mail_to(app: &TestApp, participant: i64, kinds: &[&str]) -> usize {
+    outbox_to(app, participant)
+        .await
+        .iter()
+        .filter(|k| kinds.contains(&k.as_str()))
+        .count()
+}
+
+async fn outbox_to(app: &TestApp, participant: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind FROM outbox WHERE participant = ? ORDER BY id")
+        .bind(participant)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A participant's email address (from the roster).
+pub async fn email_of(app: &TestApp, participant: i64) -> String {
+    sqlx::query_scalar(
+        "SELECT e.email FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// Makes a participant's address undeliverable (an SMTP server would refuse it): a state no page can reach.
+pub async fn break_address(app: &TestApp, participant: i64) {
+    sqlx::query("UPDATE employees SET email = 'not an address' WHERE id = (SELECT employee FROM participants WHERE id = ?)")
+        .bind(participant)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+}
+
+/// When a ping was sent (None: never delivered).
+pub async fn ping_sent_at(app: &TestApp, ping: i64) -> Option<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT sent_at FROM pings WHERE id = ?")
+        .bind(ping)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// How many pings of every study stand at `status`.
+pub async fn pings_with_status(app: &TestApp, status: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE status = ?")
+        .bind(status)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// The moment the earliest ping of any participant falls due.
+pub async fn earliest_due(app: &TestApp) -> DateTime<Utc> {
+    sqlx::query_scalar("SELECT MIN(due_at) FROM pings")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// Pings sent after their answer window closed (there must never be any).
+pub async fn pings_sent_late(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pings WHERE sent_at IS NOT NULL AND sent_at > expires_at",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// How many ping answers are stored, in every study.
+pub async fn answer_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM ping_answers")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// How many participants a study has in a group (`main` or `pilot`).
+pub async fn participants_in_group(app: &TestApp, study: i64, group: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = ?")
+        .bind(study)
+        .bind(group)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// The first `n` emails to the main sample: (participant, text body), in order.
+pub async fn main_sample_mail(app: &TestApp, n: i64) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+         WHERE p.role = 'main' ORDER BY o.id LIMIT ?",
+    )
+    .bind(n)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// One outbox message as stored.
+#[derive(sqlx::FromRow)]
+pub struct OutboxRow {
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub text_body: String,
+    pub html_body: String,
+}
+
+/// Every outbox message, in order.
+pub async fn outbox_rows(app: &TestApp) -> Vec<OutboxRow> {
+    sqlx::query_as(
+        "SELECT status, attempts, last_error, message_id, text_body, html_body FROM outbox ORDER BY id",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// Leaves every outbox message as a sender that claimed it and died would (leased until `until`): a state
+/// only a crash reaches.
+pub async fn crash_while_sending(app: &TestApp, until: DateTime<Utc>) {
+    sqlx::query("UPDATE outbox SET status = 'sending', attempts = 1, lease_until = ?")
+        .bind(until)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+}
+
+// ---- studies helpers (owned with the participants helpers) ----
+
+/// The details the audit log holds for one action, oldest first.
+pub async fn audit_details(app: &TestApp, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = ? ORDER BY id")
+        .bind(action)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// A study's approval items, in checklist order.
+pub async fn approval_items(app: &TestApp, study: i64) -> Vec<i64> {
+    sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ? ORDER BY position")
+        .bind(study)
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// Who recorded an approval item and when, as stored.
+pub async fn approval_recorded(app: &TestApp, item: i64) -> (Option<i64>, Option<String>) {
+    sqlx::query_as("SELECT recorded_by, recorded_at FROM approval_items WHERE id = ?")
+        .bind(item)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}

@@ -185,10 +185,8 @@ mod outbox {
     }
 
     async fn row(app: &TestApp) -> (String, i64, Option<String>) {
-        sqlx::query_as("SELECT status, attempts, last_error FROM outbox ORDER BY id LIMIT 1")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap()
+        let first = outbox_rows(app).await.remove(0);
+        (first.status, first.attempts, first.last_error)
     }
 
     /// An SMTP mailer pointed at a port nobody listens on.
@@ -278,11 +276,7 @@ mod outbox {
         let app = spawn_app().await;
         queue(&app, None, "someone@example.org", 1).await;
         // A sender claimed it and died before marking it sent.
-        sqlx::query("UPDATE outbox SET status = 'sending', attempts = 1, lease_until = ?")
-            .bind(app.clock_now() + Duration::minutes(5))
-            .execute(&app.state.pool)
-            .await
-            .unwrap();
+        crash_while_sending(&app, app.clock_now() + Duration::minutes(5)).await;
         let (mailer, sent) = Mailer::memory("study@example.org");
         assert_eq!(
             drain_once(&app.state.pool, &mailer, 0, app.clock_now())
@@ -300,10 +294,7 @@ mod outbox {
                 .sent,
             1
         );
-        let stored: String = sqlx::query_scalar("SELECT message_id FROM outbox")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+        let stored = outbox_rows(&app).await.remove(0).message_id;
         assert_eq!(sent.lock().unwrap()[0].message_id, stored);
     }
 
@@ -360,18 +351,12 @@ async fn finished_mail_loses_its_magic_links_after_a_day() {
         .await
         .unwrap();
     layer2::startup::housekeeping(&app.state).await.unwrap();
-    let body: String = sqlx::query_scalar("SELECT text_body FROM outbox")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let body = crate::helpers::outbox_rows(&app).await.remove(0).text_body;
     assert_eq!(body, "link /p/secret", "kept while it may still be needed");
     app.clock.advance(chrono::Duration::hours(25));
     layer2::startup::housekeeping(&app.state).await.unwrap();
-    let (text, html, status): (String, String, String) =
-        sqlx::query_as("SELECT text_body, html_body, status FROM outbox")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let m = crate::helpers::outbox_rows(&app).await.remove(0);
+    let (text, html, status) = (m.text_body, m.html_body, m.status);
     assert_eq!(
         (text.as_str(), html.as_str(), status.as_str()),
         ("", "", "sent")
@@ -425,9 +410,6 @@ async fn a_ping_email_past_its_window_is_never_sent_and_pings_go_before_other_ma
             .collect::<Vec<_>>(),
         ["ping"]
     );
-    let expired: String = sqlx::query_scalar("SELECT status FROM outbox WHERE id = 3")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(expired, "expired");
+    // The third message: the ping whose window had already closed.
+    assert_eq!(crate::helpers::outbox_statuses(&app).await[2], "expired");
 }

@@ -1,16 +1,9 @@
 //! Participants: invitation links, consent, the diary, pings through the tick, expiry, withdrawal, bad links.
 use crate::helpers::*;
 use chrono::{DateTime, Duration, Utc};
-use layer2::sampling::dispatch::run_due;
+use layer2::study::Status;
+use layer2::tick::run_due;
 use reqwest::StatusCode;
-
-async fn outbox(app: &TestApp, kind: &str) -> Vec<(i64, String, String)> {
-    sqlx::query_as("SELECT COALESCE(participant, 0), to_addr, text_body FROM outbox WHERE kind = ? ORDER BY id")
-        .bind(kind)
-        .fetch_all(&app.state.pool)
-        .await
-        .unwrap()
-}
 
 /// Invites the pilot group and opens the first invitation as a participant (a fresh client, no staff cookie).
 async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
@@ -18,7 +11,7 @@ async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
         .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
         .await;
     assert!(html.contains("20 invitations are on their way"), "{html}");
-    let (participant, _, body) = outbox(app, "invitation").await.remove(0);
+    let (participant, _, body) = outbox_of_kind(app, "invitation").await.remove(0);
     let person = app.stranger();
     (person, participant, link_path(&body))
 }
@@ -30,24 +23,11 @@ async fn main_sample_invited(app: &TestApp, id: i64, n: i64) -> Vec<(i64, String
         .await;
     app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
         .await;
-    sqlx::query_as(
-        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
-         WHERE p.role = 'main' ORDER BY o.id LIMIT ?",
-    )
-    .bind(n)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap()
+    main_sample_mail(app, n).await
 }
 
 async fn first_ping(app: &TestApp, participant: i64) -> (i64, DateTime<Utc>, DateTime<Utc>) {
-    sqlx::query_as(
-        "SELECT id, due_at, expires_at FROM pings WHERE participant = ? ORDER BY due_at LIMIT 1",
-    )
-    .bind(participant)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap()
+    pings_of(app, participant).await[0]
 }
 
 #[tokio::test]
@@ -80,13 +60,7 @@ async fn an_invited_employee_consents_and_gets_a_week_of_pings_in_working_hours(
             .unwrap()
             .contains("default-src 'none'")
     );
-    let consent: Option<String> =
-        sqlx::query_scalar("SELECT consent FROM participants WHERE id = ?")
-            .bind(participant)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(consent, None);
+    assert_eq!(consent_of(&app, participant).await, None);
 
     let r = person
         .post_form(&format!("{link}/consent"), &[("decision", "accept")])
@@ -96,22 +70,11 @@ async fn an_invited_employee_consents_and_gets_a_week_of_pings_in_working_hours(
         html.contains("Your task diary") && html.contains("<strong>0</strong> of 5 tasks logged"),
         "{html}"
     );
-    let pings: Vec<(DateTime<Utc>,)> =
-        sqlx::query_as("SELECT due_at FROM pings WHERE participant = ?")
-            .bind(participant)
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let pings = pings_of(&app, participant).await;
     // Tuesday to Monday: five working days, three pings each.
     assert_eq!(pings.len(), 15);
-    assert!(pings.iter().all(|(t,)| *t > t0()));
-    let events: Vec<String> =
-        sqlx::query_scalar("SELECT event FROM consent_events WHERE participant = ?")
-            .bind(participant)
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(events, ["accepted"]);
+    assert!(pings.iter().all(|(_, t, _)| *t > t0()));
+    assert_eq!(consent_events(&app, participant).await, ["accepted"]);
 }
 
 #[tokio::test]
@@ -119,9 +82,7 @@ async fn the_diary_takes_valid_entries_refuses_bad_ones_and_escapes_what_people_
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     let entry = [
         ("category", "Code"),
         ("description", "<script>alert('x')</script> refactor"),
@@ -143,18 +104,10 @@ async fn the_diary_takes_valid_entries_refuses_bad_ones_and_escapes_what_people_
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("Choose a task category") && html.contains("whole number of minutes"));
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM diary_entries WHERE participant = ?")
-        .bind(participant)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
+    let entries = diary_of(&app, participant).await;
+    assert_eq!(entries.len(), 1);
     // Editing while the diary is open; closed after its two weeks.
-    let entry_id: i64 = sqlx::query_scalar("SELECT id FROM diary_entries WHERE participant = ?")
-        .bind(participant)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let entry_id = entries[0].0;
     let edited = [
         ("category", "Code"),
         ("outcome", "some"),
@@ -179,16 +132,14 @@ async fn a_due_ping_is_sent_once_answered_once_and_an_empty_answer_does_not_use_
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     let (ping, due, _) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     let first = run_due(&app.state, app.clock_now()).await.unwrap();
     let second = run_due(&app.state, app.clock_now()).await.unwrap();
     assert!(first.pings.sent >= 1);
     assert_eq!(second.pings.sent, 0, "a second tick sends nothing twice");
-    let mails: Vec<_> = outbox(&app, "ping")
+    let mails: Vec<_> = outbox_of_kind(&app, "ping")
         .await
         .into_iter()
         .filter(|(p, _, _)| *p == participant)
@@ -236,8 +187,10 @@ async fn a_due_ping_is_sent_once_answered_once_and_an_empty_answer_does_not_use_
         }
     }
     assert_eq!(ok, 1);
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as("SELECT used_copilot, verification_min, correction_min, instrument_version FROM ping_answers WHERE ping = ?").bind(ping).fetch_all(&app.state.pool).await.unwrap();
-    assert_eq!(rows, [("yes".to_string(), 10, 5, 1)]);
+    assert_eq!(
+        answers_to(&app, ping).await,
+        [("yes".to_string(), 10, 5, 1)]
+    );
 }
 
 #[tokio::test]
@@ -245,9 +198,7 @@ async fn a_late_answer_is_refused_and_pings_missed_during_an_outage_are_never_se
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     let (ping, due, expires) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     run_due(&app.state, app.clock_now()).await.unwrap();
@@ -258,24 +209,16 @@ async fn a_late_answer_is_refused_and_pings_missed_during_an_outage_are_never_se
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(r.text().await.unwrap().contains("has closed"));
     // The server is down for two days; the catch-up tick marks those pings missed and sends none of them.
-    let before = outbox(&app, "ping").await.len();
+    let before = outbox_of_kind(&app, "ping").await.len();
     app.clock.advance(Duration::days(2));
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
     assert!(tick.pings.missed >= 6, "{tick:?}");
-    let sent_late: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pings WHERE sent_at IS NOT NULL AND sent_at > expires_at",
-    )
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(sent_late, 0);
-    assert_eq!(outbox(&app, "ping").await.len(), before + tick.pings.sent);
-    let status: String = sqlx::query_scalar("SELECT status FROM pings WHERE id = ?")
-        .bind(ping)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "missed");
+    assert_eq!(pings_sent_late(&app).await, 0);
+    assert_eq!(
+        outbox_of_kind(&app, "ping").await.len(),
+        before + tick.pings.sent
+    );
+    assert_eq!(ping_status(&app, ping).await, "missed");
 }
 
 #[tokio::test]
@@ -283,22 +226,16 @@ async fn an_answer_sent_after_withdrawing_is_not_stored() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     let (ping, due, _) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     run_due(&app.state, app.clock_now()).await.unwrap();
     person.post_form(&format!("{link}/withdraw"), &[]).await;
-    let r = person
-        .post_form(&format!("{link}/ping/{ping}"), &[("used", "no")])
-        .await;
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ping_answers")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(
+        answer(&person, &link, ping, "no").await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(answer_count(&app).await, 0);
 }
 
 #[tokio::test]
@@ -306,20 +243,31 @@ async fn pilot_pings_stop_when_the_study_moves_on_to_collection() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
+    let pings = pings_of(&app, participant).await;
+    let (first, first_due, _) = pings[0];
+    // In the pilot, the pilot group's pings do go out.
+    app.clock.set(first_due);
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    assert_eq!(mail_to(&app, participant, &["ping"]).await, 1);
+    assert_eq!(ping_status(&app, first).await, "sent");
+    // A day has passed: the admin's session has ended, so they sign in again.
+    app.login(ADMIN, PASSWORD).await;
     app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
         .await;
+    assert_eq!(app.study_status(id).await, Status::Collection);
+    // The next one falls due in collection and is not sent; nor is anything later.
+    let (next, next_due, _) = pings[1];
+    app.clock.set(next_due);
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    assert_eq!(ping_status(&app, next).await, "scheduled");
     app.clock.advance(Duration::days(2));
     run_due(&app.state, app.clock_now()).await.unwrap();
-    let sent: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind = 'ping'")
-            .bind(participant)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(sent, 0, "the pilot group's week ended with the pilot");
+    assert_eq!(
+        mail_to(&app, participant, &["ping"]).await,
+        1,
+        "the pilot group's week ended with the pilot"
+    );
 }
 
 #[tokio::test]
@@ -327,9 +275,7 @@ async fn withdrawing_stops_everything_from_the_next_tick_on() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     let (status, html) = person.get_text(&format!("{link}/withdraw")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Leave the study?"));
@@ -342,13 +288,7 @@ async fn withdrawing_stops_everything_from_the_next_tick_on() {
     assert!(html.contains("You have left the study"));
     app.clock.advance(Duration::days(3));
     run_due(&app.state, app.clock_now()).await.unwrap();
-    let sent: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind = 'ping'")
-            .bind(participant)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(sent, 0);
+    assert_eq!(mail_to(&app, participant, &["ping"]).await, 0);
     let html = person.get_text(&link).await.1;
     assert!(html.contains("You have left the study"));
 }
@@ -358,14 +298,12 @@ async fn bad_links_all_look_the_same_and_a_guesser_is_slowed_without_blocking_re
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, _, link) = invited(&app, id).await;
-    let other = link_path(&outbox(&app, "invitation").await[1].2);
-    person
-        .post_form(&format!("{other}/consent"), &[("decision", "accept")])
-        .await;
-    let other_ping: i64 = sqlx::query_scalar("SELECT g.id FROM pings g JOIN link_tokens l ON l.participant = g.participant WHERE l.token_hash IS NOT NULL LIMIT 1").fetch_one(&app.state.pool).await.unwrap();
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    let (other_participant, _, other_invitation) =
+        outbox_of_kind(&app, "invitation").await.remove(1);
+    let other = link_path(&other_invitation);
+    consent(&person, &other, true).await;
+    let other_ping = pings_of(&app, other_participant).await[0].0;
+    consent(&person, &link, true).await;
     let unknown = format!("/p/{}", "a".repeat(64));
     let (s1, b1) = person.get_text("/p/not-a-token").await;
     let (s2, b2) = person.get_text(&unknown).await;
@@ -403,19 +341,15 @@ async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
-    let second = link_path(&outbox(&app, "invitation").await[1].2);
+    consent(&person, &link, true).await;
+    let second = link_path(&outbox_of_kind(&app, "invitation").await[1].2);
     person
         .post_form(&format!("{second}/consent"), &[("decision", "decline")])
         .await;
     let (ping, due, _) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     run_due(&app.state, app.clock_now()).await.unwrap();
-    person
-        .post_form(&format!("{link}/ping/{ping}"), &[("used", "no")])
-        .await;
+    assert_eq!(answer(&person, &link, ping, "no").await, StatusCode::OK);
     // A day has passed: the admin's session has ended, so they sign in again.
     app.login(ADMIN, PASSWORD).await;
     let (status, html) = app.get_text(&format!("/studies/{id}/collection")).await;
@@ -424,13 +358,7 @@ async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
         html.contains("Compliance by cohort") && html.contains("100.0%"),
         "{html}"
     );
-    let email: String = sqlx::query_scalar(
-        "SELECT e.email FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?",
-    )
-    .bind(participant)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let email = email_of(&app, participant).await;
     assert!(html.contains(&email));
     assert!(html.contains("declined"));
     // The nudge queues a reminder with a fresh link; a declined person cannot be nudged.
@@ -444,7 +372,7 @@ async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
         )
         .await;
     assert!(html.contains("Reminder queued."));
-    assert_eq!(outbox(&app, "nudge").await.len(), 1);
+    assert_eq!(outbox_of_kind(&app, "nudge").await.len(), 1);
     let analyst = app.stranger();
     analyst.add_user(ANALYST, layer2::auth::Role::Analyst).await;
     analyst.login(ANALYST, PASSWORD).await;
@@ -464,13 +392,9 @@ async fn a_removed_participant_gets_nothing_more_and_reminders_go_to_those_under
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
-    let other = link_path(&outbox(&app, "invitation").await[1].2);
-    person
-        .post_form(&format!("{other}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
+    let other = link_path(&outbox_of_kind(&app, "invitation").await[1].2);
+    consent(&person, &other, true).await;
     app.follow(
         app.post(
             &format!("/studies/{id}/participants/{participant}/remove"),
@@ -481,14 +405,7 @@ async fn a_removed_participant_gets_nothing_more_and_reminders_go_to_those_under
     .await;
     app.clock.advance(Duration::days(4));
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
-    let to_removed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE participant = ? AND kind IN ('ping', 'reminder')",
-    )
-    .bind(participant)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(to_removed, 0);
+    assert_eq!(mail_to(&app, participant, &["ping", "reminder"]).await, 0);
     assert_eq!(
         tick.reminders, 1,
         "the other participant has 0 of 5 tasks after 4 days"
@@ -513,24 +430,19 @@ async fn phases_move_on_their_dates_unless_something_blocks_them() {
     app.clock.advance(Duration::days(14));
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
     assert_eq!(tick.status_moves, 0);
-    let status: String = sqlx::query_scalar("SELECT status FROM studies WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "setup");
+    assert_eq!(app.study_status(id).await, Status::Setup);
 }
 
 #[tokio::test]
 async fn wording_changes_until_collection_starts_and_every_answer_records_its_version() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    let consent = "We measure what the copilot saves. Your answers are only reported in groups of five or more. You may stop any time.";
+    let wording = "We measure what the copilot saves. Your answers are only reported in groups of five or more. You may stop any time.";
     let html = app
         .follow(
             app.post(
                 &format!("/studies/{id}/instrument"),
-                &[("consent_text", consent), ("categories", "Code\nWriting\n")],
+                &[("consent_text", wording), ("categories", "Code\nWriting\n")],
             )
             .await,
         )
@@ -572,27 +484,19 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
     let (person, participant, link) = invited(&app, id).await;
     let html = person.get_text(&link).await.1;
     assert!(html.contains("groups of five or more") && html.contains("Consent text version 2"));
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
-    person
-        .post_form(
-            &format!("{link}/diary"),
-            &[
-                ("category", "Writing"),
-                ("outcome", "all"),
-                ("minutes_with_ai", "5"),
-                ("minutes_without_ai", "15"),
-            ],
-        )
-        .await;
-    let v: i64 =
-        sqlx::query_scalar("SELECT instrument_version FROM diary_entries WHERE participant = ?")
-            .bind(participant)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert_eq!(v, 2);
+    consent(&person, &link, true).await;
+    log_task(
+        &person,
+        &link,
+        &[
+            ("category", "Writing"),
+            ("outcome", "all"),
+            ("minutes_with_ai", "5"),
+            ("minutes_without_ai", "15"),
+        ],
+    )
+    .await;
+    assert_eq!(diary_of(&app, participant).await[0].1, 2);
     // Collection: the main sample is invited and the wording freezes.
     app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
         .await;
@@ -602,20 +506,13 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
         .follow(
             app.post(
                 &format!("/studies/{id}/instrument"),
-                &[("consent_text", consent), ("categories", "Code\nOther")],
+                &[("consent_text", wording), ("categories", "Code\nOther")],
             )
             .await,
         )
         .await;
     assert!(html.contains("the wording is frozen"), "{html}");
-    let main_invites: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = 'main'",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(main_invites, 60);
+    assert_eq!(participants_in_group(&app, id, "main").await, 60);
 }
 
 #[tokio::test]
@@ -624,7 +521,7 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
     let id = study_in_pilot(&app).await;
     app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
         .await;
-    for (_, _, body) in outbox(&app, "invitation").await {
+    for (_, _, body) in outbox_of_kind(&app, "invitation").await {
         let link = link_path(&body);
         app.post_form(&format!("{link}/consent"), &[("decision", "accept")])
             .await;
@@ -648,18 +545,12 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
         mail_b,
     );
     // The moment the earliest ping falls due (ping times are random per study, so take it from the data).
-    let first: DateTime<Utc> = sqlx::query_scalar("SELECT MIN(due_at) FROM pings")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let first = earliest_due(&app).await;
     app.clock.advance(first - t0());
     let now = app.clock_now();
     let (ra, rb) = tokio::join!(run_due(&a, now), run_due(&b, now));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    let due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE status = 'sent'")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let due = pings_with_status(&app, "sent").await;
     assert!(due > 0);
     assert_eq!(
         (ra.pings.sent + rb.pings.sent) as i64,
@@ -677,18 +568,9 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), total, "no message delivered twice");
-    let outstanding: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(outstanding, 0);
-    assert_eq!(
-        total as i64,
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap()
-    );
+    let statuses = outbox_statuses(&app).await;
+    assert_eq!(statuses.iter().filter(|s| *s != "sent").count(), 0);
+    assert_eq!(total, statuses.len());
 }
 
 #[tokio::test]
@@ -828,34 +710,51 @@ async fn a_ping_whose_email_could_not_be_sent_does_not_count_as_delivered_or_mis
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
-    person
-        .post_form(&format!("{link}/consent"), &[("decision", "accept")])
-        .await;
+    consent(&person, &link, true).await;
     // The address has gone bad since the roster was imported: the relay will refuse it for good.
-    sqlx::query("UPDATE employees SET email = 'not an address' WHERE id = (SELECT employee FROM participants WHERE id = ?)")
-        .bind(participant)
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+    break_address(&app, participant).await;
     let (ping, due, expires) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
     assert_eq!(tick.mail.failed, 1);
-    let (status, sent_at): (String, Option<String>) =
-        sqlx::query_as("SELECT status, sent_at FROM pings WHERE id = ?")
-            .bind(ping)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let (status, sent_at) = (
+        ping_status(&app, ping).await,
+        ping_sent_at(&app, ping).await,
+    );
     assert_eq!((status.as_str(), sent_at), ("cancelled", None));
     app.clock.advance(expires - due);
     run_due(&app.state, app.clock_now()).await.unwrap();
-    let delivered: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pings WHERE participant = ? AND sent_at IS NOT NULL",
-    )
-    .bind(participant)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(delivered, 0, "it does not lower the person's compliance");
+    assert_eq!(
+        pings_delivered(&app, participant).await,
+        0,
+        "it does not lower the person's compliance"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_bad_links_are_counted_per_client_as_at_login() {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    let unknown = app.url(&format!("/p/{}", "a".repeat(64)));
+    let from = |ip: &'static str| {
+        app.client
+            .get(&unknown)
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    for _ in 0..layer2::participants::service::BAD_LINK_LIMIT {
+        assert_eq!(
+            from("203.0.113.5").await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        from("203.0.113.5").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is slowed down"
+    );
+    assert_eq!(
+        from("203.0.113.6").await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "someone else behind the same proxy is not"
+    );
 }

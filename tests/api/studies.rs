@@ -1,5 +1,6 @@
 //! Studies: creation, editing, the 90-day timeline, status and approvals.
 use crate::helpers::*;
+use layer2::study::Status;
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -95,11 +96,7 @@ async fn editing_the_start_date_moves_every_phase_and_is_audited() {
         html.contains("2027-01-11") && html.contains("2027-04-10"),
         "phases moved a week"
     );
-    let details: String =
-        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'study.update'")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let details = audit_details(&app, "study.update").await.remove(0);
     assert!(details.contains("moved 7 days"), "{details}");
 }
 
@@ -159,14 +156,6 @@ async fn phases_can_move_but_must_stay_in_order_without_overlap() {
     assert!(html.contains("2027-01-24"), "still the saved timeline");
 }
 
-async fn status(app: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM studies WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_approval() {
     let app = spawn_app().await;
@@ -178,12 +167,12 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
         html.contains("one step at a time"),
         "draft cannot jump to pilot"
     );
-    assert_eq!(status(&app, id).await, "draft");
+    assert_eq!(app.study_status(id).await, Status::Draft);
     app.follow(app.post(&path, &[("to", "setup")]).await).await;
-    assert_eq!(status(&app, id).await, "setup");
+    assert_eq!(app.study_status(id).await, Status::Setup);
     let html = app.follow(app.post(&path, &[("to", "draft")]).await).await;
     assert!(html.contains("one step at a time"));
-    assert_eq!(status(&app, id).await, "setup", "never backwards");
+    assert_eq!(app.study_status(id).await, Status::Setup, "never backwards");
 
     // Sample and approvals: pilot is refused until every required one is there.
     app.upload(
@@ -208,13 +197,8 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
         html.contains("approval not recorded: Legal review"),
         "{html}"
     );
-    assert_eq!(status(&app, id).await, "setup");
-    let items: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ? ORDER BY position")
-            .bind(id)
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    assert_eq!(app.study_status(id).await, Status::Setup);
+    let items = approval_items(&app, id).await;
     for item in &items[..3] {
         app.post(
             &format!("/studies/{id}/approvals/{item}"),
@@ -237,14 +221,9 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
         .await;
     let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
     assert!(html.contains("The study is now in Pilot."), "{html}");
-    assert_eq!(status(&app, id).await, "pilot");
-    let (who, at): (Option<i64>, String) =
-        sqlx::query_as("SELECT recorded_by, recorded_at FROM approval_items WHERE id = ?")
-            .bind(items[0])
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
-    assert!(who.is_some() && at.starts_with("2027-01-04"));
+    assert_eq!(app.study_status(id).await, Status::Pilot);
+    let (who, at) = approval_recorded(&app, items[0]).await;
+    assert!(who.is_some() && at.is_some_and(|at| at.starts_with("2027-01-04")));
     let moves: i64 = app
         .count("SELECT COUNT(*) FROM status_changes WHERE study_id = ?", id)
         .await;
@@ -256,11 +235,7 @@ async fn an_approval_is_recorded_once_with_who_and_when() {
     let app = spawn_app().await;
     app.login_admin().await;
     let id = app.create_study("Wave").await;
-    let item: i64 = sqlx::query_scalar("SELECT id FROM approval_items WHERE study_id = ? LIMIT 1")
-        .bind(id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let item = approval_items(&app, id).await[0];
     let html = app
         .follow(
             app.post(

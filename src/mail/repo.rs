@@ -1,0 +1,268 @@
+//! SQL for the outbox: queueing, claiming with a lease, recording each attempt, and what admins see.
+use crate::study::StudyId;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+/// A message as queued (the Message-ID is chosen by the caller, stable across retries).
+pub struct NewRow<'a> {
+    /// The study it belongs to.
+    pub study_id: Option<i64>,
+    /// The participant it goes to.
+    pub participant: Option<i64>,
+    /// The ping this email announces, if any.
+    pub ping: Option<i64>,
+    /// `invitation`, `ping`, `reminder`, `nudge`…
+    pub kind: &'a str,
+    /// Recipient address.
+    pub to: &'a str,
+    /// Subject.
+    pub subject: &'a str,
+    /// Plain-text body.
+    pub text: &'a str,
+    /// HTML body.
+    pub html: &'a str,
+    /// Without angle brackets.
+    pub message_id: &'a str,
+    /// Never send after this.
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+/// Inserts a pending message due now; returns its id.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    m: &NewRow<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (study_id, participant, ping, kind, to_addr, subject, text_body, html_body, message_id,
+           not_after, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(m.study_id)
+    .bind(m.participant)
+    .bind(m.ping)
+    .bind(m.kind)
+    .bind(m.to)
+    .bind(m.subject)
+    .bind(m.text)
+    .bind(m.html)
+    .bind(m.message_id)
+    .bind(m.not_after)
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// A message claimed for sending.
+#[derive(FromRow)]
+pub struct Claimed {
+    /// Outbox id.
+    pub id: i64,
+    /// Recipient.
+    pub to_addr: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text_body: String,
+    /// HTML body.
+    pub html_body: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// Messages sent in the last minute or being sent right now (they count against the rate cap).
+pub async fn recently_sent<'e>(
+    db: impl SqliteExecutor<'e>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE sent_at > ? OR (status = 'sending' AND lease_until >= ?)",
+    )
+    .bind(now - Duration::seconds(60))
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// Cancels unsent mail to people who left the study.
+pub async fn cancel_for_withdrawn<'e>(
+    db: impl SqliteExecutor<'e>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled', lease_until = NULL, last_error = 'the participant left the study'
+         WHERE status IN ('pending', 'sending') AND (status = 'pending' OR lease_until < ?)
+           AND participant IN (SELECT id FROM participants WHERE withdrawn_at IS NOT NULL)",
+    )
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Expires unsent mail whose `not_after` (a ping's answer window) has passed.
+pub async fn expire_late<'e>(db: impl SqliteExecutor<'e>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'expired', lease_until = NULL, last_error = 'its answer window closed before it could be sent'
+         WHERE status IN ('pending', 'sending') AND (status = 'pending' OR lease_until < ?) AND not_after <= ?",
+    )
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A ping whose email was never sent (failed, expired or cancelled) was never delivered: it must not count
+/// against the participant's compliance, nor as missed. Idempotent, so it also catches up after a crash.
+pub async fn undeliver_pings<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE pings SET status = 'cancelled', sent_at = NULL
+         WHERE status IN ('sent', 'missed')
+           AND id IN (SELECT ping FROM outbox WHERE ping IS NOT NULL AND status IN ('failed', 'expired', 'cancelled'))",
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages (or ones whose lease ran out) with one atomic UPDATE: time-bound mail
+/// (pings) first, soonest deadline first, then everything else in order.
+pub async fn claim<'e>(
+    db: impl SqliteExecutor<'e>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query_as(
+        "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
+                      ORDER BY not_after IS NULL, not_after, id LIMIT ?)
+         RETURNING id, to_addr, subject, text_body, html_body, message_id, attempts",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Records a delivery.
+pub async fn mark_sent<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Puts a message back for another attempt at `next`.
+pub async fn retry_at<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    next: DateTime<Utc>,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+    )
+    .bind(next)
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives a message up.
+pub async fn mark_failed<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ? WHERE id = ?",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Drops a participant's mail not claimed yet (they withdrew or were removed).
+pub async fn delete_pending_for(conn: &mut SqliteConnection, participant: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE participant = ? AND status = 'pending'")
+        .bind(participant)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Empties the bodies of messages finished (sent or failed) before `before`: bodies carry magic links, and a
+/// link should not outlive its use in the database longer than the retry window needs.
+pub async fn scrub_bodies<'e>(
+    db: impl SqliteExecutor<'e>,
+    before: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE outbox SET text_body = '', html_body = ''
+         WHERE status IN ('sent', 'failed') AND created_at < ? AND (text_body <> '' OR html_body <> '')",
+    )
+    .bind(before)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// (participant, text body) of a study's messages of one kind, oldest first (the demo reads its links back).
+pub async fn bodies<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: i64,
+    kind: &str,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT participant, text_body FROM outbox WHERE study_id = ? AND kind = ? AND participant IS NOT NULL ORDER BY id")
+        .bind(study)
+        .bind(kind)
+        .fetch_all(db)
+        .await
+}
+
+/// An outbox message that failed or is being retried.
+#[derive(Clone, Debug, FromRow)]
+pub struct MailProblemRow {
+    /// Kind of message.
+    pub kind: String,
+    /// Recipient (admins only).
+    pub to_addr: String,
+    /// Given up (otherwise waiting for a retry).
+    pub failed: bool,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why.
+    pub last_error: Option<String>,
+}
+
+/// Mail of a study that failed or waits for a retry.
+pub async fn mail_problems<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<MailProblemRow>> {
+    sqlx::query_as(
+        "SELECT kind, to_addr, status = 'failed' AS failed, attempts, last_error FROM outbox
+         WHERE study_id = ? AND (status = 'failed' OR (status = 'pending' AND attempts > 0)) ORDER BY id DESC LIMIT 200",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,26 @@
+//! The participants' rules and transactions, one file per concept; the functions are re-exported here.
+mod collection;
+mod consent;
+mod home;
+mod instrument;
+mod invitation;
+mod links;
+mod reminders;
+
+pub use collection::{Collection, collection, counts};
+pub use consent::{decide, remove, withdraw};
+pub use home::{Home, consent_wording, home};
+pub use instrument::{
+    InstrumentForm, SettingsForm, edit_instrument, edit_settings, instrument, wording_and_settings,
+};
+pub use invitation::{CONTROL_BATCH_MAX, invite, invite_control, invite_label};
+pub use links::{BAD_LINK_LIMIT, LinkCheck, check_link, new_link, open_link};
+pub use reminders::{nudge, reminder_tick};
+
+use super::repo::ParticipantRow;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The participant's local date today.
+pub fn local_today(p: &ParticipantRow, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&p.tz()).date_naive()
+}

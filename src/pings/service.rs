@@ -1,0 +1,184 @@
+//! The pings' rules: laying out a participant's week, answering inside the window, and the tick that marks
+//! missed pings and sends the due ones.
+use super::repo::{self, PingRow};
+use super::schedule::{PingSlot, ScheduleSpec, participant_seed, ping_times};
+use super::{PingAnswer, PingStatus};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::mail::messages;
+use crate::mail::outbox::{NewMessage, enqueue};
+use crate::participants::repo::{ParticipantRow, SettingsRow};
+use crate::participants::service::{instrument, new_link};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sqlx::SqliteConnection;
+
+/// The schedule the study's settings describe.
+pub fn spec(settings: &SettingsRow) -> Result<ScheduleSpec> {
+    let t = |s: &str| {
+        NaiveTime::parse_from_str(s, "%H:%M")
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("window {s}: {e}")))
+    };
+    Ok(ScheduleSpec {
+        pings_per_day: settings.pings_per_day as u32,
+        window_start: t(&settings.window_start)?,
+        window_end: t(&settings.window_end)?,
+        min_gap_minutes: settings.min_gap_minutes as u32,
+        ..ScheduleSpec::default()
+    })
+}
+
+/// The ping times of one participant's sampling week, from `first_day` (local).
+pub fn schedule_for(
+    settings: &SettingsRow,
+    tz: Tz,
+    participant: i64,
+    first_day: NaiveDate,
+) -> Result<Vec<PingSlot>> {
+    ping_times(
+        &spec(settings)?,
+        tz,
+        first_day,
+        settings.ping_days as u32,
+        participant_seed(settings.schedule_seed as u64, participant),
+    )
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("ping schedule: {e}")))
+}
+
+/// Lays out a consenting participant's ping week from `first_day` (local), inside the caller's transaction.
+pub async fn lay_out(
+    conn: &mut SqliteConnection,
+    settings: &SettingsRow,
+    p: &ParticipantRow,
+    first_day: NaiveDate,
+) -> Result<()> {
+    let expiry = Duration::minutes(settings.expiry_minutes);
+    let slots: Vec<(u32, DateTime<Utc>, DateTime<Utc>)> =
+        schedule_for(settings, p.tz(), p.id, first_day)?
+            .into_iter()
+            .map(|s| (s.slot, s.at, s.at + expiry))
+            .collect();
+    repo::insert_pings(conn, p.id, &slots).await?;
+    Ok(())
+}
+
+/// A participant's pings in time order.
+pub async fn pings(state: &AppState, p: &ParticipantRow) -> Result<Vec<PingRow>> {
+    Ok(repo::pings(&state.pool, p.id).await?)
+}
+
+/// One of this participant's pings; another participant's ping is `None`, like an unknown one.
+pub async fn find(state: &AppState, p: &ParticipantRow, ping: i64) -> Result<Option<PingRow>> {
+    Ok(repo::ping(&state.pool, p.id, ping).await?)
+}
+
+/// What answering a ping came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// Stored.
+    Stored,
+    /// Already answered: the first answer counts, nothing stored.
+    AlreadyAnswered,
+    /// Too late, or not this participant's ping: nothing stored.
+    Closed,
+}
+
+/// Stores one answer to one of this participant's pings, inside its window, at most once.
+#[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id, ping = ping))]
+pub async fn answer(
+    state: &AppState,
+    p: &ParticipantRow,
+    ping: i64,
+    a: &PingAnswer,
+) -> Result<AnswerOutcome> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let version = instrument(&mut tx, p.study_id, now).await?.version;
+    let outcome = if repo::answer_ping(&mut tx, p.id, ping, a, version, now).await? {
+        AnswerOutcome::Stored
+    } else if repo::ping(&mut *tx, p.id, ping)
+        .await?
+        .is_some_and(|g| g.status == PingStatus::Answered)
+    {
+        AnswerOutcome::AlreadyAnswered
+    } else {
+        AnswerOutcome::Closed
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// One tick's work on pings: mark missed, then send what is due (each ping once, even from two processes).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PingTick {
+    /// Pings whose window passed.
+    pub missed: u64,
+    /// Ping emails queued.
+    pub sent: usize,
+}
+
+/// Marks missed pings and queues the due ones; a ping whose window closed while the server was down is
+/// marked missed, never sent late.
+#[tracing::instrument(skip_all)]
+pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick> {
+    let mut tick = PingTick::default();
+    let mut tx = begin_write(&state.pool).await?;
+    tick.missed = repo::mark_missed(&mut tx, now).await?;
+    tx.commit().await?;
+    let base = state.config.base_url();
+    loop {
+        let mut tx = begin_write(&state.pool).await?;
+        let due = repo::due_pings(&mut tx, now, 200).await?;
+        if due.is_empty() {
+            break;
+        }
+        for d in &due {
+            if !repo::mark_sent(&mut tx, d.id, now).await? {
+                continue;
+            }
+            let expires = Some(d.expires_at + Duration::days(30));
+            let (link, withdraw) =
+                new_link(&mut tx, &base, d.participant, Some(d.id), now, expires).await?;
+            let until = d
+                .expires_at
+                .with_timezone(&d.tz())
+                .format("%H:%M")
+                .to_string();
+            let letter = messages::ping(&d.study_name, &link, &withdraw, &until)?;
+            let msg = NewMessage {
+                not_after: Some(d.expires_at),
+                ping: Some(d.id),
+                ..NewMessage::to_participant(d.study_id, d.participant, "ping", &d.email, letter)
+            };
+            enqueue(&mut tx, &msg, now).await?;
+            tick.sent += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(tick)
+}
+
+/// Where the ping a link was sent for stands, as its page needs it.
+pub enum LinkedPing {
+    /// Still answerable: its id and the end of its window.
+    Open(i64, DateTime<Utc>),
+    /// Already answered.
+    Answered,
+    /// Closed (missed, cancelled) or not sent yet.
+    Closed,
+}
+
+/// The ping a link was sent for, if it is this participant's.
+pub async fn linked(state: &AppState, p: &ParticipantRow, ping: i64) -> Result<Option<LinkedPing>> {
+    let now = state.clock.now();
+    Ok(find(state, p, ping).await?.map(|g| {
+        if g.open_at(now) {
+            LinkedPing::Open(g.id, g.expires_at)
+        } else if g.status == PingStatus::Answered {
+            LinkedPing::Answered
+        } else {
+            LinkedPing::Closed
+        }
+    }))
+}

@@ -1,0 +1,149 @@
+//! The application's tick: everything due and not done (phases, pings, reminders, mail), safe to run twice,
+//! and the scheduler that runs it every 20 seconds in UTC. Tests call `run_due` directly.
+use crate::error::Result;
+use crate::mail::outbox::{DrainReport, drain_once};
+use crate::participants::service::reminder_tick;
+use crate::pings::service::{PingTick, ping_tick};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+/// What one tick did.
+#[derive(Debug, Default)]
+pub struct TickReport {
+    /// Status moves made because a phase's date came.
+    pub status_moves: usize,
+    /// Pings marked missed and queued.
+    pub pings: PingTick,
+    /// Diary reminders queued.
+    pub reminders: usize,
+    /// Mail delivered, retried or failed.
+    pub mail: DrainReport,
+    /// Steps that failed (each is logged; the others still ran).
+    pub errors: usize,
+}
+
+impl TickReport {
+    /// Whether the tick changed nothing (the usual case: most ticks find nothing due).
+    pub fn idle(&self) -> bool {
+        self.status_moves == 0
+            && self.pings == PingTick::default()
+            && self.reminders == 0
+            && self.mail == DrainReport::default()
+            && self.errors == 0
+    }
+
+    /// Logs the report: counts only, at info when the tick did something and at debug when idle.
+    pub fn log(&self) {
+        macro_rules! report {
+            ($level:ident) => {
+                tracing::$level!(
+                    status_moves = self.status_moves,
+                    pings_missed = self.pings.missed,
+                    pings_sent = self.pings.sent,
+                    reminders = self.reminders,
+                    mail_sent = self.mail.sent,
+                    mail_retrying = self.mail.retrying,
+                    mail_failed = self.mail.failed,
+                    errors = self.errors,
+                    "tick"
+                )
+            };
+        }
+        if self.idle() {
+            report!(debug);
+        } else {
+            report!(info);
+        }
+    }
+}
+
+fn keep<T: Default>(step: &str, r: Result<T>, errors: &mut usize) -> T {
+    r.unwrap_or_else(|e| {
+        tracing::warn!(step, error = %e, "tick step failed; the other steps still run");
+        *errors += 1;
+        T::default()
+    })
+}
+
+/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders, drain
+/// the outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
+/// a failing step is logged and does not stop the others (mail keeps flowing if, say, one study is broken).
+pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport> {
+    let mut errors = 0;
+    let status_moves = keep(
+        "phases",
+        crate::study::service::phase_tick(state, now)
+            .await
+            .map(|m| m.len()),
+        &mut errors,
+    );
+    let pings = keep("pings", ping_tick(state, now).await, &mut errors);
+    let reminders = keep("reminders", reminder_tick(state, now).await, &mut errors);
+    let cap = match state.config.mail.transport {
+        crate::config::MailTransport::Smtp => state.config.mail.smtp.per_minute,
+        crate::config::MailTransport::File => 0,
+    };
+    let mail = keep(
+        "mail",
+        drain_once(&state.pool, &state.mailer, cap, now)
+            .await
+            .map_err(Into::into),
+        &mut errors,
+    );
+    let report = TickReport {
+        status_moves,
+        pings,
+        reminders,
+        mail,
+        errors,
+    };
+    report.log();
+    Ok(report)
+}
+
+/// Starts the tick; returns the scheduler so it lives as long as the server.
+pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
+    let sched = JobScheduler::new().await?;
+    // A tick that is still running (a long drain) makes the next one skip rather than overlap: overlapping
+    // drains would be safe but would stretch the sending-rate cap.
+    let running = Arc::new(Mutex::new(()));
+    // Six fields, seconds first; UTC.
+    let job = Job::new_async("*/20 * * * * *", move |_id, _lock| {
+        let (state, running) = (state.clone(), running.clone());
+        Box::pin(async move {
+            let Ok(_guard) = running.try_lock() else {
+                return;
+            };
+            let now = state.clock.now();
+            if let Err(e) = run_due(&state, now).await {
+                tracing::warn!(error = %e, "scheduled tick failed");
+            }
+        })
+    })?;
+    sched.add(job).await?;
+    sched.start().await?;
+    Ok(sched)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_that_found_nothing_due_is_idle_and_any_work_or_error_is_not() {
+        assert!(TickReport::default().idle());
+        let sent = TickReport {
+            pings: PingTick { missed: 0, sent: 2 },
+            ..TickReport::default()
+        };
+        assert!(!sent.idle());
+        let failed = TickReport {
+            errors: 1,
+            ..TickReport::default()
+        };
+        assert!(!failed.idle());
+    }
+}
