@@ -202,8 +202,12 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
             .await
             .map_err(err)?;
     }
-    let n = crate::stats::sample_size::required_sample_size(0.05, 0.95, employees as u64)
-        .map_err(|e| anyhow::anyhow!(e))? as usize;
+    let n = crate::stats::sample_size::required_sample_size(
+        0.05,
+        crate::stats::LEVEL,
+        employees as u64,
+    )
+    .map_err(|e| anyhow::anyhow!(e))? as usize;
     let pilot_n = 50.min(employees / 20);
     let spec = DrawSpec {
         n: n.min(employees - pilot_n),

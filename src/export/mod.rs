@@ -13,7 +13,8 @@ use crate::error::{AppError, Result};
 use crate::reports::compute::{Computed, compute};
 use crate::state::AppState;
 use crate::stats::input::Totals;
-use crate::stats::profile::{Metric, OVERALL, Profile};
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Metric, Profile};
 use crate::study::StudyId;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
@@ -452,7 +453,12 @@ pub async fn gather(
         .collect();
     population.sort();
     // The summary under the compliance rule, from the same participants (no second query).
-    let computed = compute(everyone.with_min_compliance(min_compliance), 0.95, false).await?;
+    let computed = compute(
+        everyone.with_min_compliance(min_compliance),
+        crate::stats::LEVEL,
+        false,
+    )
+    .await?;
     let window_minutes: i64 =
         sqlx::query_scalar("SELECT expiry_minutes FROM collection_settings WHERE study_id = ?")
             .bind(study)

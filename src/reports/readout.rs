@@ -5,7 +5,8 @@ use super::economics::{Assumptions, Economics, economics};
 use crate::error::Result;
 use crate::state::AppState;
 use crate::stats::compliance::{ComplianceSummary, summarise};
-use crate::stats::profile::{Metric, OVERALL, Profile};
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Metric, Profile};
 use crate::study::StudyId;
 use crate::study::repo::StudyRow;
 use std::fmt::Write;
@@ -88,7 +89,7 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         .collect();
     let populations = inputs.populations.clone();
     let total_pop: f64 = populations.values().sum();
-    let computed = compute(inputs, 0.95, false).await?;
+    let computed = compute(inputs, crate::stats::LEVEL, false).await?;
     let hidden = computed.hidden(k);
     let money = super::repo::economics(&state.pool, study)
         .await?

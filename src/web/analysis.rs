@@ -9,7 +9,9 @@ use crate::reports::{study_inputs, to_data};
 use crate::state::AppState;
 use crate::stats::bootstrap::{BootstrapMetrics, Interval};
 use crate::stats::compliance::summarise;
-use crate::stats::profile::{DesignEffect, DesignEffects, Estimate, Metric, OVERALL, Profile};
+use crate::stats::design_effect::{DesignEffect, DesignEffects};
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Estimate, Metric, Profile};
 use crate::study::{StudyId, service as study_service};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -103,17 +105,6 @@ fn show_boot(i: Option<&Interval>, d: usize) -> String {
     })
 }
 
-fn boot_of(b: &BootstrapMetrics, m: Metric) -> Option<&Interval> {
-    match m {
-        Metric::Yield => b.yield_rate.as_ref(),
-        Metric::Oversight => b.oversight_min_per_hour.as_ref(),
-        Metric::Gross => b.gross_hours_month.as_ref(),
-        Metric::Net => b.net_hours_month.as_ref(),
-        Metric::Multiplier => b.labor_multiplier.as_ref(),
-        Metric::VendorGap => b.vendor_gap.as_ref(),
-    }
-}
-
 fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> ProfileRow {
     ProfileRow {
         name: name.to_string(),
@@ -132,7 +123,7 @@ fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> P
         boot: match b {
             Some(b) if !hidden => METRICS
                 .iter()
-                .map(|&(m, d)| show_boot(boot_of(b, m), d))
+                .map(|&(m, d)| show_boot(b.get(m), d))
                 .collect(),
             _ => vec![],
         },
@@ -184,7 +175,7 @@ pub async fn page(
         ));
     }
     let min_compliance = match asked {
-        None => 1.0 / 3.0,
+        None => crate::stats::MIN_COMPLIANCE,
         Some(v) => match v.trim_end_matches('%').parse::<f64>() {
             Ok(p) if (0.0..=100.0).contains(&p) => p / 100.0,
             _ => {
@@ -194,7 +185,7 @@ pub async fn page(
             }
         },
     };
-    let level = 0.95;
+    let level = crate::stats::LEVEL;
     let inputs = study_inputs(&state, study.id, min_compliance).await?;
     let band_order = crate::roster::service::bands(&study).labels();
     let data: Vec<_> = inputs.kept.iter().map(to_data).collect();

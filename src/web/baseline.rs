@@ -167,15 +167,10 @@ fn tasks_needed((most, fewest): (Option<f64>, Option<f64>)) -> String {
 
 /// The whole sample's profile at the study's compliance rule (what the analysis page shows by default).
 async fn default_overall(state: &AppState, study: StudyId) -> Result<Option<Profile>> {
-    let inputs = crate::reports::study_inputs(
-        state,
-        study,
-        crate::stats::input::Rules::default().min_compliance,
-    )
-    .await?;
+    let inputs = crate::reports::study_inputs(state, study, crate::stats::MIN_COMPLIANCE).await?;
     let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
     Ok(
-        crate::stats::profile::profile(&data, &inputs.populations, 0.95)
+        crate::stats::profile::profile(&data, &inputs.populations, crate::stats::LEVEL)
             .ok()
             .map(|p| p.overall),
     )

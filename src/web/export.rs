@@ -96,13 +96,7 @@ pub async fn download(
     if !known {
         return Err(export::unknown(&f.file));
     }
-    let data = export::gather(
-        &state,
-        study.id,
-        descriptions,
-        crate::stats::input::Rules::default().min_compliance,
-    )
-    .await?;
+    let data = export::gather(&state, study.id, descriptions, crate::stats::MIN_COMPLIANCE).await?;
     let (bytes, mime) = match f.file.as_str() {
         "export.json" => (write::json(&data), "application/json"),
         "workbook.xlsx" => (

@@ -191,7 +191,7 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
 }
 
 async fn view(state: &AppState, id: StudyId) -> Result<View> {
-    let r: Readout = load(state, id, 1.0 / 3.0).await?;
+    let r: Readout = load(state, id, crate::stats::MIN_COMPLIANCE).await?;
     let shown: Vec<&Group> = r
         .groups
         .iter()

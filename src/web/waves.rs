@@ -130,7 +130,14 @@ pub async fn page(
     let mut readouts = vec![];
     if ids.len() >= 2 {
         for id in &ids {
-            readouts.push(load(&state, crate::study::StudyId(*id), 1.0 / 3.0).await?);
+            readouts.push(
+                load(
+                    &state,
+                    crate::study::StudyId(*id),
+                    crate::stats::MIN_COMPLIANCE,
+                )
+                .await?,
+            );
         }
     }
     let names: Vec<String> = readouts.iter().map(|r| r.study.name.clone()).collect();
@@ -193,7 +200,7 @@ pub async fn page(
                         let first = readouts.first().and_then(|r| shown(r, g, m));
                         let last = readouts.last().and_then(|r| shown(r, g, m));
                         let diff = match (first, last) {
-                            (Some(a), Some(b)) => difference(a, b, 0.95)
+                            (Some(a), Some(b)) => difference(a, b, crate::stats::LEVEL)
                                 .map(|e| {
                                     format!(
                                         "{:+.d$}{unit} [{:+.d$}, {:+.d$}]",
