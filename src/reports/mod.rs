@@ -2,6 +2,7 @@
 pub mod charts;
 pub mod compute;
 pub mod economics;
+pub mod order;
 pub mod readout;
 pub mod repo;
 pub mod text;

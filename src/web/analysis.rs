@@ -5,13 +5,15 @@ use super::{PageCtx, pct};
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
 use crate::reports::compute::compute;
+use crate::reports::order::{band_order, cohort_order};
+use crate::reports::text::cell as show;
 use crate::reports::{study_inputs, to_data};
 use crate::state::AppState;
 use crate::stats::bootstrap::{BootstrapMetrics, Interval};
 use crate::stats::compliance::summarise;
 use crate::stats::design_effect::{DesignEffect, DesignEffects};
 use crate::stats::oversight::OVERALL;
-use crate::stats::profile::{Estimate, Metric, Profile};
+use crate::stats::profile::{Metric, Profile};
 use crate::study::{StudyId, service as study_service};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -90,15 +92,6 @@ const METRICS: [(Metric, usize); 6] = [
     (Metric::VendorGap, 3),
 ];
 
-fn show(e: Option<&Estimate>, d: usize) -> String {
-    e.map_or("not enough data".into(), |e| {
-        format!(
-            "{:.d$} [{:.d$}, {:.d$}]",
-            e.estimate, e.ci_lower, e.ci_upper
-        )
-    })
-}
-
 fn show_boot(i: Option<&Interval>, d: usize) -> String {
     i.map_or("–".into(), |i| {
         format!("[{:.d$}, {:.d$}]", i.ci_lower, i.ci_upper)
@@ -128,18 +121,6 @@ fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> P
             _ => vec![],
         },
     }
-}
-
-/// Heavy, moderate, light, anything else, then overall.
-fn cohort_rank(name: &str) -> (usize, String) {
-    let rank = match name {
-        "heavy" => 0,
-        "moderate" => 1,
-        "light" => 2,
-        "overall" => 4,
-        _ => 3,
-    };
-    (rank, name.to_string())
 }
 
 fn deff_cells(d: Option<&DesignEffect>) -> (String, String) {
@@ -187,7 +168,7 @@ pub async fn page(
     };
     let level = crate::stats::LEVEL;
     let inputs = study_inputs(&state, study.id, min_compliance).await?;
-    let band_order = crate::roster::service::bands(&study).labels();
+    let bands = crate::roster::service::bands(&study).labels();
     let data: Vec<_> = inputs.kept.iter().map(to_data).collect();
     let min_cell = state.config.min_cell_size;
     let with_bootstrap = q.bootstrap.as_deref() == Some("1");
@@ -209,10 +190,10 @@ pub async fn page(
             Ok(p) => {
                 let boot = &c.boot;
                 let mut cohorts: Vec<(&String, &Profile)> = p.cohorts.iter().collect();
-                cohorts.sort_by_key(|(name, _)| cohort_rank(name));
+                cohorts.sort_by_key(|(name, _)| cohort_order(name));
                 if let Some(cats) = &c.categories {
                     let mut keys: Vec<&String> = cats.keys().collect();
-                    keys.sort_by_key(|k| cohort_rank(k));
+                    keys.sort_by_key(|k| cohort_order(k));
                     categories = keys
                         .into_iter()
                         .map(|k| {
@@ -241,7 +222,7 @@ pub async fn page(
                 if let Some(d) = &c.deffs {
                     let mut list: Vec<(&str, &DesignEffects)> =
                         d.cohorts.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                    list.sort_by_key(|(k, _)| cohort_rank(k));
+                    list.sort_by_key(|(k, _)| cohort_order(k));
                     list.push(("Overall", &d.overall));
                     deffs = list
                         .into_iter()
@@ -266,15 +247,7 @@ pub async fn page(
                     if let Some(seg) = seg {
                         let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
                         // Tenure bands in their natural order, not as strings ("< 1 y" first).
-                        list.sort_by_key(|(name, _)| {
-                            (
-                                band_order
-                                    .iter()
-                                    .position(|b| b == *name)
-                                    .unwrap_or(usize::MAX),
-                                name.to_string(),
-                            )
-                        });
+                        list.sort_by_key(|(name, _)| band_order(&bands, name));
                         let rows = list
                             .into_iter()
                             .map(|(name, sp)| row(name, sp, None, hidden.contains(name)))
@@ -307,7 +280,7 @@ pub async fn page(
     let mut summaries: Vec<_> = summarise(&inputs.kept, &inputs.excluded)
         .into_iter()
         .collect();
-    summaries.sort_by_key(|(name, _)| cohort_rank(name));
+    summaries.sort_by_key(|(name, _)| cohort_order(name));
     // A small group's range would reveal one person's rate: the confidentiality rule applies here too.
     let hidden_compliance = crate::stats::compliance::hidden_groups(&summaries, min_cell);
     let compliance = summaries

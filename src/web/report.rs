@@ -6,7 +6,9 @@ use crate::auth::extract::{Admin, Staff};
 use crate::error::Result;
 use crate::reports::charts::{self, Point};
 use crate::reports::economics::Range;
-use crate::reports::readout::{Group, Readout, load, money, percent};
+use crate::reports::order::band_order;
+use crate::reports::readout::{Group, Readout, load};
+use crate::reports::text::{interval as ci, money, percent};
 use crate::state::AppState;
 use crate::stats::profile::{Estimate, Metric, Profile};
 use crate::study::{StudyId, service as study_service};
@@ -88,17 +90,6 @@ struct View {
     compliance: Vec<(String, usize, String, String, usize)>,
     assumptions: Option<(String, String, String, String)>,
     sample: String,
-}
-
-fn ci(e: Option<&Estimate>, d: usize, scale: f64, unit: &str) -> String {
-    e.map_or("not enough data".into(), |e| {
-        format!(
-            "{:.d$}{unit} [{:.d$}, {:.d$}]",
-            e.estimate * scale,
-            e.ci_lower * scale,
-            e.ci_upper * scale
-        )
-    })
 }
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
@@ -307,12 +298,7 @@ async fn view(state: &AppState, id: StudyId) -> Result<View> {
             let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
             if title == "By tenure" {
                 let order = crate::roster::service::bands(&r.study).labels();
-                list.sort_by_key(|(n, _)| {
-                    (
-                        order.iter().position(|b| b == *n).unwrap_or(usize::MAX),
-                        n.to_string(),
-                    )
-                });
+                list.sort_by_key(|(n, _)| band_order(&order, n));
             }
             segments.push((
                 title,

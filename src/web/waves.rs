@@ -4,7 +4,9 @@ use super::PageCtx;
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
 use crate::reports::charts::{self, Point};
+use crate::reports::order::cohort_order;
 use crate::reports::readout::{Readout, load};
+use crate::reports::text::interval;
 use crate::state::AppState;
 use crate::stats::profile::{Estimate, Metric};
 use crate::stats::waves::difference;
@@ -84,15 +86,6 @@ const METRICS: [(Metric, &str, usize, f64, &str, bool); 4] = [
     (Metric::Multiplier, "Labor multiplier", 2, 1.0, "", false),
 ];
 
-fn show(e: &Estimate, d: usize, scale: f64, unit: &str) -> String {
-    format!(
-        "{:.d$}{unit} [{:.d$}, {:.d$}]",
-        e.estimate * scale,
-        e.ci_lower * scale,
-        e.ci_upper * scale
-    )
-}
-
 /// A group's estimate in a wave, unless the confidentiality rule hides it.
 fn shown<'a>(r: &'a Readout, group: &str, m: Metric) -> Option<&'a Estimate> {
     r.groups
@@ -160,13 +153,7 @@ pub async fn page(
             }
         }
     }
-    groups.sort_by_key(|g| {
-        if g == "Overall" {
-            (9, String::new())
-        } else {
-            crate::reports::readout::cohort_order(g)
-        }
-    });
+    groups.sort_by_key(|g| cohort_order(g));
     let metrics = if readouts.len() >= 2 {
         METRICS
             .iter()
@@ -194,7 +181,8 @@ pub async fn page(
                         let cells = readouts
                             .iter()
                             .map(|r| {
-                                shown(r, g, m).map_or("–".into(), |e| show(e, d, scale, unit))
+                                shown(r, g, m)
+                                    .map_or("–".into(), |e| interval(Some(e), d, scale, unit))
                             })
                             .collect();
                         let first = readouts.first().and_then(|r| shown(r, g, m));
