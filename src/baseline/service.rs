@@ -26,6 +26,7 @@ fn text(v: &str, what: &str) -> Result<String> {
 }
 
 /// Records pre-AI minutes for a category from the organisation's records, with their source.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn set_historical(
     state: &AppState,
     actor: &Actor,
@@ -56,6 +57,7 @@ pub async fn set_historical(
 }
 
 /// Records one named expert's low / likely / high minutes for a category.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn set_expert(
     state: &AppState,
     actor: &Actor,
@@ -104,6 +106,7 @@ pub async fn set_expert(
 }
 
 /// Everything `compare` needs for a study.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {
     let mut i = Inputs::default();
     for (c, m, _) in repo::historical(&state.pool, study).await? {

@@ -38,8 +38,8 @@ struct AnalysisPage {
     categories: Vec<CategoryRow>,
     deffs: Vec<DeffRow>,
     segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
-    baseline_rows: Vec<super::baseline::Row>,
-    vendor: Option<super::baseline::VendorView>,
+    baseline_rows: Vec<crate::baseline::view::Row>,
+    vendor: Option<crate::baseline::view::VendorView>,
 }
 
 struct CategoryRow {
@@ -303,7 +303,7 @@ pub async fn page(
         })
         .collect();
     let (baseline_rows, vendor) =
-        super::baseline::comparison(&state, study.id, overall.as_ref()).await?;
+        crate::baseline::view::comparison(&state, study.id, overall.as_ref()).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = AnalysisPage {
         ctx,

@@ -1,4 +1,6 @@
 //! The demo: a believable organisation, its usage data and a study in setup, built through the real importers.
+pub mod repo;
+
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::ManualClock;
@@ -403,14 +405,7 @@ async fn replay(
                     .map_err(err)?;
                 if status == Status::Collection {
                     // Instrument C: a control group of people the usage data shows without the tool.
-                    let control: Vec<String> = sqlx::query_scalar(
-                        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
-                           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id)
-                         ORDER BY e.employee_id LIMIT 30",
-                    )
-                    .bind(id)
-                    .fetch_all(&state.pool)
-                    .await?;
+                    let control = repo::control_candidates(&state.pool, id).await?;
                     if !control.is_empty() {
                         crate::participants::service::invite_control(
                             &sim,
@@ -429,11 +424,7 @@ async fn replay(
                     .into_iter()
                     .skip(before)
                 {
-                    let control: bool =
-                        sqlx::query_scalar("SELECT arm = 'control' FROM participants WHERE id = ?")
-                            .bind(participant)
-                            .fetch_one(&state.pool)
-                            .await?;
+                    let control = repo::is_control(&state.pool, participant).await?;
                     people.push(persona(&mut rng, participant, body, t, control));
                 }
             }
