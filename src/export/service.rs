@@ -6,7 +6,7 @@ use super::{
 };
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::reports::compute::{Computed, compute};
 use crate::state::AppState;
 use crate::stats::input::Totals;
@@ -212,4 +212,39 @@ pub async fn audit_export(
     audit::record(&mut tx, now, actor, "export", Some(study.0), &detail).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// One file of a study's export as (bytes, content type), recorded in the audit log: a CSV file name of
+/// [`super::CSV_FILES`], `export.json` or `workbook.xlsx`; anything else is refused.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn file(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    name: &str,
+    descriptions: bool,
+) -> Result<(Vec<u8>, &'static str)> {
+    use super::write;
+    let known =
+        super::CSV_FILES.contains(&name) || name == "export.json" || name == "workbook.xlsx";
+    if !known {
+        return Err(super::unknown(name));
+    }
+    let data = gather(state, study, descriptions, crate::stats::MIN_COMPLIANCE).await?;
+    let file = match name {
+        "export.json" => (write::json(&data), "application/json"),
+        "workbook.xlsx" => (
+            write::xlsx(&data).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        name => {
+            let table = write::tables(&data)
+                .into_iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| super::unknown(name))?;
+            (write::csv(&table), "text/csv; charset=utf-8")
+        }
+    };
+    audit_export(state, actor, study, name, descriptions).await?;
+    Ok(file)
 }

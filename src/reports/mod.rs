@@ -1,4 +1,5 @@
 //! Reading a study's collected data for analysis (and, later, exports).
+pub mod analysis;
 pub mod charts;
 pub mod compute;
 pub mod economics;
@@ -6,6 +7,7 @@ pub mod order;
 pub mod readout;
 pub mod repo;
 pub mod text;
+pub mod view;
 
 use crate::error::Result;
 use crate::roster::service as roster_service;

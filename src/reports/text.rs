@@ -57,6 +57,15 @@ pub fn thousands(n: impl Whole) -> String {
     grouped
 }
 
+/// A share as a percentage with one decimal ("12.5%"), or "–" when the whole is 0.
+pub fn pct(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.1}%", 100.0 * part / whole)
+    } else {
+        "–".into()
+    }
+}
+
 /// Money with its currency and no decimals ("USD 12,345").
 pub fn money(currency: &str, x: f64) -> String {
     let sign = if x.round() < 0.0 { "−" } else { "" };
