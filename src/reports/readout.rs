@@ -70,6 +70,7 @@ pub struct Readout {
 }
 
 /// Loads and computes a study's readout at the default 95% level.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Readout> {
     let s = crate::study::service::get(state, study).await?;
     let k = state.config.min_cell_size;
@@ -174,6 +175,7 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
 }
 
 /// The readout as plain text (`layer2 report`).
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Result<String> {
     let r = load(state, study, min_compliance).await?;
     let mut out = String::new();
