@@ -9,6 +9,7 @@ use crate::roster::import::UsageFormat;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service as roster_service;
 use crate::state::AppState;
+use crate::study::repo::StudyRow;
 use crate::study::{Status, StudyDetails, StudyForm, service as study_service};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -151,52 +152,20 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     let today = state.clock.now().date_naive();
     // Start on the Monday of this week, so the demo sits in its setup weeks.
     let start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let form = StudyForm {
-        name: "Copilot renewal study, wave 1".into(),
-        vendor: "Microsoft".into(),
-        product: "Microsoft 365 Copilot".into(),
-        model_version: "GPT-5 (2026-10)".into(),
-        time_zone: "Europe/London".into(),
-        start_date: start.to_string(),
-    };
-    let details =
-        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
-    let id = study_service::create(state, &system, &details)
-        .await
-        .map_err(err)?;
-    study_service::advance(state, &system, id, Status::Setup)
-        .await
-        .map_err(err)?;
-    let study = study_service::get(state, id).await.map_err(err)?;
-
-    let (roster, usage) = organisation(employees, start);
-    roster_service::import_roster(
+    let study = study_in_setup(
         state,
         &system,
-        &study,
-        "demo-roster.csv",
-        roster.into_bytes(),
+        [
+            "Copilot renewal study, wave 1",
+            "Microsoft",
+            "Microsoft 365 Copilot",
+            "GPT-5 (2026-10)",
+        ],
+        start,
+        employees,
     )
-    .await
-    .map_err(err)?
-    .map_err(|p| {
-        anyhow::anyhow!(
-            "demo roster refused: {:?}",
-            p.first().map(|x| x.to_string())
-        )
-    })?;
-    roster_service::import_usage(
-        state,
-        &system,
-        &study,
-        "demo-usage.csv",
-        UsageFormat::PlainCsv,
-        usage.into_bytes(),
-        None,
-    )
-    .await
-    .map_err(err)?
-    .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", p.first().map(|x| x.to_string())))?;
+    .await?;
+    let id = study.id;
 
     let approvals = crate::study::repo::approvals(&state.pool, id).await?;
     for a in approvals.iter().take(2) {
@@ -245,6 +214,54 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     })
 }
 
+/// A study in setup with the demo organisation's roster and usage imported through the real importers:
+/// `[name, vendor, product, model version]`, starting on `start`.
+async fn study_in_setup(
+    state: &AppState,
+    actor: &Actor,
+    [name, vendor, product, model]: [&str; 4],
+    start: NaiveDate,
+    employees: usize,
+) -> anyhow::Result<StudyRow> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let form = StudyForm {
+        name: name.into(),
+        vendor: vendor.into(),
+        product: product.into(),
+        model_version: model.into(),
+        time_zone: "Europe/London".into(),
+        start_date: start.to_string(),
+    };
+    let details =
+        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
+    let id = study_service::create(state, actor, &details)
+        .await
+        .map_err(err)?;
+    study_service::advance(state, actor, id, Status::Setup)
+        .await
+        .map_err(err)?;
+    let study = study_service::get(state, id).await.map_err(err)?;
+    let (roster, usage) = organisation(employees, start);
+    let first = |p: Vec<crate::roster::import::ImportProblem>| p.first().map(|x| x.to_string());
+    roster_service::import_roster(state, actor, &study, "demo-roster.csv", roster.into_bytes())
+        .await
+        .map_err(err)?
+        .map_err(|p| anyhow::anyhow!("demo roster refused: {:?}", first(p)))?;
+    roster_service::import_usage(
+        state,
+        actor,
+        &study,
+        "demo-usage.csv",
+        UsageFormat::PlainCsv,
+        usage.into_bytes(),
+        None,
+    )
+    .await
+    .map_err(err)?
+    .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", first(p)))?;
+    Ok(study)
+}
+
 /// A person's behaviour in the replayed study.
 struct Persona {
     participant: i64,
@@ -284,40 +301,15 @@ async fn replay(
         memory,
     );
     let admin = Actor::system();
-    let form = StudyForm {
-        name: name.into(),
-        vendor: "GitHub".into(),
-        product: "Copilot Business".into(),
-        model_version: model.into(),
-        time_zone: "Europe/London".into(),
-        start_date: start.to_string(),
-    };
-    let details =
-        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
-    let id = study_service::create(&sim, &admin, &details)
-        .await
-        .map_err(err)?;
-    study_service::advance(&sim, &admin, id, Status::Setup)
-        .await
-        .map_err(err)?;
-    let study = study_service::get(&sim, id).await.map_err(err)?;
-    let (roster, usage) = organisation(employees, start);
-    roster_service::import_roster(&sim, &admin, &study, "demo-roster.csv", roster.into_bytes())
-        .await
-        .map_err(err)?
-        .map_err(|_| anyhow::anyhow!("demo roster refused"))?;
-    roster_service::import_usage(
+    let study = study_in_setup(
         &sim,
         &admin,
-        &study,
-        "demo-usage.csv",
-        UsageFormat::PlainCsv,
-        usage.into_bytes(),
-        None,
+        [name, "GitHub", "Copilot Business", model],
+        start,
+        employees,
     )
-    .await
-    .map_err(err)?
-    .map_err(|_| anyhow::anyhow!("demo usage refused"))?;
+    .await?;
+    let id = study.id;
     for a in crate::study::repo::approvals(&state.pool, id).await? {
         study_service::record_approval(&sim, &admin, id, a.id, "demo")
             .await
