@@ -1,5 +1,6 @@
 //! Instrument C as the pages show it: the comparison table per category and the vendor check in words
 //! and figures (the Baseline tab and the analysis page), and everything the Baseline tab lists.
+use super::repo::ControlCounts;
 use super::{CategoryBaseline, compare, repo, service, vendor_check};
 use crate::error::Result;
 use crate::state::AppState;
@@ -16,16 +17,6 @@ pub struct VendorView {
     pub vendor_tasks: String,
     pub net_hours: Option<String>,
     pub net_tasks: Option<String>,
-}
-
-/// The control group's state.
-pub struct ControlView {
-    /// Invited.
-    pub invited: i64,
-    /// Consented.
-    pub accepted: i64,
-    /// Tasks logged by the consented.
-    pub tasks: i64,
 }
 
 /// One category of the comparison table.
@@ -54,7 +45,7 @@ pub struct BaselinePage {
     /// The vendor check against the default profile.
     pub vendor: Option<VendorView>,
     /// The control group.
-    pub control: ControlView,
+    pub control: ControlCounts,
 }
 
 fn m(x: f64) -> String {
@@ -117,12 +108,15 @@ pub async fn page(state: &AppState, study: &StudyRow) -> Result<BaselinePage> {
     let historical = repo::historical(&state.pool, study.id)
         .await?
         .into_iter()
-        .map(|(c, x, s)| (c, m(x), s))
+        .map(|h| (h.category, m(h.minutes), h.source))
         .collect();
     let experts = repo::experts(&state.pool, study.id)
         .await?
         .into_iter()
-        .map(|(e, c, l, k, h)| (e, c, format!("{} / {} / {}", m(l), m(k), m(h))))
+        .map(|e| {
+            let range = format!("{} / {} / {}", m(e.low), m(e.likely), m(e.high));
+            (e.expert, e.category, range)
+        })
         .collect();
     let categories = {
         let mut conn = state.pool.acquire().await?;
@@ -130,18 +124,14 @@ pub async fn page(state: &AppState, study: &StudyRow) -> Result<BaselinePage> {
             .await?
             .categories()
     };
-    let (invited, accepted, tasks) = repo::control_counts(&state.pool, study.id).await?;
+    let control = repo::control_counts(&state.pool, study.id).await?;
     Ok(BaselinePage {
         categories,
         rows,
         historical,
         experts,
         vendor,
-        control: ControlView {
-            invited,
-            accepted,
-            tasks,
-        },
+        control,
     })
 }
 

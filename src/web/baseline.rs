@@ -2,8 +2,9 @@
 use super::studies::StudyNav;
 use super::{PageCtx, outcome};
 use crate::auth::extract::{AdminForm, Staff};
+use crate::baseline::repo::ControlCounts;
 use crate::baseline::service;
-use crate::baseline::view::{self, ControlView, Row, VendorView};
+use crate::baseline::view::{self, Row, VendorView};
 use crate::error::Result;
 use crate::state::AppState;
 use crate::web::extract::PathStudy;
@@ -23,7 +24,7 @@ struct BaselinePage {
     historical: Vec<(String, String, String)>,
     experts: Vec<(String, String, String)>,
     vendor: Option<VendorView>,
-    control: ControlView,
+    control: ControlCounts,
     in_collection: bool,
 }
 
