@@ -233,7 +233,7 @@ fn main() -> anyhow::Result<()> {
     let (mut t_lin, mut t_boot) = (vec![], vec![]);
     for _ in 0..RUNS {
         let t = Instant::now();
-        let p = profile(&data, &populations, 0.95).map_err(err)?;
+        let p = profile(&data, &populations, layer2::stats::LEVEL).map_err(err)?;
         t_lin.push(t.elapsed());
         assert!(p.overall.net_hours_month.is_some());
         let t = Instant::now();
@@ -263,28 +263,28 @@ fn main() -> anyhow::Result<()> {
         eprintln!("{} tasks, {} pings", rows.0, rows.1);
         for _ in 0..RUNS {
             let t = Instant::now();
-            let inputs = layer2::reports::study_inputs(&state, id, 1.0 / 3.0)
+            let inputs = layer2::reports::study_inputs(&state, id, layer2::stats::MIN_COMPLIANCE)
                 .await
                 .map_err(err)?;
             t_db.push(t.elapsed());
             let d: Vec<ParticipantData> =
                 inputs.kept.iter().map(layer2::reports::to_data).collect();
             assert_eq!(d.len(), PARTICIPANTS);
-            let p = profile(&d, &inputs.populations, 0.95).map_err(err)?;
+            let p = profile(&d, &inputs.populations, layer2::stats::LEVEL).map_err(err)?;
             bootstrap(&d, &inputs.populations, &BootstrapOptions::default()).map_err(err)?;
             assert!(p.overall.yield_rate.is_some());
             t_page.push(t.elapsed());
             // The report page's work: totals, profile, oversight split, segments, design effects, the
             // confidentiality rule and the economics.
             let t = Instant::now();
-            let r = layer2::reports::readout::load(&state, id, 1.0 / 3.0)
+            let r = layer2::reports::readout::load(&state, id, layer2::stats::MIN_COMPLIANCE)
                 .await
                 .map_err(err)?;
             assert_eq!(r.kept, PARTICIPANTS);
             t_report.push(t.elapsed());
             // A full CSV export: every raw row read, pseudonymised and written.
             let t = Instant::now();
-            let data = layer2::export::gather(&state, id, false, 1.0 / 3.0)
+            let data = layer2::export::gather(&state, id, false, layer2::stats::MIN_COMPLIANCE)
                 .await
                 .map_err(err)?;
             let bytes: usize = layer2::export::write::tables(&data)

@@ -60,10 +60,10 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         window_minutes: i64,
         /// Participants answering fewer than this share of their pings in time are left out (0 keeps everyone).
-        #[arg(long, default_value_t = 1.0 / 3.0)]
+        #[arg(long, default_value_t = crate::stats::MIN_COMPLIANCE)]
         min_compliance: f64,
         /// Confidence level of the intervals.
-        #[arg(long, default_value_t = 0.95)]
+        #[arg(long, default_value_t = crate::stats::LEVEL)]
         level: f64,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -90,7 +90,7 @@ enum Command {
         #[arg(long)]
         study: i64,
         /// Participants answering fewer than this share of their pings in time are left out.
-        #[arg(long, default_value_t = 1.0 / 3.0)]
+        #[arg(long, default_value_t = crate::stats::MIN_COMPLIANCE)]
         min_compliance: f64,
     },
     /// Look at studies.
@@ -327,14 +327,9 @@ async fn export(
     if crate::study::repo::get(&state.pool, id).await?.is_none() {
         bail!("There is no study {study}; see `layer2 study list`.");
     }
-    let data = crate::export::gather(
-        &state,
-        id,
-        descriptions,
-        crate::stats::input::Rules::default().min_compliance,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let data = crate::export::gather(&state, id, descriptions, crate::stats::MIN_COMPLIANCE)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let files: Vec<(String, Vec<u8>)> = match fmt {
         Format::Csv => write::tables(&data)
@@ -368,7 +363,7 @@ async fn export(
         println!(
             "Analyse it again: layer2 analyze {} --min-compliance {:.3}",
             out.display(),
-            crate::stats::input::Rules::default().min_compliance
+            crate::stats::MIN_COMPLIANCE
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,8 @@
 //! Instrument C: the counterfactual baseline per task category, by method, with the bound across methods.
-//! `compare` is pure; `repo` holds the SQL and `service` the rules.
+//! `compare` is pure; `repo` holds the SQL, `service` the rules and `view` what the pages show.
 pub mod repo;
 pub mod service;
+pub mod view;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::collections::BTreeMap;

@@ -2,7 +2,44 @@
 use crate::auth::UserId;
 use crate::study::StudyId;
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+/// A category's minutes from the organisation's records.
+#[derive(Clone, Debug, FromRow)]
+pub struct HistoricalRow {
+    /// Task category.
+    pub category: String,
+    /// Minutes per task before AI.
+    pub minutes: f64,
+    /// Where the figure comes from.
+    pub source: String,
+}
+
+/// One named expert's estimate for a category.
+#[derive(Clone, Debug, FromRow)]
+pub struct ExpertRow {
+    /// The expert's name.
+    pub expert: String,
+    /// Task category.
+    pub category: String,
+    /// Lowest plausible minutes.
+    pub low: f64,
+    /// Most likely minutes.
+    pub likely: f64,
+    /// Highest plausible minutes.
+    pub high: f64,
+}
+
+/// The control group's size and work.
+#[derive(Clone, Copy, Debug, FromRow)]
+pub struct ControlCounts {
+    /// Invited.
+    pub invited: i64,
+    /// Consented.
+    pub accepted: i64,
+    /// Tasks logged by the consented.
+    pub tasks: i64,
+}
 
 /// Sets (or replaces) a category's historical minutes and their source.
 pub async fn set_historical(
@@ -61,22 +98,22 @@ pub async fn set_expert(
     Ok(())
 }
 
-/// (category, minutes, source) entered from records.
+/// Minutes entered from records, by category.
 pub async fn historical<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Vec<(String, f64, String)>> {
+) -> sqlx::Result<Vec<HistoricalRow>> {
     sqlx::query_as("SELECT category, minutes, source FROM baseline_historical WHERE study_id = ? ORDER BY category")
         .bind(study)
         .fetch_all(db)
         .await
 }
 
-/// (expert, category, low, likely, high).
+/// Expert estimates, by category and expert.
 pub async fn experts<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Vec<(String, String, f64, f64, f64)>> {
+) -> sqlx::Result<Vec<ExpertRow>> {
     sqlx::query_as(
         "SELECT expert, category, low, likely, high FROM baseline_expert WHERE study_id = ? ORDER BY category, expert",
     )
@@ -116,15 +153,15 @@ pub async fn control_tasks<'e>(
     .await
 }
 
-/// The control group: (invited, consented, tasks logged by the consented).
+/// The control group: invited, consented, tasks logged by the consented.
 pub async fn control_counts<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<(i64, i64, i64)> {
+) -> sqlx::Result<ControlCounts> {
     sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(p.consent = 'accepted'), 0),
+        "SELECT COUNT(*) AS invited, COALESCE(SUM(p.consent = 'accepted'), 0) AS accepted,
            COALESCE(SUM(CASE WHEN p.consent = 'accepted'
-             THEN (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) ELSE 0 END), 0)
+             THEN (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) ELSE 0 END), 0) AS tasks
          FROM participants p WHERE p.study_id = ? AND p.arm = 'control'",
     )
     .bind(study)

@@ -26,6 +26,7 @@ fn text(v: &str, what: &str) -> Result<String> {
 }
 
 /// Records pre-AI minutes for a category from the organisation's records, with their source.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn set_historical(
     state: &AppState,
     actor: &Actor,
@@ -56,6 +57,7 @@ pub async fn set_historical(
 }
 
 /// Records one named expert's low / likely / high minutes for a category.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn set_expert(
     state: &AppState,
     actor: &Actor,
@@ -104,13 +106,17 @@ pub async fn set_expert(
 }
 
 /// Everything `compare` needs for a study.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {
     let mut i = Inputs::default();
-    for (c, m, _) in repo::historical(&state.pool, study).await? {
-        i.historical.insert(c, m);
+    for h in repo::historical(&state.pool, study).await? {
+        i.historical.insert(h.category, h.minutes);
     }
-    for (_, c, l, m, h) in repo::experts(&state.pool, study).await? {
-        i.experts.entry(c).or_default().push((l, m, h));
+    for e in repo::experts(&state.pool, study).await? {
+        i.experts
+            .entry(e.category)
+            .or_default()
+            .push((e.low, e.likely, e.high));
     }
     for (c, participant, minutes) in repo::control_tasks(&state.pool, study).await? {
         i.control.entry(c).or_default().push((participant, minutes));

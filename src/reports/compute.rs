@@ -2,12 +2,11 @@
 //! the summary export and `layer2 report`; with the confidentiality rule decided in one place.
 use crate::error::{AppError, Result};
 use crate::stats::bootstrap::{BootstrapOptions, BootstrapProfile, bootstrap};
+use crate::stats::design_effect::{StudyDesignEffects, design_effects};
 use crate::stats::disclosure::hidden_cells;
 use crate::stats::input::Inputs;
-use crate::stats::profile::{
-    Estimate, OVERALL, Profile, StudyDesignEffects, StudyProfile, design_effects,
-    oversight_by_category, profile,
-};
+use crate::stats::oversight::{OVERALL, oversight_by_category};
+use crate::stats::profile::{Estimate, Profile, StudyProfile, profile};
 use crate::stats::segments::segment_profile;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,56 +1,20 @@
-//! Reading a study's collected data for analysis (and, later, exports).
+//! Reports: a study's collected data read for analysis, the profile computed once, and every page and
+//! text that shows it (analysis, report, readout, waves), with their charts and renewal economics.
+pub mod analysis;
 pub mod charts;
 pub mod compute;
 pub mod economics;
+pub mod order;
 pub mod readout;
 pub mod repo;
+pub mod service;
 pub mod text;
+pub mod view;
+pub mod waves;
 
-use crate::error::Result;
-use crate::roster::service as roster_service;
-use crate::state::AppState;
-use crate::stats::input::{Inputs, Totals};
-use crate::study::StudyId;
+pub use service::{set_economics, study_inputs};
 
-/// The main sample's per-participant totals (consented participants only; the pilot group is kept apart),
-/// with the compliance rule applied, and the roster size per cohort.
-pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Inputs> {
-    let s = crate::study::service::get(state, study).await?;
-    let bands = roster_service::bands(&s);
-    let rows = repo::participant_totals(&state.pool, study).await?;
-    let totals: Vec<Totals> = rows
-        .into_iter()
-        .map(|r| Totals {
-            tenure: match (r.hire_date, r.tenure_band) {
-                (Some(d), _) => bands.band_for(d, s.start_date),
-                (None, Some(b)) => b,
-                (None, None) => "unknown".into(),
-            },
-            id: r.employee_id,
-            cohort: r.cohort.unwrap_or_else(|| "light".into()),
-            function: r.function,
-            gross_hours: r.gross_hours_month.unwrap_or(0.0),
-            n_tasks: r.n_tasks as f64,
-            used_tasks: r.used_tasks as f64,
-            delivered: r.delivered as f64,
-            valid: r.answered as f64,
-            used_pings: r.used_pings as f64,
-            oversight_min: (r.verification + r.correction + r.context + r.trust) as f64,
-            oversight_by_category: [
-                r.verification as f64,
-                r.correction as f64,
-                r.context as f64,
-                r.trust as f64,
-            ],
-        })
-        .collect();
-    let populations = repo::cohort_sizes(&state.pool, study)
-        .await?
-        .into_iter()
-        .map(|(c, n)| (c, n as f64))
-        .collect();
-    Ok(Inputs::split(totals, populations, min_compliance))
-}
+use crate::stats::input::Totals;
 
 /// The statistics module's view of a participant.
 pub fn to_data(t: &Totals) -> crate::stats::profile::ParticipantData {
@@ -62,105 +26,5 @@ pub fn to_data(t: &Totals) -> crate::stats::profile::ParticipantData {
         used_pings: t.used_pings,
         oversight_min: t.oversight_min,
         gross_hours: t.gross_hours,
-    }
-}
-
-/// A number as a person types it: commas only as thousands separators ("1,000" or "12,500.50"); a comma
-/// anywhere else ("29,99") is refused rather than guessed at.
-fn number(v: &str, what: &str) -> Result<f64> {
-    let v = v.trim();
-    let bad = || {
-        crate::error::AppError::BadRequest(format!(
-            "{what} must be a number such as 1200 or 1,200.50 (a comma only between thousands)."
-        ))
-    };
-    let plain = if v.contains(',') {
-        let whole = v.split('.').next().unwrap_or("");
-        let groups: Vec<&str> = whole.split(',').collect();
-        let grouped = groups.len() > 1
-            && (1..=3).contains(&groups[0].trim_start_matches('-').len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| {
-                g.trim_start_matches('-')
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-            });
-        if !grouped {
-            return Err(bad());
-        }
-        v.replace(',', "")
-    } else {
-        v.to_string()
-    };
-    plain.parse::<f64>().map_err(|_| bad())
-}
-
-/// Validates and saves a study's renewal assumptions (seat price, seats, hourly cost, currency), audited.
-pub async fn set_economics(
-    state: &AppState,
-    actor: &crate::audit::Actor,
-    study: StudyId,
-    [price, seats, cost, currency]: [&str; 4],
-) -> Result<()> {
-    use crate::error::AppError;
-    let a = economics::Assumptions {
-        seat_price: number(price, "The seat price")?,
-        seats: if seats.contains('.') {
-            return Err(AppError::BadRequest(
-                "The seats licensed must be a whole number, without a decimal point.".into(),
-            ));
-        } else {
-            number(seats, "The seats licensed")?
-        },
-        hourly_cost: number(cost, "The hourly labor cost")?,
-    };
-    economics::check(&a).map_err(AppError::BadRequest)?;
-    let currency = currency.trim().to_ascii_uppercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(AppError::BadRequest(
-            "The currency must be a three-letter code such as USD or EUR.".into(),
-        ));
-    }
-    let now = state.clock.now();
-    let mut tx = crate::db::begin_write(&state.pool).await?;
-    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
-    repo::set_economics(
-        &mut tx,
-        study,
-        (a.seat_price, a.seats as i64, a.hourly_cost, &currency),
-        actor.user_id,
-        now,
-    )
-    .await?;
-    crate::audit::record(
-        &mut tx,
-        now,
-        actor,
-        "economics.set",
-        Some(study.0),
-        &format!(
-            "seat {currency} {} per user per month, {} seats, labor {currency} {} per hour",
-            a.seat_price, a.seats, a.hourly_cost
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::number;
-
-    #[test]
-    fn commas_are_thousands_separators_or_refused() {
-        assert_eq!(number("1,000", "x").unwrap(), 1000.0);
-        assert_eq!(number(" 12,500.50 ", "x").unwrap(), 12500.5);
-        assert_eq!(number("39", "x").unwrap(), 39.0);
-        for bad in ["29,99", "1,00", "1.000,5", ",100", "1,,000", "abc", ""] {
-            assert!(number(bad, "The seat price").is_err(), "{bad:?}");
-        }
     }
 }

@@ -2,10 +2,13 @@
 //! confidentiality rule applied, the renewal economics per cohort and overall, compliance and the sample.
 use super::compute::{Computed, Hidden, compute};
 use super::economics::{Assumptions, Economics, economics};
+use super::order::cohort_order;
+use super::text::{cell, money, percent};
 use crate::error::Result;
 use crate::state::AppState;
 use crate::stats::compliance::{ComplianceSummary, summarise};
-use crate::stats::profile::{Metric, OVERALL, Profile};
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Metric, Profile};
 use crate::study::StudyId;
 use crate::study::repo::StudyRow;
 use std::fmt::Write;
@@ -66,18 +69,8 @@ pub struct Readout {
     pub pilot: i64,
 }
 
-/// Heavy, moderate, light, then anything else, by name.
-pub fn cohort_order(name: &str) -> (usize, String) {
-    let rank = match name {
-        "heavy" => 0,
-        "moderate" => 1,
-        "light" => 2,
-        _ => 3,
-    };
-    (rank, name.to_string())
-}
-
 /// Loads and computes a study's readout at the default 95% level.
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Readout> {
     let s = crate::study::service::get(state, study).await?;
     let k = state.config.min_cell_size;
@@ -88,17 +81,17 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         .collect();
     let populations = inputs.populations.clone();
     let total_pop: f64 = populations.values().sum();
-    let computed = compute(inputs, 0.95, false).await?;
+    let computed = compute(inputs, crate::stats::LEVEL, false).await?;
     let hidden = computed.hidden(k);
     let money = super::repo::economics(&state.pool, study)
         .await?
-        .map(|(p, seats, c, currency)| Money {
+        .map(|e| Money {
             assumptions: Assumptions {
-                seat_price: p,
-                seats: seats as f64,
-                hourly_cost: c,
+                seat_price: e.seat_price,
+                seats: e.seats as f64,
+                hourly_cost: e.hourly_cost,
             },
-            currency,
+            currency: e.currency,
         });
     let mut groups = Vec::new();
     if let Ok(p) = &computed.profile {
@@ -144,16 +137,10 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
     // Compliance: the same rule as the profile (a cohort hidden there is hidden here).
     let hidden_rates = crate::stats::compliance::hidden_groups(&summaries, k);
     summaries.retain(|(name, _)| !hidden_rates.contains(name) && !hidden.cohorts.contains(name));
-    summaries.sort_by_key(|(name, _)| {
-        if name == "overall" {
-            (9, String::new())
-        } else {
-            cohort_order(name)
-        }
-    });
+    summaries.sort_by_key(|(name, _)| cohort_order(name));
     let offset = {
         use chrono::Offset;
-        let tz: chrono_tz::Tz = s.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = crate::clock::zone(&s.time_zone);
         let noon = s
             .start_date
             .and_hms_opt(12, 0, 0)
@@ -170,12 +157,7 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
             (day, share)
         })
         .collect();
-    let pilot: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = 'pilot' AND consent = 'accepted'",
-    )
-    .bind(study)
-    .fetch_one(&state.pool)
-    .await?;
+    let pilot = super::repo::consented_pilots(&state.pool, study).await?;
     Ok(Readout {
         study: s,
         min_compliance,
@@ -192,39 +174,8 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
     })
 }
 
-/// A non-negative number rounded to a whole, with commas between thousands ("1,234,567").
-fn thousands(x: f64) -> String {
-    let digits = format!("{x:.0}");
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    grouped
-}
-
-/// Money with its currency and no decimals ("USD 12,345").
-pub fn money(currency: &str, x: f64) -> String {
-    let sign = if x.round() < 0.0 { "−" } else { "" };
-    format!("{sign}{currency} {}", thousands(x.abs()))
-}
-
-/// A return as a signed percentage with thousands separators ("+833%", "−20%").
-pub fn percent(x: f64) -> String {
-    let p = (x * 100.0).round();
-    let sign = if p > 0.0 {
-        "+"
-    } else if p < 0.0 {
-        "−"
-    } else {
-        ""
-    };
-    format!("{sign}{}%", thousands(p.abs()))
-}
-
 /// The readout as plain text (`layer2 report`).
+#[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Result<String> {
     let r = load(state, study, min_compliance).await?;
     let mut out = String::new();
@@ -247,13 +198,7 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         r.pilot,
         r.k
     );
-    let cell = |p: &Profile, m: Metric, d: usize| match p.get(m) {
-        Some(e) => format!(
-            "{:.d$} [{:.d$}, {:.d$}]",
-            e.estimate, e.ci_lower, e.ci_upper
-        ),
-        None => "not enough data".into(),
-    };
+    let show = |p: &Profile, m: Metric, d: usize| cell(p.get(m), d);
     let _ = writeln!(
         out,
         "{:<10} {:>5}  {:<22} {:<20} {:<18} {:<18} {:<22}",
@@ -274,11 +219,11 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
             "{:<10} {:>5}  {:<22} {:<20} {:<18} {:<18} {:<22}",
             g.name,
             g.n,
-            cell(p, Metric::Yield, 3),
-            cell(p, Metric::Oversight, 1),
-            cell(p, Metric::Gross, 1),
-            cell(p, Metric::Net, 1),
-            cell(p, Metric::Multiplier, 3)
+            show(p, Metric::Yield, 3),
+            show(p, Metric::Oversight, 1),
+            show(p, Metric::Gross, 1),
+            show(p, Metric::Net, 1),
+            show(p, Metric::Multiplier, 3)
         );
     }
     match &r.money {
@@ -329,19 +274,4 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_and_returns_read_as_people_write_them() {
-        assert_eq!(money("USD", 1234567.4), "USD 1,234,567");
-        assert_eq!(money("EUR", -12.0), "−EUR 12");
-        assert_eq!(percent(250.0 / 30.0), "+833%");
-        assert_eq!(percent(11.0), "+1,100%");
-        assert_eq!(percent(-0.2), "−20%");
-        assert_eq!(percent(0.0), "0%");
-    }
 }

@@ -81,16 +81,42 @@ pub async fn cohort_sizes<'e>(
     .await
 }
 
-/// A study's renewal assumptions: (seat price, seats, hourly cost, currency).
+/// A study's renewal assumptions as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct EconomicsRow {
+    /// Seat price per user per month.
+    pub seat_price: f64,
+    /// Seats licensed.
+    pub seats: i64,
+    /// Hourly labor cost.
+    pub hourly_cost: f64,
+    /// ISO currency code.
+    pub currency: String,
+}
+
+/// A study's renewal assumptions, if entered.
 pub async fn economics<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<Option<(f64, i64, f64, String)>> {
+) -> sqlx::Result<Option<EconomicsRow>> {
     sqlx::query_as(
         "SELECT seat_price, seats, hourly_cost, currency FROM study_economics WHERE study_id = ?",
     )
     .bind(study)
     .fetch_optional(db)
+    .await
+}
+
+/// Consented pilot participants of a study (kept apart from every estimate).
+pub async fn consented_pilots<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND role = 'pilot' AND consent = 'accepted'",
+    )
+    .bind(study)
+    .fetch_one(db)
     .await
 }
 

@@ -24,9 +24,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::statistics::{Data, OrderStatistics, Statistics};
 
-use super::profile::{
-    Metric, ParticipantData, Points, Totals, check_level, overall_points, strata,
+use super::linearization::{
+    Points, Totals, check_level, overall_design_problem, overall_points, strata,
 };
+use super::profile::{ParticipantData, PerMetric};
 
 /// Bootstrap settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -46,7 +47,7 @@ impl Default for BootstrapOptions {
         BootstrapOptions {
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
-            level: 0.95,
+            level: super::LEVEL,
         }
     }
 }
@@ -65,64 +66,7 @@ pub struct Interval {
 }
 
 /// Bootstrap intervals of one cohort or of the whole study.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BootstrapMetrics {
-    pub n: usize,
-    #[serde(rename = "yield")]
-    pub yield_rate: Option<Interval>,
-    pub oversight_min_per_hour: Option<Interval>,
-    pub gross_hours_month: Option<Interval>,
-    pub net_hours_month: Option<Interval>,
-    pub labor_multiplier: Option<Interval>,
-    pub vendor_gap: Option<Interval>,
-    /// Why a metric is `None`: metric key → reason.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub not_enough: BTreeMap<String, String>,
-}
-
-impl BootstrapMetrics {
-    pub fn get(&self, metric: Metric) -> Option<&Interval> {
-        match metric {
-            Metric::Yield => self.yield_rate.as_ref(),
-            Metric::Oversight => self.oversight_min_per_hour.as_ref(),
-            Metric::Gross => self.gross_hours_month.as_ref(),
-            Metric::Net => self.net_hours_month.as_ref(),
-            Metric::Multiplier => self.labor_multiplier.as_ref(),
-            Metric::VendorGap => self.vendor_gap.as_ref(),
-        }
-    }
-
-    fn from_results(n: usize, results: Vec<Result<Interval, String>>) -> BootstrapMetrics {
-        let mut not_enough = BTreeMap::new();
-        let mut values = [None; 6];
-        for (k, (metric, result)) in Metric::ALL.into_iter().zip(results).enumerate() {
-            match result {
-                Ok(i) => values[k] = Some(i),
-                Err(why) => {
-                    not_enough.insert(metric.key().to_string(), why);
-                }
-            }
-        }
-        let [
-            yield_rate,
-            oversight_min_per_hour,
-            gross_hours_month,
-            net_hours_month,
-            labor_multiplier,
-            vendor_gap,
-        ] = values;
-        BootstrapMetrics {
-            n,
-            yield_rate,
-            oversight_min_per_hour,
-            gross_hours_month,
-            net_hours_month,
-            labor_multiplier,
-            vendor_gap,
-            not_enough,
-        }
-    }
-}
+pub type BootstrapMetrics = PerMetric<Interval>;
 
 /// Bootstrap intervals per cohort and overall.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,7 +104,7 @@ impl Draws {
 
     fn intervals(self, n: usize, level: f64, blocked: Option<&str>) -> BootstrapMetrics {
         let alpha = 1.0 - level;
-        let results = self
+        let mut results = self
             .original
             .0
             .into_iter()
@@ -191,9 +135,11 @@ impl Draws {
                 } else {
                     Err("not enough data: the bootstrap gave no finite interval".into())
                 }
-            })
-            .collect();
-        BootstrapMetrics::from_results(n, results)
+            });
+        BootstrapMetrics::from_results(
+            n,
+            std::array::from_fn(|_| results.next().expect("one result per metric")),
+        )
     }
 }
 
@@ -238,20 +184,7 @@ pub fn bootstrap(
             t.points()
         })
         .collect();
-    let overall_blocked: Option<String> = if data.is_empty() {
-        Some("not enough data: no participants".to_string())
-    } else {
-        strata
-            .iter()
-            .find(|s| s.weight > 0.0 && s.rows.len() < 2)
-            .map(|s| {
-                format!(
-                    "not enough data: cohort {:?} has {} participant(s), at least 2 are needed",
-                    s.name,
-                    s.rows.len()
-                )
-            })
-    };
+    let overall_blocked: Option<String> = overall_design_problem(&strata);
     let with_weights = |points: &[Points]| -> Vec<(String, f64, Points)> {
         strata
             .iter()
@@ -312,7 +245,7 @@ pub fn bootstrap(
 
 #[cfg(test)]
 mod tests {
-    use super::super::profile::profile;
+    use super::super::profile::{Metric, profile};
     use super::*;
 
     /// A large generated study: 3 cohorts × `per` participants, rosters so large the finite population

@@ -16,7 +16,7 @@ impl Default for Rules {
     fn default() -> Self {
         Self {
             window_minutes: 30,
-            min_compliance: 1.0 / 3.0,
+            min_compliance: super::MIN_COMPLIANCE,
         }
     }
 }

@@ -35,11 +35,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::{Estimate, Stratum};
-use super::profile::{
-    NO_PARTICIPANTS, NO_PINGS, NO_TASKS, ParticipantData, Profile, check_level, make_estimate,
+use super::linearization::{
+    NO_PARTICIPANTS, NO_PINGS, NO_TASKS, Stratum, check_level, make_estimate,
     overall_design_problem, strata, t_quantile, ultimate_cluster_variance,
 };
+use super::profile::{Estimate, ParticipantData, Profile};
 
 /// A segment's profile with its estimated size in the population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,10 +234,10 @@ fn domain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::profile::extension_tests::{compare, fixture, p, pops};
+    use crate::stats::fixture::{Fixture, compare, fixture, p, pops};
     use crate::stats::profile::{Metric, profile};
 
-    fn labels(f: &crate::stats::profile::extension_tests::Fixture, by: &str) -> Vec<String> {
+    fn labels(f: &Fixture, by: &str) -> Vec<String> {
         f.participant_extra
             .iter()
             .map(|e| match by {

@@ -1,5 +1,6 @@
 //! Comparing study waves: the difference between two independent estimates with its interval.
-use super::profile::{Estimate, t_quantile};
+use super::linearization::t_quantile;
+use super::profile::Estimate;
 
 /// `later − earlier` for two independent samples: standard error √(se₁² + se₂²), Welch–Satterthwaite
 /// degrees of freedom (se₁² + se₂²)² / (se₁⁴/df₁ + se₂⁴/df₂), and a t interval at `level`.

@@ -4,12 +4,12 @@ use super::PageCtx;
 use super::studies::StudyNav;
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
-use crate::export::{self, CSV_FILES, write};
+use crate::export;
 use crate::state::AppState;
-use crate::study::{StudyId, service as study_service};
+use crate::web::extract::PathStudy;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -50,10 +50,9 @@ const ABOUT: [(&str, &str); 7] = [
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ExportPage {
         ctx,
@@ -77,11 +76,11 @@ pub struct ExportForm {
     descriptions: String,
 }
 
-/// The file, as an attachment.
+/// The file, as an attachment. Analysts export too, so the form is a staff form, not an admin one.
 pub async fn download(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     Form(f): Form<ExportForm>,
 ) -> Result<Response> {
     staff.check_csrf(&f.csrf)?;
@@ -89,35 +88,8 @@ pub async fn download(
     if descriptions && !staff.is_admin() {
         return Err(AppError::Forbidden);
     }
-    let study = study_service::get(&state, StudyId(id)).await?;
-    let known = CSV_FILES.contains(&f.file.as_str())
-        || f.file == "export.json"
-        || f.file == "workbook.xlsx";
-    if !known {
-        return Err(export::unknown(&f.file));
-    }
-    let data = export::gather(
-        &state,
-        study.id,
-        descriptions,
-        crate::stats::input::Rules::default().min_compliance,
-    )
-    .await?;
-    let (bytes, mime) = match f.file.as_str() {
-        "export.json" => (write::json(&data), "application/json"),
-        "workbook.xlsx" => (
-            write::xlsx(&data).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        name => {
-            let table = write::tables(&data)
-                .into_iter()
-                .find(|t| t.name == name)
-                .ok_or_else(|| export::unknown(name))?;
-            (write::csv(&table), "text/csv; charset=utf-8")
-        }
-    };
-    export::audit_export(&state, &staff.actor(), study.id, &f.file, descriptions).await?;
+    let (bytes, mime) =
+        export::service::file(&state, &staff.actor(), study.id, &f.file, descriptions).await?;
     let disposition = format!("attachment; filename=\"study-{}-{}\"", study.id.0, f.file);
     Ok((
         [

@@ -231,27 +231,8 @@ pub fn notice(jar: CookieJar, to: &str, text: impl AsRef<str>) -> (CookieJar, Re
     (set_flash(jar, "notice", text), Redirect::to(to))
 }
 
-/// Formats a number with thousands separators, for tables.
-pub fn thousands(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// Formats a share as a percentage with one decimal.
-pub fn pct(part: f64, whole: f64) -> String {
-    if whole > 0.0 {
-        format!("{:.1}%", 100.0 * part / whole)
-    } else {
-        "–".into()
-    }
-}
+/// Number formats for tables live with the reports; pages use the same ones.
+pub use crate::reports::text::{pct, thousands};
 
 /// After a form action: a notice on success; the user-facing refusal as an error flash (nothing changed);
 /// internal errors go up to the error page.

@@ -1,54 +1,17 @@
 //! The cohort report (charts, tables, segments, renewal economics) and the printable executive readout.
 //! Both read `reports::readout`, so the confidentiality rule and every number are the same on each.
 use super::studies::StudyNav;
-use super::{PageCtx, outcome, pct};
-use crate::auth::extract::{Admin, Staff};
+use super::{PageCtx, outcome};
+use crate::auth::extract::{AdminForm, Staff};
 use crate::error::Result;
-use crate::reports::charts::{self, Point};
-use crate::reports::economics::Range;
-use crate::reports::readout::{Group, Readout, load, money, percent};
+use crate::reports::view::{View, view};
 use crate::state::AppState;
-use crate::stats::profile::{Estimate, Metric, Profile};
-use crate::study::{StudyId, service as study_service};
+use crate::web::extract::PathStudy;
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-
-/// A profile line of a table.
-pub(super) struct Line {
-    name: String,
-    n: usize,
-    hidden: bool,
-    cells: Vec<String>,
-}
-
-/// A money line.
-struct MoneyLine {
-    name: String,
-    hidden: bool,
-    missing: bool,
-    seats: String,
-    value: String,
-    cost_per_hour: String,
-    roi: String,
-    total: String,
-    vendor_value: String,
-    vendor_roi: String,
-    flag: Option<String>,
-}
-
-/// The headline figures.
-struct Headline {
-    net: String,
-    gross: String,
-    below: String,
-    multiplier: String,
-    yield_rate: String,
-    oversight: String,
-}
 
 #[derive(Template)]
 #[template(path = "report/page.html")]
@@ -66,356 +29,13 @@ struct ReadoutPage {
     generated: String,
 }
 
-/// Everything the two templates show, as text.
-struct View {
-    id: i64,
-    k: usize,
-    excluded: usize,
-    pilot: i64,
-    min_compliance: String,
-    headline: Option<Headline>,
-    lines: Vec<Line>,
-    yield_chart: charts::Svg,
-    oversight_chart: charts::Svg,
-    oversight: Vec<Line>,
-    vendor_chart: charts::Svg,
-    daily_chart: charts::Svg,
-    daily: Vec<(String, String)>,
-    segments: Vec<(&'static str, Vec<Line>)>,
-    money: Option<(String, String, String, String)>,
-    money_lines: Vec<MoneyLine>,
-    right_size: Vec<String>,
-    compliance: Vec<(String, usize, String, String, usize)>,
-    assumptions: Option<(String, String, String, String)>,
-    sample: String,
-}
-
-fn ci(e: Option<&Estimate>, d: usize, scale: f64, unit: &str) -> String {
-    e.map_or("not enough data".into(), |e| {
-        format!(
-            "{:.d$}{unit} [{:.d$}, {:.d$}]",
-            e.estimate * scale,
-            e.ci_lower * scale,
-            e.ci_upper * scale
-        )
-    })
-}
-
-fn line(name: &str, p: &Profile, hidden: bool) -> Line {
-    Line {
-        name: name.to_string(),
-        n: p.n,
-        hidden,
-        cells: if hidden {
-            vec![]
-        } else {
-            vec![
-                ci(p.get(Metric::Yield), 1, 100.0, "%"),
-                ci(p.get(Metric::Oversight), 1, 1.0, ""),
-                ci(p.get(Metric::Gross), 1, 1.0, ""),
-                ci(p.get(Metric::Net), 1, 1.0, ""),
-                ci(p.get(Metric::Multiplier), 2, 1.0, ""),
-                ci(p.get(Metric::VendorGap), 0, 100.0, "%"),
-            ]
-        },
-    }
-}
-
-fn point(e: &Estimate) -> Point {
-    Point {
-        estimate: e.estimate,
-        low: e.ci_lower,
-        high: e.ci_upper,
-    }
-}
-
-fn range(c: &str, r: &Range) -> String {
-    let end = |x: Option<f64>| x.map_or("unbounded".into(), |v| money(c, v));
-    format!("{} [{}, {}]", money(c, r.estimate), end(r.low), end(r.high))
-}
-
-/// Return per seat, (value − price) ÷ price, as a percentage.
-fn times(r: &Range) -> String {
-    let end = |x: Option<f64>| x.map_or("–".into(), percent);
-    format!("{} [{}, {}]", percent(r.estimate), end(r.low), end(r.high))
-}
-
-fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
-    let base = MoneyLine {
-        name: g.name.clone(),
-        hidden: g.hidden,
-        missing: g.economics.is_none(),
-        seats: "–".into(),
-        value: String::new(),
-        cost_per_hour: String::new(),
-        roi: String::new(),
-        total: String::new(),
-        vendor_value: String::new(),
-        vendor_roi: String::new(),
-        flag: None,
-    };
-    let Some(e) = &g.economics else {
-        return base;
-    };
-    MoneyLine {
-        seats: format!("{:.0}", e.seats),
-        value: range(currency, &e.value_per_user),
-        cost_per_hour: e.cost_per_net_hour.as_ref().map_or(
-            "no net saving to price".into(),
-            |r| range(currency, r),
-        ),
-        roi: times(&e.return_per_seat),
-        total: range(currency, &e.total_per_month),
-        vendor_value: e
-            .vendor_value_per_user
-            .map_or("–".into(), |v| money(currency, v)),
-        vendor_roi: e
-            .vendor_return_per_seat
-            .map_or("–".into(), |v| format!("return {}", percent(v))),
-        flag: e.below_price.then(|| {
-            format!(
-                "the net time is worth {} a user a month, below the seat price of {}{}. {:.0} seats, {} a month.",
-                money(currency, e.value_per_user.estimate),
-                money(currency, seat_price),
-                if e.clearly_below_price {
-                    " (the whole interval is below it)"
-                } else {
-                    " (the interval reaches above it: confirm before cutting)"
-                },
-                e.seats,
-                money(currency, e.spend_per_month)
-            )
-        }),
-        ..base
-    }
-}
-
-async fn view(state: &AppState, id: StudyId) -> Result<View> {
-    let r: Readout = load(state, id, 1.0 / 3.0).await?;
-    let shown: Vec<&Group> = r
-        .groups
-        .iter()
-        .filter(|g| !g.hidden && g.name != "Overall")
-        .collect();
-    let overall = r.groups.iter().find(|g| g.name == "Overall");
-    let headline = overall.filter(|g| !g.hidden).and_then(|g| {
-        let p = &g.profile;
-        let (net, gross) = (p.get(Metric::Net)?, p.get(Metric::Gross)?);
-        Some(Headline {
-            net: ci(Some(net), 1, 1.0, " h"),
-            gross: format!("{:.1} h", gross.estimate),
-            below: ci(p.get(Metric::VendorGap), 0, 100.0, "%"),
-            multiplier: ci(p.get(Metric::Multiplier), 2, 1.0, ""),
-            yield_rate: ci(p.get(Metric::Yield), 1, 100.0, "%"),
-            oversight: ci(p.get(Metric::Oversight), 1, 1.0, " min/h"),
-        })
-    });
-    let names = |pred: &dyn Fn(&Profile) -> bool| -> Vec<String> {
-        shown
-            .iter()
-            .filter(|g| pred(&g.profile))
-            .map(|g| g.name.clone())
-            .collect()
-    };
-    let with_yield = |p: &Profile| p.get(Metric::Yield).is_some();
-    let yield_chart = charts::bars_with_intervals(
-        "Yield per cohort (95% CI)",
-        "Cohort",
-        "Tasks used without major rework (%)",
-        &names(&with_yield),
-        &shown
-            .iter()
-            .filter_map(|g| g.profile.get(Metric::Yield).map(point))
-            .collect::<Vec<_>>(),
-        true,
-    );
-    // Oversight by kind (cohorts only, as shown).
-    let cats = r.computed.categories.as_ref();
-    let mut oversight = vec![];
-    let mut parts = vec![];
-    let mut part_names = vec![];
-    for g in &shown {
-        if let Some(row) = cats.and_then(|c| c.get(&g.name)) {
-            oversight.push(Line {
-                name: g.name.clone(),
-                n: g.n,
-                hidden: false,
-                cells: row.iter().map(|e| ci(e.as_ref(), 1, 1.0, "")).collect(),
-            });
-            if row.iter().all(Option::is_some) {
-                parts.push((*row).map(|e| e.map_or(0.0, |e| e.estimate)));
-                part_names.push(g.name.clone());
-            }
-        }
-    }
-    let oversight_chart = charts::stacked_bars(
-        "Oversight minutes per hour of AI output, by kind",
-        "Cohort",
-        "Minutes per hour",
-        &part_names,
-        &parts,
-        [
-            "Verification",
-            "Correction",
-            "Context reconstruction",
-            "Trust calibration",
-        ],
-    );
-    let both = |p: &Profile| p.get(Metric::Gross).is_some() && p.get(Metric::Net).is_some();
-    let vendor_names = names(&both);
-    let vendor_rows: Vec<&&Group> = shown.iter().filter(|g| both(&g.profile)).collect();
-    let vendor_chart = charts::gross_beside_net(
-        "The vendor's hours beside the hours really saved",
-        &vendor_names,
-        &vendor_rows
-            .iter()
-            .filter_map(|g| g.profile.get(Metric::Gross).map(|e| e.estimate))
-            .collect::<Vec<_>>(),
-        &vendor_rows
-            .iter()
-            .filter_map(|g| g.profile.get(Metric::Net).map(point))
-            .collect::<Vec<_>>(),
-    );
-    let days: Vec<String> = r.daily.iter().map(|(d, _)| d.clone()).collect();
-    let values: Vec<Option<f64>> = r.daily.iter().map(|(_, v)| *v).collect();
-    let daily_chart = if values.iter().any(Option::is_some) {
-        charts::daily_share(
-            "Compliance by day: pings answered in time",
-            "Answered in their window (%)",
-            &days,
-            &values,
-        )
-    } else {
-        charts::Svg::default()
-    };
-    let daily = r
-        .daily
-        .iter()
-        .map(|(d, v)| {
-            (
-                d.clone(),
-                v.map_or(format!("fewer than {} people pinged", r.k), |v| pct(v, 1.0)),
-            )
-        })
-        .collect();
-    let mut segments = vec![];
-    for (title, seg, hidden) in [
-        ("By function", &r.computed.by_function, &r.hidden.functions),
-        ("By tenure", &r.computed.by_tenure, &r.hidden.tenures),
-    ] {
-        if let Some(seg) = seg {
-            let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
-            if title == "By tenure" {
-                let order = crate::roster::service::bands(&r.study).labels();
-                list.sort_by_key(|(n, _)| {
-                    (
-                        order.iter().position(|b| b == *n).unwrap_or(usize::MAX),
-                        n.to_string(),
-                    )
-                });
-            }
-            segments.push((
-                title,
-                list.into_iter()
-                    .map(|(n, p)| line(n, p, hidden.contains(n)))
-                    .collect(),
-            ));
-        }
-    }
-    let (money_view, money_lines, right_size, assumptions) = match &r.money {
-        None => (None, vec![], vec![], None),
-        Some(m) => {
-            let c = m.currency.as_str();
-            let a = &m.assumptions;
-            let lines: Vec<MoneyLine> = r
-                .groups
-                .iter()
-                .map(|g| money_line(g, c, a.seat_price))
-                .collect();
-            let flags = lines
-                .iter()
-                .filter(|l| l.name != "Overall")
-                .filter_map(|l| l.flag.as_ref().map(|f| format!("{}: {f}", l.name)))
-                .collect();
-            (
-                Some((
-                    money(c, a.seat_price),
-                    format!("{:.0}", a.seats),
-                    money(c, a.hourly_cost),
-                    m.currency.clone(),
-                )),
-                lines,
-                flags,
-                Some((
-                    format!("{}", a.seat_price),
-                    format!("{:.0}", a.seats),
-                    format!("{}", a.hourly_cost),
-                    m.currency.clone(),
-                )),
-            )
-        }
-    };
-    let compliance = r
-        .compliance
-        .iter()
-        .map(|(name, s)| {
-            (
-                if name == "overall" {
-                    "Overall".to_string()
-                } else {
-                    name.clone()
-                },
-                s.n,
-                s.pooled.map_or("–".into(), |v| pct(v, 1.0)),
-                s.median.map_or("–".into(), |v| pct(v, 1.0)),
-                s.excluded,
-            )
-        })
-        .collect();
-    let population: f64 = overall.map_or(0.0, |g| g.population);
-    Ok(View {
-        id: r.study.id.0,
-        k: r.k,
-        excluded: r.excluded,
-        pilot: r.pilot,
-        min_compliance: format!("{:.0}%", r.min_compliance * 100.0),
-        headline,
-        lines: r
-            .groups
-            .iter()
-            .map(|g| line(&g.name, &g.profile, g.hidden))
-            .collect(),
-        yield_chart,
-        oversight_chart,
-        oversight,
-        vendor_chart,
-        daily_chart,
-        daily,
-        segments,
-        money: money_view,
-        money_lines,
-        right_size,
-        compliance,
-        assumptions,
-        sample: format!(
-            "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.",
-            r.kept,
-            population,
-            r.excluded,
-            r.min_compliance * 100.0,
-            r.pilot
-        ),
-    })
-}
-
 /// The cohort report.
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
     let r = view(&state, study.id).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ReportPage {
@@ -429,10 +49,8 @@ pub async fn page(
 /// The printable executive readout (A4 and Letter).
 pub async fn readout(
     State(state): State<AppState>,
-    _staff: Staff,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
 ) -> Result<Response> {
-    let study = study_service::get(&state, StudyId(id)).await?;
     let r = view(&state, study.id).await?;
     let page = ReadoutPage {
         r,
@@ -449,8 +67,6 @@ pub async fn readout(
 #[derive(Deserialize)]
 pub struct EconomicsForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     seat_price: String,
     #[serde(default)]
     seats: String,
@@ -463,13 +79,10 @@ pub struct EconomicsForm {
 /// Saves the renewal assumptions (admins; audited).
 pub async fn economics(
     State(state): State<AppState>,
-    Admin(staff): Admin,
-    Path(id): Path<i64>,
+    PathStudy(study): PathStudy,
     jar: CookieJar,
-    Form(f): Form<EconomicsForm>,
+    AdminForm { staff, form: f }: AdminForm<EconomicsForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
-    let study = study_service::get(&state, StudyId(id)).await?;
     let result = crate::reports::set_economics(
         &state,
         &staff.actor(),
@@ -480,7 +93,7 @@ pub async fn economics(
     outcome(
         result,
         jar,
-        &format!("/studies/{id}/report#economics"),
+        &format!("/studies/{}/report#economics", study.id.0),
         "Renewal assumptions saved.",
     )
 }

@@ -3,11 +3,8 @@
 use super::PageCtx;
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
-use crate::reports::charts::{self, Point};
-use crate::reports::readout::{Readout, load};
+use crate::reports::waves::{Choice, MetricView, compare};
 use crate::state::AppState;
-use crate::stats::profile::{Estimate, Metric};
-use crate::stats::waves::difference;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -15,18 +12,6 @@ use axum_extra::extract::cookie::CookieJar;
 
 /// Most waves on one page.
 const MAX_WAVES: usize = 8;
-
-struct Choice {
-    id: i64,
-    label: String,
-    checked: bool,
-}
-
-struct MetricView {
-    title: &'static str,
-    chart: charts::Svg,
-    rows: Vec<(String, Vec<String>, String)>,
-}
 
 #[derive(Template)]
 #[template(path = "waves/page.html")]
@@ -63,44 +48,6 @@ fn parse_ids(query: Option<&str>) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
-const METRICS: [(Metric, &str, usize, f64, &str, bool); 4] = [
-    (Metric::Yield, "Yield", 1, 100.0, "%", true),
-    (
-        Metric::Oversight,
-        "Oversight (minutes per hour)",
-        1,
-        1.0,
-        "",
-        false,
-    ),
-    (
-        Metric::Net,
-        "Net hours saved per user per month",
-        1,
-        1.0,
-        "",
-        false,
-    ),
-    (Metric::Multiplier, "Labor multiplier", 2, 1.0, "", false),
-];
-
-fn show(e: &Estimate, d: usize, scale: f64, unit: &str) -> String {
-    format!(
-        "{:.d$}{unit} [{:.d$}, {:.d$}]",
-        e.estimate * scale,
-        e.ci_lower * scale,
-        e.ci_upper * scale
-    )
-}
-
-/// A group's estimate in a wave, unless the confidentiality rule hides it.
-fn shown<'a>(r: &'a Readout, group: &str, m: Metric) -> Option<&'a Estimate> {
-    r.groups
-        .iter()
-        .find(|g| g.name == group && !g.hidden)
-        .and_then(|g| g.profile.get(m))
-}
-
 /// The comparison page (with no or one study chosen: the chooser only).
 pub async fn page(
     State(state): State<AppState>,
@@ -109,119 +56,15 @@ pub async fn page(
     jar: CookieJar,
 ) -> Result<Response> {
     let ids = parse_ids(query.as_deref())?;
-    let all = crate::study::repo::list(&state.pool).await?;
-    for id in &ids {
-        if !all.iter().any(|s| s.id.0 == *id) {
-            return Err(AppError::NotFound);
-        }
-    }
-    let choices = all
-        .iter()
-        .rev()
-        .map(|s| Choice {
-            id: s.id.0,
-            label: format!(
-                "{} — {} ({}), {}",
-                s.name, s.product, s.model_version, s.status
-            ),
-            checked: ids.contains(&s.id.0),
-        })
-        .collect();
-    let mut readouts = vec![];
-    if ids.len() >= 2 {
-        for id in &ids {
-            readouts.push(load(&state, crate::study::StudyId(*id), 1.0 / 3.0).await?);
-        }
-    }
-    let names: Vec<String> = readouts.iter().map(|r| r.study.name.clone()).collect();
-    let waves = readouts
-        .iter()
-        .map(|r| {
-            (
-                r.study.name.clone(),
-                format!("{} {}", r.study.vendor, r.study.product),
-                r.study.model_version.clone(),
-                r.kept,
-            )
-        })
-        .collect();
-    let mut groups: Vec<String> = vec![];
-    for r in &readouts {
-        for g in &r.groups {
-            if !groups.contains(&g.name) {
-                groups.push(g.name.clone());
-            }
-        }
-    }
-    groups.sort_by_key(|g| {
-        if g == "Overall" {
-            (9, String::new())
-        } else {
-            crate::reports::readout::cohort_order(g)
-        }
-    });
-    let metrics = if readouts.len() >= 2 {
-        METRICS
-            .iter()
-            .map(|&(m, title, d, scale, unit, percent)| {
-                let points: Vec<Option<Point>> = readouts
-                    .iter()
-                    .map(|r| {
-                        shown(r, "Overall", m).map(|e| Point {
-                            estimate: e.estimate,
-                            low: e.ci_lower,
-                            high: e.ci_upper,
-                        })
-                    })
-                    .collect();
-                let chart = charts::trend(
-                    &format!("{title}, whole population, across waves (95% CI)"),
-                    title,
-                    &names,
-                    &points,
-                    percent,
-                );
-                let rows = groups
-                    .iter()
-                    .map(|g| {
-                        let cells = readouts
-                            .iter()
-                            .map(|r| {
-                                shown(r, g, m).map_or("–".into(), |e| show(e, d, scale, unit))
-                            })
-                            .collect();
-                        let first = readouts.first().and_then(|r| shown(r, g, m));
-                        let last = readouts.last().and_then(|r| shown(r, g, m));
-                        let diff = match (first, last) {
-                            (Some(a), Some(b)) => difference(a, b, 0.95)
-                                .map(|e| {
-                                    format!(
-                                        "{:+.d$}{unit} [{:+.d$}, {:+.d$}]",
-                                        e.estimate * scale,
-                                        e.ci_lower * scale,
-                                        e.ci_upper * scale
-                                    )
-                                })
-                                .unwrap_or_else(|_| "–".into()),
-                            _ => "–".into(),
-                        };
-                        (g.clone(), cells, diff)
-                    })
-                    .collect();
-                MetricView { title, chart, rows }
-            })
-            .collect()
-    } else {
-        vec![]
-    };
+    let w = compare(&state, &ids).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = WavesPage {
         ctx,
-        choices,
-        waves,
-        metrics,
-        first: names.first().cloned().unwrap_or_default(),
-        last: names.last().cloned().unwrap_or_default(),
+        choices: w.choices,
+        waves: w.waves,
+        metrics: w.metrics,
+        first: w.first,
+        last: w.last,
         k: state.config.min_cell_size,
     };
     Ok((jar, Html(page.render()?)).into_response())

@@ -94,14 +94,14 @@ async fn baselines_from_records_experts_and_participants_are_compared_per_catego
 
 /// Roster employees the usage file shows without the tool and the sample left out, by employee id.
 async fn unsampled_without_usage(app: &TestApp, id: i64) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
-           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) ORDER BY e.employee_id",
-    )
-    .bind(id)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap()
+    let rows: Vec<(String,)> = app
+        .rows(
+            "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
+               AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) ORDER BY e.employee_id",
+            Some(id),
+        )
+        .await;
+    rows.into_iter().map(|(e,)| e).collect()
 }
 
 #[tokio::test]
@@ -136,21 +136,19 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
         .count("SELECT COUNT(*) FROM outbox WHERE study_id = ?", id)
         .await;
     // All or nothing: one unknown, one sampled and one copilot user refuse the whole list, by position only.
-    let sampled: String = sqlx::query_scalar(
-        "SELECT e.employee_id FROM sample_members m JOIN employees e ON e.id = m.employee WHERE m.study_id = ? LIMIT 1",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
-    let user: String = sqlx::query_scalar(
-        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) LIMIT 1",
-    )
-    .bind(id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let sampled: String = app
+        .value(
+            "SELECT e.employee_id FROM sample_members m JOIN employees e ON e.id = m.employee WHERE m.study_id = ? LIMIT 1",
+            Some(id),
+        )
+        .await;
+    let user: String = app
+        .value(
+            "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id) LIMIT 1",
+            Some(id),
+        )
+        .await;
     let bad = format!(
         "{}\nnobody@example.org\n{sampled}\n{user}\n{}",
         free[0], free[0]
@@ -209,13 +207,13 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
             .await
             .contains(&"control.invite".to_string())
     );
-    let bodies: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
-         WHERE p.arm = 'control' ORDER BY o.id",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let bodies: Vec<(i64, String)> = app
+        .rows(
+            "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+             WHERE p.arm = 'control' ORDER BY o.id",
+            None,
+        )
+        .await;
     assert_eq!(bodies.len(), 3);
     assert!(bodies[0].1.contains("comparison group") && bodies[0].1.contains("no check-ins"));
     // A control participant consents, gets no pings, and logs minutes only.
@@ -226,11 +224,12 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
     person
         .post_form(&format!("{link}/consent"), &[("decision", "accept")])
         .await;
-    let pings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pings WHERE participant = ?")
-        .bind(bodies[0].0)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let pings: i64 = app
+        .value(
+            "SELECT COUNT(*) FROM pings WHERE participant = ?",
+            Some(bodies[0].0),
+        )
+        .await;
     assert_eq!(pings, 0, "the control group is never pinged");
     let (_, html) = person.get_text(&link).await;
     assert!(html.contains("Log a task") && html.contains("Minutes the task took"));

@@ -15,12 +15,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         html.contains("Setup") && html.contains("600 employees"),
         "{html}"
     );
-    let cohorts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT cohort, COUNT(*) FROM employees WHERE study_id = 1 GROUP BY cohort ORDER BY cohort",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let cohorts: Vec<(String, i64)> = app
+        .rows(
+            "SELECT cohort, COUNT(*) FROM employees WHERE study_id = 1 GROUP BY cohort ORDER BY cohort",
+            None,
+        )
+        .await;
     assert_eq!(
         cohorts,
         [
@@ -33,11 +33,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         .get_text(&format!("/studies/{}/sample", info.study_id))
         .await;
     assert!(html.contains("Sample against population"));
-    let functions: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT function) FROM employees WHERE study_id = 1")
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let functions: i64 = app
+        .value(
+            "SELECT COUNT(DISTINCT function) FROM employees WHERE study_id = 1",
+            None,
+        )
+        .await;
     assert_eq!(functions, 8);
 
     // The second study is in collection, with a spread of consent, diary entries and pings.
@@ -48,11 +49,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         html.contains("Collection") && html.contains("Main sample") && html.contains("Pilot group"),
         "{html}"
     );
-    let spread: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM pings GROUP BY status ORDER BY status")
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let spread: Vec<(String, i64)> = app
+        .rows(
+            "SELECT status, COUNT(*) FROM pings GROUP BY status ORDER BY status",
+            None,
+        )
+        .await;
     let count = |s: &str| {
         spread
             .iter()
@@ -64,22 +66,17 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         count("answered") > 0 && count("missed") > 0 && count("scheduled") > 0,
         "{spread:?}"
     );
-    let consents: Vec<(Option<String>, i64)> =
-        sqlx::query_as("SELECT consent, COUNT(*) FROM participants GROUP BY consent")
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let consents: Vec<(Option<String>, i64)> = app
+        .rows(
+            "SELECT consent, COUNT(*) FROM participants GROUP BY consent",
+            None,
+        )
+        .await;
     assert_eq!(consents.len(), 3, "yes, no and no answer: {consents:?}");
-    let diary: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM diary_entries")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let diary: i64 = app.value("SELECT COUNT(*) FROM diary_entries", None).await;
     assert!(diary > 0);
     // The invitations are real .eml files with the magic link in them.
-    let invited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM participants")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let invited: i64 = app.value("SELECT COUNT(*) FROM participants", None).await;
     let emls: Vec<_> = std::fs::read_dir(app._dir.path().join("mail"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -89,11 +86,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
     assert!(eml.contains("/p/") && eml.contains("Message-ID: <invitation-"));
 
     // The earlier wave is in analysis, with a profile that comes out.
-    let status: String = sqlx::query_scalar("SELECT status FROM studies WHERE id = ?")
-        .bind(info.analysis_study_id)
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let status: String = app
+        .value(
+            "SELECT status FROM studies WHERE id = ?",
+            Some(info.analysis_study_id),
+        )
+        .await;
     assert_eq!(status, "analysis");
     let (code, html) = app
         .get_text(&format!("/studies/{}/analysis", info.analysis_study_id))
@@ -118,13 +116,12 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
     // Instrument C in the demo: a control group with its estimate, records and experts, and the vendor check.
     assert!(html.contains("minutes per task</strong>"), "{html}");
     assert!(!html.contains("Not enough data yet: the comparison"));
-    let control_tasks: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM control_tasks t JOIN participants p ON p.id = t.participant WHERE p.study_id = ?",
-    )
-    .bind(info.analysis_study_id)
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let control_tasks: i64 = app
+        .value(
+            "SELECT COUNT(*) FROM control_tasks t JOIN participants p ON p.id = t.participant WHERE p.study_id = ?",
+            Some(info.analysis_study_id),
+        )
+        .await;
     assert!(control_tasks > 20, "{control_tasks}");
     let code_row = html
         .split("<tr>")

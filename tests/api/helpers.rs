@@ -819,3 +819,53 @@ pub async fn approval_recorded(app: &TestApp, item: i64) -> (Option<i64>, Option
         .await
         .unwrap()
 }
+
+// ---- statistics, reports, exports and baseline helpers ----
+
+impl TestApp {
+    /// The rows of a read-only query, its one `?` bound to `study` when given.
+    pub async fn rows<T>(&self, sql: &'static str, study: Option<i64>) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let q = sqlx::query_as(sql);
+        let q = match study {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        q.fetch_all(&self.state.pool).await.unwrap()
+    }
+
+    /// The one value of a read-only query (a count, a status, an id), its `?` bound to `bind` when given.
+    pub async fn value<T>(&self, sql: &'static str, bind: Option<i64>) -> T
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let q = sqlx::query_as::<_, (T,)>(sql);
+        let q = match bind {
+            Some(b) => q.bind(b),
+            None => q,
+        };
+        q.fetch_one(&self.state.pool).await.unwrap().0
+    }
+
+    /// Writes `text` into the description of a study's first consented main-sample diary entry: a
+    /// hostile description no test participant would type through the diary form in one step.
+    pub async fn plant_description(&self, study: i64, text: &str) {
+        let done = sqlx::query(
+            "UPDATE diary_entries SET description = ? WHERE id = (SELECT MIN(d.id)
+               FROM diary_entries d JOIN participants p ON p.id = d.participant WHERE p.study_id = ? AND p.role = 'main'
+                 AND p.consent = 'accepted')",
+        )
+        .bind(text)
+        .bind(study)
+        .execute(&self.state.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            done.rows_affected(),
+            1,
+            "the study has a consented diary entry"
+        );
+    }
+}

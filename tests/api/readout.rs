@@ -239,13 +239,12 @@ async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
         .await,
         before
     );
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT actor, detail FROM audit_log WHERE action = 'export' AND study_id = ? ORDER BY id",
-    )
-    .bind(study)
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let rows: Vec<(String, String)> = app
+        .rows(
+            "SELECT actor, detail FROM audit_log WHERE action = 'export' AND study_id = ? ORDER BY id",
+            Some(study),
+        )
+        .await;
     // Four raw files, participants again, summary, codebook, JSON and workbook.
     assert_eq!(rows.len(), 9);
     assert!(
@@ -267,15 +266,8 @@ async fn an_admin_may_include_descriptions_deliberately_and_it_is_logged() {
         .await;
     let study = info.analysis_study_id;
     // A description a spreadsheet would run as a formula.
-    sqlx::query(
-        "UPDATE diary_entries SET description = '=HYPERLINK(\"http://evil\",\"x\")' WHERE id = (SELECT MIN(d.id)
-           FROM diary_entries d JOIN participants p ON p.id = d.participant WHERE p.study_id = ? AND p.role = 'main'
-             AND p.consent = 'accepted')",
-    )
-    .bind(study)
-    .execute(&app.state.pool)
-    .await
-    .unwrap();
+    app.plant_description(study, "=HYPERLINK(\"http://evil\",\"x\")")
+        .await;
     let (_, html) = app.get_text(&format!("/studies/{study}/export")).await;
     assert!(html.contains("With free-text descriptions"));
     let r = app
@@ -292,12 +284,12 @@ async fn an_admin_may_include_descriptions_deliberately_and_it_is_logged() {
         "neutralised and quoted"
     );
     assert!(!csv.contains(",=HYPERLINK"));
-    let detail: String = sqlx::query_scalar(
-        "SELECT detail FROM audit_log WHERE action = 'export' ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let detail: String = app
+        .value(
+            "SELECT detail FROM audit_log WHERE action = 'export' ORDER BY id DESC LIMIT 1",
+            None,
+        )
+        .await;
     assert_eq!(detail, "diary.csv; free-text descriptions INCLUDED");
 }
 

@@ -1,4 +1,6 @@
 //! The demo: a believable organisation, its usage data and a study in setup, built through the real importers.
+pub mod repo;
+
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::ManualClock;
@@ -7,6 +9,8 @@ use crate::roster::import::UsageFormat;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service as roster_service;
 use crate::state::AppState;
+use crate::study::privacy::PrivacyForm;
+use crate::study::repo::StudyRow;
 use crate::study::{Status, StudyDetails, StudyForm, service as study_service};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -149,52 +153,20 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     let today = state.clock.now().date_naive();
     // Start on the Monday of this week, so the demo sits in its setup weeks.
     let start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let form = StudyForm {
-        name: "Copilot renewal study, wave 1".into(),
-        vendor: "Microsoft".into(),
-        product: "Microsoft 365 Copilot".into(),
-        model_version: "GPT-5 (2026-10)".into(),
-        time_zone: "Europe/London".into(),
-        start_date: start.to_string(),
-    };
-    let details =
-        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
-    let id = study_service::create(state, &system, &details)
-        .await
-        .map_err(err)?;
-    study_service::advance(state, &system, id, Status::Setup)
-        .await
-        .map_err(err)?;
-    let study = study_service::get(state, id).await.map_err(err)?;
-
-    let (roster, usage) = organisation(employees, start);
-    roster_service::import_roster(
+    let study = study_in_setup(
         state,
         &system,
-        &study,
-        "demo-roster.csv",
-        roster.into_bytes(),
+        [
+            "Copilot renewal study, wave 1",
+            "Microsoft",
+            "Microsoft 365 Copilot",
+            "GPT-5 (2026-10)",
+        ],
+        start,
+        employees,
     )
-    .await
-    .map_err(err)?
-    .map_err(|p| {
-        anyhow::anyhow!(
-            "demo roster refused: {:?}",
-            p.first().map(|x| x.to_string())
-        )
-    })?;
-    roster_service::import_usage(
-        state,
-        &system,
-        &study,
-        "demo-usage.csv",
-        UsageFormat::PlainCsv,
-        usage.into_bytes(),
-        None,
-    )
-    .await
-    .map_err(err)?
-    .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", p.first().map(|x| x.to_string())))?;
+    .await?;
+    let id = study.id;
 
     let approvals = crate::study::repo::approvals(&state.pool, id).await?;
     for a in approvals.iter().take(2) {
@@ -202,8 +174,12 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
             .await
             .map_err(err)?;
     }
-    let n = crate::stats::sample_size::required_sample_size(0.05, 0.95, employees as u64)
-        .map_err(|e| anyhow::anyhow!(e))? as usize;
+    let n = crate::stats::sample_size::required_sample_size(
+        0.05,
+        crate::stats::LEVEL,
+        employees as u64,
+    )
+    .map_err(|e| anyhow::anyhow!(e))? as usize;
     let pilot_n = 50.min(employees / 20);
     let spec = DrawSpec {
         n: n.min(employees - pilot_n),
@@ -237,6 +213,71 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
         collection_study_id: collection,
         analysis_study_id: analysis,
     })
+}
+
+/// A study in setup with the demo organisation's roster and usage imported through the real importers:
+/// `[name, vendor, product, model version]`, starting on `start`.
+async fn study_in_setup(
+    state: &AppState,
+    actor: &Actor,
+    [name, vendor, product, model]: [&str; 4],
+    start: NaiveDate,
+    employees: usize,
+) -> anyhow::Result<StudyRow> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let form = StudyForm {
+        name: name.into(),
+        vendor: vendor.into(),
+        product: product.into(),
+        model_version: model.into(),
+        time_zone: "Europe/London".into(),
+        start_date: start.to_string(),
+    };
+    let details =
+        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
+    let id = study_service::create(state, actor, &details)
+        .await
+        .map_err(err)?;
+    // The ping schedule's seed is random for a real study; the demo's is fixed so that every run shows
+    // the same pages (and its test sees the same small cells).
+    repo::fix_schedule_seed(&state.pool, id, 7_000 + id.0)
+        .await
+        .context("demo schedule seed")?;
+    let notice = PrivacyForm {
+        controller: "Example Ltd".into(),
+        contact_name: "Data Protection Office".into(),
+        contact_email: "privacy@example.org".into(),
+        purpose: "To measure how much time the AI copilot saves per group of users, for the licence renewal."
+            .into(),
+        retention_until: String::new(),
+    };
+    study_service::set_privacy_notice(state, actor, id, &notice)
+        .await
+        .map_err(err)?
+        .map_err(|p| anyhow::anyhow!("demo privacy notice: {p:?}"))?;
+    study_service::advance(state, actor, id, Status::Setup)
+        .await
+        .map_err(err)?;
+    let study = study_service::get(state, id).await.map_err(err)?;
+    let (roster, usage) = organisation(employees, start);
+    let first = |p: Vec<crate::roster::import::ImportProblem>| p.first().map(|x| x.to_string());
+    roster_service::import_roster(state, actor, &study, "demo-roster.csv", roster.into_bytes())
+        .await
+        .map_err(err)?
+        .map_err(|p| anyhow::anyhow!("demo roster refused: {:?}", first(p)))?;
+    roster_service::import_usage(
+        state,
+        actor,
+        &study,
+        "demo-usage.csv",
+        UsageFormat::PlainCsv,
+        usage.into_bytes(),
+        None,
+    )
+    .await
+    .map_err(err)?
+    .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", first(p)))?;
+    Ok(study)
 }
 
 /// A person's behaviour in the replayed study.
@@ -278,40 +319,15 @@ async fn replay(
         memory,
     );
     let admin = Actor::system();
-    let form = StudyForm {
-        name: name.into(),
-        vendor: "GitHub".into(),
-        product: "Copilot Business".into(),
-        model_version: model.into(),
-        time_zone: "Europe/London".into(),
-        start_date: start.to_string(),
-    };
-    let details =
-        StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("demo study form: {p:?}"))?;
-    let id = study_service::create(&sim, &admin, &details)
-        .await
-        .map_err(err)?;
-    study_service::advance(&sim, &admin, id, Status::Setup)
-        .await
-        .map_err(err)?;
-    let study = study_service::get(&sim, id).await.map_err(err)?;
-    let (roster, usage) = organisation(employees, start);
-    roster_service::import_roster(&sim, &admin, &study, "demo-roster.csv", roster.into_bytes())
-        .await
-        .map_err(err)?
-        .map_err(|_| anyhow::anyhow!("demo roster refused"))?;
-    roster_service::import_usage(
+    let study = study_in_setup(
         &sim,
         &admin,
-        &study,
-        "demo-usage.csv",
-        UsageFormat::PlainCsv,
-        usage.into_bytes(),
-        None,
+        [name, "GitHub", "Copilot Business", model],
+        start,
+        employees,
     )
-    .await
-    .map_err(err)?
-    .map_err(|_| anyhow::anyhow!("demo usage refused"))?;
+    .await?;
+    let id = study.id;
     for a in crate::study::repo::approvals(&state.pool, id).await? {
         study_service::record_approval(&sim, &admin, id, a.id, "demo")
             .await
@@ -397,14 +413,7 @@ async fn replay(
                     .map_err(err)?;
                 if status == Status::Collection {
                     // Instrument C: a control group of people the usage data shows without the tool.
-                    let control: Vec<String> = sqlx::query_scalar(
-                        "SELECT e.employee_id FROM employees e WHERE e.study_id = ? AND e.usage_score IS NULL
-                           AND NOT EXISTS (SELECT 1 FROM sample_members m WHERE m.employee = e.id)
-                         ORDER BY e.employee_id LIMIT 30",
-                    )
-                    .bind(id)
-                    .fetch_all(&state.pool)
-                    .await?;
+                    let control = repo::control_candidates(&state.pool, id).await?;
                     if !control.is_empty() {
                         crate::participants::service::invite_control(
                             &sim,
@@ -423,11 +432,7 @@ async fn replay(
                     .into_iter()
                     .skip(before)
                 {
-                    let control: bool =
-                        sqlx::query_scalar("SELECT arm = 'control' FROM participants WHERE id = ?")
-                            .bind(participant)
-                            .fetch_one(&state.pool)
-                            .await?;
+                    let control = repo::is_control(&state.pool, participant).await?;
                     people.push(persona(&mut rng, participant, body, t, control));
                 }
             }

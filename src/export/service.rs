@@ -1,0 +1,250 @@
+//! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
+//! compliance rule, and the audit record of who took what.
+use super::pseudonymise::{generalise, pseudonym, stored_utc, utc};
+use super::{
+    ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,
+};
+use crate::audit::{self, Actor};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::reports::compute::{Computed, compute};
+use crate::state::AppState;
+use crate::stats::input::Totals;
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Metric, Profile};
+use crate::study::StudyId;
+use rand::RngCore;
+use std::collections::HashMap;
+
+/// The study's export key, created on first use.
+async fn key(state: &AppState, study: StudyId) -> Result<Vec<u8>> {
+    let mut tx = begin_write(&state.pool).await?;
+    let key = match repo::key(&mut tx, study).await? {
+        Some(k) => k,
+        None => {
+            let mut k = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut k);
+            repo::insert_key(&mut tx, study, &k, state.clock.now()).await?;
+            k
+        }
+    };
+    tx.commit().await?;
+    Ok(key)
+}
+
+fn summary_rows(c: &Computed, k: usize) -> Vec<SummaryOut> {
+    let Ok(p) = &c.profile else {
+        return vec![];
+    };
+    let hide = c.hidden(k);
+    let mut out = Vec::new();
+    let mut push = |group: &str, name: &str, prof: &Profile, hidden: bool| {
+        for m in Metric::ALL {
+            let e = if hidden { None } else { prof.get(m) };
+            out.push(SummaryOut {
+                group: group.into(),
+                name: name.into(),
+                n: prof.n,
+                metric: m.key().into(),
+                estimate: e.map(|e| e.estimate),
+                se: e.map(|e| e.se),
+                df: e.map(|e| e.df),
+                ci_lower: e.map(|e| e.ci_lower),
+                ci_upper: e.map(|e| e.ci_upper),
+                suppressed: hidden,
+            });
+        }
+    };
+    for (name, prof) in &p.cohorts {
+        push("cohort", name, prof, hide.cohort(name));
+    }
+    push("overall", "overall", &p.overall, hide.cohort(OVERALL));
+    for (group, seg, hidden) in [
+        ("function", &c.by_function, &hide.functions),
+        ("tenure", &c.by_tenure, &hide.tenures),
+    ] {
+        for (name, prof) in seg.iter().flatten() {
+            push(group, name, prof, hidden.contains(name));
+        }
+    }
+    out
+}
+
+/// Reads a study's export. The participants are those of the analysis (consented main sample, pilot kept
+/// apart), all of them: `layer2 analyze --min-compliance` applies the rule again on the other side.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn gather(
+    state: &AppState,
+    study: StudyId,
+    descriptions: bool,
+    min_compliance: f64,
+) -> Result<ExportData> {
+    let s = crate::study::service::get(state, study).await?;
+    let k = state.config.min_cell_size;
+    let key = key(state, study).await?;
+    let everyone = crate::reports::study_inputs(state, study, 0.0).await?;
+    let ids: HashMap<String, String> = everyone
+        .kept
+        .iter()
+        .map(|t| (t.id.clone(), pseudonym(&key, &t.id)))
+        .collect();
+    let mut participants: Vec<ParticipantOut> = everyone
+        .kept
+        .iter()
+        .map(|t: &Totals| ParticipantOut {
+            id: ids[&t.id].clone(),
+            cohort: t.cohort.clone(),
+            function: t.function.clone(),
+            tenure: t.tenure.clone(),
+            gross_hours_month: t.gross_hours,
+        })
+        .collect();
+    generalise(&mut participants, k);
+    participants.sort_by(|a, b| a.id.cmp(&b.id));
+    let pseud = |e: &str| ids.get(e).cloned();
+
+    let diary_rows = repo::diary(&state.pool, study).await?;
+    let mut diary: Vec<DiaryOut> = diary_rows
+        .into_iter()
+        .filter_map(|d| {
+            Some(DiaryOut {
+                participant_id: pseud(&d.employee_id)?,
+                logged_at: stored_utc(&d.created_at),
+                outcome: d.outcome,
+                category: d.category,
+                minutes_with_ai: d.minutes_with_ai,
+                minutes_without_ai: d.minutes_without_ai,
+                description: descriptions.then_some(d.description),
+            })
+        })
+        .collect();
+
+    let ping_rows = repo::pings(&state.pool, study).await?;
+    let mut pings: Vec<PingOut> = ping_rows
+        .into_iter()
+        .filter_map(|g| {
+            let yes = g.used_copilot.as_deref() == Some("yes");
+            let minutes = |m: Option<i64>| if yes { m } else { None };
+            Some(PingOut {
+                participant_id: pseud(&g.employee_id)?,
+                sent_at: stored_utc(&g.sent_at),
+                answered_at: g.answered_at.as_deref().map(stored_utc),
+                used_copilot: g.used_copilot.map(|u| u8::from(u == "yes")),
+                verification_min: minutes(g.verification_min),
+                correction_min: minutes(g.correction_min),
+                context_min: minutes(g.context_min),
+                trust_min: minutes(g.trust_min),
+                expires_at: stored_utc(&g.expires_at),
+            })
+        })
+        .collect();
+
+    let control_rows = repo::control(&state.pool, study).await?;
+    let mut control: Vec<ControlOut> = control_rows
+        .into_iter()
+        .map(|t| ControlOut {
+            participant_id: pseudonym(&key, &t.employee_id),
+            logged_at: stored_utc(&t.created_at),
+            category: t.category,
+            minutes: t.minutes,
+            description: descriptions.then_some(t.description),
+        })
+        .collect();
+
+    // Rows in pseudonym order, then time: the database's order follows employee ids, which would tie
+    // pseudonyms back to people.
+    diary.sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
+    pings.sort_by(|a, b| (&a.participant_id, &a.sent_at).cmp(&(&b.participant_id, &b.sent_at)));
+    control
+        .sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
+    let mut population: Vec<(String, i64)> = crate::reports::repo::cohort_sizes(&state.pool, study)
+        .await?
+        .into_iter()
+        .collect();
+    population.sort();
+    // The summary under the compliance rule, from the same participants (no second query).
+    let computed = compute(
+        everyone.with_min_compliance(min_compliance),
+        crate::stats::LEVEL,
+        false,
+    )
+    .await?;
+    let window_minutes = repo::window_minutes(&state.pool, study)
+        .await?
+        .unwrap_or(60);
+    Ok(ExportData {
+        study: StudyOut {
+            id: s.id.0,
+            name: s.name.clone(),
+            vendor: s.vendor.clone(),
+            product: s.product.clone(),
+            model_version: s.model_version.clone(),
+            window_minutes,
+            min_cell_size: k,
+            exported_at: utc(state.clock.now()),
+            descriptions,
+        },
+        participants,
+        diary,
+        pings,
+        population,
+        control,
+        summary: summary_rows(&computed, k),
+    })
+}
+
+/// Records an export in the audit log: who (the actor), when, what.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn audit_export(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    what: &str,
+    descriptions: bool,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let detail = if descriptions {
+        format!("{what}; free-text descriptions INCLUDED")
+    } else {
+        format!("{what}; no free text")
+    };
+    audit::record(&mut tx, now, actor, "export", Some(study.0), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One file of a study's export as (bytes, content type), recorded in the audit log: a CSV file name of
+/// [`super::CSV_FILES`], `export.json` or `workbook.xlsx`; anything else is refused.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn file(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    name: &str,
+    descriptions: bool,
+) -> Result<(Vec<u8>, &'static str)> {
+    use super::write;
+    let known =
+        super::CSV_FILES.contains(&name) || name == "export.json" || name == "workbook.xlsx";
+    if !known {
+        return Err(super::unknown(name));
+    }
+    let data = gather(state, study, descriptions, crate::stats::MIN_COMPLIANCE).await?;
+    let file = match name {
+        "export.json" => (write::json(&data), "application/json"),
+        "workbook.xlsx" => (
+            write::xlsx(&data).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        name => {
+            let table = write::tables(&data)
+                .into_iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| super::unknown(name))?;
+            (write::csv(&table), "text/csv; charset=utf-8")
+        }
+    };
+    audit_export(state, actor, study, name, descriptions).await?;
+    Ok(file)
+}

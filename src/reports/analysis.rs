@@ -1,0 +1,325 @@
+//! The analysis page's content: the Layer 2 profile per cohort and overall with intervals (and the
+//! bootstrap's when asked for), oversight by kind, design effects, segments, compliance and exclusions,
+//! and the baseline comparison. No metric is shown for a group smaller than the minimum cell size.
+use super::compute::compute;
+use super::order::{band_order, cohort_order};
+use super::text::{cell as show, pct};
+use super::{study_inputs, to_data};
+use crate::baseline::view::{Row, VendorView, comparison};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::stats::bootstrap::{BootstrapMetrics, Interval};
+use crate::stats::compliance::summarise;
+use crate::stats::design_effect::{DesignEffect, DesignEffects};
+use crate::stats::oversight::OVERALL;
+use crate::stats::profile::{Metric, Profile};
+use crate::study::repo::StudyRow;
+
+/// Everything the analysis page shows, written out.
+pub struct Analysis {
+    /// The profile per cohort, then overall.
+    pub rows: Vec<ProfileRow>,
+    /// Compliance per cohort and overall (small groups left out).
+    pub compliance: Vec<ComplianceRow>,
+    /// Participants in the estimates.
+    pub kept: usize,
+    /// Left out by the compliance rule.
+    pub excluded: usize,
+    /// The compliance rule in force, in percent ("33.3").
+    pub min_compliance: String,
+    /// The minimum cell size.
+    pub min_cell: usize,
+    /// The intervals' level ("95%").
+    pub level: String,
+    /// Whether bootstrap intervals are shown.
+    pub with_bootstrap: bool,
+    /// Why there is no profile, if there is none.
+    pub note: Option<String>,
+    /// Oversight by kind per cohort and overall.
+    pub categories: Vec<CategoryRow>,
+    /// Design effects per cohort and overall.
+    pub deffs: Vec<DeffRow>,
+    /// (key, heading, rows) per kind of segment.
+    pub segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
+    /// The baseline comparison per category.
+    pub baseline_rows: Vec<Row>,
+    /// The vendor check against this page's profile.
+    pub vendor: Option<VendorView>,
+}
+
+/// Oversight by kind of one group.
+pub struct CategoryRow {
+    pub name: String,
+    pub hidden: bool,
+    pub cells: Vec<String>,
+}
+
+/// Design effects of one group.
+pub struct DeffRow {
+    pub name: String,
+    pub yield_deff: String,
+    pub yield_eff: String,
+    pub oversight_deff: String,
+    pub oversight_eff: String,
+}
+
+/// The profile of one group, with its bootstrap intervals when asked for.
+pub struct ProfileRow {
+    pub name: String,
+    pub n: usize,
+    pub hidden: bool,
+    pub cells: Vec<String>,
+    pub boot: Vec<String>,
+}
+
+/// Compliance of one group.
+pub struct ComplianceRow {
+    pub name: String,
+    pub n: usize,
+    pub pooled: String,
+    pub mean: String,
+    pub median: String,
+    pub range: String,
+    pub excluded: usize,
+}
+
+const METRICS: [(Metric, usize); 6] = [
+    (Metric::Yield, 3),
+    (Metric::Oversight, 1),
+    (Metric::Gross, 1),
+    (Metric::Net, 1),
+    (Metric::Multiplier, 3),
+    (Metric::VendorGap, 3),
+];
+
+fn show_boot(i: Option<&Interval>, d: usize) -> String {
+    i.map_or("–".into(), |i| {
+        format!("[{:.d$}, {:.d$}]", i.ci_lower, i.ci_upper)
+    })
+}
+
+fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> ProfileRow {
+    ProfileRow {
+        name: name.to_string(),
+        n: p.n,
+        hidden,
+        cells: METRICS
+            .iter()
+            .map(|&(m, d)| {
+                if hidden {
+                    String::new()
+                } else {
+                    show(p.get(m), d)
+                }
+            })
+            .collect(),
+        boot: match b {
+            Some(b) if !hidden => METRICS
+                .iter()
+                .map(|&(m, d)| show_boot(b.get(m), d))
+                .collect(),
+            _ => vec![],
+        },
+    }
+}
+
+fn deff_cells(d: Option<&DesignEffect>) -> (String, String) {
+    match d {
+        Some(d) => (
+            format!("{:.2}", d.deff),
+            d.effective_n
+                .map_or("–".into(), |e| format!("{e:.0} of {:.0}", d.units)),
+        ),
+        None => ("–".into(), "–".into()),
+    }
+}
+
+fn rate(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| pct(v, 1.0))
+}
+
+/// The analysis of a study's main sample under the study's compliance rule, or under `min` percent when
+/// an admin asks for another (two thresholds a person apart would give that person's figures away by
+/// subtraction, so an analyst cannot).
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn analysis(
+    state: &AppState,
+    study: &StudyRow,
+    is_admin: bool,
+    min: Option<&str>,
+    with_bootstrap: bool,
+) -> Result<Analysis> {
+    let asked = min.map(str::trim).filter(|s| !s.is_empty());
+    // Two thresholds a person apart would give that person's figures away by subtraction: analysts see
+    // the study's rule (1/3, the ESM convention) everywhere; only an admin tries other thresholds.
+    if asked.is_some() && !is_admin {
+        return Err(AppError::BadRequest(
+            "Only an admin changes the compliance threshold: comparing two thresholds could single out a person. Analysts see the study's rule of 33%.".into(),
+        ));
+    }
+    let min_compliance = match asked {
+        None => crate::stats::MIN_COMPLIANCE,
+        Some(v) => match v.trim_end_matches('%').parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => p / 100.0,
+            _ => {
+                return Err(AppError::BadRequest(
+                    "The minimum compliance must be a percentage from 0 to 100.".into(),
+                ));
+            }
+        },
+    };
+    let level = crate::stats::LEVEL;
+    let inputs = study_inputs(state, study.id, min_compliance).await?;
+    let bands = crate::roster::service::bands(study).labels();
+    let data: Vec<_> = inputs.kept.iter().map(to_data).collect();
+    let min_cell = state.config.min_cell_size;
+    let mut categories = vec![];
+    let mut deffs = vec![];
+    let mut segments = vec![];
+    // The whole sample's profile, for the baseline's vendor check below (computed once, here).
+    let mut overall: Option<Profile> = None;
+    let (rows, note) = if data.is_empty() {
+        (
+            vec![],
+            Some("No consented main-sample participant meets the compliance rule yet.".to_string()),
+        )
+    } else {
+        let c = compute(inputs.clone(), level, with_bootstrap).await?;
+        let hide = c.hidden(min_cell);
+        match &c.profile {
+            Err(e) => (vec![], Some(format!("The profile cannot be computed: {e}"))),
+            Ok(p) => {
+                let boot = &c.boot;
+                let mut cohorts: Vec<(&String, &Profile)> = p.cohorts.iter().collect();
+                cohorts.sort_by_key(|(name, _)| cohort_order(name));
+                if let Some(cats) = &c.categories {
+                    let mut keys: Vec<&String> = cats.keys().collect();
+                    keys.sort_by_key(|k| cohort_order(k));
+                    categories = keys
+                        .into_iter()
+                        .map(|k| {
+                            let hidden = hide.cohort(k);
+                            CategoryRow {
+                                name: if k == OVERALL {
+                                    "Overall".into()
+                                } else {
+                                    k.clone()
+                                },
+                                hidden,
+                                cells: cats[k]
+                                    .iter()
+                                    .map(|e| {
+                                        if hidden {
+                                            String::new()
+                                        } else {
+                                            show(e.as_ref(), 1)
+                                        }
+                                    })
+                                    .collect(),
+                            }
+                        })
+                        .collect();
+                }
+                if let Some(d) = &c.deffs {
+                    let mut list: Vec<(&str, &DesignEffects)> =
+                        d.cohorts.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                    list.sort_by_key(|(k, _)| cohort_order(k));
+                    list.push(("Overall", &d.overall));
+                    deffs = list
+                        .into_iter()
+                        .filter(|(k, _)| !hide.cohort(k))
+                        .map(|(k, v)| {
+                            let (yd, ye) = deff_cells(v.yield_rate.as_ref());
+                            let (od, oe) = deff_cells(v.oversight.as_ref());
+                            DeffRow {
+                                name: k.to_string(),
+                                yield_deff: yd,
+                                yield_eff: ye,
+                                oversight_deff: od,
+                                oversight_eff: oe,
+                            }
+                        })
+                        .collect();
+                }
+                for (label, heading, seg, hidden) in [
+                    ("function", "Function", &c.by_function, &hide.functions),
+                    ("tenure", "Tenure", &c.by_tenure, &hide.tenures),
+                ] {
+                    if let Some(seg) = seg {
+                        let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
+                        // Tenure bands in their natural order, not as strings ("< 1 y" first).
+                        list.sort_by_key(|(name, _)| band_order(&bands, name));
+                        let rows = list
+                            .into_iter()
+                            .map(|(name, sp)| row(name, sp, None, hidden.contains(name)))
+                            .collect();
+                        segments.push((label, heading, rows));
+                    }
+                }
+                let mut rows: Vec<ProfileRow> = cohorts
+                    .into_iter()
+                    .map(|(name, c)| {
+                        row(
+                            name,
+                            c,
+                            boot.as_ref().and_then(|b| b.cohorts.get(name)),
+                            hide.cohort(name),
+                        )
+                    })
+                    .collect();
+                rows.push(row(
+                    "Overall",
+                    &p.overall,
+                    boot.as_ref().map(|b| &b.overall),
+                    hide.overall,
+                ));
+                overall = Some(p.overall.clone());
+                (rows, None)
+            }
+        }
+    };
+    let mut summaries: Vec<_> = summarise(&inputs.kept, &inputs.excluded)
+        .into_iter()
+        .collect();
+    summaries.sort_by_key(|(name, _)| cohort_order(name));
+    // A small group's range would reveal one person's rate: the confidentiality rule applies here too.
+    let hidden_compliance = crate::stats::compliance::hidden_groups(&summaries, min_cell);
+    let compliance = summaries
+        .into_iter()
+        .filter(|(name, _)| !hidden_compliance.contains(name))
+        .map(|(name, s)| ComplianceRow {
+            name: if name == "overall" {
+                "Overall".into()
+            } else {
+                name
+            },
+            n: s.n,
+            pooled: rate(s.pooled),
+            mean: rate(s.mean),
+            median: rate(s.median),
+            range: s.range.map_or("–".into(), |(a, b)| {
+                format!("{}–{}", pct(a, 1.0), pct(b, 1.0))
+            }),
+            excluded: s.excluded,
+        })
+        .collect();
+    let (baseline_rows, vendor) = comparison(state, study.id, overall.as_ref()).await?;
+    Ok(Analysis {
+        rows,
+        compliance,
+        kept: inputs.kept.len(),
+        excluded: inputs.excluded.len(),
+        min_compliance: format!("{:.1}", min_compliance * 100.0)
+            .trim_end_matches(".0")
+            .to_string(),
+        min_cell,
+        level: format!("{:.0}%", level * 100.0),
+        with_bootstrap,
+        note,
+        categories,
+        deffs,
+        segments,
+        baseline_rows,
+        vendor,
+    })
+}
