@@ -157,6 +157,12 @@ async fn blockers_in(conn: &mut SqliteConnection, id: StudyId, to: Status) -> Re
         for label in repo::missing_required(&mut *conn, id).await? {
             out.push(format!("approval not recorded: {label}"));
         }
+        if repo::privacy_notice(&mut *conn, id).await?.is_none() {
+            out.push(
+                "no privacy notice: name the controller, a contact and the purpose on the Privacy tab"
+                    .into(),
+            );
+        }
         let (main, pilot) = crate::roster::repo::sample_sizes(&mut *conn, id).await?;
         if main == 0 || pilot == 0 {
             out.push("no sample with a pilot group has been drawn".into());

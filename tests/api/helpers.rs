@@ -327,6 +327,7 @@ pub async fn study_in_pilot(app: &TestApp) -> i64 {
         ],
     )
     .await;
+    write_privacy_notice(app, id).await;
     let items = study_repo::approvals(&app.state.pool, StudyId(id))
         .await
         .unwrap();
@@ -341,6 +342,22 @@ pub async fn study_in_pilot(app: &TestApp) -> i64 {
         .await;
     assert_eq!(app.study_status(id).await, Status::Pilot);
     id
+}
+
+/// Saves a complete privacy notice for the study through its form (the pilot waits for one).
+pub async fn write_privacy_notice(app: &TestApp, study: i64) {
+    let page = app
+        .post_ok(
+            &format!("/studies/{study}/privacy"),
+            &[
+                ("controller", "Example Ltd"),
+                ("contact_name", "Data Protection Office"),
+                ("contact_email", "privacy@example.org"),
+                ("purpose", "To measure how much time the copilot saves."),
+            ],
+        )
+        .await;
+    assert!(page.contains("Privacy notice saved."));
 }
 
 /// The text of the flash message on a page, for assertion messages.

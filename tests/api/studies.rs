@@ -219,6 +219,11 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
     .await;
     app.post(&format!("/studies/{id}/approvals/{}", items[3]), &[])
         .await;
+    // The people measured must be told who controls their data: the pilot waits for the notice too.
+    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    assert!(html.contains("no privacy notice"), "{html}");
+    assert_eq!(app.study_status(id).await, Status::Setup);
+    write_privacy_notice(&app, id).await;
     let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
     assert!(html.contains("The study is now in Pilot."), "{html}");
     assert_eq!(app.study_status(id).await, Status::Pilot);
