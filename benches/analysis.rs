@@ -1,35 +1,28 @@
 //! Analysis benchmark: the full Layer 2 profile with a 2,000-resample bootstrap for 25,000 participants,
 //! from the pure module alone and from the database (about 250,000 tasks and 500,000 pings).
 //! Run with `cargo bench --bench analysis`; figures go to BENCHMARKS.md (median of the runs).
+mod common;
+
 use chrono::{Duration as TimeDelta, TimeZone, Utc};
+use common::{err, median};
 use layer2::audit::Actor;
-use layer2::config::Config;
 use layer2::roster::import::UsageFormat;
 use layer2::state::AppState;
 use layer2::stats::bootstrap::{BootstrapOptions, bootstrap};
 use layer2::stats::profile::{ParticipantData, profile};
-use layer2::study::{StudyDetails, StudyForm, StudyId};
+use layer2::study::StudyId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PARTICIPANTS: usize = 25_000;
 const TASKS: usize = 10;
 const PINGS: usize = 20;
 const RUNS: usize = 5;
 const CHUNK: usize = 400;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn err(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
-}
 
 /// A roster of `n` with usage for everyone, so the three cohorts are 10/50/40.
 fn files(n: usize) -> (String, String) {
@@ -49,19 +42,8 @@ fn files(n: usize) -> (String, String) {
 }
 
 async fn seed(state: &AppState) -> anyhow::Result<StudyId> {
-    let form = StudyForm {
-        name: "Bench".into(),
-        vendor: "V".into(),
-        product: "P".into(),
-        model_version: String::new(),
-        time_zone: "UTC".into(),
-        start_date: "2027-01-04".into(),
-    };
-    let d = StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("{p:?}"))?;
-    let id = layer2::study::service::create(state, &Actor::cli(), &d)
-        .await
-        .map_err(err)?;
-    let study = layer2::study::service::get(state, id).await.map_err(err)?;
+    let study = common::study(state, "2027-01-04").await?;
+    let id = study.id;
     let (roster, usage) = files(PARTICIPANTS * 2);
     layer2::roster::service::import_roster(
         state,
@@ -246,12 +228,7 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (mut t_db, mut t_page, mut t_report, mut t_export) = (vec![], vec![], vec![], vec![]);
     rt.block_on(async {
-        let config = Config {
-            data_dir: dir.path().to_path_buf(),
-            ..Default::default()
-        };
-        let pool = layer2::db::connect(&config.database_path()).await?;
-        let state = AppState::new(pool, config, Arc::new(layer2::clock::SystemClock))?;
+        let state = common::state(dir.path(), Arc::new(layer2::clock::SystemClock)).await?;
         let t = Instant::now();
         let id = seed(&state).await?;
         eprintln!("seeded in {:?}", t.elapsed());

@@ -4,8 +4,11 @@
 //!
 //! There is no public "seed participants" API, so after the study and roster are created through the
 //! service functions, sample members, participants, pings and link tokens are written with plain SQL.
+mod common;
+
 use chrono::{DateTime, Duration as TimeDelta, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use common::{err, median};
 use layer2::audit::Actor;
 use layer2::auth::token::{hash_token, new_token};
 use layer2::clock::ManualClock;
@@ -16,7 +19,6 @@ use layer2::pings::schedule::{ScheduleSpec, participant_seed, ping_times};
 use layer2::pings::service::ping_tick;
 use layer2::startup::Application;
 use layer2::state::AppState;
-use layer2::study::{StudyDetails, StudyForm};
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -61,15 +63,6 @@ fn week_start() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 3, 23).unwrap()
 }
 
-fn err(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn range(v: &[Duration]) -> (Duration, Duration) {
     (*v.iter().min().unwrap(), *v.iter().max().unwrap())
 }
@@ -94,18 +87,7 @@ fn roster(n: usize) -> String {
         "Marketing",
         "Operations",
     ];
-    let mut s = String::with_capacity(n * 80);
-    s.push_str("employee_id,email,function,hire_date,time_zone\n");
-    for i in 0..n {
-        s.push_str(&format!(
-            "E{i:06},e{i:06}@example.org,{},{}-0{}-15,{}\n",
-            functions[i % functions.len()],
-            2010 + i % 15,
-            1 + i % 9,
-            ZONES[i % ZONES.len()]
-        ));
-    }
-    s
+    common::roster(n, &functions, &ZONES)
 }
 
 /// Benchmark 1: pure schedule generation. Returns the elapsed time and the number of pings.
@@ -139,19 +121,8 @@ struct Seeded {
 /// A study with `n` consented participants, each with a stored week of pings (15) whose first one is
 /// moved to `due()`; that first ping is `sent` (with a fresh link token) when `first_sent`, else `scheduled`.
 async fn seed(state: &AppState, n: usize, first_sent: bool) -> anyhow::Result<Seeded> {
-    let form = StudyForm {
-        name: "Bench".into(),
-        vendor: "V".into(),
-        product: "P".into(),
-        model_version: String::new(),
-        time_zone: "UTC".into(),
-        start_date: "2027-03-01".into(),
-    };
-    let d = StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("{p:?}"))?;
-    let id = layer2::study::service::create(state, &Actor::cli(), &d)
-        .await
-        .map_err(err)?;
-    let study = layer2::study::service::get(state, id).await.map_err(err)?;
+    let study = common::study(state, "2027-03-01").await?;
+    let id = study.id;
     let imported = layer2::roster::service::import_roster(
         state,
         &Actor::cli(),

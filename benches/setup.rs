@@ -1,49 +1,34 @@
 //! Setup-phase benchmark: roster import, usage import and sample draw at 100,000 employees.
 //! Run with `cargo bench --bench setup`; figures go to BENCHMARKS.md (median of the runs).
+mod common;
+
+use common::median;
 use layer2::audit::Actor;
 use layer2::clock::SystemClock;
-use layer2::config::Config;
 use layer2::roster::import::UsageFormat;
 use layer2::roster::sample::DrawSpec;
 use layer2::roster::service;
-use layer2::state::AppState;
-use layer2::study::{StudyDetails, StudyForm};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const EMPLOYEES: usize = 100_000;
 const RUNS: usize = 5;
-
-fn roster(n: usize) -> String {
-    let functions = [
-        "Engineering",
-        "Sales",
-        "Finance",
-        "Support",
-        "Marketing",
-        "Operations",
-        "HR",
-        "Legal",
-    ];
-    let zones = [
-        "Europe/London",
-        "America/New_York",
-        "Asia/Singapore",
-        "Europe/Berlin",
-    ];
-    let mut s = String::with_capacity(n * 80);
-    s.push_str("employee_id,email,function,hire_date,time_zone\n");
-    for i in 0..n {
-        s.push_str(&format!(
-            "E{i:06},e{i:06}@example.org,{},{}-0{}-15,{}\n",
-            functions[i % 8],
-            2010 + i % 15,
-            1 + i % 9,
-            zones[i % 4]
-        ));
-    }
-    s
-}
+const FUNCTIONS: [&str; 8] = [
+    "Engineering",
+    "Sales",
+    "Finance",
+    "Support",
+    "Marketing",
+    "Operations",
+    "HR",
+    "Legal",
+];
+const ZONES: [&str; 4] = [
+    "Europe/London",
+    "America/New_York",
+    "Asia/Singapore",
+    "Europe/Berlin",
+];
 
 fn usage(n: usize) -> String {
     let mut s = String::with_capacity(n * 3 * 30);
@@ -63,42 +48,18 @@ fn usage(n: usize) -> String {
     s
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let roster = roster(EMPLOYEES);
+    let roster = common::roster(EMPLOYEES, &FUNCTIONS, &ZONES);
     let usage = usage(EMPLOYEES);
     let (mut t_roster, mut t_usage, mut t_draw) = (vec![], vec![], vec![]);
     for run in 0..RUNS {
         let dir = tempfile::tempdir()?;
         rt.block_on(async {
-            let config = Config {
-                data_dir: dir.path().to_path_buf(),
-                ..Default::default()
-            };
-            let pool = layer2::db::connect(&config.database_path()).await?;
-            let state = AppState::new(pool, config, Arc::new(SystemClock))?;
-            let form = StudyForm {
-                name: "Bench".into(),
-                vendor: "V".into(),
-                product: "P".into(),
-                model_version: String::new(),
-                time_zone: "UTC".into(),
-                start_date: "2027-01-04".into(),
-            };
-            let d = StudyDetails::parse(&form).map_err(|p| anyhow::anyhow!("{p:?}"))?;
-            let id = layer2::study::service::create(&state, &Actor::cli(), &d)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let study = layer2::study::service::get(&state, id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let state = common::state(dir.path(), Arc::new(SystemClock)).await?;
+            let study = common::study(&state, "2027-01-04").await?;
 
             let t = Instant::now();
             let n = service::import_roster(
