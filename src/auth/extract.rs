@@ -139,29 +139,61 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AdminForm<T> {
         let Admin(staff) = Admin::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let (method, headers) = (parts.method.clone(), parts.headers.clone());
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        // The body is read twice, as the token alone and as the whole form; both need the original
-        // method (`Form` reads a GET's query string) and content type (which `Form` checks).
-        let again = |bytes: Bytes| {
-            let mut r = Request::new(Body::from(bytes));
-            *r.method_mut() = method.clone();
-            *r.headers_mut() = headers.clone();
-            r
-        };
-        let Form(field) = Form::<CsrfField>::from_request(again(bytes.clone()), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        staff
-            .check_csrf(&field.csrf)
-            .map_err(IntoResponse::into_response)?;
-        let Form(form) = Form::<T>::from_request(again(bytes), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let form = checked_form(&staff, parts, body, state).await?;
         Ok(AdminForm { staff, form })
     }
+}
+
+/// A form posted by any signed-in staff member (an analyst's export, a logout): the session's CSRF token
+/// is checked (403) before the form's own fields are read. Must be the handler's last extractor.
+pub struct StaffForm<T> {
+    /// Who posted.
+    pub staff: Staff,
+    /// The form's fields.
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = checked_form(&staff, parts, body, state).await?;
+        Ok(StaffForm { staff, form })
+    }
+}
+
+/// Reads a urlencoded body twice, as the token alone (checked against `staff`'s session) and as the whole
+/// form; both reads need the original method (`Form` reads a GET's query string) and content type.
+async fn checked_form<T: DeserializeOwned>(
+    staff: &Staff,
+    parts: Parts,
+    body: Body,
+    state: &AppState,
+) -> Result<T, Response> {
+    let (method, headers) = (parts.method.clone(), parts.headers.clone());
+    let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let again = |bytes: Bytes| {
+        let mut r = Request::new(Body::from(bytes));
+        *r.method_mut() = method.clone();
+        *r.headers_mut() = headers.clone();
+        r
+    };
+    let Form(field) = Form::<CsrfField>::from_request(again(bytes.clone()), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    staff
+        .check_csrf(&field.csrf)
+        .map_err(IntoResponse::into_response)?;
+    let Form(form) = Form::<T>::from_request(again(bytes), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(form)
 }
 
 /// A form that carries nothing but its CSRF token (a button).

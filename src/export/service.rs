@@ -220,11 +220,16 @@ pub async fn audit_export(
 pub async fn file(
     state: &AppState,
     actor: &Actor,
+    role: crate::auth::Role,
     study: StudyId,
     name: &str,
     descriptions: bool,
 ) -> Result<(Vec<u8>, &'static str)> {
     use super::write;
+    // Free text is the most identifying thing a participant gives: only an admin may take it out.
+    if descriptions && role != crate::auth::Role::Admin {
+        return Err(AppError::Forbidden);
+    }
     let known =
         super::CSV_FILES.contains(&name) || name == "export.json" || name == "workbook.xlsx";
     if !known {

@@ -140,7 +140,7 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
     summaries.sort_by_key(|(name, _)| cohort_order(name));
     let offset = {
         use chrono::Offset;
-        let tz = crate::clock::zone(&s.time_zone);
+        let tz = s.tz();
         let noon = s
             .start_date
             .and_hms_opt(12, 0, 0)

@@ -55,7 +55,7 @@ async fn sample_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Resul
 }
 
 fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
-    let tz = crate::clock::zone(&study.time_zone);
+    let tz = study.tz();
     state.clock.now().with_timezone(&tz).date_naive()
 }
 

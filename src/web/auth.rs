@@ -1,7 +1,7 @@
 //! Login, logout and the one-time first-admin setup page.
 use super::{Flash, PageCtx, set_flash};
 use crate::auth::extract::{
-    Staff, anonymous_csrf, check_anonymous_csrf, clear_session_cookie, session_cookie,
+    NoFields, StaffForm, anonymous_csrf, check_anonymous_csrf, clear_session_cookie, session_cookie,
 };
 use crate::auth::service::{self, LoginOutcome};
 use crate::auth::{Email, NewPassword};
@@ -118,21 +118,12 @@ pub fn client_address(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -
         .unwrap_or(addr.ip())
 }
 
-/// The logout form's fields.
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Ends the session (POST with CSRF, so a link elsewhere cannot sign anyone out).
 pub async fn logout(
     State(state): State<AppState>,
-    staff: Staff,
     jar: CookieJar,
-    Form(form): Form<CsrfOnly>,
+    StaffForm { staff, .. }: StaffForm<NoFields>,
 ) -> Result<Response> {
-    staff.check_csrf(&form.csrf)?;
     service::logout(&state, &staff.session_hash, staff.user_id, &staff.email).await?;
     let jar = set_flash(
         jar.add(clear_session_cookie()),

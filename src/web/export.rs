@@ -2,13 +2,12 @@
 //! Analysts and admins export; only an admin may include free-text descriptions, deliberately.
 use super::PageCtx;
 use super::studies::StudyNav;
-use crate::auth::extract::Staff;
+use crate::auth::extract::{Staff, StaffForm};
 use crate::error::{AppError, Result};
 use crate::export;
 use crate::state::AppState;
 use crate::web::extract::PathStudy;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -66,8 +65,6 @@ pub async fn page(
 /// One download.
 #[derive(Deserialize)]
 pub struct ExportForm {
-    #[serde(default)]
-    csrf: String,
     /// A CSV file name, `export.json` or `workbook.xlsx`.
     #[serde(default)]
     file: String,
@@ -79,17 +76,19 @@ pub struct ExportForm {
 /// The file, as an attachment. Analysts export too, so the form is a staff form, not an admin one.
 pub async fn download(
     State(state): State<AppState>,
-    staff: Staff,
     PathStudy(study): PathStudy,
-    Form(f): Form<ExportForm>,
+    StaffForm { staff, form: f }: StaffForm<ExportForm>,
 ) -> Result<Response> {
-    staff.check_csrf(&f.csrf)?;
     let descriptions = f.descriptions == "1";
-    if descriptions && !staff.is_admin() {
-        return Err(AppError::Forbidden);
-    }
-    let (bytes, mime) =
-        export::service::file(&state, &staff.actor(), study.id, &f.file, descriptions).await?;
+    let (bytes, mime) = export::service::file(
+        &state,
+        &staff.actor(),
+        staff.role,
+        study.id,
+        &f.file,
+        descriptions,
+    )
+    .await?;
     let disposition = format!("attachment; filename=\"study-{}-{}\"", study.id.0, f.file);
     Ok((
         [

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
 /// The study named by the path's `{id}`, for a signed-in staff member: anyone without a session is sent
-/// to the login page before the database is asked, an unknown or malformed id is 404. The role is
+/// to the login page before the database is asked, a malformed id is 400 and an unknown one 404. The role is
 /// checked by `Admin` or `AdminForm` beside it.
 pub struct PathStudy(pub StudyRow);
 
@@ -26,8 +26,10 @@ impl FromRequestParts<AppState> for PathStudy {
         let id = params
             .iter()
             .find(|(name, _)| *name == "id")
-            .and_then(|(_, v)| v.parse::<i64>().ok())
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound)?
+            .1
+            .parse::<i64>()
+            .map_err(|_| AppError::BadRequest("A study is named by its number.".into()))?;
         Ok(PathStudy(service::get(state, StudyId(id)).await?))
     }
 }

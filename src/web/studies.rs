@@ -276,8 +276,6 @@ impl From<ApprovalRow> for ApprovalView {
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
-    // Read first so that a malformed id stays a 400 here, as it always was; an unknown one is a 404.
-    Path(_): Path<i64>,
     PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
@@ -287,7 +285,7 @@ pub async fn show(
         Some(n) => service::blockers(&state, study.id, n).await?,
         None => vec![],
     };
-    let tz = crate::clock::zone(&study.time_zone);
+    let tz = study.tz();
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let phases = service::timeline(&state, study.id)
         .await?

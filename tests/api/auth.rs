@@ -68,7 +68,7 @@ async fn a_page_without_a_session_redirects_to_login() {
 }
 
 /// Every route that changes something, with a study id 1 in place.
-pub const POST_ROUTES: [&str; 21] = [
+pub const POST_ROUTES: [&str; 22] = [
     "/studies",
     "/studies/1/edit",
     "/studies/1/phases",
@@ -90,6 +90,7 @@ pub const POST_ROUTES: [&str; 21] = [
     "/studies/1/baseline/expert",
     "/studies/1/baseline/control",
     "/studies/1/economics",
+    "/studies/1/privacy",
 ];
 
 #[tokio::test]
@@ -185,6 +186,14 @@ async fn a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         };
         assert_eq!(r.status(), expected, "{path}");
+    }
+    // The export is a staff form analysts use too: it needs the session's token all the same.
+    for fields in [
+        vec![("file", "participants.csv")],
+        vec![("csrf", "0".repeat(64).leak() as &str), ("file", "participants.csv")],
+    ] {
+        let r = app.post_form("/studies/1/export", &fields).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "export without a valid token");
     }
     let r = app.post_form("/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "logout without token");
