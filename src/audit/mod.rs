@@ -1,4 +1,6 @@
-//! The append-only audit log: who did what, when. Written in the same transaction as the change.
+//! The append-only audit log: who did what, when.
+//!
+//! Each entry is written in the same transaction as the change it records.
 mod repo;
 
 pub use repo::{AuditRow, list, record};

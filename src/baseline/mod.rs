@@ -1,4 +1,5 @@
 //! Instrument C: the counterfactual baseline per task category, by method, with the bound across methods.
+//!
 //! `compare` is pure; `repo` holds the SQL, `service` the rules and `view` what the pages show.
 pub mod repo;
 pub mod service;

@@ -444,6 +444,36 @@ mod tests {
         assert!(order.windows(2).all(|w| w[0] < w[1]), "cells sorted");
     }
 
+    /// The sampler as it was before it was shared: it drew from the stream even for a single choice.
+    fn old_partial_shuffle<T>(pool: &mut [T], k: usize, rng: &mut ChaCha8Rng) {
+        let len = pool.len();
+        for i in 0..k.min(len) {
+            let bound = (len - i) as u64;
+            let threshold = bound.wrapping_neg() % bound;
+            let j = loop {
+                let x = rng.next_u64();
+                if x >= threshold {
+                    break i + (x % bound) as usize;
+                }
+            };
+            pool.swap(i, j);
+        }
+    }
+
+    #[test]
+    fn a_stored_seed_still_draws_the_same_people_as_before_the_sampler_was_shared() {
+        for (len, k) in [(3, 3), (5, 5), (7, 4), (1, 1), (10, 10)] {
+            let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(31), ChaCha8Rng::seed_from_u64(31));
+            let (mut new, mut old): (Vec<usize>, Vec<usize>) =
+                ((0..len).collect(), (0..len).collect());
+            partial_shuffle(&mut new, k, &mut a);
+            old_partial_shuffle(&mut old, k, &mut b);
+            assert_eq!(new, old, "len {len}, k {k}");
+            // The next stratum's draw starts from the same place in the stream.
+            assert_eq!(a.next_u64(), b.next_u64(), "len {len}, k {k}");
+        }
+    }
+
     #[test]
     fn same_seed_same_people_and_order_independent() {
         let frame = roster(5000, 400);

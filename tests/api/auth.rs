@@ -190,10 +190,17 @@ async fn a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing() {
     // The export is a staff form analysts use too: it needs the session's token all the same.
     for fields in [
         vec![("file", "participants.csv")],
-        vec![("csrf", "0".repeat(64).leak() as &str), ("file", "participants.csv")],
+        vec![
+            ("csrf", "0".repeat(64).leak() as &str),
+            ("file", "participants.csv"),
+        ],
     ] {
         let r = app.post_form("/studies/1/export", &fields).await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "export without a valid token");
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "export without a valid token"
+        );
     }
     let r = app.post_form("/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "logout without token");
