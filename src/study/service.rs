@@ -13,6 +13,11 @@ pub async fn get(state: &AppState, id: StudyId) -> Result<StudyRow> {
     repo::get(&state.pool, id).await?.ok_or(AppError::NotFound)
 }
 
+/// Every study, for the list page.
+pub async fn list(state: &AppState) -> Result<Vec<repo::StudyListRow>> {
+    Ok(repo::list(&state.pool).await?)
+}
+
 /// Creates a study in draft with the default 90-day timeline and approvals checklist.
 #[tracing::instrument(skip_all)]
 pub async fn create(state: &AppState, actor: &Actor, d: &StudyDetails) -> Result<StudyId> {
@@ -408,6 +413,53 @@ pub async fn set_privacy_notice(
     .await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// Everything the study's overview page shows, read in one place.
+pub struct Overview {
+    /// What stops the next step, in words.
+    pub blockers: Vec<String>,
+    /// The phases in order, each with whether today (in the study's zone) falls inside it.
+    pub phases: Vec<(PhaseDates, bool)>,
+    /// The approvals checklist.
+    pub approvals: Vec<repo::ApprovalRow>,
+    /// Every status change, oldest first.
+    pub history: Vec<repo::StatusChangeRow>,
+    /// Employees on the roster.
+    pub employees: i64,
+    /// The usage import in use, if any.
+    pub usage: Option<crate::roster::repo::UsageImportRow>,
+    /// (main, pilot) sample sizes.
+    pub sample: (i64, i64),
+    /// Invitations and their answers.
+    pub participants: crate::participants::repo::Counts,
+}
+
+/// Reads the study's overview.
+pub async fn overview(state: &AppState, study: &StudyRow) -> Result<Overview> {
+    let blockers = match study.status().next() {
+        Some(n) => blockers(state, study.id, n).await?,
+        None => vec![],
+    };
+    let today = state.clock.now().with_timezone(&study.tz()).date_naive();
+    let phases = repo::timeline(&state.pool, study.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let current = p.starts_on <= today && today <= p.ends_on;
+            (p, current)
+        })
+        .collect();
+    Ok(Overview {
+        blockers,
+        phases,
+        approvals: repo::approvals(&state.pool, study.id).await?,
+        history: repo::status_history(&state.pool, study.id).await?,
+        employees: crate::roster::repo::employee_count(&state.pool, study.id).await?,
+        usage: crate::roster::repo::latest_usage_import(&state.pool, study.id).await?,
+        sample: crate::roster::repo::sample_sizes(&state.pool, study.id).await?,
+        participants: crate::participants::service::counts(state, study.id).await?,
+    })
 }
 
 #[cfg(test)]

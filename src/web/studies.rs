@@ -5,9 +5,8 @@ use crate::auth::extract::{Admin, Staff};
 use crate::auth::extract::{AdminForm, NoFields};
 use crate::error::{AppError, Result};
 use crate::participants::service as participants;
-use crate::roster::repo as roster_repo;
 use crate::state::AppState;
-use crate::study::repo::{self as study_repo, ApprovalRow, StudyListRow, StudyRow};
+use crate::study::repo::{ApprovalRow, StudyListRow, StudyRow};
 use crate::study::{Phase, PhaseDates, Status, StudyDetails, StudyForm, Timeline, service};
 use askama::Template;
 use axum::extract::{Path, State};
@@ -83,7 +82,7 @@ impl From<StudyListRow> for StudyListView {
 
 /// All studies.
 pub async fn list(State(state): State<AppState>, staff: Staff, jar: CookieJar) -> Result<Response> {
-    let studies = study_repo::list(&state.pool)
+    let studies = service::list(&state)
         .await?
         .into_iter()
         .map(StudyListView::from)
@@ -279,32 +278,24 @@ pub async fn show(
     PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
+    let o = service::overview(&state, &study).await?;
     let status = study.status();
     let next = status.next();
-    let blockers = match next {
-        Some(n) => service::blockers(&state, study.id, n).await?,
-        None => vec![],
-    };
-    let tz = study.tz();
-    let today = state.clock.now().with_timezone(&tz).date_naive();
-    let phases = service::timeline(&state, study.id)
-        .await?
+    let blockers = o.blockers;
+    let phases = o
+        .phases
         .into_iter()
-        .map(|p| PhaseView {
+        .map(|(p, current)| PhaseView {
             key: p.phase.as_str(),
             label: p.phase.label(),
             starts_on: p.starts_on.to_string(),
             ends_on: p.ends_on.to_string(),
-            current: p.starts_on <= today && today <= p.ends_on,
+            current,
         })
         .collect();
-    let approvals = study_repo::approvals(&state.pool, study.id)
-        .await?
-        .into_iter()
-        .map(ApprovalView::from)
-        .collect();
-    let history = study_repo::status_history(&state.pool, study.id)
-        .await?
+    let approvals = o.approvals.into_iter().map(ApprovalView::from).collect();
+    let history = o
+        .history
         .into_iter()
         .map(|c| {
             format!(
@@ -316,8 +307,8 @@ pub async fn show(
             )
         })
         .collect();
-    let employees = roster_repo::employee_count(&state.pool, study.id).await?;
-    let usage = match roster_repo::latest_usage_import(&state.pool, study.id).await? {
+    let employees = o.employees;
+    let usage = match o.usage {
         Some(u) => format!(
             "{} ({} to {}), {} people matched",
             u.filename,
@@ -327,7 +318,7 @@ pub async fn show(
         ),
         None => "none yet".into(),
     };
-    let (main, pilot) = roster_repo::sample_sizes(&state.pool, study.id).await?;
+    let (main, pilot) = o.sample;
     let sample = if main + pilot == 0 {
         "not drawn yet".into()
     } else {
@@ -337,7 +328,7 @@ pub async fn show(
             thousands(pilot)
         )
     };
-    let counts = participants::counts(&state, study.id).await?;
+    let counts = o.participants;
     let invitations = (counts.invited > 0).then(|| {
         format!(
             "{} invited: {} consented, {} declined, {} withdrawn, {} not answered yet.",
