@@ -162,6 +162,8 @@ pub struct StudyOut {
     pub exported_at: String,
     /// Whether free-text descriptions are included.
     pub descriptions: bool,
+    /// Participants erased at their request before this export (none of their data is in it).
+    pub erased_participants: i64,
 }
 
 /// Everything one export holds.
@@ -470,6 +472,8 @@ pub async fn gather(
             min_cell_size: k,
             exported_at: utc(state.clock.now()),
             descriptions,
+            erased_participants: crate::participants::repo::erased_count(&state.pool, study)
+                .await?,
         },
         participants,
         diary,

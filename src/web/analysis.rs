@@ -25,6 +25,8 @@ struct AnalysisPage {
     rows: Vec<ProfileRow>,
     compliance: Vec<ComplianceRow>,
     kept: usize,
+    /// Participants erased at their request (left out of everything).
+    erased: i64,
     excluded: usize,
     min_compliance: String,
     min_cell: usize,
@@ -347,6 +349,7 @@ pub async fn page(
         rows,
         compliance,
         kept: inputs.kept.len(),
+        erased: crate::participants::service::erased_count(&state, study.id).await?,
         excluded: inputs.excluded.len(),
         min_compliance: format!("{:.1}", min_compliance * 100.0)
             .trim_end_matches(".0")

@@ -230,7 +230,9 @@ async fn an_answer_sent_after_withdrawing_is_not_stored() {
     let (ping, due, _) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     run_due(&app.state, app.clock_now()).await.unwrap();
-    person.post_form(&format!("{link}/withdraw"), &[]).await;
+    person
+        .post_form(&format!("{link}/withdraw"), &[("choice", "leave")])
+        .await;
     assert_eq!(
         answer(&person, &link, ping, "no").await,
         StatusCode::CONFLICT
@@ -271,21 +273,39 @@ async fn pilot_pings_stop_when_the_study_moves_on_to_collection() {
 }
 
 #[tokio::test]
-async fn withdrawing_stops_everything_from_the_next_tick_on() {
+async fn withdrawing_needs_an_explicit_choice_and_stops_everything_from_the_next_tick_on() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
     consent(&person, &link, true).await;
     let (status, html) = person.get_text(&format!("{link}/withdraw")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Leave the study?"));
+    assert!(html.contains("Leave the study?") && html.contains("Leave and delete my answers"));
+    // A link scanner's empty or default POST is refused and changes nothing.
+    for fields in [&[][..], &[("choice", "")][..], &[("choice", "yes")][..]] {
+        let r = person.post_form(&format!("{link}/withdraw"), fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Choose one of the buttons")
+        );
+    }
+    assert_eq!(consent_events(&app, participant).await, ["accepted"]);
+    assert!(person.get_text(&link).await.1.contains("Your task diary"));
+    // The real choice withdraws.
     let html = person
-        .post_form(&format!("{link}/withdraw"), &[])
+        .post_form(&format!("{link}/withdraw"), &[("choice", "leave")])
         .await
         .text()
         .await
         .unwrap();
     assert!(html.contains("You have left the study"));
+    assert_eq!(
+        consent_events(&app, participant).await,
+        ["accepted", "withdrawn"]
+    );
     app.clock.advance(Duration::days(3));
     run_due(&app.state, app.clock_now()).await.unwrap();
     assert_eq!(mail_to(&app, participant, &["ping"]).await, 0);
