@@ -13,7 +13,7 @@ pub use consent::{
     CONSENT_METHOD, Leaving, NoticeLines, Seen, Shown, decide, notice, remove, shown, shown_sha256,
     withdraw,
 };
-pub use erasure::{Erased, ErasureKey, erase, erase_by_key, erased_count};
+pub use erasure::{Erased, ErasureKey, erase, erase_by_key, erased_count, participant_actor};
 pub use home::{Home, consent_wording, home};
 pub use instrument::{
     InstrumentForm, SettingsForm, edit_instrument, edit_settings, instrument, wording_and_settings,
