@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `demo`, `user`, `import`, `analyze`, `export`, `report`, `study`.
+//! The command line: `serve` (default), `demo`, `user`, `import`, `analyze`, `export`, `report`, `study`,
+//! `participant`.
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::SystemClock;
@@ -97,6 +98,29 @@ enum Command {
     Study {
         #[command(subcommand)]
         command: StudyCommand,
+    },
+    /// Act on one participant.
+    Participant {
+        #[command(subcommand)]
+        command: ParticipantCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParticipantCommand {
+    /// Erase a participant for good (answers, links, consent history, mail); the roster keeps only cohort,
+    /// function and tenure band. Audited without personal data. Name them by exactly one of --email and
+    /// --employee-id.
+    Erase {
+        /// The study id (see `layer2 study list`).
+        #[arg(long)]
+        study: i64,
+        /// The participant's email.
+        #[arg(long)]
+        email: Option<String>,
+        /// The participant's employee id.
+        #[arg(long)]
+        employee_id: Option<String>,
     },
 }
 
@@ -289,6 +313,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::reports::readout::text(&state, id, min_compliance)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Participant {
+            command:
+                ParticipantCommand::Erase {
+                    study,
+                    email,
+                    employee_id,
+                },
+        } => {
+            use crate::participants::service::{ErasureKey, erase_by_key};
+            let key = match (email, employee_id) {
+                (Some(e), None) => ErasureKey::Email(e),
+                (None, Some(x)) => ErasureKey::EmployeeId(x),
+                _ => bail!("name the participant by exactly one of --email and --employee-id"),
+            };
+            let state = offline_state(config).await?;
+            let id = crate::study::StudyId(study);
+            let erased = erase_by_key(&state, &Actor::cli(), id, &key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Erased one participant of study {study}: {}.",
+                erased.summary()
             );
             Ok(ExitCode::SUCCESS)
         }

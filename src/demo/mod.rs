@@ -207,6 +207,18 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
         "GPT-5 (2026-08)",
     )
     .await?;
+    // One person who declined later asked for their data to be deleted: the collection study shows an erasure.
+    let wave1 = crate::study::StudyId(collection);
+    let people = crate::participants::service::collection(state, wave1)
+        .await
+        .map_err(err)?
+        .people;
+    if let Some(p) = people.iter().find(|p| p.standing() == "declined") {
+        let actor = crate::participants::service::participant_actor();
+        crate::participants::service::erase(state, &actor, wave1, p.id)
+            .await
+            .map_err(err)?;
+    }
     Ok(DemoInfo {
         study_id: id.0,
         study_name: study.name,

@@ -157,6 +157,8 @@ pub struct StudyOut {
     pub exported_at: String,
     /// Whether free-text descriptions are included.
     pub descriptions: bool,
+    /// Participants erased at their request before this export (none of their data is in it).
+    pub erased_participants: i64,
 }
 
 /// Everything one export holds.

@@ -183,6 +183,8 @@ pub async fn gather(
             min_cell_size: k,
             exported_at: utc(state.clock.now()),
             descriptions,
+            erased_participants: crate::participants::repo::erased_count(&state.pool, study)
+                .await?,
         },
         participants,
         diary,

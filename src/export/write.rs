@@ -165,18 +165,31 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 .collect(),
         },
     ];
+    let mut rows: Vec<Vec<Cell>> = book
+        .iter()
+        .map(|c: &Column| {
+            [c.file, c.column, c.kind, c.unit, c.allowed, c.description]
+                .iter()
+                .map(|s| text(s))
+                .collect()
+        })
+        .collect();
+    // One line on erasures, so a reader knows the files leave people out on purpose.
+    rows.push(vec![
+        text("(this export)"),
+        text("erased_participants"),
+        text("integer"),
+        text("people"),
+        text(""),
+        text(&format!(
+            "{} participant(s) were erased at their request before this export; none of their data is in any file.",
+            d.study.erased_participants
+        )),
+    ]);
     out.push(Table {
         name: "codebook.csv",
         header: vec!["file", "column", "type", "unit", "allowed", "description"],
-        rows: book
-            .iter()
-            .map(|c: &Column| {
-                [c.file, c.column, c.kind, c.unit, c.allowed, c.description]
-                    .iter()
-                    .map(|s| text(s))
-                    .collect()
-            })
-            .collect(),
+        rows,
     });
     out
 }
@@ -271,6 +284,7 @@ mod tests {
     fn sample(descriptions: bool) -> ExportData {
         ExportData {
             study: StudyOut {
+                erased_participants: 0,
                 id: 1,
                 name: "W".into(),
                 vendor: "V".into(),

@@ -266,7 +266,7 @@ fn is_valid_message_id(id: &str) -> bool {
 }
 
 /// A file name for a Message-ID: the same id always gives the same name, so a resend replaces the file.
-fn file_stem(message_id: &str) -> String {
+pub(crate) fn file_stem(message_id: &str) -> String {
     let mut stem: String = message_id
         .chars()
         .map(|c| {

@@ -23,6 +23,8 @@ pub struct Analysis {
     pub compliance: Vec<ComplianceRow>,
     /// Participants in the estimates.
     pub kept: usize,
+    /// Participants erased at their request (left out of everything).
+    pub erased: i64,
     /// Left out by the compliance rule.
     pub excluded: usize,
     /// The compliance rule in force, in percent ("33.3").
@@ -308,6 +310,7 @@ pub async fn analysis(
         rows,
         compliance,
         kept: inputs.kept.len(),
+        erased: crate::participants::service::erased_count(state, study.id).await?,
         excluded: inputs.excluded.len(),
         min_compliance: format!("{:.1}", min_compliance * 100.0)
             .trim_end_matches(".0")

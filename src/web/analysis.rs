@@ -22,6 +22,8 @@ struct AnalysisPage {
     rows: Vec<ProfileRow>,
     compliance: Vec<ComplianceRow>,
     kept: usize,
+    /// Participants erased at their request (left out of everything).
+    erased: i64,
     excluded: usize,
     min_compliance: String,
     min_cell: usize,
@@ -68,6 +70,7 @@ pub async fn page(
         rows: a.rows,
         compliance: a.compliance,
         kept: a.kept,
+        erased: a.erased,
         excluded: a.excluded,
         min_compliance: a.min_compliance,
         min_cell: a.min_cell,

@@ -1,5 +1,5 @@
 //! The admin's (and analyst's) view of data collection: compliance per cohort and per participant, nudges,
-//! removals and mail failures. Emails appear for admins only; analysts see pseudonymous ids.
+//! removals, erasures and mail failures. Emails appear for admins only; analysts see pseudonymous ids.
 use super::extract::PathStudy;
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, pct};
@@ -182,6 +182,40 @@ pub async fn remove(
         &back(&study, "collection"),
         "Participant removed; nothing more will be sent to them.",
     )
+}
+
+/// The erase form: a box the admin must tick, so that a stray click or an empty POST erases nobody.
+#[derive(serde::Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases a participant (confirmed): their answers, links, consent history and mail go for good.
+pub async fn erase(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    Path((_, participant)): Path<(i64, i64)>,
+    jar: CookieJar,
+    AdminForm { staff, form }: AdminForm<EraseForm>,
+) -> Result<Response> {
+    let back = back(&study, "collection");
+    if form.confirm != "erase" {
+        let refused = Err(crate::error::AppError::BadRequest(
+            "Tick the box to confirm the erasure; nothing was changed.".into(),
+        ));
+        return outcome(refused, jar, &back, "");
+    }
+    let r = service::erase(&state, &staff.actor(), study.id, participant).await;
+    match r {
+        Ok(e) => outcome(
+            Ok(()),
+            jar,
+            &back,
+            format!("Participant erased: {}.", e.summary()),
+        ),
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
 }
 
 fn back(study: &StudyRow, page: &str) -> String {

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
         .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
         .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
+        .route("/studies/{id}/participants/{pid}/erase", post(collection::erase))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/users", get(admin::users))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -25,6 +25,8 @@ struct MessagePage<'a> {
     title: &'a str,
     message: &'a str,
     home: &'a str,
+    /// The organisation's data protection contact (the bad-link page only).
+    contact: &'a str,
 }
 
 fn message(
@@ -39,19 +41,22 @@ fn message(
         title,
         message: text,
         home,
+        contact: "",
     };
     Ok((status, Html(page.render()?)).into_response())
 }
 
-/// The same answer for every bad link: malformed, unknown, expired or another participant's.
-fn bad_link() -> Result<Response> {
-    message(
-        StatusCode::NOT_FOUND,
-        "Layer 2 Study",
-        "This link does not work",
-        "It may be mistyped or out of date. Use the newest email from the study, or ask the study team for a new link.",
-        "",
-    )
+/// The same answer for every bad link: malformed, unknown, expired, erased or another participant's; it
+/// names the organisation's data protection contact when the configuration gives one.
+fn bad_link(state: &AppState) -> Result<Response> {
+    let page = MessagePage {
+        study: "Layer 2 Study",
+        title: "This link does not work",
+        message: "It may be mistyped or out of date. Use the newest email from the study, or ask the study team for a new link.",
+        home: "",
+        contact: state.config.privacy_contact.trim(),
+    };
+    Ok((StatusCode::NOT_FOUND, Html(page.render()?)).into_response())
 }
 
 /// The client's address by the same rule as login (the socket's, or behind a trusted proxy the address the
@@ -81,7 +86,7 @@ async fn participant(
 ) -> Result<std::result::Result<ParticipantRow, Response>> {
     Ok(match service::check_link(state, token, client).await? {
         LinkCheck::Valid(p) => Ok(*p),
-        LinkCheck::Bad => Err(bad_link()?),
+        LinkCheck::Bad => Err(bad_link(state)?),
         LinkCheck::Throttled => Err(message(
             StatusCode::TOO_MANY_REQUESTS,
             "Layer 2 Study",
@@ -112,6 +117,10 @@ struct ConsentPage<'a> {
     base: String,
     consent_text: String,
     version: i64,
+    /// The privacy notice, as hashed into the decision.
+    notice: service::NoticeLines,
+    /// SHA-256 of the consent text and notice shown; the form sends it back.
+    sha256: String,
     declined: bool,
     control: bool,
 }
@@ -296,12 +305,14 @@ pub async fn open(
         );
     }
     if !p.accepted() {
-        let (consent_text, version) = service::consent_wording(&state, p.study_id).await?;
+        let shown = service::shown(&state, p.study_id).await?;
         let page = ConsentPage {
             study: &p.study_name,
             base: base(&token),
-            consent_text,
-            version,
+            consent_text: shown.consent_text,
+            version: shown.version,
+            notice: shown.notice,
+            sha256: shown.sha256,
             declined: p.consent == Some(Decision::Declined),
             control: p.arm == Arm::Control,
         };
@@ -377,6 +388,8 @@ pub struct ConsentForm {
     decision: String,
     /// The consent-text version shown.
     version: Option<i64>,
+    /// The SHA-256 of the consent text and privacy notice shown.
+    shown: Option<String>,
 }
 
 /// Records yes or no.
@@ -391,7 +404,11 @@ pub async fn consent(
         return Err(AppError::BadRequest("Choose yes or no.".into()));
     };
     let accept = decision == Decision::Accepted;
-    match service::decide(&state, &p, accept, f.version).await {
+    let seen = service::Seen {
+        version: f.version,
+        sha256: f.shown.filter(|h| !h.is_empty()),
+    };
+    match service::decide(&state, &p, accept, Some(seen)).await {
         Ok(()) if accept => Ok(Redirect::to(&base(&token)).into_response()),
         Ok(()) => message(
             StatusCode::OK,
@@ -407,44 +424,84 @@ pub async fn consent(
     }
 }
 
-/// The leave-the-study confirmation (a GET changes nothing).
+#[derive(Template)]
+#[template(path = "participant/withdraw.html")]
+struct WithdrawPage<'a> {
+    study: &'a str,
+    base: String,
+    notice: service::NoticeLines,
+    error: Option<&'a str>,
+    /// Already left: only erasure is left to offer.
+    withdrawn: bool,
+}
+
+async fn withdraw_form(
+    state: &AppState,
+    p: &ParticipantRow,
+    token: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response> {
+    let page = WithdrawPage {
+        study: &p.study_name,
+        base: base(token),
+        notice: service::notice(state, p.study_id).await?,
+        error,
+        withdrawn: p.withdrawn_at.is_some(),
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// The leave-the-study page: leave, or leave and delete my answers, with the privacy notice (a GET changes
+/// nothing).
 pub async fn withdraw_page(
     State(state): State<AppState>,
     Client(client): Client,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    #[derive(Template)]
-    #[template(path = "participant/withdraw.html")]
-    struct WithdrawPage<'a> {
-        study: &'a str,
-        base: String,
-    }
     let p = participant_or_return!(state, token, client);
-    Ok(Html(
-        WithdrawPage {
-            study: &p.study_name,
-            base: base(&token),
-        }
-        .render()?,
-    )
-    .into_response())
+    withdraw_form(&state, &p, &token, StatusCode::OK, None).await
 }
 
-/// Leaves the study at once.
+/// The withdraw page's choice.
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    choice: String,
+}
+
+/// Leaves the study, or leaves and erases, on an explicit choice only: a link scanner's empty or default
+/// POST gets 422 and changes nothing.
 pub async fn withdraw(
     State(state): State<AppState>,
     Client(client): Client,
     Path(token): Path<String>,
+    Form(f): Form<WithdrawForm>,
 ) -> Result<Response> {
     let p = participant_or_return!(state, token, client);
-    service::withdraw(&state, &p).await?;
-    message(
-        StatusCode::OK,
-        &p.study_name,
-        "You have left the study",
-        "Nothing more will be sent to you. Thank you for your time.",
-        "",
-    )
+    let Some(choice) = service::Leaving::from_button(&f.choice) else {
+        return withdraw_form(
+            &state,
+            &p,
+            &token,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Choose one of the buttons below: nothing has changed yet."),
+        )
+        .await;
+    };
+    service::withdraw(&state, &p, choice).await?;
+    let (title, text) = match choice {
+        service::Leaving::Leave => (
+            "You have left the study",
+            "Nothing more will be sent to you. Thank you for your time.",
+        ),
+        service::Leaving::LeaveAndErase => (
+            "Your answers are deleted",
+            "You have left the study, and your answers, diary entries, check-ins, consent record and emails \
+             have been deleted. Nothing more will be sent to you, and the links in your emails no longer work.",
+        ),
+    };
+    message(StatusCode::OK, &p.study_name, title, text, "")
 }
 
 /// A new diary entry.
@@ -532,7 +589,7 @@ async fn save(
         Err(AppError::Conflict(m)) => {
             home(state, p, token, StatusCode::CONFLICT, None, vec![m], f, id).await
         }
-        Err(AppError::NotFound) => bad_link(),
+        Err(AppError::NotFound) => bad_link(state),
         Err(e) => Err(e),
     }
 }
@@ -555,7 +612,7 @@ pub async fn answer(
     let p = participant_or_return!(state, token, client);
     // Another participant's ping looks exactly like a bad link.
     let Some(g) = crate::pings::service::find(&state, &p, ping).await? else {
-        return bad_link();
+        return bad_link(&state);
     };
     match PingAnswer::parse(&f) {
         Err(m) => ping_page(

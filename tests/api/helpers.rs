@@ -886,3 +886,50 @@ impl TestApp {
         );
     }
 }
+
+// ---- erasure helpers ----
+// What a copy of the data folder would show: the database file and its `-wal` as bytes, and the `.eml`
+// files of the file transport.
+
+/// Whether `needle` occurs anywhere in the database file or its `-wal` (as `grep -a` would find it).
+pub fn in_database_files(app: &TestApp, needle: &str) -> bool {
+    let db = app.state.config.database_path();
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    [db, wal.into()].iter().any(|path| {
+        std::fs::read(path)
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
+/// The text of every `.eml` file in the mail folder.
+pub fn eml_texts(app: &TestApp) -> Vec<String> {
+    std::fs::read_dir(app.state.config.mail_dir())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A participant's employee id (from the roster).
+pub async fn employee_id_of(app: &TestApp, participant: i64) -> String {
+    sqlx::query_scalar(
+        "SELECT e.employee_id FROM participants p JOIN employees e ON e.id = p.employee WHERE p.id = ?",
+    )
+    .bind(participant)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// Every audit row's actor and detail, as one text each.
+pub async fn audit_texts(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT actor || ' ' || action || ' ' || detail FROM audit_log ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+}

@@ -4,6 +4,7 @@ mod baseline;
 mod browser;
 mod cli;
 mod demo;
+mod erasure;
 mod helpers;
 mod mail;
 mod participants;

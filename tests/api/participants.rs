@@ -230,7 +230,9 @@ async fn an_answer_sent_after_withdrawing_is_not_stored() {
     let (ping, due, _) = first_ping(&app, participant).await;
     app.clock.advance(due - t0());
     run_due(&app.state, app.clock_now()).await.unwrap();
-    person.post_form(&format!("{link}/withdraw"), &[]).await;
+    person
+        .post_form(&format!("{link}/withdraw"), &[("choice", "leave")])
+        .await;
     assert_eq!(
         answer(&person, &link, ping, "no").await,
         StatusCode::CONFLICT
@@ -271,21 +273,39 @@ async fn pilot_pings_stop_when_the_study_moves_on_to_collection() {
 }
 
 #[tokio::test]
-async fn withdrawing_stops_everything_from_the_next_tick_on() {
+async fn withdrawing_needs_an_explicit_choice_and_stops_everything_from_the_next_tick_on() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let (person, participant, link) = invited(&app, id).await;
     consent(&person, &link, true).await;
     let (status, html) = person.get_text(&format!("{link}/withdraw")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Leave the study?"));
+    assert!(html.contains("Leave the study?") && html.contains("Leave and delete my answers"));
+    // A link scanner's empty or default POST is refused and changes nothing.
+    for fields in [&[][..], &[("choice", "")][..], &[("choice", "yes")][..]] {
+        let r = person.post_form(&format!("{link}/withdraw"), fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Choose one of the buttons")
+        );
+    }
+    assert_eq!(consent_events(&app, participant).await, ["accepted"]);
+    assert!(person.get_text(&link).await.1.contains("Your task diary"));
+    // The real choice withdraws.
     let html = person
-        .post_form(&format!("{link}/withdraw"), &[])
+        .post_form(&format!("{link}/withdraw"), &[("choice", "leave")])
         .await
         .text()
         .await
         .unwrap();
     assert!(html.contains("You have left the study"));
+    assert_eq!(
+        consent_events(&app, participant).await,
+        ["accepted", "withdrawn"]
+    );
     app.clock.advance(Duration::days(3));
     run_due(&app.state, app.clock_now()).await.unwrap();
     assert_eq!(mail_to(&app, participant, &["ping"]).await, 0);
@@ -757,4 +777,118 @@ async fn behind_a_proxy_bad_links_are_counted_per_client_as_at_login() {
         StatusCode::NOT_FOUND,
         "someone else behind the same proxy is not"
     );
+}
+
+/// The hidden `shown` field of a consent page: the SHA-256 of what it shows.
+fn shown_hash(html: &str) -> String {
+    let at = html
+        .find("name=\"shown\" value=\"")
+        .expect("the hash field")
+        + 20;
+    html[at..at + 64].to_string()
+}
+
+async fn recorded_hashes(
+    app: &TestApp,
+    participant: i64,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    sqlx::query_as(
+        "SELECT event, text_sha256, method FROM consent_events WHERE participant = ? ORDER BY id",
+    )
+    .bind(participant)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_consent_page_names_controller_contact_purpose_and_retention_and_the_record_holds_its_hash()
+ {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let notice = [
+        ("controller", "Example Ltd"),
+        ("contact_name", "Data Protection Office"),
+        ("contact_email", "dpo@example.org"),
+        ("purpose", "To measure how much time the copilot saves."),
+    ];
+    let admin_page = app
+        .post_ok(&format!("/studies/{id}/privacy"), &notice)
+        .await;
+    let at = admin_page
+        .find("kept until <strong>")
+        .expect("a retention date")
+        + 19;
+    let until = chrono::NaiveDate::parse_from_str(&admin_page[at..at + 10], "%Y-%m-%d").unwrap();
+    let (person, participant, link) = invited(&app, id).await;
+
+    let html = person.get_text(&link).await.1;
+    for shown in [
+        "Example Ltd",
+        "Data Protection Office, dpo@example.org",
+        "To measure how much time the copilot saves.",
+        &until.format("%d %B %Y").to_string(),
+        "Analysts see only pseudonymous data",
+        "Study admins see your name",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    let first = shown_hash(&html);
+    assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+    // The withdraw page tells the same.
+    let leave = person.get_text(&format!("{link}/withdraw")).await.1;
+    assert!(
+        leave.contains("Data Protection Office, dpo@example.org") && leave.contains("Example Ltd")
+    );
+
+    // The notice changes while the page is open: the old page's answer is not recorded against the new text.
+    let mut changed = notice.to_vec();
+    changed[3] = (
+        "purpose",
+        "To measure the copilot's time saved and its cost.",
+    );
+    app.post_ok(&format!("/studies/{id}/privacy"), &changed)
+        .await;
+    let r = person
+        .post_form(
+            &format!("{link}/consent"),
+            &[("decision", "accept"), ("version", "1"), ("shown", &first)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("read it again"));
+    assert_eq!(consent_of(&app, participant).await, None);
+
+    let html = person.get_text(&link).await.1;
+    assert!(html.contains("its cost"));
+    let second = shown_hash(&html);
+    assert_ne!(first, second);
+    let r = person
+        .post_form(
+            &format!("{link}/consent"),
+            &[("decision", "accept"), ("version", "1"), ("shown", &second)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        recorded_hashes(&app, participant).await,
+        [(
+            "accepted".to_string(),
+            Some(second),
+            Some("web form".to_string())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn the_bad_link_page_names_the_organisations_data_protection_contact_when_configured() {
+    let contact = "Data Protection Office, privacy@example.org";
+    let app = spawn_app_with(|c| c.privacy_contact = contact.into()).await;
+    let (status, html) = app.get_text("/p/not-a-token").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains(contact), "{html}");
+    let plain = spawn_app().await;
+    let (status, html) = plain.get_text("/p/not-a-token").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("Questions about your data"));
 }

@@ -1,31 +1,140 @@
-//! Consent, withdrawal and removal: a participant's decisions and an admin's removal.
+//! Consent, withdrawal and removal: what a participant is shown, their decisions and an admin's removal.
 use super::instrument::instrument;
 use super::local_today;
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::participants::repo::{self, ParticipantRow};
-use crate::participants::{Arm, ConsentEvent, Decision};
+use crate::participants::{Arm, ConsentEvent, DEFAULT_CONSENT, Decision};
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
+
+/// How a consent decision is taken (stored with each decision).
+pub const CONSENT_METHOD: &str = "web form";
+
+/// The privacy notice as participants read it: (label, text) lines, in order.
+pub type NoticeLines = Vec<(&'static str, String)>;
+
+/// Exactly what the consent page shows: the consent text, its version, the privacy notice, and the
+/// SHA-256 (hex) of the text and notice together, which the decision records.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    /// The consent text.
+    pub consent_text: String,
+    /// Its version.
+    pub version: i64,
+    /// The privacy notice, as rendered.
+    pub notice: NoticeLines,
+    /// SHA-256 of `consent_text` and `notice` as `shown_text` lays them out.
+    pub sha256: String,
+}
+
+/// What a participant saw when they decided (carried by the consent form).
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    /// The consent-text version shown.
+    pub version: Option<i64>,
+    /// The SHA-256 of the text shown.
+    pub sha256: Option<String>,
+}
+
+/// The text a consent decision answers, in one canonical layout: the consent text, a blank line, then one
+/// "label: text" line per notice line. The page renders the same lines; the hash is taken over this.
+pub fn shown_text(consent_text: &str, notice: &NoticeLines) -> String {
+    let mut s = format!("{consent_text}\n\n");
+    for (label, text) in notice {
+        s.push_str(&format!("{label}: {text}\n"));
+    }
+    s
+}
+
+/// SHA-256 (hex) of `shown_text`.
+pub fn shown_sha256(consent_text: &str, notice: &NoticeLines) -> String {
+    crate::auth::token::hex(&Sha256::digest(shown_text(consent_text, notice).as_bytes()))
+}
+
+/// The study's privacy notice in participants' words: controller, contact, purpose, retention date and who
+/// sees what. Before the team has written one, the lines say so and name the organisation's contact.
+pub async fn notice(state: &AppState, study: StudyId) -> Result<NoticeLines> {
+    let k = state.config.min_cell_size;
+    let who = format!(
+        "Study admins see your name and email, to send your invitation, check-ins and reminders. Analysts \
+         see only pseudonymous data (a code instead of your name). Results are reported only for groups of at \
+         least {k} people; your manager does not see your answers."
+    );
+    let org = state.config.privacy_contact.trim();
+    let mut lines = match crate::study::service::privacy_notice(state, study).await? {
+        Some((n, until)) => vec![
+            ("Data controller", n.controller),
+            (
+                "Contact",
+                format!("{}, {}", n.contact_name, n.contact_email),
+            ),
+            ("Purpose", n.purpose),
+            (
+                "Kept until",
+                match until {
+                    Some(d) => format!(
+                        "{}; then your answers and every other record about you are deleted",
+                        d.format("%d %B %Y")
+                    ),
+                    None => "the end of the study's retention period".into(),
+                },
+            ),
+        ],
+        None => vec![(
+            "Data controller",
+            "not stated yet by the study team".to_string(),
+        )],
+    };
+    lines.push(("Who sees what", who));
+    if !org.is_empty() {
+        lines.push(("Data protection contact", org.to_string()));
+    }
+    Ok(lines)
+}
+
+/// What the consent page shows for a study now (the default wording before any exists).
+pub async fn shown(state: &AppState, study: StudyId) -> Result<Shown> {
+    let (consent_text, version) = match repo::instrument(&state.pool, study).await? {
+        Some(i) => (i.consent_text, i.version),
+        None => (DEFAULT_CONSENT.to_string(), 1),
+    };
+    let notice = notice(state, study).await?;
+    let sha256 = shown_sha256(&consent_text, &notice);
+    Ok(Shown {
+        consent_text,
+        version,
+        notice,
+        sha256,
+    })
+}
 
 /// Records consent or refusal. Consent opens the diary (from today, local) and lays out the ping week
 /// (from tomorrow, local); a decline can later become a consent.
-/// `seen` is the consent-text version the person read: if the wording changed meanwhile, they are asked
-/// to read it again rather than being recorded against a text they never saw.
+/// `seen` is what the person read (the version and the hash of text and notice): if either changed
+/// meanwhile, they are asked to read it again rather than being recorded against a text they never saw.
+/// The decision records the hash of the text shown; a form that carries no hash (a client that never
+/// loaded the page) is recorded against the text the page shows at that moment.
 #[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id))]
 pub async fn decide(
     state: &AppState,
     p: &ParticipantRow,
     accept: bool,
-    seen: Option<i64>,
+    seen: Option<Seen>,
 ) -> Result<()> {
     let now = state.clock.now();
+    let seen = seen.unwrap_or_default();
+    let current = shown(state, p.study_id).await?;
     let mut tx = begin_write(&state.pool).await?;
     let instrument = instrument(&mut tx, p.study_id, now).await?;
-    if seen.is_some_and(|v| v != instrument.version) {
+    let changed = seen.version.is_some_and(|v| v != instrument.version)
+        || instrument.version != current.version
+        || seen.sha256.as_deref().is_some_and(|h| h != current.sha256);
+    if changed {
         return Err(AppError::BadRequest(
             "The study's text has changed since you opened the page. Please read it again before you decide.".into(),
         ));
@@ -39,7 +148,7 @@ pub async fn decide(
         return Ok(());
     }
     if !accept {
-        repo::set_consent(
+        if repo::set_consent(
             &mut tx,
             p.id,
             Decision::Declined,
@@ -48,7 +157,10 @@ pub async fn decide(
             None,
             None,
         )
-        .await?;
+        .await?
+        {
+            repo::record_shown(&mut tx, p.id, &current.sha256, CONSENT_METHOD).await?;
+        }
         tx.commit().await?;
         return Ok(());
     }
@@ -69,6 +181,7 @@ pub async fn decide(
         // Already accepted (a double submit) or withdrawn meanwhile: nothing more to do.
         return Ok(());
     }
+    repo::record_shown(&mut tx, p.id, &current.sha256, CONSENT_METHOD).await?;
     if p.arm == Arm::Control {
         // The control group has no copilot: nothing to ask about it, so no pings.
         tx.commit().await?;
@@ -100,9 +213,39 @@ async fn leave(
     Ok(())
 }
 
-/// Leaves the study at the participant's request.
+/// The withdraw page's explicit choice: a scanner's empty or default POST carries none, so it changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaving {
+    /// Leave; what was answered stays in the study.
+    Leave,
+    /// Leave and have every answer and record deleted (erasure).
+    LeaveAndErase,
+}
+
+impl Leaving {
+    /// The withdraw page's buttons: `leave` or `erase`.
+    pub fn from_button(value: &str) -> Option<Leaving> {
+        match value {
+            "leave" => Some(Leaving::Leave),
+            "erase" => Some(Leaving::LeaveAndErase),
+            _ => None,
+        }
+    }
+}
+
+/// Leaves the study at the participant's request, and erases them if they chose so.
 #[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id))]
-pub async fn withdraw(state: &AppState, p: &ParticipantRow) -> Result<()> {
+pub async fn withdraw(state: &AppState, p: &ParticipantRow, choice: Leaving) -> Result<()> {
+    if choice == Leaving::LeaveAndErase {
+        super::erasure::erase(
+            state,
+            &super::erasure::participant_actor(),
+            p.study_id,
+            p.id,
+        )
+        .await?;
+        return Ok(());
+    }
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     leave(&mut tx, p.study_id, p.id, now).await?;

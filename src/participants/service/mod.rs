@@ -1,6 +1,7 @@
 //! The participants' rules and transactions, one file per concept; the functions are re-exported here.
 mod collection;
 mod consent;
+mod erasure;
 mod home;
 mod instrument;
 mod invitation;
@@ -8,7 +9,11 @@ mod links;
 mod reminders;
 
 pub use collection::{Collection, collection, counts};
-pub use consent::{decide, remove, withdraw};
+pub use consent::{
+    CONSENT_METHOD, Leaving, NoticeLines, Seen, Shown, decide, notice, remove, shown, shown_sha256,
+    withdraw,
+};
+pub use erasure::{Erased, ErasureKey, erase, erase_by_key, erased_count, participant_actor};
 pub use home::{Home, consent_wording, home};
 pub use instrument::{
     InstrumentForm, SettingsForm, edit_instrument, edit_settings, instrument, wording_and_settings,
