@@ -13,6 +13,25 @@ pub struct Snapshot {
     pub view: View,
     /// `summary.csv` as the export wrote it.
     pub summary_csv: String,
+    /// Participants in the estimates.
+    #[serde(default)]
+    pub kept: usize,
+    /// The cohorts and Overall as the waves page compares them.
+    #[serde(default)]
+    pub groups: Vec<FrozenGroup>,
+}
+
+/// A group's figures at the purge; a group hidden by the small-cell rule keeps its name and no figure.
+#[derive(Serialize, Deserialize)]
+pub struct FrozenGroup {
+    /// heavy / moderate / light / Overall.
+    pub name: String,
+    /// Participants in the estimates.
+    pub n: usize,
+    /// Hidden by the confidentiality rule.
+    pub hidden: bool,
+    /// The estimates (all empty when hidden).
+    pub profile: crate::stats::profile::Profile,
 }
 
 /// A purged study: when, and what was kept.

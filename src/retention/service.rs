@@ -1,7 +1,7 @@
 //! The purge: due studies found by the tick (catch-up, once per study), or one study on an admin's
 //! confirmed request; the snapshot frozen first, then the person-level rows deleted in one transaction,
 //! audited with counts only, and the WAL checkpointed so the deleted bytes leave the files.
-use super::{Counts, Purged, Snapshot, repo};
+use super::{Counts, FrozenGroup, Purged, Snapshot, repo};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
@@ -110,9 +110,22 @@ async fn purge(
         return Ok(None);
     }
     // Computed from the raw data before it goes: exactly what the pages showed (small cells hidden).
+    let readout = crate::reports::readout::load(state, id, crate::stats::MIN_COMPLIANCE).await?;
+    let groups = readout
+        .groups
+        .into_iter()
+        .map(|g| FrozenGroup {
+            name: g.name,
+            n: g.n,
+            hidden: g.hidden,
+            profile: if g.hidden { blank(g.n) } else { g.profile },
+        })
+        .collect();
     let snapshot = Snapshot {
         view: crate::reports::view::view(state, id).await?,
         summary_csv: crate::export::service::summary_csv(state, id).await?,
+        kept: readout.kept,
+        groups,
     };
     let json = serde_json::to_string(&snapshot)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("snapshot: {e}")))?;
@@ -141,4 +154,18 @@ async fn purge(
         "raw data purged"
     );
     Ok(Some(counts))
+}
+
+/// A profile with no figure: what a hidden group keeps.
+fn blank(n: usize) -> crate::stats::profile::Profile {
+    crate::stats::profile::Profile {
+        n,
+        yield_rate: None,
+        oversight_min_per_hour: None,
+        gross_hours_month: None,
+        net_hours_month: None,
+        labor_multiplier: None,
+        vendor_gap: None,
+        not_enough: Default::default(),
+    }
 }

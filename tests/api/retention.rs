@@ -85,6 +85,13 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
     let figures = cells(&report_before);
     assert!(figures.len() > 10, "the report shows a table of figures");
     let (_, summary_before) = summary(&app, study).await;
+    let waves = format!("/waves?ids={study}&ids={}", info.collection_study_id);
+    let (status, waves_before) = app.get_text(&waves).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !cells(&waves_before).is_empty(),
+        "the waves page compares figures"
+    );
     let before = person_rows(&app, study).await;
     assert!(
         before.iter().all(|n| *n > 0),
@@ -149,6 +156,11 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
     assert_eq!(status, StatusCode::OK);
     assert!(readout.contains(&format!("Raw data was purged on {on}")));
     assert_eq!(summary(&app, study).await, (StatusCode::OK, summary_before));
+    let (status, waves_after) = app.get_text(&waves).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(waves_after.contains(&format!("raw data was purged on {on}")));
+    // The same figures; only the tool's cell gains the note.
+    assert_eq!(cells(&waves_after)[1..], cells(&waves_before)[1..]);
 
     // What needs raw data says so and gives nothing.
     let (status, analysis) = app.get_text(&format!("/studies/{study}/analysis")).await;
