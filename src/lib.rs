@@ -17,6 +17,7 @@ pub mod mail;
 pub mod participants;
 pub mod pings;
 pub mod reports;
+pub mod retention;
 pub mod roster;
 pub mod startup;
 pub mod state;

@@ -1,4 +1,4 @@
-//! The application's tick: everything due and not done (phases, pings, reminders, mail), safe to run twice,
+//! The application's tick: everything due and not done (phases, pings, reminders, retention, mail), safe to run twice,
 //! and the scheduler that runs it every 20 seconds in UTC. Tests call `run_due` directly.
 use crate::error::Result;
 use crate::mail::outbox::{DrainReport, drain_once};
@@ -19,6 +19,8 @@ pub struct TickReport {
     pub pings: PingTick,
     /// Diary reminders queued.
     pub reminders: usize,
+    /// Studies whose raw data was purged because their retention date passed.
+    pub purged: usize,
     /// Mail delivered, retried or failed.
     pub mail: DrainReport,
     /// Steps that failed (each is logged; the others still ran).
@@ -31,6 +33,7 @@ impl TickReport {
         self.status_moves == 0
             && self.pings == PingTick::default()
             && self.reminders == 0
+            && self.purged == 0
             && self.mail == DrainReport::default()
             && self.errors == 0
     }
@@ -44,6 +47,7 @@ impl TickReport {
                     pings_missed = self.pings.missed,
                     pings_sent = self.pings.sent,
                     reminders = self.reminders,
+                    purged = self.purged,
                     mail_sent = self.mail.sent,
                     mail_retrying = self.mail.retrying,
                     mail_failed = self.mail.failed,
@@ -68,8 +72,8 @@ fn keep<T: Default>(step: &str, r: Result<T>, errors: &mut usize) -> T {
     })
 }
 
-/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders, drain
-/// the outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
+/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders, purge
+/// studies past their retention date, drain the outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
 /// a failing step is logged and does not stop the others (mail keeps flowing if, say, one study is broken).
 pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport> {
     let mut errors = 0;
@@ -82,6 +86,11 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
     );
     let pings = keep("pings", ping_tick(state, now).await, &mut errors);
     let reminders = keep("reminders", reminder_tick(state, now).await, &mut errors);
+    let purged = keep(
+        "retention",
+        crate::retention::service::retention_tick(state, now).await,
+        &mut errors,
+    );
     let cap = match state.config.mail.transport {
         crate::config::MailTransport::Smtp => state.config.mail.smtp.per_minute,
         crate::config::MailTransport::File => 0,
@@ -97,6 +106,7 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
         status_moves,
         pings,
         reminders,
+        purged,
         mail,
         errors,
     };

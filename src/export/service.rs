@@ -237,6 +237,17 @@ pub async fn file(
     if !known {
         return Err(super::unknown(name));
     }
+    // After a purge only the frozen summary remains; every other file needs the raw data.
+    if let Some(p) = crate::retention::service::purged(state, study).await? {
+        if name != "summary.csv" {
+            crate::retention::service::require_raw_data(state, study).await?;
+        }
+        audit_export(state, actor, study, name, false).await?;
+        return Ok((
+            p.snapshot.summary_csv.into_bytes(),
+            "text/csv; charset=utf-8",
+        ));
+    }
     let data = gather(state, study, descriptions, crate::stats::MIN_COMPLIANCE).await?;
     let file = match name {
         "export.json" => (write::json(&data), "application/json"),
@@ -254,4 +265,14 @@ pub async fn file(
     };
     audit_export(state, actor, study, name, descriptions).await?;
     Ok(file)
+}
+
+/// `summary.csv` as an export writes it now (the retention snapshot keeps it).
+pub async fn summary_csv(state: &AppState, study: StudyId) -> Result<String> {
+    let data = gather(state, study, false, crate::stats::MIN_COMPLIANCE).await?;
+    let table = super::write::tables(&data)
+        .into_iter()
+        .find(|t| t.name == "summary.csv")
+        .ok_or_else(|| super::unknown("summary.csv"))?;
+    Ok(String::from_utf8_lossy(&super::write::csv(&table)).into_owned())
 }

@@ -151,6 +151,8 @@ pub async fn analysis(
     min: Option<&str>,
     with_bootstrap: bool,
 ) -> Result<Analysis> {
+    // Recomputing needs the raw data; after a purge only the frozen report remains.
+    crate::retention::service::require_raw_data(state, study.id).await?;
     let asked = min.map(str::trim).filter(|s| !s.is_empty());
     // Two thresholds a person apart would give that person's figures away by subtraction: analysts see
     // the study's rule (1/3, the ESM convention) everywhere; only an admin tries other thresholds.

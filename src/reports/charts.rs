@@ -31,7 +31,7 @@ type Drawn = Result<(), Box<dyn std::error::Error>>;
 /// A drawn chart: SVG markup that templates insert as it is. Only this module makes one, and every piece
 /// of text in it (titles, labels, cohort and study names) is escaped — by the plotters SVG backend for the
 /// drawing, by `escape` for the accessible title — so no template needs `|safe` for it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Svg(String);
 
 impl Svg {

@@ -67,6 +67,48 @@ pub struct Readout {
     pub daily: Vec<(String, Option<f64>)>,
     /// Pilot participants (kept apart from every estimate).
     pub pilot: i64,
+    /// The day the raw data was purged, when the groups are the frozen snapshot.
+    pub purged_on: Option<chrono::NaiveDate>,
+}
+
+/// A purged study's readout: the groups frozen at the purge (hidden ones with no figure), nothing else.
+fn frozen(study: StudyRow, k: usize, p: crate::retention::Purged) -> Readout {
+    let groups = p
+        .snapshot
+        .groups
+        .into_iter()
+        .map(|g| Group {
+            name: g.name,
+            n: g.n,
+            population: 0.0,
+            share: 0.0,
+            hidden: g.hidden,
+            profile: g.profile,
+            economics: None,
+        })
+        .collect();
+    Readout {
+        study,
+        min_compliance: crate::stats::MIN_COMPLIANCE,
+        k,
+        kept: p.snapshot.kept,
+        excluded: 0,
+        groups,
+        computed: Computed {
+            profile: Err("the raw data was purged".into()),
+            boot: None,
+            categories: None,
+            deffs: None,
+            by_function: None,
+            by_tenure: None,
+        },
+        hidden: Hidden::default(),
+        money: None,
+        compliance: vec![],
+        daily: vec![],
+        pilot: 0,
+        purged_on: Some(p.on),
+    }
 }
 
 /// Loads and computes a study's readout at the default 95% level.
@@ -74,6 +116,9 @@ pub struct Readout {
 pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Readout> {
     let s = crate::study::service::get(state, study).await?;
     let k = state.config.min_cell_size;
+    if let Some(p) = crate::retention::service::purged(state, study).await? {
+        return Ok(frozen(s, k, p));
+    }
     let inputs = super::study_inputs(state, study, min_compliance).await?;
     let (kept, excluded) = (inputs.kept.len(), inputs.excluded.len());
     let mut summaries: Vec<(String, ComplianceSummary)> = summarise(&inputs.kept, &inputs.excluded)
@@ -171,6 +216,7 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         compliance: summaries,
         daily,
         pilot,
+        purged_on: None,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::stats::profile::{Estimate, Metric, Profile};
 use crate::study::StudyId;
 
 /// A profile line of a table.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub name: String,
     pub n: usize,
@@ -20,6 +21,7 @@ pub struct Line {
 }
 
 /// A money line.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct MoneyLine {
     pub name: String,
     pub hidden: bool,
@@ -35,6 +37,7 @@ pub struct MoneyLine {
 }
 
 /// The headline figures.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Headline {
     pub net: String,
     pub gross: String,
@@ -45,6 +48,7 @@ pub struct Headline {
 }
 
 /// Everything the two templates show, as text.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct View {
     pub id: i64,
     pub k: usize,
@@ -59,13 +63,16 @@ pub struct View {
     pub vendor_chart: charts::Svg,
     pub daily_chart: charts::Svg,
     pub daily: Vec<(String, String)>,
-    pub segments: Vec<(&'static str, Vec<Line>)>,
+    pub segments: Vec<(String, Vec<Line>)>,
     pub money: Option<(String, String, String, String)>,
     pub money_lines: Vec<MoneyLine>,
     pub right_size: Vec<String>,
     pub compliance: Vec<(String, usize, String, String, usize)>,
     pub assumptions: Option<(String, String, String, String)>,
     pub sample: String,
+    /// The day the raw data was purged, when these figures are the frozen snapshot.
+    #[serde(default)]
+    pub purged_on: Option<String>,
 }
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
@@ -160,6 +167,12 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
 /// The report of a study under the study's compliance rule, every number written as the pages show it.
 #[tracing::instrument(skip_all, fields(study = id.0))]
 pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
+    // After a purge the figures are the snapshot frozen just before it.
+    if let Some(p) = crate::retention::service::purged(state, id).await? {
+        let mut v = p.snapshot.view;
+        v.purged_on = Some(p.on.to_string());
+        return Ok(v);
+    }
     let r: Readout = load(state, id, crate::stats::MIN_COMPLIANCE).await?;
     let shown: Vec<&Group> = r
         .groups
@@ -279,7 +292,7 @@ pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
                 list.sort_by_key(|(n, _)| band_order(&order, n));
             }
             segments.push((
-                title,
+                title.to_string(),
                 list.into_iter()
                     .map(|(n, p)| line(n, p, hidden.contains(n)))
                     .collect(),
@@ -361,6 +374,7 @@ pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
         right_size,
         compliance,
         assumptions,
+        purged_on: None,
         sample: format!(
             "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.",
             r.kept,

@@ -107,7 +107,13 @@ pub async fn compare(state: &AppState, ids: &[i64]) -> Result<Waves> {
         .map(|r| {
             (
                 r.study.name.clone(),
-                format!("{} {}", r.study.vendor, r.study.product),
+                match r.purged_on {
+                    Some(on) => format!(
+                        "{} {} (raw data was purged on {on})",
+                        r.study.vendor, r.study.product
+                    ),
+                    None => format!("{} {}", r.study.vendor, r.study.product),
+                },
                 r.study.model_version.clone(),
                 r.kept,
             )

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/approvals", post(studies::add_approval))
         .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
         .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
+        .route("/studies/{id}/privacy/purge", post(privacy::purge))
         .route("/studies/{id}/roster", get(roster::roster_page))
         .route("/studies/{id}/usage", get(usage::usage_page))
         .route("/studies/{id}/usage/conversion", post(usage::conversion))

@@ -4,6 +4,7 @@ use super::studies::StudyNav;
 use super::{PageCtx, notice};
 use crate::auth::extract::{AdminForm, Staff};
 use crate::error::Result;
+use crate::retention::service::{purge_early, purged_on};
 use crate::state::AppState;
 use crate::study::privacy::{DEFAULT_RETENTION_MONTHS, PrivacyForm};
 use crate::study::repo::StudyRow;
@@ -13,6 +14,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use chrono::NaiveDate;
+use serde::Deserialize;
 use std::collections::HashMap;
 
 #[derive(Template)]
@@ -25,6 +28,8 @@ struct PrivacyPage {
     retention: String,
     default_months: u32,
     problems: HashMap<String, String>,
+    /// The day the raw data was purged, if it was.
+    purged_on: Option<String>,
 }
 
 impl PrivacyPage {
@@ -37,9 +42,9 @@ fn render(
     staff: &Staff,
     jar: CookieJar,
     study: &StudyRow,
-    form: PrivacyForm,
-    retention: String,
+    (form, retention): (PrivacyForm, String),
     problems: Vec<(String, String)>,
+    purged_on: Option<NaiveDate>,
 ) -> Result<(CookieJar, Html<String>)> {
     let (jar, ctx) = PageCtx::staff(staff, jar);
     let page = PrivacyPage {
@@ -49,18 +54,14 @@ fn render(
         retention,
         default_months: DEFAULT_RETENTION_MONTHS,
         problems: problems.into_iter().collect(),
+        purged_on: purged_on.map(|d| d.to_string()),
     };
     Ok((jar, Html(page.render()?)))
 }
 
-/// The notice, editable by admins, readable by analysts.
-pub async fn page(
-    State(state): State<AppState>,
-    staff: Staff,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    let (form, retention) = match service::privacy_notice(&state, study.id).await? {
+/// The notice as the form shows it, with the purge date it implies.
+async fn current(state: &AppState, study: &StudyRow) -> Result<(PrivacyForm, String)> {
+    Ok(match service::privacy_notice(state, study.id).await? {
         Some((n, until)) => (
             PrivacyForm {
                 controller: n.controller,
@@ -72,8 +73,51 @@ pub async fn page(
             until.map(|d| d.to_string()).unwrap_or_default(),
         ),
         None => (PrivacyForm::default(), String::new()),
-    };
-    Ok(render(&staff, jar, &study, form, retention, vec![])?.into_response())
+    })
+}
+
+/// The notice, editable by admins, readable by analysts, and the early purge (admins).
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+) -> Result<Response> {
+    let shown = current(&state, &study).await?;
+    let purged_on = purged_on(&state, study.id).await?;
+    Ok(render(&staff, jar, &study, shown, vec![], purged_on)?.into_response())
+}
+
+/// The early purge's form: the explicit confirmation.
+#[derive(Default, Deserialize)]
+pub struct PurgeForm {
+    /// "yes" when the admin ticked the box.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Purges the study's raw data now (admins; confirmed). Unconfirmed: the page again with the reason (422),
+/// nothing deleted.
+pub async fn purge(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form }: AdminForm<PurgeForm>,
+) -> Result<Response> {
+    match purge_early(&state, &staff.actor(), study.id, form.confirm == "yes").await? {
+        Ok(_) => Ok(notice(
+            jar,
+            &format!("/studies/{}/privacy", study.id.0),
+            "Raw data purged: every person-level record of this study was deleted; the aggregate results remain.",
+        )
+        .into_response()),
+        Err(problem) => {
+            let shown = current(&state, &study).await?;
+            let problems = vec![("purge".to_string(), problem)];
+            let (jar, html) = render(&staff, jar, &study, shown, problems, None)?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, html).into_response())
+        }
+    }
 }
 
 /// Saves the notice; a problem re-renders the form with what was typed (422) and saves nothing.
@@ -91,7 +135,7 @@ pub async fn save(
         )
         .into_response()),
         Err(problems) => {
-            let (jar, html) = render(&staff, jar, &study, form, String::new(), problems)?;
+            let (jar, html) = render(&staff, jar, &study, (form, String::new()), problems, None)?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, html).into_response())
         }
     }

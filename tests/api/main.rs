@@ -10,6 +10,7 @@ mod mail;
 mod participants;
 mod privacy;
 mod readout;
+mod retention;
 mod roster;
 mod sample;
 mod studies;

@@ -1,0 +1,171 @@
+//! The purge: due studies found by the tick (catch-up, once per study), or one study on an admin's
+//! confirmed request; the snapshot frozen first, then the person-level rows deleted in one transaction,
+//! audited with counts only, and the WAL checkpointed so the deleted bytes leave the files.
+use super::{Counts, FrozenGroup, Purged, Snapshot, repo};
+use crate::audit::{self, Actor};
+use crate::db::begin_write;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::study::StudyId;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The study's purge, if its raw data is gone.
+pub async fn purged(state: &AppState, id: StudyId) -> Result<Option<Purged>> {
+    let Some((on, json)) = repo::purge(&state.pool, id).await? else {
+        return Ok(None);
+    };
+    let snapshot: Snapshot = serde_json::from_str(&json)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("snapshot of study {}: {e}", id.0)))?;
+    Ok(Some(Purged { on, snapshot }))
+}
+
+/// The day a purged study lost its raw data, if it did (no snapshot parsed).
+pub async fn purged_on(state: &AppState, id: StudyId) -> Result<Option<NaiveDate>> {
+    Ok(repo::purge(&state.pool, id).await?.map(|(on, _)| on))
+}
+
+/// Refuses, with a plain message, what needs a purged study's raw data.
+pub async fn require_raw_data(state: &AppState, id: StudyId) -> Result<()> {
+    match purged_on(state, id).await? {
+        Some(on) => Err(AppError::Conflict(format!(
+            "The raw data of this study was purged on {on} (its retention date). Only the aggregate \
+             results remain: see the report, the readout and summary.csv."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The study's retention date: the admin's, or the default after the readout.
+pub async fn retention_date(state: &AppState, id: StudyId) -> Result<Option<NaiveDate>> {
+    let chosen = crate::study::repo::privacy_notice(&state.pool, id)
+        .await?
+        .and_then(|n| n.retention_until);
+    let timeline = crate::study::repo::timeline(&state.pool, id).await?;
+    Ok(crate::study::privacy::retention_date(chosen, &timeline))
+}
+
+/// The tick's step: purges every study whose retention date has passed (in its time zone) and that is not
+/// purged yet. Returns how many were purged; running it again finds nothing.
+#[tracing::instrument(skip_all)]
+pub async fn retention_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize> {
+    let mut purged = 0;
+    for id in repo::not_purged(&state.pool).await? {
+        let Some(study) = crate::study::repo::get(&state.pool, id).await? else {
+            continue;
+        };
+        let today = now.with_timezone(&study.tz()).date_naive();
+        let Some(until) = retention_date(state, id).await? else {
+            continue;
+        };
+        // Kept *until* the date: the purge comes the day after.
+        if today > until {
+            let reason = format!("retention date {until} passed");
+            if purge(state, &Actor::system(), id, now, &reason)
+                .await?
+                .is_some()
+            {
+                purged += 1;
+            }
+        }
+    }
+    Ok(purged)
+}
+
+/// An admin's early purge. `confirmed` is the explicit choice from the form; without it nothing changes
+/// (`Ok(Err(message))`). A study already purged is a conflict.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn purge_early(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    confirmed: bool,
+) -> Result<std::result::Result<Counts, String>> {
+    if !confirmed {
+        return Ok(Err(
+            "Tick the box to confirm that every person-level record of this study is deleted now; nothing was deleted."
+                .into(),
+        ));
+    }
+    let now = state.clock.now();
+    match purge(state, actor, id, now, "early purge by an admin").await? {
+        Some(c) => Ok(Ok(c)),
+        None => Err(AppError::Conflict(
+            "The raw data of this study was already purged.".into(),
+        )),
+    }
+}
+
+/// Freezes the snapshot, then deletes the study's person-level rows in one transaction; `None` when the
+/// study was already purged (nothing changes then).
+#[tracing::instrument(skip_all, fields(study = id.0))]
+async fn purge(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<Option<Counts>> {
+    let study = crate::study::service::get(state, id).await?;
+    if repo::purge(&state.pool, id).await?.is_some() {
+        return Ok(None);
+    }
+    // Computed from the raw data before it goes: exactly what the pages showed (small cells hidden).
+    let readout = crate::reports::readout::load(state, id, crate::stats::MIN_COMPLIANCE).await?;
+    let groups = readout
+        .groups
+        .into_iter()
+        .map(|g| FrozenGroup {
+            name: g.name,
+            n: g.n,
+            hidden: g.hidden,
+            profile: if g.hidden { blank(g.n) } else { g.profile },
+        })
+        .collect();
+    let snapshot = Snapshot {
+        view: crate::reports::view::view(state, id).await?,
+        summary_csv: crate::export::service::summary_csv(state, id).await?,
+        kept: readout.kept,
+        groups,
+    };
+    let json = serde_json::to_string(&snapshot)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("snapshot: {e}")))?;
+    let on = now.with_timezone(&study.tz()).date_naive();
+    let mut tx = begin_write(&state.pool).await?;
+    if repo::purge(&mut *tx, id).await?.is_some() {
+        return Ok(None);
+    }
+    let counts = repo::delete_person_rows(&mut tx, id).await?;
+    repo::insert_purge(&mut tx, id, on, now, &json).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "retention purge",
+        Some(id.0),
+        &format!("{reason}; deleted {}", counts.detail()),
+    )
+    .await?;
+    tx.commit().await?;
+    // The deleted bytes leave the -wal too (secure_delete already zeroed them in the pages).
+    crate::db::checkpoint(&state.pool).await?;
+    tracing::info!(
+        study = id.0,
+        participants = counts.participants,
+        "raw data purged"
+    );
+    Ok(Some(counts))
+}
+
+/// A profile with no figure: what a hidden group keeps.
+fn blank(n: usize) -> crate::stats::profile::Profile {
+    crate::stats::profile::Profile {
+        n,
+        yield_rate: None,
+        oversight_min_per_hour: None,
+        gross_hours_month: None,
+        net_hours_month: None,
+        labor_multiplier: None,
+        vendor_gap: None,
+        not_enough: Default::default(),
+    }
+}
