@@ -69,12 +69,12 @@ pub async fn decide(
         // Already accepted (a double submit) or withdrawn meanwhile: nothing more to do.
         return Ok(());
     }
-    if p.arm == Arm::Control {
-        // The control group has no copilot: nothing to ask about it, so no pings.
-        tx.commit().await?;
-        return Ok(());
+    // The control group has no copilot: nothing to ask about it, so no pings.
+    if p.arm != Arm::Control {
+        crate::pings::service::lay_out(&mut tx, &settings, p, today + Duration::days(1)).await?;
     }
-    crate::pings::service::lay_out(&mut tx, &settings, p, today + Duration::days(1)).await?;
+    // The link they consented with now lasts as long as their diary and ping week (plus the grace).
+    super::links::redate_page_links(&mut tx, p.id, now).await?;
     tx.commit().await?;
     Ok(())
 }
