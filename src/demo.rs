@@ -418,10 +418,8 @@ async fn replay(
                 }
                 // Invitations become real .eml files in the data folder.
                 crate::mail::outbox::drain_once(state, &state.mailer, 0, t).await?;
-                for (participant, body) in invitation_links(state, id)
-                    .await?
-                    .into_iter()
-                    .skip(before)
+                for (participant, body) in
+                    invitation_links(state, id).await?.into_iter().skip(before)
                 {
                     let control: bool =
                         sqlx::query_scalar("SELECT arm = 'control' FROM participants WHERE id = ?")
@@ -604,7 +602,8 @@ async fn invitation_links(
     state: &AppState,
     study: crate::study::StudyId,
 ) -> anyhow::Result<Vec<(i64, String)>> {
-    let rows = crate::mail::repo::sent_of_kind(&state.pool, study, crate::mail::Kind::Invitation).await?;
+    let rows =
+        crate::mail::repo::sent_of_kind(&state.pool, study, crate::mail::Kind::Invitation).await?;
     let dir = state.config.mail_dir();
     Ok(rows
         .into_iter()

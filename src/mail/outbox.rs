@@ -83,7 +83,11 @@ pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<
 
 /// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
 /// text around it. `None` when its participant is gone.
-async fn compose(state: &AppState, m: &repo::Claimed, now: DateTime<Utc>) -> Result<Option<OutgoingEmail>> {
+async fn compose(
+    state: &AppState,
+    m: &repo::Claimed,
+    now: DateTime<Utc>,
+) -> Result<Option<OutgoingEmail>> {
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::context(&mut tx, m.id).await? else {
         return Ok(None);
@@ -107,7 +111,9 @@ async fn compose(state: &AppState, m: &repo::Claimed, now: DateTime<Utc>) -> Res
     let privacy = contact.as_deref();
     let control = c.arm == crate::participants::Arm::Control;
     let letter = match m.kind {
-        Kind::Invitation => messages::invitation(&c.study_name, &link, &withdraw, control, privacy)?,
+        Kind::Invitation => {
+            messages::invitation(&c.study_name, &link, &withdraw, control, privacy)?
+        }
         Kind::Ping => {
             let until = c
                 .ping_closes

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod demo;
 mod helpers;
+mod links;
 mod mail;
 mod participants;
 mod privacy;

@@ -26,7 +26,10 @@ pub fn ping_link_expiry(ping_closes: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The first moment after `day` in `tz` (the end of that local day).
 fn end_of_day(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
-    let next = day.succ_opt().unwrap_or(day).and_time(chrono::NaiveTime::MIN);
+    let next = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
     next.and_local_timezone(tz)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
