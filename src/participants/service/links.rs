@@ -145,3 +145,44 @@ pub async fn check_link(state: &AppState, token: &str, client: IpAddr) -> Result
     tx.commit().await?;
     Ok(LinkCheck::Bad)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn horizon(consented: bool) -> LinkHorizon {
+        LinkHorizon {
+            consented,
+            diary_closes_on: NaiveDate::from_ymd_opt(2027, 1, 17),
+            time_zone: "America/New_York".into(),
+            last_ping_closes: Some(Utc.with_ymd_and_hms(2027, 1, 12, 21, 0, 0).unwrap()),
+            collection_ends_on: NaiveDate::from_ymd_opt(2027, 2, 28),
+            study_time_zone: "Europe/London".into(),
+        }
+    }
+
+    #[test]
+    fn a_page_link_ends_a_week_after_the_diary_or_before_consent_after_the_collection() {
+        let now = Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).unwrap();
+        // The diary's last day ends at midnight New York time (05:00 UTC), then seven days.
+        assert_eq!(
+            page_link_expires(&horizon(true), now),
+            Utc.with_ymd_and_hms(2027, 1, 25, 5, 0, 0).unwrap()
+        );
+        assert_eq!(
+            page_link_expires(&horizon(false), now),
+            Utc.with_ymd_and_hms(2027, 3, 8, 0, 0, 0).unwrap()
+        );
+        let mut late_ping = horizon(true);
+        late_ping.last_ping_closes = Some(Utc.with_ymd_and_hms(2027, 1, 20, 12, 0, 0).unwrap());
+        assert_eq!(
+            page_link_expires(&late_ping, now),
+            Utc.with_ymd_and_hms(2027, 1, 27, 12, 0, 0).unwrap()
+        );
+        assert_eq!(
+            ping_link_expiry(now),
+            Utc.with_ymd_and_hms(2027, 1, 4, 9, 30, 0).unwrap()
+        );
+    }
+}
