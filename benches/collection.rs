@@ -299,7 +299,7 @@ async fn tick_and_drain() -> anyhow::Result<TickRun> {
     let t = Instant::now();
     let (mut delivered, mut calls) = (0, 0);
     loop {
-        let r = drain_once(&state.pool, &state.mailer, 0, due()).await?;
+        let r = drain_once(&state, &state.mailer, 0, due()).await?;
         calls += 1;
         assert_eq!((r.retrying, r.failed), (0, 0));
         if r.sent == 0 {

@@ -23,6 +23,9 @@ impl Application {
     /// Opens the database (migrating it) and binds the listening socket.
     pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = crate::db::connect(&config.database_path()).await?;
+        // A migration may have scrubbed rows (0010 drops the stored mail bodies): their old bytes leave the
+        // `-wal` now rather than at SQLite's next automatic checkpoint.
+        crate::db::checkpoint(&pool).await?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| {
             format!(
                 "cannot listen on {} (is another server running there? set LAYER2_LISTEN)",
@@ -97,15 +100,17 @@ fn spawn_housekeeping(state: AppState) {
     });
 }
 
-/// Removes expired sessions and login failures older than a day, and empties the bodies (magic links) of
-/// mail finished more than a day ago.
+/// Removes expired sessions, login failures older than a day and expired participant links, then
+/// checkpoints so the deleted rows leave the `-wal` too. (Mail holds no link to scrub: the outbox stores what
+/// a message is, and the link exists only in the email sent.)
 pub async fn housekeeping(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     let idle = now - Duration::minutes(state.config.session.idle_minutes);
     let absolute = now - Duration::hours(state.config.session.absolute_hours);
     auth_repo::delete_expired_sessions(&state.pool, idle, absolute).await?;
     auth_repo::delete_failures_before(&state.pool, now - Duration::days(1)).await?;
-    crate::mail::repo::scrub_bodies(&state.pool, now - Duration::days(1)).await?;
+    crate::participants::repo::delete_expired_links(&state.pool, now).await?;
+    crate::db::checkpoint(&state.pool).await?;
     Ok(())
 }
 

@@ -97,9 +97,7 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
     };
     let mail = keep(
         "mail",
-        drain_once(&state.pool, &state.mailer, cap, now)
-            .await
-            .map_err(Into::into),
+        drain_once(state, &state.mailer, cap, now).await,
         &mut errors,
     );
     let report = TickReport {

@@ -438,11 +438,9 @@ async fn replay(
                     }
                 }
                 // Invitations become real .eml files in the data folder.
-                crate::mail::outbox::drain_once(&state.pool, &state.mailer, 0, t).await?;
-                for (participant, body) in invitation_links(&state.pool, id)
-                    .await?
-                    .into_iter()
-                    .skip(before)
+                crate::mail::outbox::drain_once(state, &state.mailer, 0, t).await?;
+                for (participant, body) in
+                    invitation_links(state, id).await?.into_iter().skip(before)
                 {
                     let control = repo::is_control(&state.pool, participant).await?;
                     people.push(persona(&mut rng, participant, body, t, control));
@@ -615,15 +613,19 @@ fn ping_answer(rng: &mut ChaCha8Rng) -> crate::pings::PingAnswer {
     }
 }
 
-/// (participant, raw token) of every invitation of a study, in sending order, read back from the outbox.
+/// (participant, raw token) of every invitation of a study, in sending order, read back from the `.eml`
+/// files the file transport wrote (the database holds no link).
 async fn invitation_links(
-    pool: &sqlx::SqlitePool,
+    state: &AppState,
     study: crate::study::StudyId,
 ) -> anyhow::Result<Vec<(i64, String)>> {
-    let rows = crate::mail::repo::bodies(pool, study.0, "invitation").await?;
+    let rows =
+        crate::mail::repo::sent_of_kind(&state.pool, study, crate::mail::Kind::Invitation).await?;
+    let dir = state.config.mail_dir();
     Ok(rows
         .into_iter()
-        .filter_map(|(participant, body)| {
+        .filter_map(|(participant, message_id)| {
+            let body = crate::mail::transport::read_sent_text(&dir, &message_id).ok()?;
             let at = body.find("/p/")? + 3;
             Some((participant, body.get(at..at + 64)?.to_string()))
         })

@@ -1,4 +1,5 @@
 //! Where every email's text is written: subject lines here, bodies in `templates/email/` (text and HTML).
+//! Every email ends with whom to ask about one's data (`privacy`), when the study or the organisation names someone.
 use askama::Template;
 
 /// A rendered email: subject, plain text and HTML.
@@ -18,6 +19,7 @@ struct InvitationText<'a> {
     link: &'a str,
     withdraw: &'a str,
     control: bool,
+    privacy: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -27,6 +29,7 @@ struct InvitationHtml<'a> {
     link: &'a str,
     withdraw: &'a str,
     control: bool,
+    privacy: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -36,6 +39,7 @@ struct PingText<'a> {
     link: &'a str,
     withdraw: &'a str,
     until: &'a str,
+    privacy: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -45,6 +49,7 @@ struct PingHtml<'a> {
     link: &'a str,
     withdraw: &'a str,
     until: &'a str,
+    privacy: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -54,6 +59,7 @@ struct ReminderText<'a> {
     reason: &'a str,
     link: &'a str,
     withdraw: &'a str,
+    privacy: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -63,6 +69,7 @@ struct ReminderHtml<'a> {
     reason: &'a str,
     link: &'a str,
     withdraw: &'a str,
+    privacy: Option<&'a str>,
 }
 
 /// The invitation (to the copilot diary and pings, or with `control` to the control group's task log).
@@ -71,6 +78,7 @@ pub fn invitation(
     link: &str,
     withdraw: &str,
     control: bool,
+    privacy: Option<&str>,
 ) -> askama::Result<Letter> {
     Ok(Letter {
         subject: format!("You are invited: {study} (a few minutes a week)"),
@@ -79,6 +87,7 @@ pub fn invitation(
             link,
             withdraw,
             control,
+            privacy,
         }
         .render()?,
         html: InvitationHtml {
@@ -86,13 +95,20 @@ pub fn invitation(
             link,
             withdraw,
             control,
+            privacy,
         }
         .render()?,
     })
 }
 
 /// A ping: answerable until `until` (HH:MM in the participant's time).
-pub fn ping(study: &str, link: &str, withdraw: &str, until: &str) -> askama::Result<Letter> {
+pub fn ping(
+    study: &str,
+    link: &str,
+    withdraw: &str,
+    until: &str,
+    privacy: Option<&str>,
+) -> askama::Result<Letter> {
     Ok(Letter {
         subject: format!("30-second check-in: {study}"),
         text: PingText {
@@ -100,6 +116,7 @@ pub fn ping(study: &str, link: &str, withdraw: &str, until: &str) -> askama::Res
             link,
             withdraw,
             until,
+            privacy,
         }
         .render()?,
         html: PingHtml {
@@ -107,13 +124,20 @@ pub fn ping(study: &str, link: &str, withdraw: &str, until: &str) -> askama::Res
             link,
             withdraw,
             until,
+            privacy,
         }
         .render()?,
     })
 }
 
 /// A reminder or an admin's nudge; `reason` follows "A reminder from <study>:".
-pub fn reminder(study: &str, reason: &str, link: &str, withdraw: &str) -> askama::Result<Letter> {
+pub fn reminder(
+    study: &str,
+    reason: &str,
+    link: &str,
+    withdraw: &str,
+    privacy: Option<&str>,
+) -> askama::Result<Letter> {
     Ok(Letter {
         subject: format!("Reminder: {study}"),
         text: ReminderText {
@@ -121,6 +145,7 @@ pub fn reminder(study: &str, reason: &str, link: &str, withdraw: &str) -> askama
             reason,
             link,
             withdraw,
+            privacy,
         }
         .render()?,
         html: ReminderHtml {
@@ -128,6 +153,7 @@ pub fn reminder(study: &str, reason: &str, link: &str, withdraw: &str) -> askama
             reason,
             link,
             withdraw,
+            privacy,
         }
         .render()?,
     })

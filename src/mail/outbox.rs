@@ -1,32 +1,33 @@
-//! The outbox: enqueue in the caller's transaction; drain with a lease, a rate cap and back-off.
-use super::messages::Letter;
-use super::repo;
+//! The outbox: enqueue in the caller's transaction (what a message is, never its text); drain with a lease,
+//! a rate cap and back-off, writing each message and minting its link only when it is sent.
 use super::transport::{Mailer, OutgoingEmail, SendError};
+use super::{Kind, messages, repo};
 use crate::auth::token::new_token;
+use crate::db::begin_write;
+use crate::error::Result;
+use crate::participants::service::{
+    NUDGE_REASON, new_link, page_link_expiry, ping_link_expiry, reminder_reason,
+};
+use crate::state::AppState;
+use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 /// A transient failure is retried this many times before the message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a claimed message may take before another drain may take it over (crash recovery).
 pub const LEASE_MINUTES: i64 = 5;
 
-/// A message to put in the outbox.
+/// A message to put in the outbox: what it is and to whom, never a link or a body.
 pub struct NewMessage<'a> {
     /// The study it belongs to.
-    pub study_id: Option<i64>,
+    pub study_id: i64,
     /// The participant it goes to.
-    pub participant: Option<i64>,
-    /// `invitation`, `ping`, `reminder`, `nudge`…
-    pub kind: &'a str,
+    pub participant: i64,
+    /// What it is.
+    pub kind: Kind,
     /// Recipient address.
     pub to: &'a str,
-    /// Subject.
-    pub subject: String,
-    /// Plain-text body.
-    pub text: String,
-    /// HTML body.
-    pub html: String,
     /// Never send after this (a ping's answer window); `None` for mail that keeps its value.
     pub not_after: Option<DateTime<Utc>>,
     /// The ping this email announces, if it is a ping email.
@@ -35,21 +36,12 @@ pub struct NewMessage<'a> {
 
 impl<'a> NewMessage<'a> {
     /// A message to one participant of a study, with no deadline (a ping email adds its own).
-    pub fn to_participant(
-        study_id: i64,
-        participant: i64,
-        kind: &'a str,
-        to: &'a str,
-        letter: Letter,
-    ) -> Self {
+    pub fn to_participant(study_id: i64, participant: i64, kind: Kind, to: &'a str) -> Self {
         NewMessage {
-            study_id: Some(study_id),
-            participant: Some(participant),
+            study_id,
+            participant,
             kind,
             to,
-            subject: letter.subject,
-            text: letter.text,
-            html: letter.html,
             not_after: None,
             ping: None,
         }
@@ -63,20 +55,87 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     // Random, stable across retries: a resend after a crash carries the same Message-ID.
-    let message_id = format!("{}-{}@layer2.invalid", m.kind, &new_token()[..32]);
+    let message_id = format!("{}-{}@layer2.invalid", m.kind.as_str(), &new_token()[..32]);
     let row = repo::NewRow {
         study_id: m.study_id,
         participant: m.participant,
         ping: m.ping,
         kind: m.kind,
         to: m.to,
-        subject: &m.subject,
-        text: &m.text,
-        html: &m.html,
         message_id: &message_id,
         not_after: m.not_after,
     };
     repo::insert(conn, &row, now).await
+}
+
+/// Whom a participant of `study` can ask about their data: the study's privacy notice, else the
+/// organisation's contact from the config, else nobody (the footer is left out).
+pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<String>> {
+    if let Some((n, _)) = crate::study::service::privacy_notice(state, study).await? {
+        return Ok(Some(format!(
+            "{}, {} (for {})",
+            n.contact_name, n.contact_email, n.controller
+        )));
+    }
+    let org = state.config.privacy_contact.trim();
+    Ok((!org.is_empty()).then(|| org.to_string()))
+}
+
+/// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
+/// text around it. `None` when its participant is gone.
+async fn compose(
+    state: &AppState,
+    m: &repo::Claimed,
+    now: DateTime<Utc>,
+) -> Result<Option<OutgoingEmail>> {
+    let mut tx = begin_write(&state.pool).await?;
+    let Some(c) = repo::context(&mut tx, m.id).await? else {
+        return Ok(None);
+    };
+    let expires = match c.ping_closes {
+        Some(closes) if m.kind == Kind::Ping => ping_link_expiry(closes),
+        _ => page_link_expiry(&mut tx, c.participant, now).await?,
+    };
+    let ping = if m.kind == Kind::Ping { c.ping } else { None };
+    let (link, withdraw) = new_link(
+        &mut tx,
+        &state.config.base_url(),
+        c.participant,
+        ping,
+        now,
+        expires,
+    )
+    .await?;
+    tx.commit().await?;
+    let contact = privacy_contact(state, c.study_id).await?;
+    let privacy = contact.as_deref();
+    let control = c.arm == crate::participants::Arm::Control;
+    let letter = match m.kind {
+        Kind::Invitation => {
+            messages::invitation(&c.study_name, &link, &withdraw, control, privacy)?
+        }
+        Kind::Ping => {
+            let until = c
+                .ping_closes
+                .unwrap_or(now)
+                .with_timezone(&crate::clock::zone(&c.time_zone))
+                .format("%H:%M")
+                .to_string();
+            messages::ping(&c.study_name, &link, &withdraw, &until, privacy)?
+        }
+        Kind::Reminder => {
+            let reason = reminder_reason(c.arm, c.logged, c.target);
+            messages::reminder(&c.study_name, &reason, &link, &withdraw, privacy)?
+        }
+        Kind::Nudge => messages::reminder(&c.study_name, NUDGE_REASON, &link, &withdraw, privacy)?,
+    };
+    Ok(Some(OutgoingEmail {
+        to: m.to_addr.clone(),
+        subject: letter.subject,
+        text: letter.text,
+        html: letter.html,
+        message_id: m.message_id.clone(),
+    }))
 }
 
 /// What one drain did.
@@ -98,12 +157,17 @@ pub fn backoff(attempts: i64) -> Duration {
 /// Sends what is due, at most `per_minute` in any minute (0 = no cap). Safe to run twice or from two
 /// processes: each message is claimed by one atomic UPDATE before it is sent.
 #[tracing::instrument(skip_all)]
+///
+/// Each message is written and its link minted here, after the claim: a resend after a crash keeps the
+/// Message-ID and carries a fresh link. The link of a send that never completed is not revoked (an SMTP
+/// timeout may still have delivered it); it stays valid until its own expiry, and only its hash is stored.
 pub async fn drain_once(
-    pool: &SqlitePool,
+    state: &AppState,
     mailer: &Mailer,
     per_minute: u32,
     now: DateTime<Utc>,
-) -> sqlx::Result<DrainReport> {
+) -> Result<DrainReport> {
+    let pool = &state.pool;
     let budget: i64 = if per_minute == 0 {
         500
     } else {
@@ -120,12 +184,10 @@ pub async fn drain_once(
     let claimed = repo::claim(pool, now, now + Duration::minutes(LEASE_MINUTES), budget).await?;
     let mut report = DrainReport::default();
     for m in claimed {
-        let email = OutgoingEmail {
-            to: m.to_addr,
-            subject: m.subject,
-            text: m.text_body,
-            html: m.html_body,
-            message_id: m.message_id,
+        let Some(email) = compose(state, &m, now).await? else {
+            repo::mark_failed(pool, m.id, "the participant is no longer in the study").await?;
+            report.failed += 1;
+            continue;
         };
         match mailer.send(&email).await {
             Ok(()) => {

@@ -1,26 +1,23 @@
 //! SQL for the outbox: queueing, claiming with a lease, recording each attempt, and what admins see.
+use super::Kind;
+use crate::participants::Arm;
 use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
 
-/// A message as queued (the Message-ID is chosen by the caller, stable across retries).
+/// A message as queued: what it is, never its text (the Message-ID is chosen by the caller, stable across
+/// retries).
 pub struct NewRow<'a> {
     /// The study it belongs to.
-    pub study_id: Option<i64>,
+    pub study_id: i64,
     /// The participant it goes to.
-    pub participant: Option<i64>,
+    pub participant: i64,
     /// The ping this email announces, if any.
     pub ping: Option<i64>,
-    /// `invitation`, `ping`, `reminder`, `nudge`…
-    pub kind: &'a str,
+    /// What it is.
+    pub kind: Kind,
     /// Recipient address.
     pub to: &'a str,
-    /// Subject.
-    pub subject: &'a str,
-    /// Plain-text body.
-    pub text: &'a str,
-    /// HTML body.
-    pub html: &'a str,
     /// Without angle brackets.
     pub message_id: &'a str,
     /// Never send after this.
@@ -34,18 +31,14 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO outbox (study_id, participant, ping, kind, to_addr, subject, text_body, html_body, message_id,
-           not_after, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO outbox (study_id, participant, ping, kind, to_addr, message_id, not_after, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(m.study_id)
     .bind(m.participant)
     .bind(m.ping)
     .bind(m.kind)
     .bind(m.to)
-    .bind(m.subject)
-    .bind(m.text)
-    .bind(m.html)
     .bind(m.message_id)
     .bind(m.not_after)
     .bind(now)
@@ -59,18 +52,54 @@ pub async fn insert(
 pub struct Claimed {
     /// Outbox id.
     pub id: i64,
+    /// What it is.
+    pub kind: Kind,
     /// Recipient.
     pub to_addr: String,
-    /// Subject.
-    pub subject: String,
-    /// Plain-text body.
-    pub text_body: String,
-    /// HTML body.
-    pub html_body: String,
     /// Without angle brackets.
     pub message_id: String,
     /// Attempts including this one.
     pub attempts: i64,
+}
+
+/// What a claimed message needs to be written: its participant, study and ping as they stand now.
+#[derive(FromRow)]
+pub struct Context {
+    /// The participant.
+    pub participant: i64,
+    /// The study.
+    pub study_id: StudyId,
+    /// The study's name.
+    pub study_name: String,
+    /// With the copilot or in the control group.
+    pub arm: Arm,
+    /// The participant's IANA time zone.
+    pub time_zone: String,
+    /// The ping a ping email announces.
+    pub ping: Option<i64>,
+    /// The end of that ping's answer window.
+    pub ping_closes: Option<DateTime<Utc>>,
+    /// Diary entries (or control tasks) logged so far.
+    pub logged: i64,
+    /// Entries asked for.
+    pub target: i64,
+}
+
+/// The context of one message (`None` when its participant is gone).
+pub async fn context(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Context>> {
+    sqlx::query_as(
+        "SELECT p.id AS participant, p.study_id, s.name AS study_name, p.arm, e.time_zone, o.ping,
+           g.expires_at AS ping_closes,
+           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+             + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS logged,
+           COALESCE((SELECT c.diary_target FROM collection_settings c WHERE c.study_id = p.study_id), 5) AS target
+         FROM outbox o JOIN participants p ON p.id = o.participant JOIN employees e ON e.id = p.employee
+         JOIN studies s ON s.id = p.study_id LEFT JOIN pings g ON g.id = o.ping
+         WHERE o.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Messages sent in the last minute or being sent right now (they count against the rate cap).
@@ -142,7 +171,7 @@ pub async fn claim<'e>(
          WHERE id IN (SELECT id FROM outbox
                       WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
                       ORDER BY not_after IS NULL, not_after, id LIMIT ?)
-         RETURNING id, to_addr, subject, text_body, html_body, message_id, attempts",
+         RETURNING id, kind, to_addr, message_id, attempts",
     )
     .bind(lease_until)
     .bind(now)
@@ -209,33 +238,21 @@ pub async fn delete_pending_for(conn: &mut SqliteConnection, participant: i64) -
     Ok(())
 }
 
-/// Empties the bodies of messages finished (sent or failed) before `before`: bodies carry magic links, and a
-/// link should not outlive its use in the database longer than the retry window needs.
-pub async fn scrub_bodies<'e>(
+/// (participant, Message-ID) of a study's sent messages of one kind, oldest first (the demo finds their
+/// `.eml` files by it).
+pub async fn sent_of_kind<'e>(
     db: impl SqliteExecutor<'e>,
-    before: DateTime<Utc>,
-) -> sqlx::Result<u64> {
-    let r = sqlx::query(
-        "UPDATE outbox SET text_body = '', html_body = ''
-         WHERE status IN ('sent', 'failed') AND created_at < ? AND (text_body <> '' OR html_body <> '')",
-    )
-    .bind(before)
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected())
-}
-
-/// (participant, text body) of a study's messages of one kind, oldest first (the demo reads its links back).
-pub async fn bodies<'e>(
-    db: impl SqliteExecutor<'e>,
-    study: i64,
-    kind: &str,
+    study: StudyId,
+    kind: Kind,
 ) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT participant, text_body FROM outbox WHERE study_id = ? AND kind = ? AND participant IS NOT NULL ORDER BY id")
-        .bind(study)
-        .bind(kind)
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT participant, message_id FROM outbox
+         WHERE study_id = ? AND kind = ? AND participant IS NOT NULL AND status = 'sent' ORDER BY id",
+    )
+    .bind(study)
+    .bind(kind)
+    .fetch_all(db)
+    .await
 }
 
 /// An outbox message that failed or is being retried.

@@ -93,7 +93,8 @@ impl fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// The mailer the config asks for; `mail_dir` (for `file`) is created if missing.
+    /// The mailer the config asks for; `mail_dir` (for `file`) is created if missing, and it and every
+    /// `.eml` file already in it are made readable by the service only (0700 / 0600).
     pub fn from_config(config: &MailConfig, mail_dir: &Path) -> anyhow::Result<Mailer> {
         let from: Mailbox = config
             .from
@@ -101,7 +102,7 @@ impl Mailer {
             .map_err(|_| anyhow::anyhow!("mail.from is not a valid mailbox"))?;
         match config.transport {
             MailTransport::File => {
-                std::fs::create_dir_all(mail_dir).with_context(|| {
+                restrict_mail_folder(mail_dir).with_context(|| {
                     format!("cannot create the mail folder {}", mail_dir.display())
                 })?;
                 Ok(Mailer::File {
@@ -218,6 +219,54 @@ impl Mailer {
     }
 }
 
+/// The mail folder 0700 and every `.eml` in it 0600: the files hold names, addresses and links.
+fn restrict_mail_folder(dir: &Path) -> std::io::Result<()> {
+    crate::files::private_dir(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            crate::files::private_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// The plain text of a `.eml` file the file transport wrote for `message_id` (quoted-printable soft line
+/// breaks undone), e.g. for the demo to follow the links it sent.
+pub fn read_sent_text(dir: &Path, message_id: &str) -> std::io::Result<String> {
+    let raw = std::fs::read(dir.join(format!("{}.eml", file_stem(message_id))))?;
+    Ok(decode_quoted_printable(&raw))
+}
+
+/// Undoes quoted-printable: `=\r\n` joins lines, `=XX` is a byte. Other text passes through.
+fn decode_quoted_printable(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'=' {
+            if raw[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if raw[i + 1..].starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            let hex = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
     TlsParameters::new(host.to_string())
         .map_err(|e| anyhow::anyhow!("cannot set up TLS for mail.smtp.host: {e}"))
@@ -289,7 +338,7 @@ pub(crate) fn file_stem(message_id: &str) -> String {
 fn write_atomically(dir: &Path, stem: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    std::fs::create_dir_all(dir)?;
+    crate::files::private_dir(dir)?;
     let target = dir.join(format!("{stem}.eml"));
     let temp = dir.join(format!(
         ".{stem}.{}-{}.tmp",
@@ -297,7 +346,8 @@ fn write_atomically(dir: &Path, stem: &str, bytes: &[u8]) -> std::io::Result<()>
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        // 0600 from its first byte; the rename keeps the mode.
+        let mut file = crate::files::create_private(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, &target)

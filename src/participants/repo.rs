@@ -165,7 +165,7 @@ pub async fn insert_link(
     participant: i64,
     ping: Option<i64>,
     now: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO link_tokens (token_hash, participant, ping, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
         .bind(token_hash)
@@ -176,6 +176,68 @@ pub async fn insert_link(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// What a page link's expiry depends on.
+#[derive(Clone, Debug, FromRow)]
+pub struct LinkHorizon {
+    /// Consented (their diary and ping week are laid out).
+    pub consented: bool,
+    /// Last diary day (local).
+    pub diary_closes_on: Option<NaiveDate>,
+    /// The participant's IANA time zone.
+    pub time_zone: String,
+    /// The end of their last ping's answer window.
+    pub last_ping_closes: Option<DateTime<Utc>>,
+    /// The last day of the study's collection phase (study time).
+    pub collection_ends_on: Option<NaiveDate>,
+    /// The study's IANA time zone.
+    pub study_time_zone: String,
+}
+
+/// A participant's dates that bound their page links.
+pub async fn link_horizon(
+    conn: &mut SqliteConnection,
+    participant: i64,
+) -> sqlx::Result<Option<LinkHorizon>> {
+    sqlx::query_as(
+        "SELECT COALESCE(p.consent = 'accepted', 0) AS consented, p.diary_closes_on, e.time_zone,
+           (SELECT MAX(g.expires_at) FROM pings g WHERE g.participant = p.id) AS last_ping_closes,
+           (SELECT sp.ends_on FROM study_phases sp WHERE sp.study_id = p.study_id AND sp.phase = 'collection')
+             AS collection_ends_on,
+           s.time_zone AS study_time_zone
+         FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+         WHERE p.id = ?",
+    )
+    .bind(participant)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Gives every page link (not a ping link) of a participant a new expiry.
+pub async fn redate_page_links(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE link_tokens SET expires_at = ? WHERE participant = ? AND ping IS NULL")
+        .bind(expires_at)
+        .bind(participant)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets links that expired before `before` (an expired link opens nothing; its hash is clutter).
+pub async fn delete_expired_links<'e>(
+    db: impl SqliteExecutor<'e>,
+    before: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM link_tokens WHERE expires_at IS NULL OR expires_at <= ?")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// A participant as a magic link sees them.
@@ -221,7 +283,7 @@ impl ParticipantRow {
     }
 }
 
-/// Looks a link up by its token hash; an expired link is not found.
+/// Looks a link up by its token hash; an expired link (or one without an expiry) is not found.
 pub async fn by_link<'e>(
     db: impl SqliteExecutor<'e>,
     token_hash: &str,
@@ -232,7 +294,7 @@ pub async fn by_link<'e>(
            p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, l.ping AS link_ping
          FROM link_tokens l JOIN participants p ON p.id = l.participant JOIN employees e ON e.id = p.employee
          JOIN studies s ON s.id = p.study_id
-         WHERE l.token_hash = ? AND (l.expires_at IS NULL OR l.expires_at > ?)",
+         WHERE l.token_hash = ? AND l.expires_at > ?",
     )
     .bind(token_hash)
     .bind(now)

@@ -5,10 +5,10 @@ use super::schedule::{PingSlot, ScheduleSpec, participant_seed, ping_times};
 use super::{PingAnswer, PingStatus};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::mail::messages;
+use crate::mail::Kind;
 use crate::mail::outbox::{NewMessage, enqueue};
 use crate::participants::repo::{ParticipantRow, SettingsRow};
-use crate::participants::service::{instrument, new_link};
+use crate::participants::service::instrument;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -68,8 +68,12 @@ pub async fn pings(state: &AppState, p: &ParticipantRow) -> Result<Vec<PingRow>>
     Ok(repo::pings(&state.pool, p.id).await?)
 }
 
-/// One of this participant's pings; another participant's ping is `None`, like an unknown one.
+/// One of this participant's pings; another participant's ping is `None`, like an unknown one, and so is
+/// any ping but its own for a link sent with a ping (a ping link answers only its ping).
 pub async fn find(state: &AppState, p: &ParticipantRow, ping: i64) -> Result<Option<PingRow>> {
+    if p.link_ping.is_some_and(|own| own != ping) {
+        return Ok(None);
+    }
     Ok(repo::ping(&state.pool, p.id, ping).await?)
 }
 
@@ -92,6 +96,9 @@ pub async fn answer(
     ping: i64,
     a: &PingAnswer,
 ) -> Result<AnswerOutcome> {
+    if p.link_ping.is_some_and(|own| own != ping) {
+        return Ok(AnswerOutcome::Closed);
+    }
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let version = instrument(&mut tx, p.study_id, now).await?.version;
@@ -126,7 +133,6 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
     let mut tx = begin_write(&state.pool).await?;
     tick.missed = repo::mark_missed(&mut tx, now).await?;
     tx.commit().await?;
-    let base = state.config.base_url();
     loop {
         let mut tx = begin_write(&state.pool).await?;
         let due = repo::due_pings(&mut tx, now, 200).await?;
@@ -137,19 +143,11 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
             if !repo::mark_sent(&mut tx, d.id, now).await? {
                 continue;
             }
-            let expires = Some(d.expires_at + Duration::days(30));
-            let (link, withdraw) =
-                new_link(&mut tx, &base, d.participant, Some(d.id), now, expires).await?;
-            let until = d
-                .expires_at
-                .with_timezone(&d.tz())
-                .format("%H:%M")
-                .to_string();
-            let letter = messages::ping(&d.study_name, &link, &withdraw, &until)?;
+            // The email (and its link, answering this ping only) is written when the outbox sends it.
             let msg = NewMessage {
                 not_after: Some(d.expires_at),
                 ping: Some(d.id),
-                ..NewMessage::to_participant(d.study_id, d.participant, "ping", &d.email, letter)
+                ..NewMessage::to_participant(d.study_id, d.participant, Kind::Ping, &d.email)
             };
             enqueue(&mut tx, &msg, now).await?;
             tick.sent += 1;

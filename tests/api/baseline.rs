@@ -207,13 +207,18 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
             .await
             .contains(&"control.invite".to_string())
     );
-    let bodies: Vec<(i64, String)> = app
+    send_due_mail(&app).await;
+    let sent: Vec<(i64, String)> = app
         .rows(
-            "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+            "SELECT o.participant, o.message_id FROM outbox o JOIN participants p ON p.id = o.participant
              WHERE p.arm = 'control' ORDER BY o.id",
             None,
         )
         .await;
+    let bodies: Vec<(i64, String)> = sent
+        .into_iter()
+        .map(|(p, id)| (p, sent_text(&app, &id)))
+        .collect();
     assert_eq!(bodies.len(), 3);
     assert!(bodies[0].1.contains("comparison group") && bodies[0].1.contains("no check-ins"));
     // A control participant consents, gets no pings, and logs minutes only.

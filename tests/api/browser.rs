@@ -356,12 +356,7 @@ async fn an_invited_employee_consents_logs_a_task_and_answers_a_ping_on_a_phone(
         .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
         .await;
     assert!(html.contains("20 invitations are on their way"), "{html}");
-    let (participant, body): (i64, String) = sqlx::query_as(
-        "SELECT participant, text_body FROM outbox WHERE kind = 'invitation' ORDER BY id LIMIT 1",
-    )
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+    let (participant, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
     let c = phone(&driver).await;
     c.goto(&app.url(&link_path(&body))).await.unwrap();
     assert_eq!(widths(&c).await.1, 360, "a phone-sized window");
@@ -460,12 +455,12 @@ async fn an_invited_employee_consents_logs_a_task_and_answers_a_ping_on_a_phone(
     app.clock.advance(due - t0());
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
     assert!(tick.pings.sent >= 1, "{tick:?}");
-    let mails: Vec<String> =
-        sqlx::query_scalar("SELECT text_body FROM outbox WHERE kind = 'ping' AND participant = ?")
-            .bind(participant)
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let mails: Vec<String> = outbox_of_kind(&app, "ping")
+        .await
+        .into_iter()
+        .filter(|(p, _, _)| *p == participant)
+        .map(|(_, _, body)| body)
+        .collect();
     assert_eq!(mails.len(), 1);
     c.goto(&app.url(&link_path(&mails[0]))).await.unwrap();
     let page = text(&c).await;

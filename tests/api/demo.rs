@@ -84,6 +84,14 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
     assert_eq!(emls.len() as i64, invited);
     let eml = std::fs::read_to_string(&emls[0]).unwrap();
     assert!(eml.contains("/p/") && eml.contains("Message-ID: <invitation-"));
+    // Readable by the service only: the folder 0700, every file 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&app._dir.path().join("mail")), 0o700);
+        assert!(emls.iter().all(|f| mode(f) == 0o600));
+    }
 
     // The earlier wave is in analysis, with a profile that comes out.
     let status: String = app

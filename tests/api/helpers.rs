@@ -655,15 +655,21 @@ pub async fn answers_to(app: &TestApp, ping: i64) -> Vec<(String, i64, i64, i64)
     .unwrap()
 }
 
-/// Messages of one kind in the outbox: (participant or 0, recipient, text body), in order.
+/// Messages of one kind in the outbox: (participant or 0, recipient, text body), in order. The outbox holds no
+/// body: the mail due is sent first (as the tick would), and the text is read from the `.eml` file it became
+/// (empty for a message not sent).
 pub async fn outbox_of_kind(app: &TestApp, kind: &str) -> Vec<(i64, String, String)> {
-    sqlx::query_as(
-        "SELECT COALESCE(participant, 0), to_addr, text_body FROM outbox WHERE kind = ? ORDER BY id",
+    send_due_mail(app).await;
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT COALESCE(participant, 0), to_addr, message_id FROM outbox WHERE kind = ? ORDER BY id",
     )
     .bind(kind)
     .fetch_all(&app.state.pool)
     .await
-    .unwrap()
+    .unwrap();
+    rows.into_iter()
+        .map(|(p, to, id)| (p, to, sent_text(app, &id)))
+        .collect()
 }
 
 /// The outbox's statuses, in order.
@@ -765,37 +771,37 @@ pub async fn participants_in_group(app: &TestApp, study: i64, group: &str) -> i6
         .unwrap()
 }
 
-/// The first `n` emails to the main sample: (participant, text body), in order.
+/// The first `n` emails to the main sample: (participant, text body), in order (sent first, as above).
 pub async fn main_sample_mail(app: &TestApp, n: i64) -> Vec<(i64, String)> {
-    sqlx::query_as(
-        "SELECT o.participant, o.text_body FROM outbox o JOIN participants p ON p.id = o.participant
+    send_due_mail(app).await;
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.participant, o.message_id FROM outbox o JOIN participants p ON p.id = o.participant
          WHERE p.role = 'main' ORDER BY o.id LIMIT ?",
     )
     .bind(n)
     .fetch_all(&app.state.pool)
     .await
-    .unwrap()
+    .unwrap();
+    rows.into_iter()
+        .map(|(p, id)| (p, sent_text(app, &id)))
+        .collect()
 }
 
-/// One outbox message as stored.
+/// One outbox message as stored (what it is, never its text).
 #[derive(sqlx::FromRow)]
 pub struct OutboxRow {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub message_id: String,
-    pub text_body: String,
-    pub html_body: String,
 }
 
 /// Every outbox message, in order.
 pub async fn outbox_rows(app: &TestApp) -> Vec<OutboxRow> {
-    sqlx::query_as(
-        "SELECT status, attempts, last_error, message_id, text_body, html_body FROM outbox ORDER BY id",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap()
+    sqlx::query_as("SELECT status, attempts, last_error, message_id FROM outbox ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
 }
 
 /// Leaves every outbox message as a sender that claimed it and died would (leased until `until`): a state
@@ -932,4 +938,24 @@ pub async fn audit_texts(app: &TestApp) -> Vec<String> {
         .fetch_all(&app.state.pool)
         .await
         .unwrap()
+}
+
+// ---- mail and links helpers ----
+// Mail is written only when it is sent: these send what is due and read the `.eml` files back.
+
+/// Sends the mail due now through the app's own (file) transport, as the tick would.
+pub async fn send_due_mail(app: &TestApp) {
+    layer2::mail::outbox::drain_once(&app.state, &app.state.mailer, 0, app.clock_now())
+        .await
+        .unwrap();
+}
+
+/// The mail folder of the app.
+pub fn mail_dir(app: &TestApp) -> std::path::PathBuf {
+    app.state.config.mail_dir()
+}
+
+/// The plain text of the `.eml` a message became (quoted-printable undone); empty if it was never sent.
+pub fn sent_text(app: &TestApp, message_id: &str) -> String {
+    layer2::mail::transport::read_sent_text(&mail_dir(app), message_id).unwrap_or_default()
 }

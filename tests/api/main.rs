@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod erasure;
 mod helpers;
+mod links;
 mod mail;
 mod participants;
 mod privacy;

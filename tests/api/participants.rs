@@ -568,6 +568,8 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
     let first = earliest_due(&app).await;
     app.clock.advance(first - t0());
     let now = app.clock_now();
+    // The invitations went out when their links were read (mail is written only when it is sent).
+    let sent_before = outbox_statuses(&app).await.len();
     let (ra, rb) = tokio::join!(run_due(&a, now), run_due(&b, now));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     let due = pings_with_status(&app, "sent").await;
@@ -590,7 +592,7 @@ async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
     assert_eq!(ids.len(), total, "no message delivered twice");
     let statuses = outbox_statuses(&app).await;
     assert_eq!(statuses.iter().filter(|s| *s != "sent").count(), 0);
-    assert_eq!(total, statuses.len());
+    assert_eq!(total, statuses.len() - sent_before);
 }
 
 #[tokio::test]

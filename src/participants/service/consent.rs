@@ -182,12 +182,12 @@ pub async fn decide(
         return Ok(());
     }
     repo::record_shown(&mut tx, p.id, &current.sha256, CONSENT_METHOD).await?;
-    if p.arm == Arm::Control {
-        // The control group has no copilot: nothing to ask about it, so no pings.
-        tx.commit().await?;
-        return Ok(());
+    // The control group has no copilot: nothing to ask about it, so no pings.
+    if p.arm != Arm::Control {
+        crate::pings::service::lay_out(&mut tx, &settings, p, today + Duration::days(1)).await?;
     }
-    crate::pings::service::lay_out(&mut tx, &settings, p, today + Duration::days(1)).await?;
+    // The link they consented with now lasts as long as their diary and ping week (plus the grace).
+    super::links::redate_page_links(&mut tx, p.id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,10 +1,10 @@
-//! Invitations: the group the study's phase calls for, and the control group, each with a fresh link.
+//! Invitations: the group the study's phase calls for, and the control group, each with a fresh link
+//! (minted when the email is sent).
 use super::instrument::instrument;
-use super::links::new_link;
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::mail::messages;
+use crate::mail::Kind;
 use crate::mail::outbox::{NewMessage, enqueue};
 use crate::participants::Group;
 use crate::participants::repo;
@@ -42,7 +42,7 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
     let members = repo::uninvited(&mut tx, study, role).await?;
     for (employee, email) in &members {
         let participant = repo::insert_participant(&mut tx, study, *employee, role, now).await?;
-        queue_invitation(&mut tx, state, &s, participant, email, false, now).await?;
+        queue_invitation(&mut tx, &s, participant, email, now).await?;
     }
     let detail = format!("{} {} invitations queued", members.len(), role.as_str());
     audit::record(
@@ -58,20 +58,15 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
     Ok(members.len())
 }
 
-/// Writes one invitation (a fresh magic link) to the outbox.
+/// Writes one invitation to the outbox; its link is minted when it is sent.
 async fn queue_invitation(
     tx: &mut SqliteConnection,
-    state: &AppState,
     study: &StudyRow,
     participant: i64,
     email: &str,
-    control: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (link, withdraw) =
-        new_link(tx, &state.config.base_url(), participant, None, now, None).await?;
-    let letter = messages::invitation(&study.name, &link, &withdraw, control)?;
-    let msg = NewMessage::to_participant(study.id.0, participant, "invitation", email, letter);
+    let msg = NewMessage::to_participant(study.id.0, participant, Kind::Invitation, email);
     enqueue(tx, &msg, now).await?;
     Ok(())
 }
@@ -154,7 +149,7 @@ pub async fn invite_control(
     }
     for (employee, email) in &found {
         let participant = repo::insert_control_participant(&mut tx, study, *employee, now).await?;
-        queue_invitation(&mut tx, state, &s, participant, email, true, now).await?;
+        queue_invitation(&mut tx, &s, participant, email, now).await?;
     }
     audit::record(
         &mut tx,

@@ -19,8 +19,11 @@ pub use instrument::{
     InstrumentForm, SettingsForm, edit_instrument, edit_settings, instrument, wording_and_settings,
 };
 pub use invitation::{CONTROL_BATCH_MAX, invite, invite_control, invite_label};
-pub use links::{BAD_LINK_LIMIT, LinkCheck, check_link, new_link, open_link};
-pub use reminders::{nudge, reminder_tick};
+pub use links::{
+    BAD_LINK_LIMIT, LinkCheck, PAGE_LINK_GRACE_DAYS, PING_LINK_GRACE_MINUTES, check_link, new_link,
+    open_link, page_link_expires, page_link_expiry, ping_link_expiry, redate_page_links,
+};
+pub use reminders::{NUDGE_REASON, nudge, reminder_reason, reminder_tick};
 
 use super::repo::ParticipantRow;
 use chrono::{DateTime, NaiveDate, Utc};

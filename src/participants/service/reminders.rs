@@ -1,10 +1,9 @@
 //! Reminders to participants under the diary target, and an admin's nudge to one person.
-use super::links::new_link;
 use super::local_today;
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::mail::messages;
+use crate::mail::Kind;
 use crate::mail::outbox::{NewMessage, enqueue};
 use crate::participants::Arm;
 use crate::participants::repo;
@@ -13,23 +12,32 @@ use crate::study::StudyId;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sqlx::SqliteConnection;
 
-/// Queues a reminder with a fresh link to the participant's page (inside the caller's transaction).
-#[allow(clippy::too_many_arguments)]
+/// What a nudge says after "A reminder from <study>:".
+pub const NUDGE_REASON: &str =
+    "your answers matter for the study. A few minutes this week make a real difference.";
+
+/// What a diary reminder says after "A reminder from <study>:", with the counts as they are when it is sent.
+pub fn reminder_reason(arm: Arm, logged: i64, target: i64) -> String {
+    let kind = if arm == Arm::Control {
+        "work"
+    } else {
+        "AI-assisted"
+    };
+    format!(
+        "you have logged {logged} of the {target} {kind} tasks we ask for. Logging one takes about a minute."
+    )
+}
+
+/// Queues a reminder or a nudge (inside the caller's transaction); its link is minted when it is sent.
 async fn queue_reminder(
     conn: &mut SqliteConnection,
-    state: &AppState,
     study: StudyId,
     participant: i64,
     to: &str,
-    study_name: &str,
-    kind: &str,
-    reason: &str,
+    kind: Kind,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (link, withdraw) =
-        new_link(conn, &state.config.base_url(), participant, None, now, None).await?;
-    let letter = messages::reminder(study_name, reason, &link, &withdraw)?;
-    let msg = NewMessage::to_participant(study.0, participant, kind, to, letter);
+    let msg = NewMessage::to_participant(study.0, participant, kind, to);
     enqueue(conn, &msg, now).await?;
     repo::set_last_reminder(conn, participant, now).await?;
     Ok(())
@@ -50,20 +58,7 @@ pub async fn nudge(
             "This person has withdrawn or declined; they are not contacted again.".into(),
         ));
     };
-    let reason =
-        "your answers matter for the study. A few minutes this week make a real difference.";
-    queue_reminder(
-        &mut tx,
-        state,
-        study,
-        c.id,
-        &c.email,
-        &c.study_name,
-        "nudge",
-        reason,
-        now,
-    )
-    .await?;
+    queue_reminder(&mut tx, study, c.id, &c.email, Kind::Nudge, now).await?;
     audit::record(
         &mut tx,
         now,
@@ -103,24 +98,12 @@ pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize
         if !open || r.logged >= r.target || now - last < every || !in_working_hours(&r, now) {
             continue;
         }
-        let kind = if r.participant.arm == Arm::Control {
-            "work"
-        } else {
-            "AI-assisted"
-        };
-        let reason = format!(
-            "you have logged {} of the {} {kind} tasks we ask for. Logging one takes about a minute.",
-            r.logged, r.target
-        );
         queue_reminder(
             &mut tx,
-            state,
             r.participant.study_id,
             r.participant.id,
             &r.participant.email,
-            &r.participant.study_name,
-            "reminder",
-            &reason,
+            Kind::Reminder,
             now,
         )
         .await?;
