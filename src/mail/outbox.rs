@@ -4,7 +4,7 @@ use super::transport::{Mailer, OutgoingEmail, SendError};
 use super::{Kind, messages, repo};
 use crate::auth::token::new_token;
 use crate::db::begin_write;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::participants::service::{
     NUDGE_REASON, new_link, page_link_expiry, ping_link_expiry, reminder_reason,
 };
@@ -191,8 +191,17 @@ pub async fn drain_once(
         };
         match mailer.send(&email).await {
             Ok(()) => {
-                repo::mark_sent(pool, m.id, now).await?;
-                report.sent += 1;
+                if repo::mark_sent(pool, m.id, now).await? {
+                    report.sent += 1;
+                } else {
+                    // Its participant was erased (or its study purged) while it was being written: the
+                    // erasure could not see this file yet, so it goes now.
+                    mailer.forget(&m.message_id).await.map_err(|e| {
+                        AppError::Internal(anyhow::anyhow!(
+                            "cannot delete an erased mail file: {e}"
+                        ))
+                    })?;
+                }
             }
             Err(SendError::Transient(reason)) if m.attempts < MAX_ATTEMPTS => {
                 let error = format!("temporary failure (attempt {}): {reason}", m.attempts);

@@ -181,18 +181,18 @@ pub async fn claim<'e>(
     .await
 }
 
-/// Records a delivery.
+/// Records a delivery; `false` when the message's row is gone (erased or purged while it was being sent).
 pub async fn mark_sent<'e>(
     db: impl SqliteExecutor<'e>,
     id: i64,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
         .bind(now)
         .bind(id)
         .execute(db)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Puts a message back for another attempt at `next`.

@@ -209,6 +209,19 @@ impl Mailer {
         }
     }
 
+    /// Takes back what `send` left on this machine for a message whose row vanished while it was being
+    /// sent (its participant was erased, or its study purged, meanwhile): the file transport's `.eml`.
+    /// Mail that already left through SMTP is out of reach, as it would be a second later anyway.
+    pub async fn forget(&self, message_id: &str) -> std::io::Result<()> {
+        if let Mailer::File { dir, .. } = self {
+            let (dir, ids) = (dir.clone(), vec![message_id.to_string()]);
+            tokio::task::spawn_blocking(move || remove_sent_files(&dir, &ids))
+                .await
+                .map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+
     /// "file", "smtp" or "memory" (for logs).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -229,6 +242,21 @@ fn restrict_mail_folder(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Deletes the `.eml` files the file transport wrote (or would write) for these messages, where they
+/// exist; returns how many went. A file that exists and cannot be deleted is an error, so an erasure or a
+/// purge is never reported as done while a copy remains.
+pub fn remove_sent_files(dir: &Path, message_ids: &[String]) -> std::io::Result<i64> {
+    let mut n = 0;
+    for id in message_ids {
+        match std::fs::remove_file(dir.join(format!("{}.eml", file_stem(id)))) {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// The plain text of a `.eml` file the file transport wrote for `message_id` (quoted-printable soft line

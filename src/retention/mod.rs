@@ -55,13 +55,15 @@ pub struct Counts {
     pub employees: i64,
     pub sample_members: i64,
     pub usage_rows: i64,
+    /// `.eml` files the file transport had written for the study's mail, deleted with the rows.
+    pub mail_files: i64,
 }
 
 impl Counts {
     /// The audit log's detail line.
     pub fn detail(&self) -> String {
         format!(
-            "participants={} diary_entries={} control_tasks={} pings={} consent_events={} links={} mail={} employees={} sample_members={} usage_rows={}",
+            "participants={} diary_entries={} control_tasks={} pings={} consent_events={} links={} mail={} employees={} sample_members={} usage_rows={} mail_files={}",
             self.participants,
             self.diary_entries,
             self.control_tasks,
@@ -71,7 +73,8 @@ impl Counts {
             self.mail,
             self.employees,
             self.sample_members,
-            self.usage_rows
+            self.usage_rows,
+            self.mail_files
         )
     }
 }

@@ -50,6 +50,16 @@ async fn count(conn: &mut SqliteConnection, sql: &'static str, id: StudyId) -> s
     Ok(n)
 }
 
+/// The Message-IDs of the study's mail (to delete the files the file transport wrote for them).
+pub async fn message_ids(conn: &mut SqliteConnection, id: StudyId) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE study_id = ?1 OR participant IN (SELECT id FROM participants WHERE study_id = ?1)",
+    )
+    .bind(id.0)
+    .fetch_all(conn)
+    .await
+}
+
 /// Counts the study's person-level rows, then deletes them: mail, participants (with their diary entries,
 /// control tasks, pings and answers, links and consent events), the sample, the roster, the usage rows and
 /// the export key that tied pseudonyms to employee ids.
@@ -102,6 +112,7 @@ pub async fn delete_person_rows(conn: &mut SqliteConnection, id: StudyId) -> sql
             id,
         )
         .await?,
+        mail_files: 0,
     };
     // Children first, explicitly: the result does not depend on foreign-key cascades being on.
     const DELETES: [&str; 13] = [

@@ -8,6 +8,7 @@ use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::SqliteConnection;
 
 /// The study's purge, if its raw data is gone.
 pub async fn purged(state: &AppState, id: StudyId) -> Result<Option<Purged>> {
@@ -33,6 +34,28 @@ pub async fn require_raw_data(state: &AppState, id: StudyId) -> Result<()> {
         ))),
         None => Ok(()),
     }
+}
+
+/// Inside a write transaction: refuses whatever would bring person-level data back into a purged study
+/// (a roster or usage import, a sample draw, invitations, a move to the next phase). Rows written after
+/// the purge would never be purged again, so a purged study is closed for good.
+pub async fn ensure_not_purged(conn: &mut SqliteConnection, id: StudyId) -> Result<()> {
+    match repo::purge(&mut *conn, id).await? {
+        Some((on, _)) => Err(AppError::Conflict(closed_message(on))),
+        None => Ok(()),
+    }
+}
+
+/// Whether the study's raw data was purged, read inside the caller's transaction.
+pub async fn is_purged(conn: &mut SqliteConnection, id: StudyId) -> Result<bool> {
+    Ok(repo::purge(&mut *conn, id).await?.is_some())
+}
+
+fn closed_message(on: NaiveDate) -> String {
+    format!(
+        "The raw data of this study was purged on {on}; the study is closed: nothing can be imported, \
+         drawn, sent or moved on any more. Only the aggregate results remain."
+    )
 }
 
 /// The study's retention date: the admin's, or the default after the readout.
@@ -134,7 +157,17 @@ async fn purge(
     if repo::purge(&mut *tx, id).await?.is_some() {
         return Ok(None);
     }
-    let counts = repo::delete_person_rows(&mut tx, id).await?;
+    let message_ids = repo::message_ids(&mut tx, id).await?;
+    let mut counts = repo::delete_person_rows(&mut tx, id).await?;
+    // The mail files go before the commit, as in an erasure: should the commit fail, the rows stay and the
+    // purge runs again; a file that cannot be deleted fails the purge instead of leaving a copy behind.
+    let mail_dir = state.config.mail_dir();
+    counts.mail_files = tokio::task::spawn_blocking(move || {
+        crate::mail::transport::remove_sent_files(&mail_dir, &message_ids)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("the file remover stopped: {e}")))?
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot delete a mail file: {e}")))?;
     repo::insert_purge(&mut tx, id, on, now, &json).await?;
     audit::record(
         &mut tx,

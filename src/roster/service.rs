@@ -21,7 +21,9 @@ pub type Problems = Vec<ImportProblem>;
 /// while no sample has been drawn from it.
 pub async fn frame_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Result<bool> {
     let (main, pilot) = repo::sample_sizes(&mut *conn, study.id).await?;
-    Ok(study.status() <= Status::Setup && main + pilot == 0)
+    Ok(study.status() <= Status::Setup
+        && main + pilot == 0
+        && !crate::retention::service::is_purged(conn, study.id).await?)
 }
 
 /// Re-reads the study inside the caller's write transaction, refuses with the reason when the frame is
@@ -34,6 +36,7 @@ async fn ensure_frame_editable(
     let study = crate::study::repo::get(&mut *conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(conn, id).await?;
     if study.status() > Status::Setup {
         return Err(AppError::Conflict(format!(
             "The study is in {}; {what} can only change during draft and setup.",
@@ -51,7 +54,9 @@ async fn ensure_frame_editable(
 /// The one rule for the sample: it can be drawn, redrawn or discarded during draft and setup, until
 /// invitations have gone out to it.
 async fn sample_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Result<bool> {
-    Ok(study.status() <= Status::Setup && repo::invited_count(&mut *conn, study.id).await? == 0)
+    Ok(study.status() <= Status::Setup
+        && repo::invited_count(&mut *conn, study.id).await? == 0
+        && !crate::retention::service::is_purged(conn, study.id).await?)
 }
 
 fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
@@ -577,6 +582,7 @@ pub async fn draw(
     let study = crate::study::repo::get(&mut *tx, study.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, study.id).await?;
     if !sample_editable(&mut tx, &study).await? {
         return Err(AppError::Conflict(if study.status() > Status::Setup {
             format!(
@@ -641,6 +647,7 @@ pub async fn discard_sample(state: &AppState, actor: &Actor, study: &StudyRow) -
     let study = crate::study::repo::get(&mut *tx, study.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, study.id).await?;
     if !sample_editable(&mut tx, &study).await? {
         return Err(AppError::Conflict(
             "Invitations have gone out to this sample; it can no longer be discarded.".into(),

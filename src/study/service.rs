@@ -183,6 +183,7 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
     let from = study.status();
     if from.next() != Some(to) {
         return Err(AppError::Conflict(format!(

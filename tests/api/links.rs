@@ -427,3 +427,30 @@ async fn an_upgraded_database_keeps_no_stored_mail_body_and_its_old_links_get_an
         .unwrap();
     assert_eq!(n, 1, "the message itself is still listed");
 }
+
+#[tokio::test]
+async fn a_study_without_its_own_notice_names_the_organisations_contact_in_every_email() {
+    let app = spawn_app_with(|c| c.privacy_contact = "Works council, wc@example.org".into()).await;
+    let id = study_in_pilot(&app).await;
+    app.post_ok(&format!("/studies/{id}/invitations"), &[])
+        .await;
+    // A study begun before per-study notices existed has none: its mail falls back to the configuration's.
+    sqlx::query("DELETE FROM privacy_notices WHERE study_id = ?")
+        .bind(id)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let sent: Vec<String> = outbox_of_kind(&app, "invitation")
+        .await
+        .into_iter()
+        .map(|(_, _, text)| text)
+        .collect();
+    assert_eq!(sent.len(), 20);
+    for text in &sent {
+        assert!(
+            text.contains("Questions about your data: Works council, wc@example.org"),
+            "{text}"
+        );
+        assert!(!text.contains("privacy@example.org"), "{text}");
+    }
+}

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod demo;
 mod erasure;
+mod files;
 mod helpers;
 mod links;
 mod mail;

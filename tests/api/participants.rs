@@ -894,3 +894,45 @@ async fn the_bad_link_page_names_the_organisations_data_protection_contact_when_
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!html.contains("Questions about your data"));
 }
+
+#[tokio::test]
+async fn a_nudge_after_the_persons_week_is_over_is_refused_and_sends_nothing() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    consent(&person, &link, true).await;
+    let nudge = format!("/studies/{id}/participants/{participant}/nudge");
+    // During the week a nudge goes out.
+    app.post_ok(&nudge, &[]).await;
+    assert_eq!(outbox_of_kind(&app, "nudge").await.len(), 1);
+
+    // A day after their diary and last check-in closed, their part is over: nothing is queued and the admin
+    // is told why.
+    let last_ping_closes = pings_of(&app, participant).await.last().unwrap().2;
+    let diary_closes: chrono::NaiveDate = app
+        .value(
+            "SELECT diary_closes_on FROM participants WHERE id = ?",
+            Some(participant),
+        )
+        .await;
+    let diary_closes = diary_closes.and_hms_opt(23, 59, 0).unwrap().and_utc();
+    let later = last_ping_closes.max(diary_closes) + chrono::Duration::days(1);
+    app.clock.advance(later - app.clock_now());
+    app.login(ADMIN, PASSWORD).await;
+    let audit_before = audit_details(&app, "participant.nudge").await.len();
+    let page = app.follow(app.post(&nudge, &[]).await).await;
+    assert!(
+        flash_text(&page).contains("there is nothing left to remind them of"),
+        "{}",
+        flash_text(&page)
+    );
+    assert_eq!(
+        outbox_of_kind(&app, "nudge").await.len(),
+        1,
+        "no second nudge"
+    );
+    assert_eq!(
+        audit_details(&app, "participant.nudge").await.len(),
+        audit_before
+    );
+}

@@ -97,6 +97,22 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
         before.iter().all(|n| *n > 0),
         "every kind of row exists: {before:?}"
     );
+    let someone: i64 = app
+        .value(
+            "SELECT MIN(participant) FROM outbox WHERE study_id = ?",
+            Some(study),
+        )
+        .await;
+    let someone = email_of(&app, someone).await;
+    // The demo's studies share one organisation's roster: only this study's mail to them must go.
+    let name = app.study(study).await.name;
+    let mail_to_someone = || {
+        eml_texts(&app)
+            .iter()
+            .filter(|t| t.contains(&someone) && t.contains(&name))
+            .count()
+    };
+    assert!(mail_to_someone() > 0, "the mail folder holds their mail");
 
     // On the retention date itself the raw data is still kept.
     app.clock.set(noon(until));
@@ -122,6 +138,7 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
         !in_files(&app, MARKER),
         "the planted text left the database file and its WAL"
     );
+    assert_eq!(mail_to_someone(), 0, "their .eml files went with the rows");
     let kept: i64 = app
         .value("SELECT (SELECT COUNT(*) FROM studies WHERE id = ?1) + (SELECT COUNT(*) FROM study_phases WHERE study_id = ?1) + (SELECT COUNT(*) FROM privacy_notices WHERE study_id = ?1)", Some(study))
         .await;
@@ -257,4 +274,98 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
         "a second purge is refused"
     );
     assert_eq!(audit_details(&app, "retention purge").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_purged_study_is_closed_no_import_draw_invitation_or_move_brings_people_back() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    // A study still in draft, with a roster and usage, purged early.
+    let study = app.create_study("Purged in draft").await;
+    app.upload_ok(
+        &format!("/studies/{study}/roster"),
+        "r.csv",
+        roster_csv(40).into_bytes(),
+        &[],
+    )
+    .await;
+    app.upload_ok(
+        &format!("/studies/{study}/usage"),
+        "u.csv",
+        usage_csv(40).into_bytes(),
+        &[("format", "csv")],
+    )
+    .await;
+    write_privacy_notice(&app, study).await;
+    app.post_ok(
+        &format!("/studies/{study}/privacy/purge"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    assert!(person_rows(&app, study).await.iter().all(|n| *n == 0));
+    let audit_before = app.audit_actions().await.len();
+
+    let roster = app
+        .upload(
+            &format!("/studies/{study}/roster"),
+            "r.csv",
+            roster_csv(40).into_bytes(),
+            &[],
+        )
+        .await;
+    assert_purged_refusal(&app, roster).await;
+    let usage = app
+        .upload(
+            &format!("/studies/{study}/usage"),
+            "u.csv",
+            usage_csv(40).into_bytes(),
+            &[("format", "csv")],
+        )
+        .await;
+    assert_purged_refusal(&app, usage).await;
+    let draw = app
+        .post(
+            &format!("/studies/{study}/sample"),
+            &[
+                ("n", "10"),
+                ("min_per_cohort", "2"),
+                ("pilot_n", "5"),
+                ("seed", "3"),
+            ],
+        )
+        .await;
+    assert_purged_refusal(&app, draw).await;
+    let moved = app
+        .post(&format!("/studies/{study}/status"), &[("to", "setup")])
+        .await;
+    assert_purged_refusal(&app, moved).await;
+
+    assert!(
+        person_rows(&app, study).await.iter().all(|n| *n == 0),
+        "nothing came back"
+    );
+    assert_eq!(app.study_status(study).await, layer2::study::Status::Draft);
+    assert_eq!(
+        app.audit_actions().await.len(),
+        audit_before,
+        "nothing happened"
+    );
+    // The roster page no longer offers an upload.
+    let (_, page) = app.get_text(&format!("/studies/{study}/roster")).await;
+    assert!(
+        !page.contains("type=\"file\""),
+        "no upload form after the purge"
+    );
+}
+
+/// A refusal shown as the page's error message: the study is closed because its raw data was purged.
+async fn assert_purged_refusal(app: &TestApp, r: reqwest::Response) {
+    let page = app.follow(r).await;
+    assert!(page.contains("class=\"flash error\""), "refused");
+    assert!(
+        flash_text(&page).contains("was purged on")
+            && flash_text(&page).contains("the study is closed"),
+        "{}",
+        flash_text(&page)
+    );
 }

@@ -6,7 +6,6 @@ use crate::error::{AppError, Result};
 use crate::participants::repo::{self, ErasureCounts, ErasureTarget};
 use crate::state::AppState;
 use crate::study::StudyId;
-use std::path::PathBuf;
 
 /// Whom the CLI names: an email or an employee id, exactly one.
 #[derive(Clone, Debug)]
@@ -117,10 +116,8 @@ async fn erase_in(
 ) -> Result<Erased> {
     let now = state.clock.now();
     let counts = repo::erasure_counts(&mut tx, study, &target).await?;
-    let files = eml_files(
-        state,
-        repo::erasure_message_ids(&mut tx, target.participant).await?,
-    );
+    let message_ids = repo::erasure_message_ids(&mut tx, target.participant).await?;
+    let mail_dir = state.config.mail_dir();
     // A random placeholder keeps the roster's NOT NULL, UNIQUE columns satisfied and links to nothing.
     let placeholder = format!("erased-{:016x}", rand::random::<u64>());
     let s = crate::study::repo::get(&mut *tx, study)
@@ -135,10 +132,12 @@ async fn erase_in(
     repo::erase(&mut tx, study, &target, &placeholder, &band).await?;
     // The files go before the commit: should the commit fail, the rows stay and the admin can erase again;
     // mail that was already sent is gone either way, as it should be.
-    let mail_files = tokio::task::spawn_blocking(move || remove_files(&files))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the file remover stopped: {e}")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot delete a mail file: {e}")))?;
+    let mail_files = tokio::task::spawn_blocking(move || {
+        crate::mail::transport::remove_sent_files(&mail_dir, &message_ids)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("the file remover stopped: {e}")))?
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot delete a mail file: {e}")))?;
     let erased = Erased { counts, mail_files };
     repo::insert_erasure(
         &mut tx,
@@ -167,29 +166,6 @@ async fn erase_in(
     crate::db::checkpoint(&state.pool).await?;
     tracing::info!(participant = target.participant, "participant erased");
     Ok(erased)
-}
-
-/// The `.eml` files the file transport wrote (or would write) for these messages.
-fn eml_files(state: &AppState, message_ids: Vec<String>) -> Vec<PathBuf> {
-    let dir = state.config.mail_dir();
-    message_ids
-        .iter()
-        .map(|id| dir.join(format!("{}.eml", crate::mail::transport::file_stem(id))))
-        .collect()
-}
-
-/// Deletes the files that exist; returns how many went. A file that exists and cannot be deleted fails
-/// the erasure (nothing is committed), so it is never reported as done while a copy remains.
-fn remove_files(files: &[PathBuf]) -> std::io::Result<i64> {
-    let mut n = 0;
-    for f in files {
-        match std::fs::remove_file(f) {
-            Ok(()) => n += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// How many participants of a study were erased (the analysis page and the export say so).

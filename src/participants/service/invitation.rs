@@ -28,6 +28,7 @@ pub async fn invite(state: &AppState, actor: &Actor, study: StudyId) -> Result<u
     let s = crate::study::repo::get(&mut *tx, study)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, study).await?;
     let Some(role) = Group::invited_in(s.status()) else {
         return Err(AppError::Conflict(format!(
             "Invitations go out in the pilot (pilot group) and in collection (main sample); the study is in {}.",
@@ -106,6 +107,7 @@ pub async fn invite_control(
     let s = crate::study::repo::get(&mut *tx, study)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, study).await?;
     if s.status() != Status::Collection {
         return Err(AppError::Conflict(format!(
             "The control group is invited during collection, beside the main sample; the study is in {}.",

@@ -58,6 +58,24 @@ pub async fn nudge(
             "This person has withdrawn or declined; they are not contacted again.".into(),
         ));
     };
+    // A nudge asks for something this week; once the person's diary and ping week (or, before a consent,
+    // the collection phase) is over there is nothing left to ask, and its link would work only for the
+    // grace days. Say so instead of sending it.
+    let expires = super::links::page_link_expiry(&mut tx, c.id, now).await?;
+    let over = expires - Duration::days(super::links::PAGE_LINK_GRACE_DAYS);
+    if over <= now {
+        let tz = crate::study::repo::get(&mut *tx, study)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .tz();
+        let day = (over - Duration::seconds(1))
+            .with_timezone(&tz)
+            .date_naive();
+        return Err(AppError::Conflict(format!(
+            "Participant {}'s part of the study ended on {day}; there is nothing left to remind them of, so no nudge was sent.",
+            c.id
+        )));
+    }
     queue_reminder(&mut tx, study, c.id, &c.email, Kind::Nudge, now).await?;
     audit::record(
         &mut tx,
