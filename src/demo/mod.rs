@@ -413,9 +413,11 @@ async fn replay(
     let mut t = at(start + Duration::days(14), 8);
     let end = now;
     let mut answered_or_skipped = std::collections::HashSet::new();
+    let (mut ticks, mut mails) = (0usize, 0usize);
     while t < end {
         clock.set(t);
         let tick = crate::tick::run_due(&sim, t).await.map_err(err)?;
+        (ticks, mails) = (ticks + 1, mails + tick.mail.sent);
         if tick.status_moves > 0 {
             let status = study_service::get(&sim, id).await.map_err(err)?.status();
             if status == Status::Pilot || status == Status::Collection {
@@ -511,6 +513,7 @@ async fn replay(
         }
         t += Duration::minutes(30);
     }
+    tracing::info!(study = id.0, ticks, mails, "demo study replayed");
     Ok(id.0)
 }
 
