@@ -379,7 +379,12 @@ async fn export(
     let data = crate::export::gather(&state, id, descriptions, crate::stats::MIN_COMPLIANCE)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    // A new folder is the service user's alone; an existing one (the admin's own choice) keeps its mode,
+    // and every file written into it is 0600: the files hold pseudonymous personal data.
+    if !out.exists() {
+        crate::files::private_dir(out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+    }
     let files: Vec<(String, Vec<u8>)> = match fmt {
         Format::Csv => write::tables(&data)
             .iter()
@@ -398,7 +403,9 @@ async fn export(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for (name, bytes) in &files {
         let path = out.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::files::create_private(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!(
         "Wrote {} to {} ({} participants, {} diary tasks, {} pings).",

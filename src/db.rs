@@ -3,6 +3,7 @@ use anyhow::{Context, bail};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The busy timeout every connection sets; start-up checks it.
@@ -47,7 +48,33 @@ pub async fn connect(path: &Path) -> anyhow::Result<SqlitePool> {
         .run(&pool)
         .await
         .context("cannot apply the database migrations")?;
+    vacuum_if_due(&pool).await?;
     Ok(pool)
+}
+
+/// Rebuilds the file once when a migration asked for it (`vacuum_due`): free pages keep the bytes of rows
+/// deleted before `secure_delete` was on, and only a rebuild removes them.
+async fn vacuum_if_due(pool: &SqlitePool) -> anyhow::Result<()> {
+    let due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vacuum_due")
+        .fetch_one(pool)
+        .await?;
+    if due == 0 {
+        return Ok(());
+    }
+    tracing::info!(
+        "rebuilding the database file once, so that no deleted data remains in its free pages"
+    );
+    let mut conn = pool.acquire().await?;
+    sqlx::query("VACUUM")
+        .execute(&mut *conn)
+        .await
+        .context("cannot rebuild the database file (VACUUM)")?;
+    sqlx::query("DELETE FROM vacuum_due")
+        .execute(&mut *conn)
+        .await?;
+    drop(conn);
+    checkpoint(pool).await?;
+    Ok(())
 }
 
 /// Creates a new database file as 0600, or checks that an existing one is a SQLite database in WAL mode
@@ -85,14 +112,51 @@ fn prepare_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Set when a checkpoint could not finish (a reader held the WAL); the tick retries until one does.
+static CHECKPOINT_PENDING: AtomicBool = AtomicBool::new(false);
+
 /// Writes every committed page back into the database file and empties the `-wal`, so that bytes deleted
-/// under `secure_delete` leave the WAL too. Call after a scrub or a deletion; readers may keep it from
-/// finishing (it is retried by the next call), which is not an error.
-pub async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<()> {
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool)
+/// under `secure_delete` leave the WAL too. Call after a scrub or a deletion. A reader that keeps an old
+/// snapshot open (a long report, a backup tool) stops it from finishing: it waits for readers up to the busy
+/// timeout, then leaves it to the tick, which retries every run until it succeeds. Returns whether it
+/// finished.
+pub async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<bool> {
+    // (busy, frames in the log, frames checkpointed); busy = 1 means it could not finish.
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
         .await?;
-    Ok(())
+    if busy == 0 {
+        CHECKPOINT_PENDING.store(false, Ordering::SeqCst);
+        return Ok(true);
+    }
+    CHECKPOINT_PENDING.store(true, Ordering::SeqCst);
+    tracing::warn!(
+        "a reader kept the write-ahead log open: deleted data stays in the database files until a \
+         checkpoint finishes; the tick retries every run"
+    );
+    Ok(false)
+}
+
+/// The tick's step: retries a checkpoint an erasure or purge could not finish. Returns whether one was due.
+pub async fn checkpoint_if_pending(pool: &SqlitePool) -> sqlx::Result<bool> {
+    if !CHECKPOINT_PENDING.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    // The tick must not stall behind a long reader: a short wait here, the next tick tries again. The
+    // connection leaves the pool, so its short busy timeout reaches no other query.
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("PRAGMA busy_timeout = 200")
+        .execute(&mut conn)
+        .await?;
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::Connection::close(conn).await?;
+    if busy == 0 {
+        CHECKPOINT_PENDING.store(false, Ordering::SeqCst);
+        tracing::info!("the pending checkpoint finished: deleted data has left the -wal file");
+    }
+    Ok(true)
 }
 
 /// Refuses to run unless the connection has exactly the durability settings the code relies on.

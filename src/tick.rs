@@ -100,6 +100,14 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
         drain_once(state, &state.mailer, cap, now).await,
         &mut errors,
     );
+    // An erasure or purge whose checkpoint a reader blocked: its deleted bytes leave the -wal now.
+    keep(
+        "checkpoint",
+        crate::db::checkpoint_if_pending(&state.pool)
+            .await
+            .map_err(Into::into),
+        &mut errors,
+    );
     let report = TickReport {
         status_moves,
         pings,

@@ -214,6 +214,16 @@ pub async fn link_horizon(
     .await
 }
 
+/// Participants of a study who have not consented (invited, or declined).
+pub async fn unconsented(conn: &mut SqliteConnection, study: StudyId) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM participants WHERE study_id = ? AND (consent IS NULL OR consent <> 'accepted')",
+    )
+    .bind(study)
+    .fetch_all(conn)
+    .await
+}
+
 /// Gives every page link (not a ping link) of a participant a new expiry.
 pub async fn redate_page_links(
     conn: &mut SqliteConnection,

@@ -117,6 +117,61 @@ impl PrivacyNotice {
     }
 }
 
+/// What may change in a saved notice. A retention date must lie after today (deleting now is the early
+/// purge's job, with its confirmation). Once someone has consented, the purpose they agreed to stays, and
+/// the retention date they were told may move earlier but never later (that would need their consent
+/// again); an empty date then keeps the one they were told.
+pub fn check_change(
+    current_purpose: Option<&str>,
+    current_until: Option<NaiveDate>,
+    new: &mut PrivacyNotice,
+    timeline: &[PhaseDates],
+    today: NaiveDate,
+    consented: i64,
+) -> Result<(), Vec<(String, String)>> {
+    let mut p = Vec::new();
+    if let Some(d) = new.retention_until
+        && d <= today
+    {
+        p.push((
+            "retention_until".into(),
+            format!(
+                "must be after today ({today}); to delete the raw data now, use the early purge below"
+            ),
+        ));
+    }
+    if consented > 0 {
+        let people = if consented == 1 {
+            "1 person".to_string()
+        } else {
+            format!("{consented} people")
+        };
+        if current_purpose.is_some_and(|c| c != new.purpose) {
+            p.push((
+                "purpose".into(),
+                format!(
+                    "{people} consented to the purpose as written; it cannot change under them (a new purpose needs a new study)"
+                ),
+            ));
+        }
+        let told = retention_date(current_until, timeline);
+        if new.retention_until.is_none() {
+            new.retention_until = told;
+        }
+        if let (Some(told), Some(new_until)) = (told, new.retention_until)
+            && new_until > told
+        {
+            p.push((
+                "retention_until".into(),
+                format!(
+                    "{people} were told their raw data is kept until {told}; a later date would need their consent again. Choose {told} or earlier"
+                ),
+            ));
+        }
+    }
+    if p.is_empty() { Ok(()) } else { Err(p) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

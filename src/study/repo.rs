@@ -380,6 +380,32 @@ pub async fn privacy_notice<'e>(
     .await
 }
 
+/// Writes the default retention date into a notice that has none (when the pilot begins).
+pub async fn fix_retention_date(
+    conn: &mut SqliteConnection,
+    id: StudyId,
+    until: NaiveDate,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE privacy_notices SET retention_until = ? WHERE study_id = ? AND retention_until IS NULL",
+    )
+    .bind(until)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Participants of the study who consented (and were not erased since).
+pub async fn consented_count(conn: &mut SqliteConnection, id: StudyId) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM participants WHERE study_id = ? AND consent_at IS NOT NULL AND consent = 'accepted'",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
 /// Writes (or rewrites) the study's privacy notice.
 pub async fn set_privacy_notice(
     conn: &mut SqliteConnection,

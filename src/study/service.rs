@@ -48,6 +48,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetai
             "This study is closed; it can no longer be changed.".into(),
         ));
     }
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
     let shift = (d.start_date - study.start_date).num_days();
     if shift != 0 {
         if study.status() > Status::Setup {
@@ -59,7 +60,10 @@ pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetai
         let moved = Timeline::parse(current)
             .map_err(|p| AppError::Internal(anyhow::anyhow!("{p:?}")))?
             .shifted(shift);
+        let today = now.with_timezone(&study.tz()).date_naive();
+        check_retention(&mut tx, id, moved.phases(), today).await?;
         repo::set_timeline(&mut tx, id, &moved).await?;
+        crate::participants::service::redate_unconsented_links(&mut tx, id, now).await?;
     }
     repo::update(&mut tx, id, d, now).await?;
     let mut changes = Vec::new();
@@ -113,8 +117,13 @@ pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timel
             "This study is closed; its timeline can no longer change.".into(),
         ));
     }
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
+    let today = now.with_timezone(&study.tz()).date_naive();
+    check_retention(&mut tx, id, t.phases(), today).await?;
     let before = repo::timeline(&mut *tx, id).await?;
     repo::set_timeline(&mut tx, id, t).await?;
+    // Invitation links of people who have not consented expire with the collection phase: follow it.
+    crate::participants::service::redate_unconsented_links(&mut tx, id, now).await?;
     let changes: Vec<String> = before
         .iter()
         .zip(t.phases())
@@ -142,6 +151,42 @@ pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timel
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Refuses a timeline that would move the retention date into the past (the next tick would purge every
+/// person-level record: a year typed wrong is enough) or past a date the admin chose (or that was fixed when
+/// the pilot began: people were told it). The early purge on the Privacy tab is the way to purge on purpose.
+async fn check_retention(
+    conn: &mut SqliteConnection,
+    id: StudyId,
+    timeline: &[PhaseDates],
+    today: NaiveDate,
+) -> Result<()> {
+    let chosen = repo::privacy_notice(&mut *conn, id)
+        .await?
+        .and_then(|n| n.retention_until);
+    let readout_end = timeline
+        .iter()
+        .find(|p| p.phase == super::Phase::Readout)
+        .map(|p| p.ends_on);
+    if let (Some(until), Some(end)) = (chosen, readout_end)
+        && until <= end
+    {
+        return Err(AppError::Conflict(format!(
+            "The raw data is kept until {until} (see the Privacy tab), and these dates would end the \
+             readout on {end}, after it. Keep the readout before {until}; nothing was changed."
+        )));
+    }
+    if let Some(until) = privacy::retention_date(chosen, timeline)
+        && until < today
+    {
+        return Err(AppError::Conflict(format!(
+            "These dates would put the retention date on {until}, which has passed: every person-level \
+             record of the study would be purged at once. Check the year; nothing was changed. To purge on \
+             purpose, use the Privacy tab."
+        )));
+    }
     Ok(())
 }
 
@@ -207,15 +252,19 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
             "The study's status changed meanwhile; reload the page.".into(),
         ));
     }
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        "study.status",
-        Some(id.0),
-        &format!("{} → {}", from.as_str(), to.as_str()),
-    )
-    .await?;
+    let mut detail = format!("{} → {}", from.as_str(), to.as_str());
+    if to == Status::Pilot {
+        // From the first invitation on, people are told this date: a later timeline change must not move it.
+        let timeline = repo::timeline(&mut *tx, id).await?;
+        let chosen = repo::privacy_notice(&mut *tx, id)
+            .await?
+            .and_then(|n| n.retention_until);
+        if let (None, Some(until)) = (chosen, privacy::retention_date(None, &timeline)) {
+            repo::fix_retention_date(&mut tx, id, until).await?;
+            detail.push_str(&format!("; raw data kept until {until}"));
+        }
+    }
+    audit::record(&mut tx, now, actor, "study.status", Some(id.0), &detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -394,11 +443,25 @@ pub async fn set_privacy_notice(
             "The study is closed; its privacy notice can no longer change.".into(),
         ));
     }
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
     let timeline = repo::timeline(&mut *tx, id).await?;
-    let notice = match privacy::PrivacyNotice::parse(form, &timeline) {
+    let mut notice = match privacy::PrivacyNotice::parse(form, &timeline) {
         Ok(n) => n,
         Err(problems) => return Ok(Err(problems)),
     };
+    let today = now.with_timezone(&study.tz()).date_naive();
+    let current = repo::privacy_notice(&mut *tx, id).await?;
+    let consented = repo::consented_count(&mut *tx, id).await?;
+    if let Err(problems) = privacy::check_change(
+        current.as_ref().map(|c| c.purpose.as_str()),
+        current.as_ref().and_then(|c| c.retention_until),
+        &mut notice,
+        &timeline,
+        today,
+        consented,
+    ) {
+        return Ok(Err(problems));
+    }
     repo::set_privacy_notice(&mut tx, id, &notice, now).await?;
     let until = privacy::retention_date(notice.retention_until, &timeline)
         .map(|d| d.to_string())

@@ -420,6 +420,15 @@ pub async fn consent(
         Err(AppError::Conflict(m)) => {
             message(StatusCode::CONFLICT, &p.study_name, "Not possible", &m, "")
         }
+        // The text changed while the page was open: back to the participant's own page, which shows the
+        // new text (never the staff error page).
+        Err(AppError::BadRequest(m)) => message(
+            StatusCode::BAD_REQUEST,
+            &p.study_name,
+            "Please read it again",
+            &m,
+            &base(&token),
+        ),
         Err(e) => Err(e),
     }
 }

@@ -288,3 +288,42 @@ async fn layer2_participant_erase_erases_by_employee_id_and_refuses_bad_input() 
     assert!(out.contains("Erased one participant") && !out.contains(&p.employee_id));
     assert_erased(&app, &p, marker, &before).await;
 }
+
+#[tokio::test]
+async fn erased_text_leaves_the_wal_at_the_next_tick_when_a_reader_blocked_the_checkpoint() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let marker = "ZEBRA-7Q-HELDREADER";
+    let p = participant_with_marker(&app, marker).await;
+    layer2::db::checkpoint(&app.state.pool).await.unwrap();
+    // A backup tool (or a long report) holds a read snapshot open on the live file.
+    let mut reader = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        app.state.config.database_path().display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM diary_entries")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    let r = p
+        .person
+        .post_form(&format!("{}/withdraw", p.link), &[("choice", "erase")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(diary_of(&app, p.participant).await.len(), 0);
+    assert!(
+        in_database_files(&app, marker),
+        "while the reader holds its snapshot the old page stays in the file"
+    );
+    // The reader is done; the next tick finishes the checkpoint the erasure could not.
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    reader.close().await.unwrap();
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    assert!(
+        !in_database_files(&app, marker),
+        "the erased text left the database file and its -wal"
+    );
+}

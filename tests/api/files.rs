@@ -71,3 +71,116 @@ fn serve_on_an_existing_open_folder_closes_it_and_its_database() {
     serve_until_listening(&dir);
     assert_private(&dir);
 }
+
+/// Whether `needle` is anywhere in the database file or its `-wal`.
+fn in_files(db: &Path, needle: &str) -> bool {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [db.to_path_buf(), wal.into()].iter().any(|p| {
+        std::fs::read(p)
+            .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
+#[tokio::test]
+async fn bytes_deleted_before_secure_delete_leave_the_file_at_the_upgrade() {
+    use sqlx::{Connection, SqliteConnection};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("layer2.sqlite3");
+    layer2::db::connect(&db).await.unwrap().close().await;
+    // What an older version left behind: a row deleted while secure_delete was off (its bytes stay in a
+    // free page), and the migration that asks for the one-time rebuild.
+    let marker = "https://study.example/p/OLD-LIVE-LINK-7f3a9c";
+    let mut old = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    for sql in [
+        "PRAGMA secure_delete = OFF",
+        "CREATE TABLE old_outbox (body TEXT)",
+    ] {
+        sqlx::query(sql).execute(&mut old).await.unwrap();
+    }
+    for _ in 0..200 {
+        sqlx::query("INSERT INTO old_outbox (body) VALUES (?)")
+            .bind(format!("Open your page: {marker} {}", "x".repeat(200)))
+            .execute(&mut old)
+            .await
+            .unwrap();
+    }
+    for sql in [
+        "DELETE FROM old_outbox",
+        "DROP TABLE old_outbox",
+        "INSERT INTO vacuum_due (reason) VALUES ('test')",
+        "PRAGMA wal_checkpoint(TRUNCATE)",
+    ] {
+        sqlx::query(sql).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+    assert!(in_files(&db, marker), "the old bytes are in a free page");
+
+    let pool = layer2::db::connect(&db).await.unwrap();
+    assert!(!in_files(&db, marker), "the rebuild removed them");
+    let due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vacuum_due")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(due, 0, "rebuilt once");
+}
+
+#[tokio::test]
+async fn layer2_export_writes_files_only_its_user_can_read_whatever_the_umask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    {
+        let config = layer2::config::Config {
+            data_dir: data.clone(),
+            ..Default::default()
+        };
+        let pool = layer2::db::connect(&config.database_path()).await.unwrap();
+        let state = layer2::state::AppState::new(
+            pool.clone(),
+            config,
+            std::sync::Arc::new(layer2::clock::SystemClock),
+        )
+        .unwrap();
+        let form = layer2::study::StudyForm {
+            name: "Export study".into(),
+            vendor: "GitHub".into(),
+            product: "Copilot".into(),
+            model_version: String::new(),
+            time_zone: "UTC".into(),
+            start_date: "2027-01-04".into(),
+        };
+        let d = layer2::study::StudyDetails::parse(&form).unwrap();
+        layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let out = tmp.path().join("export");
+    // `sh -c 'umask 000; exec …'`: the most open umask a careless shell could have.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000; exec '{}' export --study 1 --out '{}'",
+            env!("CARGO_BIN_EXE_layer2"),
+            out.display()
+        ))
+        .env("LAYER2_DATA_DIR", &data)
+        .env("LAYER2_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&out), 0o700, "a new export folder is private");
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}

@@ -858,7 +858,12 @@ async fn the_consent_page_names_controller_contact_purpose_and_retention_and_the
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("read it again"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("read it again"));
+    assert!(
+        page.contains(&format!("href=\"{link}\"")) && !page.contains("/studies"),
+        "the participant is sent back to their own page, never to the staff area: {page}"
+    );
     assert_eq!(consent_of(&app, participant).await, None);
 
     let html = person.get_text(&link).await.1;

@@ -147,6 +147,16 @@ pub async fn decide(
     if p.accepted() {
         return Ok(());
     }
+    let status = crate::study::repo::get(&mut *tx, p.study_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .status();
+    if accept && status > crate::study::Status::Collection {
+        return Err(AppError::Conflict(
+            "This study has finished collecting answers, so there is nothing left to take part in. Thank you for your time."
+                .into(),
+        ));
+    }
     if !accept {
         if repo::set_consent(
             &mut tx,

@@ -78,6 +78,19 @@ pub async fn redate_page_links(
     Ok(())
 }
 
+/// After the study's timeline moved: the page links of everyone who has not consented expire with the new
+/// collection phase (plus the grace), as if they had been minted now.
+pub async fn redate_unconsented_links(
+    conn: &mut SqliteConnection,
+    study: crate::study::StudyId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for participant in repo::unconsented(conn, study).await? {
+        redate_page_links(conn, participant, now).await?;
+    }
+    Ok(())
+}
+
 /// Bad links allowed per client address within 15 minutes before bad links get 429 (good links still work).
 pub const BAD_LINK_LIMIT: usize = 30;
 

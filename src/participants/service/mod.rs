@@ -22,6 +22,7 @@ pub use invitation::{CONTROL_BATCH_MAX, invite, invite_control, invite_label};
 pub use links::{
     BAD_LINK_LIMIT, LinkCheck, PAGE_LINK_GRACE_DAYS, PING_LINK_GRACE_MINUTES, check_link, new_link,
     open_link, page_link_expires, page_link_expiry, ping_link_expiry, redate_page_links,
+    redate_unconsented_links,
 };
 pub use reminders::{NUDGE_REASON, nudge, reminder_reason, reminder_tick};
 
