@@ -451,7 +451,7 @@ pub async fn set_privacy_notice(
     };
     let today = now.with_timezone(&study.tz()).date_naive();
     let current = repo::privacy_notice(&mut *tx, id).await?;
-    let consented = repo::consented_count(&mut *tx, id).await?;
+    let consented = repo::consented_count(&mut tx, id).await?;
     if let Err(problems) = privacy::check_change(
         current.as_ref().map(|c| c.purpose.as_str()),
         current.as_ref().and_then(|c| c.retention_until),
