@@ -192,9 +192,11 @@ pub async fn setup(
     if form.password != form.confirm {
         problems.push("The two passwords differ.".into());
     }
-    let password = NewPassword::parse(form.password)
-        .map_err(|e| problems.push(format!("Password: {e}.")))
-        .ok();
+    let password = email.as_ref().and_then(|email| {
+        NewPassword::parse(form.password, email)
+            .map_err(|e| problems.push(format!("Password: {e}.")))
+            .ok()
+    });
     let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
         let (jar, csrf) = anonymous_csrf(jar, state.config.secure_cookies());
         let page = SetupPage {

@@ -536,3 +536,95 @@ async fn behind_a_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// Posts the first-admin setup form with one password; returns the status and the page.
+async fn setup_with(app: &TestApp, token: &str, password: &str) -> (StatusCode, String) {
+    let (_, html) = app.get_text(&format!("/setup/{token}")).await;
+    let r = app
+        .post_form(
+            &format!("/setup/{token}"),
+            &[
+                ("csrf", &csrf_in(&html)),
+                ("email", "Ada.Lovelace@example.org"),
+                ("password", password),
+                ("confirm", password),
+            ],
+        )
+        .await;
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_setup_form_refuses_common_passwords_and_ones_with_the_email_or_name() {
+    let app = spawn_app().await;
+    let token = setup_token_if_needed(&app.state).await.unwrap().unwrap();
+    // From the shipped list, whatever the case.
+    for common in [
+        "password1234",
+        "123456789012",
+        "QwertyUIOP12",
+        "iloveyou1234",
+    ] {
+        let (status, page) = setup_with(&app, &token, common).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{common}");
+        assert!(page.contains("list of commonly used passwords"), "{common}");
+    }
+    for personal in [
+        "ada.lovelace@example.org",
+        "i am Ada.Lovelace, hello",
+        "LOVELACE forever and ever",
+    ] {
+        let (status, page) = setup_with(&app, &token, personal).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{personal}");
+        assert!(
+            page.contains("must not contain your email address or name"),
+            "{personal}"
+        );
+    }
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "nothing was created");
+    let (status, _) = setup_with(&app, &token, PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[test]
+fn the_cli_refuses_common_passwords_and_ones_with_the_email_for_new_and_changed_passwords() {
+    use crate::cli::{layer2, text};
+    let dir = tempfile::tempdir().unwrap();
+    let add = |pw: &str| {
+        layer2(
+            dir.path(),
+            &[
+                "user",
+                "add",
+                "--email",
+                "ops.lead@example.org",
+                "--role",
+                "admin",
+            ],
+            &format!("{pw}\n"),
+        )
+    };
+    let o = add("Password1234");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("commonly used"), "{}", text(&o));
+    let o = add("ops.lead@example.org!");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("email address or name"), "{}", text(&o));
+    assert!(add(PASSWORD).status.success(), "a good password is taken");
+    let change = |pw: &str| {
+        layer2(
+            dir.path(),
+            &["user", "password", "--email", "ops.lead@example.org"],
+            &format!("{pw}\n"),
+        )
+    };
+    let o = change("123456789012");
+    assert!(!o.status.success() && text(&o).contains("commonly used"));
+    let o = change("my name is lead, ok?");
+    assert!(!o.status.success() && text(&o).contains("email address or name"));
+    assert!(change("another long enough one").status.success());
+}
