@@ -171,13 +171,12 @@ pub async fn verify(
     password: String,
     phc: Option<String>,
 ) -> anyhow::Result<bool> {
-    let dummy = dummy_hash();
     state
         .hash_pool
         .run(move |area| match phc {
             Some(phc) => verify_in(area, &password, &phc),
             None => {
-                verify_in(area, &password, dummy);
+                verify_in(area, &password, dummy_hash());
                 false
             }
         })

@@ -628,3 +628,332 @@ fn the_cli_refuses_common_passwords_and_ones_with_the_email_for_new_and_changed_
     assert!(!o.status.success() && text(&o).contains("email address or name"));
     assert!(change("another long enough one").status.success());
 }
+
+/// Signs in (or tries to) through the login form, as a browser behind the proxy at address `ip`.
+async fn login_via_proxy(browser: &TestApp, ip: &str, password: &str) -> StatusCode {
+    let (_, html) = browser.get_text("/login").await;
+    browser
+        .client
+        .post(browser.url("/login"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("email", ADMIN),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_distributed_guessing_attack_does_not_lock_the_admin_out_of_a_browser_that_signed_in_before()
+ {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    // The admin's own browser signed in once (and got its device cookie), then signed out.
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.7", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let r = app.post("/logout", &[]).await;
+    assert_eq!(r.headers()["location"], "/login");
+    // Five wrong guesses from each of four addresses: the account is paused for everyone else.
+    for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"] {
+        let attacker = app.stranger();
+        for _ in 0..5 {
+            assert_eq!(
+                login_via_proxy(&attacker, ip, "attacker guess 123").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    let new_browser = app.stranger();
+    assert_eq!(
+        login_via_proxy(&new_browser, "203.0.113.50", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without a device cookie the lockout holds, even with the right password"
+    );
+    // The admin's browser still signs in, from home and from a new address alike.
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.7", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get("/studies").await.status(), StatusCode::OK);
+    assert_eq!(
+        login_via_proxy(&app, "203.0.113.99", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    // Its sign-in forgave nothing the attackers did.
+    assert_eq!(
+        login_via_proxy(&new_browser, "203.0.113.50", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_browser_with_a_device_cookie_is_paused_by_its_own_failures_and_its_cookie_is_single_use()
+{
+    let app = spawn_app().await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let r = app.login(ADMIN, PASSWORD).await;
+    let device = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("layer2_device="))
+        .expect("a device cookie at sign-in");
+    assert!(
+        device.contains("HttpOnly") && device.contains("SameSite=Strict"),
+        "{device}"
+    );
+    let old = device["layer2_device=".len()..].split(';').next().unwrap();
+    // A copy of the cookie, replayed after the browser signed in again with it, is no longer honoured:
+    // from a throttled address it gets the address's pause.
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for i in 0..20 {
+        app.stranger()
+            .login(&format!("guess{i}@example.org"), "wrong password guess")
+            .await;
+    }
+    let copy = app.stranger();
+    let (_, html) = copy.get_text("/login").await;
+    let csrf = csrf_in(&html);
+    let replay = copy
+        .client
+        .post(copy.url("/login"))
+        .header("cookie", format!("layer2_csrf={csrf}; layer2_device={old}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The browser that holds the current cookie is not paused by the address's failures...
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // ...but five wrong passwords of its own pause it.
+    for _ in 0..5 {
+        assert_eq!(
+            app.login(ADMIN, "my own typo 123").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// The `Set-Cookie` header that sets `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_are_host_prefixed_and_secure_and_over_http_they_are_plain() {
+    let app = spawn_app_with(|c| c.public_url = "https://study.example.org".into()).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    // A browser keeps Secure cookies off plain http, so the test sends them back by hand.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = plain.get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = set_cookie(&page, "__Host-layer2_csrf");
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let r = plain
+        .post(app.url("/login"))
+        .header("cookie", format!("__Host-layer2_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&r, "__Host-layer2_session");
+    let device = set_cookie(&r, "__Host-layer2_device");
+    for c in [&csrf_cookie, &session, &device] {
+        assert!(
+            c.contains("Secure") && c.contains("HttpOnly") && c.contains("Path=/"),
+            "{c}"
+        );
+        assert!(!c.contains("Domain"), "{c}");
+    }
+    assert!(session.contains("SameSite=Lax"), "{session}");
+    let token = session["__Host-layer2_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    let studies = |cookie: String| {
+        plain
+            .get(app.url("/studies"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        studies(format!("__Host-layer2_session={token}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        studies(format!("layer2_session={token}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER,
+        "over https only the __Host- cookie counts"
+    );
+
+    // Plain http (the local demo): browsers refuse __Host- without Secure, so the plain names are used.
+    let local = spawn_app().await;
+    local.add_user(ADMIN, Role::Admin).await;
+    let r = local.login(ADMIN, PASSWORD).await;
+    for name in ["layer2_session", "layer2_device"] {
+        let c = set_cookie(&r, name);
+        assert!(c.contains("HttpOnly") && !c.contains("Secure"), "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_is_refused_even_with_a_valid_csrf_token() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let csrf = app.csrf().await;
+    let create = |header: &'static str, value: String| {
+        app.client
+            .post(app.url("/studies"))
+            .header(header, value)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "Wave 1"),
+                ("vendor", "Microsoft"),
+                ("product", "Microsoft 365 Copilot"),
+                ("model_version", "GPT-5"),
+                ("time_zone", "Europe/London"),
+                ("start_date", "2027-01-04"),
+            ])
+            .send()
+    };
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    for (header, value) in [
+        ("origin", "https://evil.example".to_string()),
+        ("origin", format!("http://localhost:{port}")),
+        ("origin", format!("https://127.0.0.1:{port}")),
+        (
+            "referer",
+            "https://evil.example/study-form.html".to_string(),
+        ),
+    ] {
+        let r = create(header, value.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{header}: {value}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("sent from a page of another site"),
+            "{value}"
+        );
+    }
+    let studies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM studies")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(studies, 0, "nothing was created");
+    // The login form too, before its own token is looked at.
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("another site"));
+    // This site (with or without its default port spelled out), `Origin: null` (what browsers send for
+    // a page with `Referrer-Policy: no-referrer`), and no header at all go on to the CSRF check.
+    for (header, value) in [
+        ("origin", app.base.clone()),
+        ("origin", "null".to_string()),
+        ("referer", format!("{}/studies/new", app.base)),
+        ("x-none", String::new()),
+    ] {
+        let r = create(header, value.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{header}: {value}");
+    }
+    // GET requests are never refused for their Origin.
+    let r = app
+        .client
+        .get(app.url("/studies"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_origin_is_compared_with_the_forwarded_scheme_and_host() {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let app = &app;
+    let attempt = |origin: &'static str| async move {
+        let browser = app.stranger();
+        let (_, html) = browser.get_text("/login").await;
+        browser
+            .client
+            .post(browser.url("/login"))
+            .header("host", "study.example.org")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-for", "198.51.100.7")
+            .header("origin", origin)
+            .form(&[
+                ("csrf", csrf_in(&html).as_str()),
+                ("email", ADMIN),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        attempt("https://study.example.org").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        attempt("https://study.example.org:443").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        attempt("http://study.example.org").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(attempt("https://evil.example").await, StatusCode::FORBIDDEN);
+}
