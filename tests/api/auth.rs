@@ -253,6 +253,19 @@ async fn repeated_failures_pause_the_account_for_a_while_but_not_for_ever() {
     );
 }
 
+/// The admin's right password is refused now (paused) and accepted once the window has passed.
+async fn paused_for_a_while(app: &TestApp) {
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
 #[tokio::test]
 async fn many_failures_from_one_address_pause_that_address() {
     let app = spawn_app().await;
@@ -263,15 +276,7 @@ async fn many_failures_from_one_address_pause_that_address() {
             .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    app.clock.advance(Duration::minutes(16));
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    paused_for_a_while(&app).await;
 }
 
 #[tokio::test]
@@ -537,6 +542,14 @@ async fn behind_a_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
     );
 }
 
+/// A count from the database.
+async fn rows(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
 /// Posts the first-admin setup form with one password; returns the status and the page.
 async fn setup_with(app: &TestApp, token: &str, password: &str) -> (StatusCode, String) {
     let (_, html) = app.get_text(&format!("/setup/{token}")).await;
@@ -581,11 +594,11 @@ async fn the_setup_form_refuses_common_passwords_and_ones_with_the_email_or_name
             "{personal}"
         );
     }
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(users, 0, "nothing was created");
+    assert_eq!(
+        rows(&app, "SELECT COUNT(*) FROM users").await,
+        0,
+        "nothing was created"
+    );
     let (status, _) = setup_with(&app, &token, PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
@@ -629,22 +642,37 @@ fn the_cli_refuses_common_passwords_and_ones_with_the_email_for_new_and_changed_
     assert!(change("another long enough one").status.success());
 }
 
+/// Posts the login form for the admin from `client` with a CSRF token, a password and extra headers.
+async fn post_login(
+    client: &reqwest::Client,
+    url: String,
+    csrf: &str,
+    password: &str,
+    headers: &[(&str, String)],
+) -> reqwest::Response {
+    let mut request =
+        client
+            .post(url)
+            .form(&[("csrf", csrf), ("email", ADMIN), ("password", password)]);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
 /// Signs in (or tries to) through the login form, as a browser behind the proxy at address `ip`.
 async fn login_via_proxy(browser: &TestApp, ip: &str, password: &str) -> StatusCode {
     let (_, html) = browser.get_text("/login").await;
-    browser
-        .client
-        .post(browser.url("/login"))
-        .header("x-forwarded-for", ip)
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", ADMIN),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    let headers = [("x-forwarded-for", ip.to_string())];
+    post_login(
+        &browser.client,
+        browser.url("/login"),
+        &csrf_in(&html),
+        password,
+        &headers,
+    )
+    .await
+    .status()
 }
 
 #[tokio::test]
@@ -724,18 +752,15 @@ async fn a_browser_with_a_device_cookie_is_paused_by_its_own_failures_and_its_co
     let copy = app.stranger();
     let (_, html) = copy.get_text("/login").await;
     let csrf = csrf_in(&html);
-    let replay = copy
-        .client
-        .post(copy.url("/login"))
-        .header("cookie", format!("layer2_csrf={csrf}; layer2_device={old}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", ADMIN),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let cookie = format!("layer2_csrf={csrf}; layer2_device={old}");
+    let replay = post_login(
+        &copy.client,
+        copy.url("/login"),
+        &csrf,
+        PASSWORD,
+        &[("cookie", cookie)],
+    )
+    .await;
     assert_eq!(replay.status(), StatusCode::TOO_MANY_REQUESTS);
     // The browser that holds the current cookie is not paused by the address's failures...
     assert_eq!(
@@ -749,15 +774,7 @@ async fn a_browser_with_a_device_cookie_is_paused_by_its_own_failures_and_its_co
             StatusCode::UNAUTHORIZED
         );
     }
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    app.clock.advance(Duration::minutes(16));
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    paused_for_a_while(&app).await;
 }
 
 /// The `Set-Cookie` header that sets `name`.
@@ -782,17 +799,15 @@ async fn over_https_the_cookies_are_host_prefixed_and_secure_and_over_http_they_
     let page = plain.get(app.url("/login")).send().await.unwrap();
     let csrf_cookie = set_cookie(&page, "__Host-layer2_csrf");
     let csrf = csrf_in(&page.text().await.unwrap());
-    let r = plain
-        .post(app.url("/login"))
-        .header("cookie", format!("__Host-layer2_csrf={csrf}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", ADMIN),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let cookie = format!("__Host-layer2_csrf={csrf}");
+    let r = post_login(
+        &plain,
+        app.url("/login"),
+        &csrf,
+        PASSWORD,
+        &[("cookie", cookie)],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let session = set_cookie(&r, "__Host-layer2_session");
     let device = set_cookie(&r, "__Host-layer2_device");
@@ -880,11 +895,11 @@ async fn a_post_from_another_site_is_refused_even_with_a_valid_csrf_token() {
             "{value}"
         );
     }
-    let studies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM studies")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
-    assert_eq!(studies, 0, "nothing was created");
+    assert_eq!(
+        rows(&app, "SELECT COUNT(*) FROM studies").await,
+        0,
+        "nothing was created"
+    );
     // The login form too, before its own token is looked at.
     let r = app
         .client
@@ -926,22 +941,21 @@ async fn behind_a_proxy_the_origin_is_compared_with_the_forwarded_scheme_and_hos
     let attempt = |origin: &'static str| async move {
         let browser = app.stranger();
         let (_, html) = browser.get_text("/login").await;
-        browser
-            .client
-            .post(browser.url("/login"))
-            .header("host", "study.example.org")
-            .header("x-forwarded-proto", "https")
-            .header("x-forwarded-for", "198.51.100.7")
-            .header("origin", origin)
-            .form(&[
-                ("csrf", csrf_in(&html).as_str()),
-                ("email", ADMIN),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .status()
+        let headers = [
+            ("host", "study.example.org".to_string()),
+            ("x-forwarded-proto", "https".to_string()),
+            ("x-forwarded-for", "198.51.100.7".to_string()),
+            ("origin", origin.to_string()),
+        ];
+        post_login(
+            &browser.client,
+            browser.url("/login"),
+            &csrf_in(&html),
+            PASSWORD,
+            &headers,
+        )
+        .await
+        .status()
     };
     assert_eq!(
         attempt("https://study.example.org").await,
