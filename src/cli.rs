@@ -448,7 +448,7 @@ async fn offline_state(config: Config) -> anyhow::Result<AppState> {
     AppState::new(pool, config, Arc::new(SystemClock))
 }
 
-fn read_password(confirm: bool) -> anyhow::Result<NewPassword> {
+fn read_password(confirm: bool, email: &Email) -> anyhow::Result<NewPassword> {
     let stdin = std::io::stdin();
     let password = if stdin.is_terminal() {
         let p = rpassword::prompt_password("Password (at least 12 characters): ")?;
@@ -461,7 +461,7 @@ fn read_password(confirm: bool) -> anyhow::Result<NewPassword> {
         stdin.lock().read_line_limited(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    NewPassword::parse(password).map_err(|e| anyhow::anyhow!(e))
+    NewPassword::parse(password, email).map_err(|e| anyhow::anyhow!(e))
 }
 
 trait ReadLineLimited {
@@ -483,7 +483,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> 
             let role: Role = role
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-            let password = read_password(true)?;
+            let password = read_password(true, &email)?;
             auth_service::create_user(&state, &email, role, password, &Actor::cli())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -491,7 +491,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> 
         }
         UserCommand::Password { email } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-            let password = read_password(true)?;
+            let password = read_password(true, &email)?;
             auth_service::reset_password(&state, &email, password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -18,6 +18,9 @@ pub enum AppError {
     /// A form arrived without a valid CSRF token.
     #[error("csrf token missing or wrong")]
     Csrf,
+    /// A state-changing request that another site sent (its `Origin` or `Referer` names that site).
+    #[error("cross-site request")]
+    CrossSite,
     /// No valid session: send the person to the login page.
     #[error("login required")]
     LoginRequired,
@@ -69,6 +72,11 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form is out of date or did not come from this site. Go back, reload the page and try again; nothing was changed.".to_string(),
+            ),
+            AppError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Sent from another site",
+                "This form was sent from a page of another site, so it was refused and nothing was changed. Open this site's own page and submit the form there.".to_string(),
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m.clone()),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "Cannot do that now", m.clone()),

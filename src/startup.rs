@@ -100,7 +100,8 @@ fn spawn_housekeeping(state: AppState) {
     });
 }
 
-/// Removes expired sessions, login failures older than a day and expired participant links, then
+/// Removes expired sessions, login failures older than a day, expired device cookies and expired
+/// participant links, then
 /// checkpoints so the deleted rows leave the `-wal` too. (Mail holds no link to scrub: the outbox stores what
 /// a message is, and the link exists only in the email sent.)
 pub async fn housekeeping(state: &AppState) -> anyhow::Result<()> {
@@ -109,6 +110,11 @@ pub async fn housekeeping(state: &AppState) -> anyhow::Result<()> {
     let absolute = now - Duration::hours(state.config.session.absolute_hours);
     auth_repo::delete_expired_sessions(&state.pool, idle, absolute).await?;
     auth_repo::delete_failures_before(&state.pool, now - Duration::days(1)).await?;
+    auth_repo::delete_devices_before(
+        &state.pool,
+        now - Duration::days(crate::auth::service::DEVICE_DAYS),
+    )
+    .await?;
     crate::participants::repo::delete_expired_links(&state.pool, now).await?;
     crate::db::checkpoint(&state.pool).await?;
     Ok(())

@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::mail::transport::Mailer;
 use sqlx::SqlitePool;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// What every request can reach.
 #[derive(Clone)]
@@ -15,8 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The time source (fixed in tests).
     pub clock: Arc<dyn Clock>,
-    /// Caps concurrent argon2 hashes: each takes ~19 MiB and a core for a while.
-    pub hash_permits: Arc<Semaphore>,
+    /// Runs argon2 hashes, one per core at a time, each in a reused 19 MiB work area.
+    pub hash_pool: Arc<crate::auth::password::HashPool>,
     /// Where the outbox sends mail.
     pub mailer: Arc<Mailer>,
 }
@@ -42,7 +41,7 @@ impl AppState {
             pool,
             config: Arc::new(config),
             clock,
-            hash_permits: Arc::new(Semaphore::new(cores)),
+            hash_pool: Arc::new(crate::auth::password::HashPool::new(cores)),
             mailer: Arc::new(mailer),
         }
     }

@@ -13,10 +13,37 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// Name of the staff session cookie.
-pub const SESSION_COOKIE: &str = "layer2_session";
-/// Name of the pre-login CSRF cookie (double-submit, for the login and setup forms).
-pub const CSRF_COOKIE: &str = "layer2_csrf";
+/// A cookie's name. Served over https (`public_url` starts with `https://`) cookies carry the `__Host-`
+/// prefix, which makes the browser insist on `Secure`, `Path=/` and no `Domain`, so no other host or
+/// plain-http page can plant or overwrite them. Over plain http (the local demo) browsers refuse any
+/// `__Host-` cookie, so the plain name is used there.
+pub struct CookieName {
+    plain: &'static str,
+    host: &'static str,
+}
+
+impl CookieName {
+    /// The name for a server whose cookies are (or are not) `Secure`.
+    pub fn get(&self, secure: bool) -> &'static str {
+        if secure { self.host } else { self.plain }
+    }
+}
+
+/// The staff session cookie.
+pub const SESSION_COOKIE: CookieName = CookieName {
+    plain: "layer2_session",
+    host: "__Host-layer2_session",
+};
+/// The pre-login CSRF cookie (double-submit, for the login and setup forms).
+pub const CSRF_COOKIE: CookieName = CookieName {
+    plain: "layer2_csrf",
+    host: "__Host-layer2_csrf",
+};
+/// The device cookie: a browser that signed in to an account before (see `service::login`).
+pub const DEVICE_COOKIE: CookieName = CookieName {
+    plain: "layer2_device",
+    host: "__Host-layer2_device",
+};
 
 /// A signed-in staff member (admin or analyst).
 #[derive(Clone, Debug)]
@@ -77,7 +104,7 @@ impl FromRequestParts<AppState> for Staff {
             return Ok(staff.clone());
         }
         let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        let Some(cookie) = jar.get(SESSION_COOKIE.get(state.config.secure_cookies())) else {
             return Err(AppError::LoginRequired);
         };
         if !token::looks_like_token(cookie.value()) {
@@ -200,45 +227,68 @@ async fn checked_form<T: DeserializeOwned>(
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// The session cookie for a new login.
-pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
+/// A cookie only this site's pages send back: host-only, `Path=/`, HttpOnly, `Secure` over https.
+fn site_cookie(
+    name: &CookieName,
+    value: String,
+    secure: bool,
+    same_site: SameSite,
+) -> Cookie<'static> {
+    Cookie::build((name.get(secure), value))
         .path("/")
         .http_only(true)
-        .same_site(SameSite::Lax)
         .secure(secure)
+        .same_site(same_site)
         .build()
 }
 
-/// A cookie that removes the session cookie.
-pub fn clear_session_cookie() -> Cookie<'static> {
-    let mut c = Cookie::build((SESSION_COOKIE, "")).path("/").build();
+/// The session cookie for a new login.
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    site_cookie(&SESSION_COOKIE, token, secure, SameSite::Lax)
+}
+
+/// A cookie that removes the session cookie (same name and flags, or the browser keeps it).
+pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut c = site_cookie(&SESSION_COOKIE, String::new(), secure, SameSite::Lax);
     c.make_removal();
     c
+}
+
+/// The device cookie given at each sign-in; it outlives the session (the browser keeps it, the server
+/// honours it for `DEVICE_DAYS`), so the next sign-in from this browser is throttled on its own failures.
+pub fn device_cookie(token: String, secure: bool) -> Cookie<'static> {
+    let mut c = site_cookie(&DEVICE_COOKIE, token, secure, SameSite::Strict);
+    c.make_permanent();
+    c
+}
+
+/// The device token this browser presents, if any.
+pub fn device_token(jar: &CookieJar, secure: bool) -> Option<String> {
+    jar.get(DEVICE_COOKIE.get(secure))
+        .map(|c| c.value().to_string())
 }
 
 /// The anonymous CSRF token for the login/setup forms: the cookie's, or a new one to set.
 pub fn anonymous_csrf(jar: CookieJar, secure: bool) -> (CookieJar, String) {
     if let Some(c) = jar
-        .get(CSRF_COOKIE)
+        .get(CSRF_COOKIE.get(secure))
         .filter(|c| token::looks_like_token(c.value()))
     {
         let v = c.value().to_string();
         return (jar, v);
     }
     let v = token::new_token();
-    let cookie = Cookie::build((CSRF_COOKIE, v.clone()))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-        .build();
+    let cookie = site_cookie(&CSRF_COOKIE, v.clone(), secure, SameSite::Strict);
     (jar.add(cookie), v)
 }
 
 /// Checks a pre-login form's token against its cookie.
-pub fn check_anonymous_csrf(jar: &CookieJar, submitted: &str) -> Result<(), AppError> {
-    match jar.get(CSRF_COOKIE) {
+pub fn check_anonymous_csrf(
+    jar: &CookieJar,
+    submitted: &str,
+    secure: bool,
+) -> Result<(), AppError> {
+    match jar.get(CSRF_COOKIE.get(secure)) {
         Some(c) if token::looks_like_token(c.value()) && token::same(c.value(), submitted) => {
             Ok(())
         }

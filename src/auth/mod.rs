@@ -85,8 +85,9 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 impl NewPassword {
-    /// Applies the length policy.
-    pub fn parse(s: String) -> Result<Self, String> {
+    /// Applies the policy for the account `email`: length, not a common password, and not containing
+    /// the account's email, its local part or a part of it (the name, as in `ada.lovelace@…`).
+    pub fn parse(s: String, email: &Email) -> Result<Self, String> {
         if s.chars().count() < MIN_PASSWORD_CHARS {
             return Err(format!(
                 "the password must have at least {MIN_PASSWORD_CHARS} characters"
@@ -97,12 +98,38 @@ impl NewPassword {
                 "the password must be at most {MAX_PASSWORD_BYTES} bytes long"
             ));
         }
+        let lower = s.to_lowercase();
+        if password::is_common(&lower) {
+            return Err(
+                "this password is on a list of commonly used passwords; choose another".into(),
+            );
+        }
+        if account_words(email).any(|w| lower.contains(w)) {
+            return Err("the password must not contain your email address or name".into());
+        }
         Ok(Self(s))
     }
+
+    /// A password published with the demo (its accounts' passwords contain their names): the demo's
+    /// logins are public, so the policy has nothing to protect there.
+    pub(crate) fn published_demo_password(s: &'static str) -> Self {
+        Self(s.to_string())
+    }
+
     /// The password text.
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// What a password may not contain for this account: the address, its local part and the parts of the
+/// local part of at least 3 characters (`ada.lovelace` gives `ada` and `lovelace`).
+fn account_words(email: &Email) -> impl Iterator<Item = &str> {
+    let local = email.as_str().split('@').next().unwrap_or_default();
+    [email.as_str(), local]
+        .into_iter()
+        .chain(local.split(['.', '_', '-', '+']))
+        .filter(|w| w.chars().count() >= 3)
 }
 
 impl fmt::Debug for NewPassword {
@@ -136,8 +163,40 @@ mod tests {
 
     #[test]
     fn short_and_huge_passwords_are_refused_not_truncated() {
-        assert!(NewPassword::parse("short".into()).is_err());
-        assert!(NewPassword::parse("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
-        assert!(NewPassword::parse("correct horse battery".into()).is_ok());
+        let ada = Email::parse("ada@example.org").unwrap();
+        assert!(NewPassword::parse("short".into(), &ada).is_err());
+        assert!(NewPassword::parse("x".repeat(MAX_PASSWORD_BYTES + 1), &ada).is_err());
+        assert!(NewPassword::parse("correct horse battery".into(), &ada).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        let ada = Email::parse("ada@example.org").unwrap();
+        for common in [
+            "password1234",
+            "123456789012",
+            "PassWord1234",
+            "QWERTYUIOP12",
+        ] {
+            let e = NewPassword::parse(common.into(), &ada).unwrap_err();
+            assert!(e.contains("commonly used"), "{common}: {e}");
+        }
+    }
+
+    #[test]
+    fn passwords_with_the_accounts_email_or_name_are_refused() {
+        let ada = Email::parse("Ada.Lovelace@Example.org").unwrap();
+        for bad in [
+            "ada.lovelace@example.org",
+            "my name is LOVELACE!",
+            "ada.lovelace rules",
+            "hello ada, it is me",
+        ] {
+            let e = NewPassword::parse(bad.into(), &ada).unwrap_err();
+            assert!(e.contains("email address or name"), "{bad}: {e}");
+        }
+        // Parts shorter than three characters are not words to avoid.
+        let jo = Email::parse("jo.x@example.org").unwrap();
+        assert!(NewPassword::parse("a job well done today".into(), &jo).is_ok());
     }
 }

@@ -1,36 +1,153 @@
-//! argon2id password hashing, off the async threads and capped in concurrency.
+//! argon2id password hashing, off the async threads, capped in concurrency, in a fixed set of work areas;
+//! and the list of common passwords the policy refuses.
 use crate::state::AppState;
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::Semaphore;
 
 /// OWASP's argon2id floor: 19 MiB, two passes, one lane.
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
-/// Hashes a password synchronously (CPU-heavy: call through `hash` from async code).
-pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+}
+
+/// One argon2 work area (19 MiB for our parameters).
+type Area = Vec<Block>;
+
+fn new_area() -> Area {
+    vec![Block::default(); params().block_count()]
+}
+
+/// Runs argon2 at most `size` at a time, each run in one of at most `size` work areas that are allocated
+/// once and reused. argon2 asks for 19 MiB per hash; allocating it per login left hundreds of MiB in the
+/// allocator's per-thread arenas after a burst (never returned), while the reused areas bound it to
+/// `size` × 19 MiB for the life of the process.
+pub struct HashPool {
+    permits: Arc<Semaphore>,
+    areas: Arc<Mutex<Vec<Area>>>,
+}
+
+impl HashPool {
+    /// A pool for `size` concurrent hashes; the areas are allocated on first use.
+    pub fn new(size: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(size.max(1))),
+            areas: Arc::new(Mutex::new(Vec::with_capacity(size.max(1)))),
+        }
+    }
+
+    /// Runs `work` on the blocking pool with a work area. The permit and the area travel with the blocking
+    /// task and come back when it ends, even if the caller stops waiting: the count of areas never grows.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .context("hash permits closed")?;
+        let areas = self.areas.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut area = take_area(&areas);
+            let out = work(&mut area);
+            if let Ok(mut free) = areas.lock() {
+                free.push(area);
+            }
+            drop(permit);
+            out
+        })
+        .await
+        .context("hash task")
+    }
+}
+
+fn take_area(areas: &Mutex<Vec<Area>>) -> Area {
+    areas
+        .lock()
+        .ok()
+        .and_then(|mut free| free.pop())
+        .unwrap_or_else(new_area)
+}
+
+/// Hashes a password into a PHC string using `area` as argon2's memory.
+fn hash_in(area: &mut [Block], password: &str) -> anyhow::Result<String> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    let hash = argon2()
-        .hash_password(password.as_bytes(), &salt)
+    let mut raw = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let mut salt_bytes = [0u8; 16];
+    let salt_raw = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    argon2()
+        .hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut raw, area)
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-    Ok(hash.to_string())
+    let params = params();
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params)
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&raw).map_err(|e| anyhow::anyhow!("argon2 output: {e}"))?),
+    };
+    Ok(phc.to_string())
 }
 
-/// Checks a password against a stored PHC string synchronously.
-pub fn verify_blocking(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
+/// Checks a password against a stored PHC string using `area` as argon2's memory. A hash made with more
+/// memory than an area holds (never one of ours) is checked the allocating way.
+fn verify_in(area: &mut [Block], password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&parsed),
+        Algorithm::try_from(parsed.algorithm),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    if params.block_count() > area.len() {
+        return Argon2::new(algorithm, version, params)
             .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+            .is_ok();
     }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, area)
+        .is_ok()
+        // `Output`'s equality is constant-time.
+        && Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// Hashes a password synchronously in a fresh work area (tests and the one dummy hash).
+pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    hash_in(&mut new_area(), password)
+}
+
+/// Checks a password against a stored PHC string synchronously in a fresh work area.
+pub fn verify_blocking(password: &str, phc: &str) -> bool {
+    verify_in(&mut new_area(), password, phc)
 }
 
 /// A hash of nothing in particular, verified when the account does not exist, so an unknown user
@@ -40,16 +157,12 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_blocking("no account has this password").expect("hash dummy"))
 }
 
-/// Hashes on the blocking pool, at most one hash per core at a time.
+/// Hashes on the blocking pool, in one of the pool's work areas.
 pub async fn hash(state: &AppState, password: String) -> anyhow::Result<String> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .context("hash permits closed")?;
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .context("hash task")?
+    state
+        .hash_pool
+        .run(move |area| hash_in(area, &password))
+        .await?
 }
 
 /// Verifies on the blocking pool; `None` hash means "no such user" and still costs a verification.
@@ -58,20 +171,28 @@ pub async fn verify(
     password: String,
     phc: Option<String>,
 ) -> anyhow::Result<bool> {
-    let _permit = state
-        .hash_permits
-        .acquire()
+    state
+        .hash_pool
+        .run(move |area| match phc {
+            Some(phc) => verify_in(area, &password, &phc),
+            None => {
+                verify_in(area, &password, dummy_hash());
+                false
+            }
+        })
         .await
-        .context("hash permits closed")?;
-    tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify_blocking(&password, &phc),
-        None => {
-            verify_blocking(&password, dummy_hash());
-            false
-        }
-    })
-    .await
-    .context("verify task")
+}
+
+/// The common-password list: passwords of at least 12 characters (shorter ones are refused by length
+/// anyway) from a list of common passwords, lower-cased, sorted; see `common_passwords.md`.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether a lower-cased password is on the common-password list.
+pub fn is_common(lowercase: &str) -> bool {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| COMMON_PASSWORDS.lines().collect())
+        .binary_search(&lowercase)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -87,10 +208,56 @@ mod tests {
     }
 
     #[test]
+    fn hashes_from_the_argon2_crate_verify_in_a_reused_area_and_the_other_way_round() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let theirs = argon2()
+            .hash_password(b"correct horse battery staple", &salt)
+            .unwrap()
+            .to_string();
+        let mut area = new_area();
+        assert!(verify_in(
+            &mut area,
+            "correct horse battery staple",
+            &theirs
+        ));
+        assert!(!verify_in(&mut area, "correct horse battery", &theirs));
+        let ours = hash_in(&mut area, "correct horse battery staple").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            argon2()
+                .verify_password(b"correct horse battery staple", &parsed)
+                .is_ok()
+        );
+        // A hash made with more memory than an area holds still verifies.
+        let big = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(32 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"bigger memory", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_in(&mut area, "bigger memory", &big));
+    }
+
+    #[test]
     fn long_passwords_are_not_truncated() {
         let long = "a".repeat(500);
         let phc = hash_blocking(&long).unwrap();
         assert!(!verify_blocking(&"a".repeat(499), &phc));
         assert!(verify_blocking(&long, &phc));
+    }
+
+    #[test]
+    fn the_common_password_list_is_long_sorted_lowercase_and_only_holds_long_passwords() {
+        let list: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(list.len() >= 10_000, "{}", list.len());
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        assert!(list.iter().all(
+            |p| p.to_lowercase() == *p && p.chars().count() >= crate::auth::MIN_PASSWORD_CHARS
+        ));
+        assert!(is_common("password1234") && is_common("123456789012"));
+        assert!(!is_common("a long enough password"));
     }
 }

@@ -64,7 +64,7 @@ pub async fn insert_user(
     Ok(UserId(id))
 }
 
-/// Replaces a user's password hash and ends all their sessions.
+/// Replaces a user's password hash and ends all their sessions and device cookies.
 pub async fn set_password(
     conn: &mut SqliteConnection,
     user: UserId,
@@ -75,10 +75,12 @@ pub async fn set_password(
         .bind(user)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(user)
-        .execute(conn)
-        .await?;
+    for sql in [
+        "DELETE FROM sessions WHERE user_id = ?",
+        "DELETE FROM device_tokens WHERE user_id = ?",
+    ] {
+        sqlx::query(sql).bind(user).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -260,6 +262,53 @@ pub async fn use_setup_token(
 /// Forgets throttle records older than `before`.
 pub async fn delete_failures_before(pool: &SqlitePool, before: DateTime<Utc>) -> sqlx::Result<u64> {
     let r = sqlx::query("DELETE FROM login_failures WHERE at < ?")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// The account a device token belongs to, if it exists and was issued after `not_before`.
+pub async fn device_user(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    not_before: DateTime<Utc>,
+) -> sqlx::Result<Option<UserId>> {
+    sqlx::query_scalar("SELECT user_id FROM device_tokens WHERE token_hash = ? AND created_at >= ?")
+        .bind(token_hash)
+        .bind(not_before)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Stores a device token (its hash) for an account.
+pub async fn insert_device(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO device_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)")
+        .bind(token_hash)
+        .bind(user)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets one device token (replaced at each sign-in).
+pub async fn delete_device(conn: &mut SqliteConnection, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM device_tokens WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets device tokens issued before `before`.
+pub async fn delete_devices_before(pool: &SqlitePool, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM device_tokens WHERE created_at < ?")
         .bind(before)
         .execute(pool)
         .await?;

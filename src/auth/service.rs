@@ -22,10 +22,15 @@ pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 /// How long the setup link printed at start-up stays valid.
 pub const SETUP_TOKEN_HOURS: i64 = 24;
 
+/// Failed logins allowed from a browser holding a device cookie for the account, within the window.
+pub const DEVICE_LIMIT: usize = 5;
+/// How long a device cookie is honoured after the sign-in that issued it.
+pub const DEVICE_DAYS: i64 = 90;
+
 /// What a login attempt came to.
 pub enum LoginOutcome {
-    /// Signed in: the new session's token goes into the cookie.
-    Success { token: String },
+    /// Signed in: the new session's token and the browser's new device token go into cookies.
+    Success { token: String, device: String },
     /// Unknown user or wrong password: the same answer for both.
     Invalid,
     /// Too many failures recently; try again in this many minutes.
@@ -87,25 +92,49 @@ async fn audit_actor(conn: &mut SqliteConnection, email: &str) -> Result<Actor> 
     )
 }
 
-/// Checks a login; records failures; on success opens a new session (a fresh id every time).
+fn device_key(device_hash: &str) -> String {
+    hash_token(&format!("device:{device_hash}"))
+}
+
+/// Checks a login; records failures; on success opens a new session (a fresh id every time) and gives
+/// the browser a new device token. `device` is the device token the browser presented, if any: when it is
+/// live and belongs to the account named, only that device's own failures can pause the attempt
+/// (OWASP's device cookies), so guesses from other addresses never lock out a browser that signed in
+/// before; otherwise the account+address, account and address limits apply.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
     password: String,
     ip: IpAddr,
+    device: Option<&str>,
 ) -> Result<LoginOutcome> {
     let now = state.clock.now();
-    let keys = throttle_keys(email, ip);
+    let email = email.trim().to_lowercase();
+    let device_hash = device
+        .filter(|d| super::token::looks_like_token(d))
+        .map(hash_token);
     // Check the limits and count this attempt as a failure in one write transaction, before the
     // password is checked: parallel attempts are serialised here, so a burst cannot slip past the limit.
     let mut tx = begin_write(&state.pool).await?;
+    let user = repo::user_by_email(&mut tx, &email).await?;
+    let mut trusted = None;
+    if let (Some(hash), Some(user)) = (&device_hash, &user) {
+        let not_before = now - Duration::days(DEVICE_DAYS);
+        if repo::device_user(&mut tx, hash, not_before).await? == Some(user.id) {
+            trusted = Some(hash.clone());
+        }
+    }
+    let keys: Vec<(String, usize)> = match &trusted {
+        Some(hash) => vec![(device_key(hash), DEVICE_LIMIT)],
+        None => throttle_keys(&email, ip).to_vec(),
+    };
     let mut wait = None;
     for (key, limit) in &keys {
         wait = wait.max(throttled_for(&mut tx, key, *limit, now).await?);
     }
     if let Some(minutes) = wait {
-        let actor = audit_actor(&mut tx, email).await?;
+        let actor = audit_actor(&mut tx, &email).await?;
         audit::record(
             &mut tx,
             now,
@@ -122,7 +151,6 @@ pub async fn login(
     for (key, _) in &keys {
         pending.push(repo::insert_failure(&mut tx, key, now).await?);
     }
-    let user = repo::user_by_email(&mut tx, email.trim().to_lowercase().as_str()).await?;
     tx.commit().await?;
 
     let ok = password::verify(
@@ -137,8 +165,20 @@ pub async fn login(
             for id in pending {
                 repo::delete_failure(&mut tx, id).await?;
             }
-            repo::clear_failures(&mut tx, &keys[0].0).await?;
-            repo::clear_failures(&mut tx, &keys[1].0).await?;
+            // The person's own failures are forgiven; from a known device, other addresses' guesses at
+            // the account are not (they were never counted against this device).
+            match &trusted {
+                Some(hash) => {
+                    repo::clear_failures(&mut tx, &keys[0].0).await?;
+                    repo::delete_device(&mut tx, hash).await?;
+                }
+                None => {
+                    repo::clear_failures(&mut tx, &keys[0].0).await?;
+                    repo::clear_failures(&mut tx, &keys[1].0).await?;
+                }
+            }
+            let device = new_token();
+            repo::insert_device(&mut tx, &hash_token(&device), user.id, now).await?;
             let token = new_token();
             repo::insert_session(&mut tx, &hash_token(&token), user.id, &new_token(), now).await?;
             audit::record(
@@ -147,14 +187,18 @@ pub async fn login(
                 &Actor::staff(user.id, &user.email),
                 "login",
                 None,
-                "signed in",
+                if trusted.is_some() {
+                    "signed in (known device)"
+                } else {
+                    "signed in"
+                },
             )
             .await?;
             tx.commit().await?;
-            Ok(LoginOutcome::Success { token })
+            Ok(LoginOutcome::Success { token, device })
         }
         None => {
-            let actor = audit_actor(&mut tx, email).await?;
+            let actor = audit_actor(&mut tx, &email).await?;
             audit::record(
                 &mut tx,
                 now,
@@ -292,14 +336,15 @@ pub async fn setup_token_usable(state: &AppState, token: &str) -> Result<bool> {
     Ok(repo::setup_token_valid(&mut conn, &hash_token(token), not_before).await?)
 }
 
-/// Creates the first admin with a setup token and signs them in; the token dies with it.
+/// Creates the first admin with a setup token and signs them in; the token dies with it. Returns the
+/// session token and a device token (as a login does).
 #[tracing::instrument(skip_all)]
 pub async fn complete_setup(
     state: &AppState,
     token: &str,
     email: &Email,
     pw: NewPassword,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -322,9 +367,11 @@ pub async fn complete_setup(
     .await?;
     let session = new_token();
     repo::insert_session(&mut tx, &hash_token(&session), id, &new_token(), now).await?;
+    let device = new_token();
+    repo::insert_device(&mut tx, &hash_token(&device), id, now).await?;
     audit::record(&mut tx, now, &actor, "login", None, "signed in").await?;
     tx.commit().await?;
-    Ok(session)
+    Ok((session, device))
 }
 
 /// Every staff account with its role, by email (the admin's staff page).

@@ -1,7 +1,8 @@
 //! Login, logout and the one-time first-admin setup page.
 use super::{Flash, PageCtx, set_flash};
 use crate::auth::extract::{
-    NoFields, StaffForm, anonymous_csrf, check_anonymous_csrf, clear_session_cookie, session_cookie,
+    NoFields, StaffForm, anonymous_csrf, check_anonymous_csrf, clear_session_cookie, device_cookie,
+    device_token, session_cookie,
 };
 use crate::auth::service::{self, LoginOutcome};
 use crate::auth::{Email, NewPassword};
@@ -55,7 +56,8 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
     let client = client_address(&state, addr, &headers);
-    check_anonymous_csrf(&jar, &form.csrf)?;
+    let secure = state.config.secure_cookies();
+    check_anonymous_csrf(&jar, &form.csrf, secure)?;
     let retry =
         |status: StatusCode, message: String, jar: CookieJar, email: String| -> Result<Response> {
             let (jar, csrf) = anonymous_csrf(jar, state.config.secure_cookies());
@@ -77,10 +79,22 @@ pub async fn login(
             String::new(),
         );
     }
-    match service::login(&state, &form.email, form.password, client).await? {
-        LoginOutcome::Success { token } => {
-            // Any session cookie the browser had is replaced: the id always changes at login.
-            let jar = jar.add(session_cookie(token, state.config.secure_cookies()));
+    let device = device_token(&jar, secure);
+    match service::login(
+        &state,
+        &form.email,
+        form.password,
+        client,
+        device.as_deref(),
+    )
+    .await?
+    {
+        LoginOutcome::Success { token, device } => {
+            // Any session cookie the browser had is replaced: the id always changes at login; so is the
+            // device cookie (one use each).
+            let jar = jar
+                .add(session_cookie(token, secure))
+                .add(device_cookie(device, secure));
             Ok((jar, Redirect::to("/studies")).into_response())
         }
         LoginOutcome::Invalid => retry(
@@ -126,7 +140,7 @@ pub async fn logout(
 ) -> Result<Response> {
     service::logout(&state, &staff.session_hash, staff.user_id, &staff.email).await?;
     let jar = set_flash(
-        jar.add(clear_session_cookie()),
+        jar.add(clear_session_cookie(state.config.secure_cookies())),
         "notice",
         "You are signed out.",
     );
@@ -181,7 +195,8 @@ pub async fn setup(
     jar: CookieJar,
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
-    check_anonymous_csrf(&jar, &form.csrf)?;
+    let secure = state.config.secure_cookies();
+    check_anonymous_csrf(&jar, &form.csrf, secure)?;
     if !service::setup_token_usable(&state, &token).await? {
         return Err(AppError::NotFound);
     }
@@ -192,9 +207,11 @@ pub async fn setup(
     if form.password != form.confirm {
         problems.push("The two passwords differ.".into());
     }
-    let password = NewPassword::parse(form.password)
-        .map_err(|e| problems.push(format!("Password: {e}.")))
-        .ok();
+    let password = email.as_ref().and_then(|email| {
+        NewPassword::parse(form.password, email)
+            .map_err(|e| problems.push(format!("Password: {e}.")))
+            .ok()
+    });
     let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
         let (jar, csrf) = anonymous_csrf(jar, state.config.secure_cookies());
         let page = SetupPage {
@@ -205,8 +222,10 @@ pub async fn setup(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, Html(page.render()?)).into_response());
     };
-    let session = service::complete_setup(&state, &token, &email, password).await?;
-    let jar = jar.add(session_cookie(session, state.config.secure_cookies()));
+    let (session, device) = service::complete_setup(&state, &token, &email, password).await?;
+    let jar = jar
+        .add(session_cookie(session, secure))
+        .add(device_cookie(device, secure));
     let jar = set_flash(
         jar,
         "notice",

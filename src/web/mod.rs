@@ -7,6 +7,7 @@ pub mod cohorts;
 pub mod collection;
 pub mod export;
 pub mod extract;
+pub mod origin;
 pub mod participant;
 pub mod privacy;
 pub mod report;
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(stylesheet))
         .route("/static/print.css", get(print_stylesheet))
         .fallback(|| async { crate::error::AppError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), origin::same_site_only))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

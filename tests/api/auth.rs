@@ -253,6 +253,19 @@ async fn repeated_failures_pause_the_account_for_a_while_but_not_for_ever() {
     );
 }
 
+/// The admin's right password is refused now (paused) and accepted once the window has passed.
+async fn paused_for_a_while(app: &TestApp) {
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
 #[tokio::test]
 async fn many_failures_from_one_address_pause_that_address() {
     let app = spawn_app().await;
@@ -263,15 +276,7 @@ async fn many_failures_from_one_address_pause_that_address() {
             .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    app.clock.advance(Duration::minutes(16));
-    assert_eq!(
-        app.login(ADMIN, PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    paused_for_a_while(&app).await;
 }
 
 #[tokio::test]
@@ -535,4 +540,434 @@ async fn behind_a_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
         login_from("198.51.100.7", PASSWORD).await,
         StatusCode::SEE_OTHER
     );
+}
+
+/// A count from the database.
+async fn rows(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+}
+
+/// Posts the first-admin setup form with one password; returns the status and the page.
+async fn setup_with(app: &TestApp, token: &str, password: &str) -> (StatusCode, String) {
+    let (_, html) = app.get_text(&format!("/setup/{token}")).await;
+    let r = app
+        .post_form(
+            &format!("/setup/{token}"),
+            &[
+                ("csrf", &csrf_in(&html)),
+                ("email", "Ada.Lovelace@example.org"),
+                ("password", password),
+                ("confirm", password),
+            ],
+        )
+        .await;
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_setup_form_refuses_common_passwords_and_ones_with_the_email_or_name() {
+    let app = spawn_app().await;
+    let token = setup_token_if_needed(&app.state).await.unwrap().unwrap();
+    // From the shipped list, whatever the case.
+    for common in [
+        "password1234",
+        "123456789012",
+        "QwertyUIOP12",
+        "iloveyou1234",
+    ] {
+        let (status, page) = setup_with(&app, &token, common).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{common}");
+        assert!(page.contains("list of commonly used passwords"), "{common}");
+    }
+    for personal in [
+        "ada.lovelace@example.org",
+        "i am Ada.Lovelace, hello",
+        "LOVELACE forever and ever",
+    ] {
+        let (status, page) = setup_with(&app, &token, personal).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{personal}");
+        assert!(
+            page.contains("must not contain your email address or name"),
+            "{personal}"
+        );
+    }
+    assert_eq!(
+        rows(&app, "SELECT COUNT(*) FROM users").await,
+        0,
+        "nothing was created"
+    );
+    let (status, _) = setup_with(&app, &token, PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[test]
+fn the_cli_refuses_common_passwords_and_ones_with_the_email_for_new_and_changed_passwords() {
+    use crate::cli::{layer2, text};
+    let dir = tempfile::tempdir().unwrap();
+    let add = |pw: &str| {
+        layer2(
+            dir.path(),
+            &[
+                "user",
+                "add",
+                "--email",
+                "ops.lead@example.org",
+                "--role",
+                "admin",
+            ],
+            &format!("{pw}\n"),
+        )
+    };
+    let o = add("Password1234");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("commonly used"), "{}", text(&o));
+    let o = add("ops.lead@example.org!");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("email address or name"), "{}", text(&o));
+    assert!(add(PASSWORD).status.success(), "a good password is taken");
+    let change = |pw: &str| {
+        layer2(
+            dir.path(),
+            &["user", "password", "--email", "ops.lead@example.org"],
+            &format!("{pw}\n"),
+        )
+    };
+    let o = change("123456789012");
+    assert!(!o.status.success() && text(&o).contains("commonly used"));
+    let o = change("my name is lead, ok?");
+    assert!(!o.status.success() && text(&o).contains("email address or name"));
+    assert!(change("another long enough one").status.success());
+}
+
+/// Posts the login form for the admin from `client` with a CSRF token, a password and extra headers.
+async fn post_login(
+    client: &reqwest::Client,
+    url: String,
+    csrf: &str,
+    password: &str,
+    headers: &[(&str, String)],
+) -> reqwest::Response {
+    let mut request =
+        client
+            .post(url)
+            .form(&[("csrf", csrf), ("email", ADMIN), ("password", password)]);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Signs in (or tries to) through the login form, as a browser behind the proxy at address `ip`.
+async fn login_via_proxy(browser: &TestApp, ip: &str, password: &str) -> StatusCode {
+    let (_, html) = browser.get_text("/login").await;
+    let headers = [("x-forwarded-for", ip.to_string())];
+    post_login(
+        &browser.client,
+        browser.url("/login"),
+        &csrf_in(&html),
+        password,
+        &headers,
+    )
+    .await
+    .status()
+}
+
+#[tokio::test]
+async fn a_distributed_guessing_attack_does_not_lock_the_admin_out_of_a_browser_that_signed_in_before()
+ {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    // The admin's own browser signed in once (and got its device cookie), then signed out.
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.7", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let r = app.post("/logout", &[]).await;
+    assert_eq!(r.headers()["location"], "/login");
+    // Five wrong guesses from each of four addresses: the account is paused for everyone else.
+    for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"] {
+        let attacker = app.stranger();
+        for _ in 0..5 {
+            assert_eq!(
+                login_via_proxy(&attacker, ip, "attacker guess 123").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    let new_browser = app.stranger();
+    assert_eq!(
+        login_via_proxy(&new_browser, "203.0.113.50", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without a device cookie the lockout holds, even with the right password"
+    );
+    // The admin's browser still signs in, from home and from a new address alike.
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.7", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get("/studies").await.status(), StatusCode::OK);
+    assert_eq!(
+        login_via_proxy(&app, "203.0.113.99", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    // Its sign-in forgave nothing the attackers did.
+    assert_eq!(
+        login_via_proxy(&new_browser, "203.0.113.50", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_browser_with_a_device_cookie_is_paused_by_its_own_failures_and_its_cookie_is_single_use()
+{
+    let app = spawn_app().await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let r = app.login(ADMIN, PASSWORD).await;
+    let device = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("layer2_device="))
+        .expect("a device cookie at sign-in");
+    assert!(
+        device.contains("HttpOnly") && device.contains("SameSite=Strict"),
+        "{device}"
+    );
+    let old = device["layer2_device=".len()..].split(';').next().unwrap();
+    // A copy of the cookie, replayed after the browser signed in again with it, is no longer honoured:
+    // from a throttled address it gets the address's pause.
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for i in 0..20 {
+        app.stranger()
+            .login(&format!("guess{i}@example.org"), "wrong password guess")
+            .await;
+    }
+    let copy = app.stranger();
+    let (_, html) = copy.get_text("/login").await;
+    let csrf = csrf_in(&html);
+    let cookie = format!("layer2_csrf={csrf}; layer2_device={old}");
+    let replay = post_login(
+        &copy.client,
+        copy.url("/login"),
+        &csrf,
+        PASSWORD,
+        &[("cookie", cookie)],
+    )
+    .await;
+    assert_eq!(replay.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The browser that holds the current cookie is not paused by the address's failures...
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // ...but five wrong passwords of its own pause it.
+    for _ in 0..5 {
+        assert_eq!(
+            app.login(ADMIN, "my own typo 123").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    paused_for_a_while(&app).await;
+}
+
+/// The `Set-Cookie` header that sets `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_are_host_prefixed_and_secure_and_over_http_they_are_plain() {
+    let app = spawn_app_with(|c| c.public_url = "https://study.example.org".into()).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    // A browser keeps Secure cookies off plain http, so the test sends them back by hand.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = plain.get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = set_cookie(&page, "__Host-layer2_csrf");
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let cookie = format!("__Host-layer2_csrf={csrf}");
+    let r = post_login(
+        &plain,
+        app.url("/login"),
+        &csrf,
+        PASSWORD,
+        &[("cookie", cookie)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&r, "__Host-layer2_session");
+    let device = set_cookie(&r, "__Host-layer2_device");
+    for c in [&csrf_cookie, &session, &device] {
+        assert!(
+            c.contains("Secure") && c.contains("HttpOnly") && c.contains("Path=/"),
+            "{c}"
+        );
+        assert!(!c.contains("Domain"), "{c}");
+    }
+    assert!(session.contains("SameSite=Lax"), "{session}");
+    let token = session["__Host-layer2_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    let studies = |cookie: String| {
+        plain
+            .get(app.url("/studies"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        studies(format!("__Host-layer2_session={token}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        studies(format!("layer2_session={token}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER,
+        "over https only the __Host- cookie counts"
+    );
+
+    // Plain http (the local demo): browsers refuse __Host- without Secure, so the plain names are used.
+    let local = spawn_app().await;
+    local.add_user(ADMIN, Role::Admin).await;
+    let r = local.login(ADMIN, PASSWORD).await;
+    for name in ["layer2_session", "layer2_device"] {
+        let c = set_cookie(&r, name);
+        assert!(c.contains("HttpOnly") && !c.contains("Secure"), "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_is_refused_even_with_a_valid_csrf_token() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let csrf = app.csrf().await;
+    let create = |header: &'static str, value: String| {
+        app.client
+            .post(app.url("/studies"))
+            .header(header, value)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "Wave 1"),
+                ("vendor", "Microsoft"),
+                ("product", "Microsoft 365 Copilot"),
+                ("model_version", "GPT-5"),
+                ("time_zone", "Europe/London"),
+                ("start_date", "2027-01-04"),
+            ])
+            .send()
+    };
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    for (header, value) in [
+        ("origin", "https://evil.example".to_string()),
+        ("origin", format!("http://localhost:{port}")),
+        ("origin", format!("https://127.0.0.1:{port}")),
+        (
+            "referer",
+            "https://evil.example/study-form.html".to_string(),
+        ),
+    ] {
+        let r = create(header, value.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{header}: {value}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("sent from a page of another site"),
+            "{value}"
+        );
+    }
+    assert_eq!(
+        rows(&app, "SELECT COUNT(*) FROM studies").await,
+        0,
+        "nothing was created"
+    );
+    // The login form too, before its own token is looked at.
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("another site"));
+    // This site (with or without its default port spelled out), `Origin: null` (what browsers send for
+    // a page with `Referrer-Policy: no-referrer`), and no header at all go on to the CSRF check.
+    for (header, value) in [
+        ("origin", app.base.clone()),
+        ("origin", "null".to_string()),
+        ("referer", format!("{}/studies/new", app.base)),
+        ("x-none", String::new()),
+    ] {
+        let r = create(header, value.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{header}: {value}");
+    }
+    // GET requests are never refused for their Origin.
+    let r = app
+        .client
+        .get(app.url("/studies"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_origin_is_compared_with_the_forwarded_scheme_and_host() {
+    let app = spawn_app_with(|c| c.behind_proxy = true).await;
+    app.add_user(ADMIN, Role::Admin).await;
+    let app = &app;
+    let attempt = |origin: &'static str| async move {
+        let browser = app.stranger();
+        let (_, html) = browser.get_text("/login").await;
+        let headers = [
+            ("host", "study.example.org".to_string()),
+            ("x-forwarded-proto", "https".to_string()),
+            ("x-forwarded-for", "198.51.100.7".to_string()),
+            ("origin", origin.to_string()),
+        ];
+        post_login(
+            &browser.client,
+            browser.url("/login"),
+            &csrf_in(&html),
+            PASSWORD,
+            &headers,
+        )
+        .await
+        .status()
+    };
+    assert_eq!(
+        attempt("https://study.example.org").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        attempt("https://study.example.org:443").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        attempt("http://study.example.org").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(attempt("https://evil.example").await, StatusCode::FORBIDDEN);
 }

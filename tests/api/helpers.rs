@@ -101,7 +101,7 @@ impl TestApp {
 
     pub async fn add_user(&self, email: &str, role: Role) {
         let email = Email::parse(email).unwrap();
-        let pw = NewPassword::parse(PASSWORD.to_string()).unwrap();
+        let pw = NewPassword::parse(PASSWORD.to_string(), &email).unwrap();
         auth_service::create_user(&self.state, &email, role, pw, &Actor::cli())
             .await
             .unwrap();
