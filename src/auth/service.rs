@@ -1,6 +1,6 @@
 //! Login, logout, sessions, throttling and the first-admin setup: the rules, over `repo`.
 use super::repo::{self, SessionRow};
-use super::token::{hash_token, new_token};
+use super::token::{hash_token, new_token, throttle_key};
 use super::{Email, NewPassword, Role, UserId, password};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
@@ -38,7 +38,7 @@ pub enum LoginOutcome {
 }
 
 fn account_key(email: &str) -> String {
-    hash_token(&format!("account:{}", email.trim().to_lowercase()))
+    throttle_key(&format!("account:{}", email.trim().to_lowercase()))
 }
 
 /// Throttle keys (SHA-256, so the table holds no emails or addresses) and their limits.
@@ -54,11 +54,11 @@ fn throttle_keys(email: &str, ip: IpAddr) -> [(String, usize); 3] {
     };
     [
         (
-            hash_token(&format!("account:{email}|address:{address}")),
+            throttle_key(&format!("account:{email}|address:{address}")),
             ACCOUNT_ADDRESS_LIMIT,
         ),
         (account_key(&email), ACCOUNT_LIMIT),
-        (hash_token(&format!("address:{address}")), ADDRESS_LIMIT),
+        (throttle_key(&format!("address:{address}")), ADDRESS_LIMIT),
     ]
 }
 
@@ -93,7 +93,7 @@ async fn audit_actor(conn: &mut SqliteConnection, email: &str) -> Result<Actor> 
 }
 
 fn device_key(device_hash: &str) -> String {
-    hash_token(&format!("device:{device_hash}"))
+    throttle_key(&format!("device:{device_hash}"))
 }
 
 /// Checks a login; records failures; on success opens a new session (a fresh id every time) and gives

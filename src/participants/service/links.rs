@@ -1,6 +1,6 @@
 //! Magic links: minting one (only its hash is stored, always with an expiry), opening one, and slowing down
 //! whoever guesses them.
-use crate::auth::token::{hash_token, looks_like_token, new_token};
+use crate::auth::token::{hash_token, looks_like_token, new_token, throttle_key};
 use crate::db::begin_write;
 use crate::error::Result;
 use crate::participants::repo::{self, LinkHorizon, ParticipantRow};
@@ -146,7 +146,7 @@ pub async fn check_link(state: &AppState, token: &str, client: IpAddr) -> Result
         return Ok(LinkCheck::Valid(Box::new(p)));
     }
     let now = state.clock.now();
-    let key = hash_token(&format!("badlink:{client}"));
+    let key = throttle_key(&format!("badlink:{client}"));
     let mut tx = begin_write(&state.pool).await?;
     let recent =
         crate::auth::repo::failures_since(&mut tx, &key, now - Duration::minutes(15)).await?;
