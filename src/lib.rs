@@ -21,6 +21,7 @@ pub mod retention;
 pub mod roster;
 pub mod startup;
 pub mod state;
+pub mod staff;
 pub mod stats;
 pub mod study;
 pub mod telemetry;

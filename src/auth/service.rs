@@ -222,10 +222,7 @@ pub async fn create_user(
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    if repo::user_by_email(&mut tx, email.as_str())
-        .await?
-        .is_some()
-    {
+    if repo::email_taken(&mut tx, email.as_str()).await? {
         return Err(AppError::BadRequest(format!(
             "a staff account for {} already exists",
             email.as_str()
@@ -325,13 +322,4 @@ pub async fn complete_setup(
     audit::record(&mut tx, now, &actor, "login", None, "signed in").await?;
     tx.commit().await?;
     Ok(session)
-}
-
-/// Every staff account with its role, by email (the admin's staff page).
-pub async fn staff_list(state: &AppState) -> Result<Vec<(String, Role)>> {
-    Ok(repo::list_users(&state.pool)
-        .await?
-        .into_iter()
-        .map(|u| (u.email, u.role))
-        .collect())
 }

@@ -68,6 +68,22 @@ pub async fn enqueue(
     repo::insert(conn, &row, now).await
 }
 
+/// Queues a staff member's invitation inside the caller's transaction; its setup link is minted when it
+/// is sent (`crate::staff::service::invitation_email`).
+pub async fn enqueue_staff_invite(
+    conn: &mut SqliteConnection,
+    user: crate::auth::UserId,
+    to: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    let message_id = format!(
+        "{}-{}@layer2.invalid",
+        Kind::StaffInvite.as_str(),
+        &new_token()[..32]
+    );
+    repo::insert_staff(conn, user, to, &message_id, now).await
+}
+
 /// Whom a participant of `study` can ask about their data: the study's privacy notice, else the
 /// organisation's contact from the config, else nobody (the footer is left out).
 pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<String>> {
@@ -88,6 +104,9 @@ async fn compose(
     m: &repo::Claimed,
     now: DateTime<Utc>,
 ) -> Result<Option<OutgoingEmail>> {
+    if m.kind == Kind::StaffInvite {
+        return crate::staff::service::invitation_email(state, m, now).await;
+    }
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::context(&mut tx, m.id).await? else {
         return Ok(None);
@@ -128,6 +147,7 @@ async fn compose(
             messages::reminder(&c.study_name, &reason, &link, &withdraw, privacy)?
         }
         Kind::Nudge => messages::reminder(&c.study_name, NUDGE_REASON, &link, &withdraw, privacy)?,
+        Kind::StaffInvite => unreachable!("staff invitations are written at the top of compose"),
     };
     Ok(Some(OutgoingEmail {
         to: m.to_addr.clone(),
@@ -185,7 +205,11 @@ pub async fn drain_once(
     let mut report = DrainReport::default();
     for m in claimed {
         let Some(email) = compose(state, &m, now).await? else {
-            repo::mark_failed(pool, m.id, "the participant is no longer in the study").await?;
+            let gone = match m.kind {
+                Kind::StaffInvite => "the account no longer waits for its setup link",
+                _ => "the participant is no longer in the study",
+            };
+            repo::mark_failed(pool, m.id, gone).await?;
             report.failed += 1;
             continue;
         };

@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod report;
 pub mod roster;
 pub mod sample;
+pub mod staff;
 pub mod studies;
 pub mod usage;
 pub mod waves;
@@ -20,6 +21,7 @@ use crate::auth::extract::Staff;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::http::{HeaderValue, header};
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -37,20 +39,16 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/roster", post(roster::roster_import))
         .route("/studies/{id}/usage", post(usage::usage_import))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/studies") }))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
-        .route("/studies", get(studies::list).post(studies::create))
-        .route("/studies/new", get(studies::new_page))
+    // Every route of one study: the gate settles the study and the caller's grant first (404 without one).
+    let study = Router::new()
         .route("/studies/{id}", get(studies::show))
         .route("/studies/{id}/edit", get(studies::edit_page).post(studies::update))
         .route("/studies/{id}/phases", post(studies::phases))
         .route("/studies/{id}/status", post(studies::status))
         .route("/studies/{id}/approvals", post(studies::add_approval))
         .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
+        .route("/studies/{id}/access", get(staff::access_page).post(staff::grant))
+        .route("/studies/{id}/access/revoke", post(staff::revoke))
         .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
         .route("/studies/{id}/privacy/purge", post(privacy::purge))
         .route("/studies/{id}/roster", get(roster::roster_page))
@@ -59,20 +57,12 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/cohorts", get(cohorts::cohorts_page).post(cohorts::cohort_settings))
         .route("/studies/{id}/sample", get(sample::sample_page).post(sample::draw))
         .route("/studies/{id}/sample/discard", post(sample::discard))
-        .route("/p/{token}", get(participant::open))
-        .route("/p/{token}/consent", post(participant::consent))
-        .route("/p/{token}/withdraw", get(participant::withdraw_page).post(participant::withdraw))
-        .route("/p/{token}/diary", post(participant::diary_add))
-        .route("/p/{token}/diary/{id}", post(participant::diary_edit))
-        .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
-        .route("/p/{token}/ping/{ping}", post(participant::answer))
         .route("/studies/{id}/invitations", post(studies::invite))
         .route("/studies/{id}/collection", get(collection::dashboard))
         .route("/studies/{id}/baseline", get(baseline::page))
         .route("/studies/{id}/analysis", get(analysis::page))
         .route("/studies/{id}/export", get(export::page).post(export::download))
         .route("/studies/{id}/report", get(report::page))
-        .route("/waves", get(waves::page))
         .route("/studies/{id}/readout", get(report::readout))
         .route("/studies/{id}/economics", post(report::economics))
         .route("/studies/{id}/baseline/historical", post(baseline::historical))
@@ -83,10 +73,34 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
         .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
         .route("/studies/{id}/participants/{pid}/erase", post(collection::erase))
-        .route("/admin/audit", get(admin::audit))
-        .route("/admin/users", get(admin::users))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)
+        .route_layer(middleware::from_fn_with_state(state.clone(), extract::study_gate));
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/studies") }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
+        .route("/welcome/{token}", get(staff::welcome_page).post(staff::welcome))
+        .route("/studies", get(studies::list).post(studies::create))
+        .route("/studies/new", get(studies::new_page))
+        .route("/p/{token}", get(participant::open))
+        .route("/p/{token}/consent", post(participant::consent))
+        .route("/p/{token}/withdraw", get(participant::withdraw_page).post(participant::withdraw))
+        .route("/p/{token}/diary", post(participant::diary_add))
+        .route("/p/{token}/diary/{id}", post(participant::diary_edit))
+        .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
+        .route("/p/{token}/ping/{ping}", post(participant::answer))
+        .route("/waves", get(waves::page))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/users", get(staff::users).post(staff::invite))
+        .route("/admin/users/{user}/role", post(staff::role))
+        .route("/admin/users/{user}/disable", post(staff::disable))
+        .route("/admin/users/{user}/enable", post(staff::enable))
+        .route("/admin/users/{user}/delete", post(staff::delete))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(study)
         .route("/static/style.css", get(stylesheet))
         .route("/static/print.css", get(print_stylesheet))
         .fallback(|| async { crate::error::AppError::NotFound })
