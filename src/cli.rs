@@ -522,7 +522,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> 
         }
         UserCommand::List => {
             for u in staff_service::list(&state).await? {
-                println!("{:<8} {:<9} {}", u.role, u.status.label(), u.email);
+                println!("{:<8} {} ({})", u.role, u.email, u.status.label());
             }
         }
         UserCommand::Disable { email } => {

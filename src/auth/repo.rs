@@ -41,9 +41,9 @@ pub async fn user_by_email(
     sqlx::query_as(
         "SELECT id, email, role, password_hash FROM users WHERE email = ? AND status = 'active'",
     )
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+    .bind(email)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Whether any account (invited, active or disabled) has this (lower-cased) email.

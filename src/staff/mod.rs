@@ -156,7 +156,13 @@ mod tests {
         let agg = StudyAccess::Granted(StudyRole::Analyst);
         let data = StudyAccess::Granted(StudyRole::DataAnalyst);
         assert!(agg.may_download("summary.csv"));
-        for raw in ["participants.csv", "diary.csv", "codebook.csv", "export.json", "workbook.xlsx"] {
+        for raw in [
+            "participants.csv",
+            "diary.csv",
+            "codebook.csv",
+            "export.json",
+            "workbook.xlsx",
+        ] {
             assert!(!agg.may_download(raw), "{raw}");
             assert!(data.may_download(raw) && StudyAccess::Admin.may_download(raw));
         }

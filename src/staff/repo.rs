@@ -87,7 +87,11 @@ pub async fn set_role(conn: &mut SqliteConnection, id: UserId, role: Role) -> sq
 }
 
 /// Changes the standing.
-pub async fn set_status(conn: &mut SqliteConnection, id: UserId, status: Status) -> sqlx::Result<()> {
+pub async fn set_status(
+    conn: &mut SqliteConnection,
+    id: UserId,
+    status: Status,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET status = ? WHERE id = ?")
         .bind(status)
         .bind(id)
@@ -162,12 +166,18 @@ pub async fn link_owner(
 }
 
 /// Sets the password of an invited account, makes it active and kills all its setup links.
-pub async fn activate(conn: &mut SqliteConnection, id: UserId, password_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = ?, status = 'active' WHERE id = ? AND status = 'invited'")
-        .bind(password_hash)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn activate(
+    conn: &mut SqliteConnection,
+    id: UserId,
+    password_hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, status = 'active' WHERE id = ? AND status = 'invited'",
+    )
+    .bind(password_hash)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM staff_setup_links WHERE user_id = ?")
         .bind(id)
         .execute(conn)

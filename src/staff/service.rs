@@ -22,7 +22,8 @@ pub const SETUP_LINK_DAYS: i64 = 7;
 /// script probing study ids cannot flood the log.
 pub const REFUSAL_AUDIT_MINUTES: i64 = 10;
 
-const LAST_ADMIN: &str = "This is the last active admin: make another account an admin first. Nothing was changed.";
+const LAST_ADMIN: &str =
+    "This is the last active admin: make another account an admin first. Nothing was changed.";
 
 /// Every account that is not deleted, by email.
 pub async fn list(state: &AppState) -> Result<Vec<StaffRow>> {
@@ -205,7 +206,12 @@ pub async fn set_role(state: &AppState, actor: &Actor, user: UserId, role: Role)
         actor,
         "user.role",
         None,
-        &format!("{}: {} → {}", row.email, role_name(row.role), role_name(role)),
+        &format!(
+            "{}: {} → {}",
+            row.email,
+            role_name(row.role),
+            role_name(role)
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -219,7 +225,10 @@ pub async fn disable(state: &AppState, actor: &Actor, user: UserId) -> Result<()
     let mut tx = begin_write(&state.pool).await?;
     let row = account(&mut tx, user).await?;
     if row.status == Status::Disabled {
-        return Err(AppError::BadRequest(format!("{} is already disabled.", row.email)));
+        return Err(AppError::BadRequest(format!(
+            "{} is already disabled.",
+            row.email
+        )));
     }
     keep_an_admin(&mut tx, &row).await?;
     repo::set_status(&mut tx, user, Status::Disabled).await?;
@@ -244,7 +253,10 @@ pub async fn enable(state: &AppState, actor: &Actor, user: UserId) -> Result<()>
     let mut tx = begin_write(&state.pool).await?;
     let row = account(&mut tx, user).await?;
     if row.status != Status::Disabled {
-        return Err(AppError::BadRequest(format!("{} is not disabled.", row.email)));
+        return Err(AppError::BadRequest(format!(
+            "{} is not disabled.",
+            row.email
+        )));
     }
     repo::set_status(&mut tx, user, Status::Active).await?;
     audit::record(
@@ -283,7 +295,11 @@ pub async fn delete(state: &AppState, actor: &Actor, user: UserId) -> Result<Str
 }
 
 /// What `staff` may see of `study`: everything for an admin, their grant otherwise, `None` without one.
-pub async fn access(state: &AppState, staff: &Staff, study: StudyId) -> Result<Option<StudyAccess>> {
+pub async fn access(
+    state: &AppState,
+    staff: &Staff,
+    study: StudyId,
+) -> Result<Option<StudyAccess>> {
     if staff.is_admin() {
         return Ok(Some(StudyAccess::Admin));
     }
@@ -373,7 +389,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, study: StudyId, user: UserI
     let mut tx = begin_write(&state.pool).await?;
     let email = repo::get(&mut *tx, user).await?.map(|u| u.email);
     if !repo::delete_grant(&mut tx, study, user).await? {
-        return Err(AppError::BadRequest("That person has no grant on this study.".into()));
+        return Err(AppError::BadRequest(
+            "That person has no grant on this study.".into(),
+        ));
     }
     audit::record(
         &mut tx,

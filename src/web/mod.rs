@@ -21,8 +21,8 @@ use crate::auth::extract::Staff;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -42,40 +42,82 @@ pub fn router(state: AppState) -> Router {
     // Every route of one study: the gate settles the study and the caller's grant first (404 without one).
     let study = Router::new()
         .route("/studies/{id}", get(studies::show))
-        .route("/studies/{id}/edit", get(studies::edit_page).post(studies::update))
+        .route(
+            "/studies/{id}/edit",
+            get(studies::edit_page).post(studies::update),
+        )
         .route("/studies/{id}/phases", post(studies::phases))
         .route("/studies/{id}/status", post(studies::status))
         .route("/studies/{id}/approvals", post(studies::add_approval))
-        .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
-        .route("/studies/{id}/access", get(staff::access_page).post(staff::grant))
+        .route(
+            "/studies/{id}/approvals/{item}",
+            post(studies::record_approval),
+        )
+        .route(
+            "/studies/{id}/access",
+            get(staff::access_page).post(staff::grant),
+        )
         .route("/studies/{id}/access/revoke", post(staff::revoke))
-        .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
+        .route(
+            "/studies/{id}/privacy",
+            get(privacy::page).post(privacy::save),
+        )
         .route("/studies/{id}/privacy/purge", post(privacy::purge))
         .route("/studies/{id}/roster", get(roster::roster_page))
         .route("/studies/{id}/usage", get(usage::usage_page))
         .route("/studies/{id}/usage/conversion", post(usage::conversion))
-        .route("/studies/{id}/cohorts", get(cohorts::cohorts_page).post(cohorts::cohort_settings))
-        .route("/studies/{id}/sample", get(sample::sample_page).post(sample::draw))
+        .route(
+            "/studies/{id}/cohorts",
+            get(cohorts::cohorts_page).post(cohorts::cohort_settings),
+        )
+        .route(
+            "/studies/{id}/sample",
+            get(sample::sample_page).post(sample::draw),
+        )
         .route("/studies/{id}/sample/discard", post(sample::discard))
         .route("/studies/{id}/invitations", post(studies::invite))
         .route("/studies/{id}/collection", get(collection::dashboard))
         .route("/studies/{id}/baseline", get(baseline::page))
         .route("/studies/{id}/analysis", get(analysis::page))
-        .route("/studies/{id}/export", get(export::page).post(export::download))
+        .route(
+            "/studies/{id}/export",
+            get(export::page).post(export::download),
+        )
         .route("/studies/{id}/report", get(report::page))
         .route("/studies/{id}/readout", get(report::readout))
         .route("/studies/{id}/economics", post(report::economics))
-        .route("/studies/{id}/baseline/historical", post(baseline::historical))
+        .route(
+            "/studies/{id}/baseline/historical",
+            post(baseline::historical),
+        )
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
         .route("/studies/{id}/baseline/control", post(baseline::control))
-        .route("/studies/{id}/collection/settings", post(collection::edit_settings))
-        .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
-        .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
-        .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
-        .route("/studies/{id}/participants/{pid}/erase", post(collection::erase))
+        .route(
+            "/studies/{id}/collection/settings",
+            post(collection::edit_settings),
+        )
+        .route(
+            "/studies/{id}/instrument",
+            get(collection::instrument_page).post(collection::edit_instrument),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/nudge",
+            post(collection::nudge),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/remove",
+            post(collection::remove),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/erase",
+            post(collection::erase),
+        )
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)
-        .route_layer(middleware::from_fn_with_state(state.clone(), extract::study_gate));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::study_gate,
+        ));
     Router::new()
         .route("/", get(|| async { Redirect::to("/studies") }))
         .route("/healthz", get(|| async { "ok" }))

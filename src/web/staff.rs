@@ -117,7 +117,13 @@ pub async fn invite(
         kind: "notice",
         text: notice,
     });
-    let html = users_page(&state, ctx, staff.user_id, Some((email.as_str().into(), link))).await?;
+    let html = users_page(
+        &state,
+        ctx,
+        staff.user_id,
+        Some((email.as_str().into(), link)),
+    )
+    .await?;
     Ok((jar, Html(html)).into_response())
 }
 
@@ -157,7 +163,12 @@ pub async fn disable(
     AdminForm { staff, .. }: AdminForm<ConfirmForm>,
 ) -> Result<Response> {
     let result = service::disable(&state, &staff.actor(), UserId(user)).await;
-    outcome(result, jar, USERS, "Account disabled; its sessions were ended.")
+    outcome(
+        result,
+        jar,
+        USERS,
+        "Account disabled; its sessions were ended.",
+    )
 }
 
 /// Lets a disabled account sign in again.

@@ -14,4 +14,5 @@ mod readout;
 mod retention;
 mod roster;
 mod sample;
+mod staff;
 mod studies;
