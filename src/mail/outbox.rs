@@ -98,15 +98,31 @@ pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<
 }
 
 /// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
-/// text around it. `None` when its participant is gone.
+/// text around it. `None` when its participant is gone (or the invited staff account no longer waits).
 async fn compose(
     state: &AppState,
     m: &repo::Claimed,
     now: DateTime<Utc>,
 ) -> Result<Option<OutgoingEmail>> {
-    if m.kind == Kind::StaffInvite {
-        return crate::staff::service::invitation_email(state, m, now).await;
-    }
+    let letter = match m.kind {
+        Kind::StaffInvite => crate::staff::service::invitation_letter(state, m.id, now).await?,
+        _ => participant_letter(state, m, now).await?,
+    };
+    Ok(letter.map(|letter| OutgoingEmail {
+        to: m.to_addr.clone(),
+        subject: letter.subject,
+        text: letter.text,
+        html: letter.html,
+        message_id: m.message_id.clone(),
+    }))
+}
+
+/// A participant's message with its fresh link.
+async fn participant_letter(
+    state: &AppState,
+    m: &repo::Claimed,
+    now: DateTime<Utc>,
+) -> Result<Option<messages::Letter>> {
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::context(&mut tx, m.id).await? else {
         return Ok(None);
@@ -147,15 +163,9 @@ async fn compose(
             messages::reminder(&c.study_name, &reason, &link, &withdraw, privacy)?
         }
         Kind::Nudge => messages::reminder(&c.study_name, NUDGE_REASON, &link, &withdraw, privacy)?,
-        Kind::StaffInvite => unreachable!("staff invitations are written at the top of compose"),
+        Kind::StaffInvite => unreachable!("compose writes staff invitations itself"),
     };
-    Ok(Some(OutgoingEmail {
-        to: m.to_addr.clone(),
-        subject: letter.subject,
-        text: letter.text,
-        html: letter.html,
-        message_id: m.message_id.clone(),
-    }))
+    Ok(Some(letter))
 }
 
 /// What one drain did.

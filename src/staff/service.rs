@@ -8,9 +8,8 @@ use crate::auth::token::{hash_token, looks_like_token, new_token};
 use crate::auth::{Email, NewPassword, Role, UserId, password};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
+use crate::mail::messages::{Letter, staff_invite};
 use crate::mail::outbox::enqueue_staff_invite;
-use crate::mail::repo::Claimed;
-use crate::mail::transport::OutgoingEmail;
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
@@ -108,33 +107,26 @@ pub fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// Writes a claimed staff invitation as it is sent, with a fresh setup link; `None` when its account no
-/// longer waits for one.
-pub async fn invitation_email(
+/// Writes the staff invitation of outbox message `id` as it is sent, with a fresh setup link; `None` when
+/// its account no longer waits for one.
+pub async fn invitation_letter(
     state: &AppState,
-    m: &Claimed,
+    id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<OutgoingEmail>> {
+) -> Result<Option<Letter>> {
     let mut tx = begin_write(&state.pool).await?;
-    let Some(user) = crate::mail::repo::staff_user_of(&mut tx, m.id).await? else {
+    let Some(user) = crate::mail::repo::staff_user_of(&mut tx, id).await? else {
         return Ok(None);
     };
-    let Some(row) = repo::get(&mut *tx, user).await? else {
-        return Ok(None);
-    };
-    if row.status != Status::Invited {
-        return Ok(None);
+    match repo::get(&mut *tx, user).await? {
+        Some(row) if row.status == Status::Invited => {
+            let link = mint_link(&mut tx, state, user, now).await?;
+            tx.commit().await?;
+            let role = role_name(row.role);
+            Ok(Some(staff_invite(&link, role, SETUP_LINK_DAYS)?))
+        }
+        _ => Ok(None),
     }
-    let link = mint_link(&mut tx, state, user, now).await?;
-    tx.commit().await?;
-    let letter = crate::mail::messages::staff_invite(&link, role_name(row.role), SETUP_LINK_DAYS)?;
-    Ok(Some(OutgoingEmail {
-        to: m.to_addr.clone(),
-        subject: letter.subject,
-        text: letter.text,
-        html: letter.html,
-        message_id: m.message_id.clone(),
-    }))
 }
 
 /// The invited account a setup link belongs to, while the link is live (else `None`: a plain 404).
@@ -320,7 +312,7 @@ pub async fn visible(state: &AppState, staff: &Staff) -> Result<Visible> {
 
 /// Audits a refused request (`what`: method and path, no query string), at most once per person, study
 /// and kind every `REFUSAL_AUDIT_MINUTES`.
-#[tracing::instrument(skip_all, fields(study))]
+#[tracing::instrument(skip_all, fields(study = ?study))]
 pub async fn record_refusal(
     state: &AppState,
     staff: &Staff,
@@ -329,8 +321,14 @@ pub async fn record_refusal(
     what: &str,
 ) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
     let since = now - Duration::minutes(REFUSAL_AUDIT_MINUTES);
+    // A read first: a flood of refused requests takes no write lock; the check is repeated under it.
+    let mut conn = state.pool.acquire().await?;
+    if repo::refusal_audited_since(&mut conn, staff.user_id, kind.action(), study, since).await? {
+        return Ok(());
+    }
+    drop(conn);
+    let mut tx = begin_write(&state.pool).await?;
     if repo::refusal_audited_since(&mut tx, staff.user_id, kind.action(), study, since).await? {
         return Ok(());
     }

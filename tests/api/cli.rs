@@ -3,7 +3,7 @@ use crate::helpers::roster_csv;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn layer2(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn layer2(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
         .args(args)
         .env("LAYER2_DATA_DIR", dir)
@@ -22,7 +22,7 @@ fn layer2(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

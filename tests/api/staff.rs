@@ -340,22 +340,34 @@ async fn staff_who_are_not_admins_cannot_manage_staff_and_the_refusal_is_audited
 }
 
 /// Every route of one study as the router declares it: (method, path with `{id}` and any other
-/// parameter filled in).
+/// parameter filled in), read from the router's source so that a new route is covered too.
 fn study_routes(study: i64) -> Vec<(&'static str, String)> {
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs")).unwrap();
     let mut routes = vec![];
-    for line in source
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with(".route(\"/studies/{id}"))
-    {
-        let path = line.split('"').nth(1).unwrap();
+    for (at, _) in source.match_indices(".route(") {
+        // The call's arguments: up to its closing parenthesis.
+        let mut depth = 0;
+        let call: String = source[at + ".route".len()..]
+            .chars()
+            .take_while(|c| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth > 0
+            })
+            .collect();
+        let path = call.split('"').nth(1).unwrap();
+        if !path.starts_with("/studies/{id}") {
+            continue;
+        }
         let path = path
             .replace("{id}", &study.to_string())
             .replace("{item}", "1")
             .replace("{pid}", "1");
-        let handlers = &line[line.find("\",").unwrap()..];
+        let handlers = call.split('"').nth(2).unwrap();
         if handlers.contains("get(") {
             routes.push(("GET", path.clone()));
         }
@@ -376,7 +388,7 @@ async fn a_study_not_granted_is_a_404_on_every_route_and_never_listed() {
     app.grant(NEW, mine, "analyst").await;
 
     let routes = study_routes(other);
-    assert!(routes.len() >= 40, "{routes:?}");
+    assert!(routes.len() >= 41, "every route of a study: {routes:?}");
     let csrf = grace.csrf().await;
     for (method, path) in &routes {
         let r = match *method {
@@ -581,4 +593,101 @@ async fn an_aggregate_analyst_gets_the_summary_but_403_on_raw_files_and_a_data_a
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, layer2::demo::VIEWER_EMAIL);
     assert!(refused[0].1.contains("participants.csv"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn the_cli_disables_enables_and_changes_roles_but_keeps_the_last_admin() {
+    use crate::cli::{layer2, text};
+    let dir = tempfile::tempdir().unwrap();
+    let pw = "a long enough password\n";
+    let run = |args: &[&str]| layer2(dir.path(), args, "");
+    let add = |email: &str, role: &str| {
+        let o = layer2(
+            dir.path(),
+            &["user", "add", "--email", email, "--role", role],
+            pw,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    add("boss@example.org", "admin");
+    for args in [
+        ["user", "disable", "--email", "boss@example.org", "", ""],
+        [
+            "user",
+            "role",
+            "--email",
+            "boss@example.org",
+            "--role",
+            "analyst",
+        ],
+    ] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let o = run(&args);
+        assert!(
+            !o.status.success() && text(&o).contains("last active admin"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    add("ops@example.org", "analyst");
+    let o = run(&["user", "disable", "--email", "Ops@Example.org"]);
+    assert!(
+        o.status.success() && text(&o).contains("Disabled ops@example.org"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&run(&["user", "list"])).contains("analyst  ops@example.org (disabled)"));
+    let o = run(&["user", "disable", "--email", "ops@example.org"]);
+    assert!(!o.status.success() && text(&o).contains("already disabled"));
+    let o = run(&["user", "enable", "--email", "ops@example.org"]);
+    assert!(o.status.success() && text(&o).contains("Enabled ops@example.org"));
+    let o = run(&[
+        "user",
+        "role",
+        "--email",
+        "ops@example.org",
+        "--role",
+        "admin",
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("ops@example.org is now admin"),
+        "{}",
+        text(&o)
+    );
+    // With a second admin the first may go.
+    let o = run(&["user", "disable", "--email", "boss@example.org"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["user", "enable", "--email", "nobody@example.org"]);
+    assert!(!o.status.success() && text(&o).contains("there is no staff account"));
+    let list = text(&run(&["user", "list"]));
+    assert!(
+        list.contains("admin    boss@example.org (disabled)")
+            && list.contains("admin    ops@example.org (active)"),
+        "{list}"
+    );
+
+    let db = layer2::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    }
+    .database_path();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, action FROM audit_log WHERE action IN ('user.disable', 'user.enable', 'user.role') ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let cli = |a: &str| ("cli".to_string(), a.to_string());
+    assert_eq!(
+        audited,
+        [
+            cli("user.disable"),
+            cli("user.enable"),
+            cli("user.role"),
+            cli("user.disable")
+        ]
+    );
 }
