@@ -100,6 +100,17 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Lifts a disable: back to active, or to invited when no password was ever chosen.
+pub async fn reenable(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET status = CASE WHEN password_hash = '' THEN 'invited' ELSE 'active' END WHERE id = ?",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Ends every session of an account at once.
 pub async fn end_sessions(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = ?")

@@ -238,7 +238,7 @@ pub async fn disable(state: &AppState, actor: &Actor, user: UserId) -> Result<()
     Ok(())
 }
 
-/// Lets a disabled account sign in again. Audited.
+/// Lets a disabled account sign in again (or, if it never chose a password, use its setup link). Audited.
 #[tracing::instrument(skip_all, fields(user = user.0))]
 pub async fn enable(state: &AppState, actor: &Actor, user: UserId) -> Result<()> {
     let now = state.clock.now();
@@ -250,7 +250,7 @@ pub async fn enable(state: &AppState, actor: &Actor, user: UserId) -> Result<()>
             row.email
         )));
     }
-    repo::set_status(&mut tx, user, Status::Active).await?;
+    repo::reenable(&mut tx, user).await?;
     audit::record(
         &mut tx,
         now,

@@ -691,3 +691,30 @@ async fn the_cli_disables_enables_and_changes_roles_but_keeps_the_last_admin() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_invitation_is_dead_while_the_account_is_disabled_and_lives_again_once_enabled() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let r = app
+        .post("/admin/users", &[("email", NEW), ("role", "analyst")])
+        .await;
+    let link = welcome_path(&r.text().await.unwrap());
+    let id = user_id(&app, NEW).await;
+    app.follow(app.post(&format!("/admin/users/{id}/disable"), &[]).await)
+        .await;
+    let person = app.stranger();
+    assert_eq!(person.get_text(&link).await.0, StatusCode::NOT_FOUND);
+    app.follow(app.post(&format!("/admin/users/{id}/enable"), &[]).await)
+        .await;
+    let (_, list) = app.get_text("/admin/users").await;
+    assert!(list.contains("invited"), "no password yet: invited again");
+    assert_eq!(
+        set_password(&person, &link).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        person.login(NEW, NEW_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
