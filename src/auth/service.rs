@@ -248,13 +248,17 @@ pub async fn reset_password(state: &AppState, email: &Email, pw: NewPassword) ->
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    let Some(user) = repo::user_by_email(&mut tx, email.as_str()).await? else {
+    // Any account that is not deleted: a disabled one stays disabled; an invited one is set up by it.
+    let Some(user) = crate::staff::repo::by_email(&mut *tx, email.as_str()).await? else {
         return Err(AppError::BadRequest(format!(
             "there is no staff account for {}",
             email.as_str()
         )));
     };
     repo::set_password(&mut tx, user.id, &hash).await?;
+    if user.status == crate::staff::Status::Invited {
+        crate::staff::repo::activate(&mut tx, user.id, &hash).await?;
+    }
     repo::clear_failures(&mut tx, &account_key(email.as_str())).await?;
     audit::record(
         &mut tx,

@@ -639,6 +639,20 @@ async fn the_cli_disables_enables_and_changes_roles_but_keeps_the_last_admin() {
     assert!(text(&run(&["user", "list"])).contains("analyst  ops@example.org (disabled)"));
     let o = run(&["user", "disable", "--email", "ops@example.org"]);
     assert!(!o.status.success() && text(&o).contains("already disabled"));
+    let o = layer2(
+        dir.path(),
+        &["user", "password", "--email", "ops@example.org"],
+        "another long password\n",
+    );
+    assert!(
+        o.status.success(),
+        "a disabled account's password can be reset: {}",
+        text(&o)
+    );
+    assert!(
+        text(&run(&["user", "list"])).contains("ops@example.org (disabled)"),
+        "and it stays disabled"
+    );
     let o = run(&["user", "enable", "--email", "ops@example.org"]);
     assert!(o.status.success() && text(&o).contains("Enabled ops@example.org"));
     let o = run(&[
