@@ -6,6 +6,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::roster::import::{ImportProblem, UsageFormat};
 use crate::roster::service as roster_service;
+use crate::staff::service as staff_service;
 use crate::startup::Application;
 use crate::state::AppState;
 use anyhow::{Context, bail};
@@ -141,8 +142,29 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
-    /// List staff accounts.
+    /// List staff accounts with their role and status.
     List,
+    /// Disable an account: it cannot sign in and its sessions end at once (never the last active admin).
+    Disable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Change an account's role (the last active admin stays one).
+    Role {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// admin (everything) or analyst (staff who see only the studies granted to them).
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,9 +258,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::demo::ADMIN_PASSWORD
             );
             println!(
-                "  analyst login: {}  password: {}",
+                "  analyst login: {}  password: {}  (data analyst on every study)",
                 crate::demo::ANALYST_EMAIL,
                 crate::demo::ANALYST_PASSWORD
+            );
+            println!(
+                "  viewer login:  {}  password: {}  (analyst: aggregate results only)",
+                crate::demo::VIEWER_EMAIL,
+                crate::demo::VIEWER_PASSWORD
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);
@@ -501,12 +528,47 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> 
             );
         }
         UserCommand::List => {
-            for u in crate::auth::repo::list_users(&state.pool).await? {
-                println!("{:<8} {}", u.role, u.email);
+            for u in staff_service::list(&state).await? {
+                println!("{:<8} {} ({})", u.role, u.email, u.status.label());
             }
+        }
+        UserCommand::Disable { email } => {
+            let user = cli_account(&state, &email).await?;
+            staff_service::disable(&state, &Actor::cli(), user.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Disabled {}; their sessions were ended.", user.email);
+        }
+        UserCommand::Enable { email } => {
+            let user = cli_account(&state, &email).await?;
+            staff_service::enable(&state, &Actor::cli(), user.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Enabled {}.", user.email);
+        }
+        UserCommand::Role { email, role } => {
+            let role: Role = role
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let user = cli_account(&state, &email).await?;
+            staff_service::set_role(&state, &Actor::cli(), user.id, role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{} is now {role}.", user.email);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The account named by `--email`, or a clear refusal.
+async fn cli_account(
+    state: &AppState,
+    email: &str,
+) -> anyhow::Result<crate::staff::repo::StaffRow> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    staff_service::find(state, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Reads a file with a progress bar (shown only on a terminal, for files over 1 MB).

@@ -66,7 +66,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Not allowed",
-                "Your role does not allow this. Analysts can read and export; only admins change a study.".to_string(),
+                "Your role does not allow this. Only admins change a study or manage staff; the raw export files need the data analyst role on the study.".to_string(),
             ),
             AppError::Csrf => (
                 StatusCode::FORBIDDEN,

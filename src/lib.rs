@@ -19,6 +19,7 @@ pub mod pings;
 pub mod reports;
 pub mod retention;
 pub mod roster;
+pub mod staff;
 pub mod startup;
 pub mod state;
 pub mod stats;

@@ -134,10 +134,23 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let staff = Staff::from_request_parts(parts, state).await?;
         if staff.is_admin() {
-            Ok(Admin(staff))
-        } else {
-            Err(AppError::Forbidden)
+            return Ok(Admin(staff));
         }
+        // Audited (rate-limited), against the study of the path when the study gate let the request in.
+        let study = parts
+            .extensions
+            .get::<crate::staff::StudyScope>()
+            .map(|s| s.study.0);
+        let what = format!("{} {}", parts.method, parts.uri.path());
+        crate::staff::service::record_refusal(
+            state,
+            &staff,
+            study,
+            crate::staff::Refusal::Forbidden,
+            &what,
+        )
+        .await?;
+        Err(AppError::Forbidden)
     }
 }
 

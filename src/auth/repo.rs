@@ -33,14 +33,24 @@ pub struct SessionRow {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// Finds a user by (lower-cased) email.
+/// Finds an account that may sign in (active: not invited, disabled or deleted) by (lower-cased) email.
 pub async fn user_by_email(
     conn: &mut SqliteConnection,
     email: &str,
 ) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as("SELECT id, email, role, password_hash FROM users WHERE email = ?")
+    sqlx::query_as(
+        "SELECT id, email, role, password_hash FROM users WHERE email = ? AND status = 'active'",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Whether any account (invited, active or disabled) has this (lower-cased) email.
+pub async fn email_taken(conn: &mut SqliteConnection, email: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)")
         .bind(email)
-        .fetch_optional(conn)
+        .fetch_one(conn)
         .await
 }
 
@@ -84,17 +94,10 @@ pub async fn set_password(
     Ok(())
 }
 
-/// How many admins exist.
+/// How many active admins exist.
 pub async fn count_admins<'e>(db: impl sqlx::SqliteExecutor<'e>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
         .fetch_one(db)
-        .await
-}
-
-/// All staff accounts, for the admin's list.
-pub async fn list_users(pool: &SqlitePool) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as("SELECT id, email, role, password_hash FROM users ORDER BY email")
-        .fetch_all(pool)
         .await
 }
 
@@ -123,7 +126,7 @@ pub async fn insert_session(
 pub async fn session(pool: &SqlitePool, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as(
         "SELECT s.user_id, u.email, u.role, s.csrf_token, s.created_at, s.last_seen_at
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND u.status = 'active'",
     )
     .bind(id_hash)
     .fetch_optional(pool)

@@ -266,10 +266,7 @@ pub async fn create_user(
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    if repo::user_by_email(&mut tx, email.as_str())
-        .await?
-        .is_some()
-    {
+    if repo::email_taken(&mut tx, email.as_str()).await? {
         return Err(AppError::BadRequest(format!(
             "a staff account for {} already exists",
             email.as_str()
@@ -295,13 +292,17 @@ pub async fn reset_password(state: &AppState, email: &Email, pw: NewPassword) ->
     let hash = password::hash(state, pw.expose().to_string()).await?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
-    let Some(user) = repo::user_by_email(&mut tx, email.as_str()).await? else {
+    // Any account that is not deleted: a disabled one stays disabled; an invited one is set up by it.
+    let Some(user) = crate::staff::repo::by_email(&mut *tx, email.as_str()).await? else {
         return Err(AppError::BadRequest(format!(
             "there is no staff account for {}",
             email.as_str()
         )));
     };
     repo::set_password(&mut tx, user.id, &hash).await?;
+    if user.status == crate::staff::Status::Invited {
+        crate::staff::repo::activate(&mut tx, user.id, &hash).await?;
+    }
     repo::clear_failures(&mut tx, &account_key(email.as_str())).await?;
     audit::record(
         &mut tx,
@@ -372,13 +373,4 @@ pub async fn complete_setup(
     audit::record(&mut tx, now, &actor, "login", None, "signed in").await?;
     tx.commit().await?;
     Ok((session, device))
-}
-
-/// Every staff account with its role, by email (the admin's staff page).
-pub async fn staff_list(state: &AppState) -> Result<Vec<(String, Role)>> {
-    Ok(repo::list_users(&state.pool)
-        .await?
-        .into_iter()
-        .map(|u| (u.email, u.role))
-        .collect())
 }

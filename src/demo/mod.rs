@@ -8,10 +8,12 @@ use crate::mail::transport::Mailer;
 use crate::roster::import::UsageFormat;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service as roster_service;
+use crate::staff::StudyRole;
+use crate::staff::service as staff_service;
 use crate::state::AppState;
 use crate::study::privacy::PrivacyForm;
 use crate::study::repo::StudyRow;
-use crate::study::{Status, StudyDetails, StudyForm, service as study_service};
+use crate::study::{Status, StudyDetails, StudyForm, StudyId, service as study_service};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -28,6 +30,10 @@ pub const ADMIN_PASSWORD: &str = "demo-admin-password";
 pub const ANALYST_EMAIL: &str = "analyst@demo.example";
 /// The demo analyst's password.
 pub const ANALYST_PASSWORD: &str = "demo-analyst-password";
+/// The demo viewer's login: the aggregate analyst role on every demo study (no raw files).
+pub const VIEWER_EMAIL: &str = "viewer@demo.example";
+/// The demo viewer's password.
+pub const VIEWER_PASSWORD: &str = "demo-viewer-password";
 const MARKER: &str = ".layer2-demo";
 
 /// What the demo created.
@@ -143,6 +149,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     for (email, role, pw) in [
         (ADMIN_EMAIL, Role::Admin, ADMIN_PASSWORD),
         (ANALYST_EMAIL, Role::Analyst, ANALYST_PASSWORD),
+        (VIEWER_EMAIL, Role::Analyst, VIEWER_PASSWORD),
     ] {
         let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e))?;
         let pw = NewPassword::published_demo_password(pw);
@@ -218,6 +225,19 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
         crate::participants::service::erase(state, &actor, wave1, p.id)
             .await
             .map_err(err)?;
+    }
+    // The analyst keeps seeing everything a data analyst may; the viewer the aggregate results only.
+    for (email, role) in [
+        (ANALYST_EMAIL, StudyRole::DataAnalyst),
+        (VIEWER_EMAIL, StudyRole::Analyst),
+    ] {
+        let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e))?;
+        let user = staff_service::find(state, &email).await.map_err(err)?;
+        for study in [id.0, analysis, collection] {
+            staff_service::grant(state, &system, StudyId(study), user.id, role)
+                .await
+                .map_err(err)?;
+        }
     }
     Ok(DemoInfo {
         study_id: id.0,

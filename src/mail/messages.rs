@@ -158,3 +158,28 @@ pub fn reminder(
         .render()?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "email/staff_invite.txt")]
+struct StaffInviteText<'a> {
+    link: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/staff_invite.html")]
+struct StaffInviteHtml<'a> {
+    link: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
+/// A staff member's invitation: `link` lets them choose a password, once, within `days` days.
+pub fn staff_invite(link: &str, role: &str, days: i64) -> askama::Result<Letter> {
+    Ok(Letter {
+        subject: "Your Layer 2 Study staff account".into(),
+        text: StaffInviteText { link, role, days }.render()?,
+        html: StaffInviteHtml { link, role, days }.render()?,
+    })
+}

@@ -19,6 +19,9 @@ pub enum Kind {
     Reminder,
     /// An admin's nudge to one participant.
     Nudge,
+    /// A staff member's invitation, with a one-time link to choose a password (`outbox.staff_user`).
+    #[sqlx(rename = "staff_invite")]
+    StaffInvite,
 }
 
 impl Kind {
@@ -29,6 +32,7 @@ impl Kind {
             Kind::Ping => "ping",
             Kind::Reminder => "reminder",
             Kind::Nudge => "nudge",
+            Kind::StaffInvite => "staff_invite",
         }
     }
 }

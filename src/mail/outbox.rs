@@ -68,6 +68,22 @@ pub async fn enqueue(
     repo::insert(conn, &row, now).await
 }
 
+/// Queues a staff member's invitation inside the caller's transaction; its setup link is minted when it
+/// is sent (`crate::staff::service::invitation_email`).
+pub async fn enqueue_staff_invite(
+    conn: &mut SqliteConnection,
+    user: crate::auth::UserId,
+    to: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    let message_id = format!(
+        "{}-{}@layer2.invalid",
+        Kind::StaffInvite.as_str(),
+        &new_token()[..32]
+    );
+    repo::insert_staff(conn, user, to, &message_id, now).await
+}
+
 /// Whom a participant of `study` can ask about their data: the study's privacy notice, else the
 /// organisation's contact from the config, else nobody (the footer is left out).
 pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<String>> {
@@ -82,12 +98,31 @@ pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<
 }
 
 /// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
-/// text around it. `None` when its participant is gone.
+/// text around it. `None` when its participant is gone (or the invited staff account no longer waits).
 async fn compose(
     state: &AppState,
     m: &repo::Claimed,
     now: DateTime<Utc>,
 ) -> Result<Option<OutgoingEmail>> {
+    let letter = match m.kind {
+        Kind::StaffInvite => crate::staff::service::invitation_letter(state, m.id, now).await?,
+        _ => participant_letter(state, m, now).await?,
+    };
+    Ok(letter.map(|letter| OutgoingEmail {
+        to: m.to_addr.clone(),
+        subject: letter.subject,
+        text: letter.text,
+        html: letter.html,
+        message_id: m.message_id.clone(),
+    }))
+}
+
+/// A participant's message with its fresh link.
+async fn participant_letter(
+    state: &AppState,
+    m: &repo::Claimed,
+    now: DateTime<Utc>,
+) -> Result<Option<messages::Letter>> {
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::context(&mut tx, m.id).await? else {
         return Ok(None);
@@ -128,14 +163,9 @@ async fn compose(
             messages::reminder(&c.study_name, &reason, &link, &withdraw, privacy)?
         }
         Kind::Nudge => messages::reminder(&c.study_name, NUDGE_REASON, &link, &withdraw, privacy)?,
+        Kind::StaffInvite => unreachable!("compose writes staff invitations itself"),
     };
-    Ok(Some(OutgoingEmail {
-        to: m.to_addr.clone(),
-        subject: letter.subject,
-        text: letter.text,
-        html: letter.html,
-        message_id: m.message_id.clone(),
-    }))
+    Ok(Some(letter))
 }
 
 /// What one drain did.
@@ -185,7 +215,11 @@ pub async fn drain_once(
     let mut report = DrainReport::default();
     for m in claimed {
         let Some(email) = compose(state, &m, now).await? else {
-            repo::mark_failed(pool, m.id, "the participant is no longer in the study").await?;
+            let gone = match m.kind {
+                Kind::StaffInvite => "the account no longer waits for its setup link",
+                _ => "the participant is no longer in the study",
+            };
+            repo::mark_failed(pool, m.id, gone).await?;
             report.failed += 1;
             continue;
         };

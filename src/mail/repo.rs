@@ -47,6 +47,39 @@ pub async fn insert(
     .await
 }
 
+/// Queues a staff member's invitation (no study, no participant) due now; returns its id.
+pub async fn insert_staff(
+    conn: &mut SqliteConnection,
+    user: crate::auth::UserId,
+    to: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (kind, to_addr, message_id, staff_user, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(Kind::StaffInvite)
+    .bind(to)
+    .bind(message_id)
+    .bind(user)
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// The account a staff message goes to.
+pub async fn staff_user_of(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> sqlx::Result<Option<crate::auth::UserId>> {
+    sqlx::query_scalar("SELECT staff_user FROM outbox WHERE id = ?")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
 /// A message claimed for sending.
 #[derive(FromRow)]
 pub struct Claimed {

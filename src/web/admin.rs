@@ -1,8 +1,7 @@
-//! Admin-only pages: the audit log and the staff list.
+//! Admin-only pages: the audit log (staff management is in `staff.rs`).
 use super::PageCtx;
 use crate::audit;
 use crate::auth::extract::Admin;
-use crate::auth::service as auth_service;
 use crate::error::Result;
 use crate::state::AppState;
 use askama::Template;
@@ -60,26 +59,4 @@ pub async fn audit(
         .collect();
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     Ok((jar, Html(AuditPage { ctx, rows, older }.render()?)).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "admin/users.html")]
-struct UsersPage {
-    ctx: PageCtx,
-    users: Vec<(String, String)>,
-}
-
-/// Staff accounts (created with `layer2 user add`).
-pub async fn users(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    jar: CookieJar,
-) -> Result<Response> {
-    let users = auth_service::staff_list(&state)
-        .await?
-        .into_iter()
-        .map(|(email, role)| (email, role.to_string()))
-        .collect();
-    let (jar, ctx) = PageCtx::staff(&staff, jar);
-    Ok((jar, Html(UsersPage { ctx, users }.render()?)).into_response())
 }

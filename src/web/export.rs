@@ -6,7 +6,7 @@ use crate::auth::extract::{Staff, StaffForm};
 use crate::error::{AppError, Result};
 use crate::export;
 use crate::state::AppState;
-use crate::web::extract::PathStudy;
+use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -20,6 +20,8 @@ struct ExportPage {
     ctx: PageCtx,
     nav: StudyNav,
     files: Vec<(&'static str, &'static str)>,
+    /// Whether the caller may take the raw files (not an aggregate analyst).
+    raw_files: bool,
     min_cell: usize,
 }
 
@@ -50,13 +52,18 @@ pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
     PathStudy(study): PathStudy,
+    PathAccess(access): PathAccess,
     jar: CookieJar,
 ) -> Result<Response> {
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ExportPage {
         ctx,
         nav: StudyNav::new(&study, "export"),
-        files: ABOUT.to_vec(),
+        files: ABOUT
+            .into_iter()
+            .filter(|(name, _)| access.may_download(name))
+            .collect(),
+        raw_files: access.raw_files(),
         min_cell: state.config.min_cell_size,
     };
     Ok((jar, Html(page.render()?)).into_response())
@@ -77,8 +84,10 @@ pub struct ExportForm {
 pub async fn download(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
+    PathAccess(access): PathAccess,
     StaffForm { staff, form: f }: StaffForm<ExportForm>,
 ) -> Result<Response> {
+    may_download(&state, &staff, study.id, access, &f.file).await?;
     let descriptions = f.descriptions == "1";
     let (bytes, mime) = export::service::file(
         &state,
@@ -106,4 +115,27 @@ pub async fn download(
         bytes,
     )
         .into_response())
+}
+
+/// An analyst with the aggregate study role downloads the summary only: any other file is a 403, audited.
+async fn may_download(
+    state: &AppState,
+    staff: &crate::auth::extract::Staff,
+    study: crate::study::StudyId,
+    access: crate::staff::StudyAccess,
+    file: &str,
+) -> Result<()> {
+    if access.may_download(file) {
+        return Ok(());
+    }
+    let what = format!("POST /studies/{}/export {file}", study.0);
+    crate::staff::service::record_refusal(
+        state,
+        staff,
+        Some(study.0),
+        crate::staff::Refusal::Forbidden,
+        &what,
+    )
+    .await?;
+    Err(AppError::Forbidden)
 }

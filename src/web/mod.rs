@@ -13,6 +13,7 @@ pub mod privacy;
 pub mod report;
 pub mod roster;
 pub mod sample;
+pub mod staff;
 pub mod studies;
 pub mod usage;
 pub mod waves;
@@ -22,6 +23,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -38,28 +40,94 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/roster", post(roster::roster_import))
         .route("/studies/{id}/usage", post(usage::usage_import))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
+    // Every route of one study: the gate settles the study and the caller's grant first (404 without one).
+    let study = Router::new()
+        .route("/studies/{id}", get(studies::show))
+        .route(
+            "/studies/{id}/edit",
+            get(studies::edit_page).post(studies::update),
+        )
+        .route("/studies/{id}/phases", post(studies::phases))
+        .route("/studies/{id}/status", post(studies::status))
+        .route("/studies/{id}/approvals", post(studies::add_approval))
+        .route(
+            "/studies/{id}/approvals/{item}",
+            post(studies::record_approval),
+        )
+        .route(
+            "/studies/{id}/access",
+            get(staff::access_page).post(staff::grant),
+        )
+        .route("/studies/{id}/access/revoke", post(staff::revoke))
+        .route(
+            "/studies/{id}/privacy",
+            get(privacy::page).post(privacy::save),
+        )
+        .route("/studies/{id}/privacy/purge", post(privacy::purge))
+        .route("/studies/{id}/roster", get(roster::roster_page))
+        .route("/studies/{id}/usage", get(usage::usage_page))
+        .route("/studies/{id}/usage/conversion", post(usage::conversion))
+        .route(
+            "/studies/{id}/cohorts",
+            get(cohorts::cohorts_page).post(cohorts::cohort_settings),
+        )
+        .route(
+            "/studies/{id}/sample",
+            get(sample::sample_page).post(sample::draw),
+        )
+        .route("/studies/{id}/sample/discard", post(sample::discard))
+        .route("/studies/{id}/invitations", post(studies::invite))
+        .route("/studies/{id}/collection", get(collection::dashboard))
+        .route("/studies/{id}/baseline", get(baseline::page))
+        .route("/studies/{id}/analysis", get(analysis::page))
+        .route(
+            "/studies/{id}/export",
+            get(export::page).post(export::download),
+        )
+        .route("/studies/{id}/report", get(report::page))
+        .route("/studies/{id}/readout", get(report::readout))
+        .route("/studies/{id}/economics", post(report::economics))
+        .route(
+            "/studies/{id}/baseline/historical",
+            post(baseline::historical),
+        )
+        .route("/studies/{id}/baseline/expert", post(baseline::expert))
+        .route("/studies/{id}/baseline/control", post(baseline::control))
+        .route(
+            "/studies/{id}/collection/settings",
+            post(collection::edit_settings),
+        )
+        .route(
+            "/studies/{id}/instrument",
+            get(collection::instrument_page).post(collection::edit_instrument),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/nudge",
+            post(collection::nudge),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/remove",
+            post(collection::remove),
+        )
+        .route(
+            "/studies/{id}/participants/{pid}/erase",
+            post(collection::erase),
+        )
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(uploads)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::study_gate,
+        ));
     Router::new()
         .route("/", get(|| async { Redirect::to("/studies") }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
+        .route("/welcome/{token}", get(staff::welcome_page).post(staff::welcome))
         .route("/studies", get(studies::list).post(studies::create))
         .route("/studies/new", get(studies::new_page))
-        .route("/studies/{id}", get(studies::show))
-        .route("/studies/{id}/edit", get(studies::edit_page).post(studies::update))
-        .route("/studies/{id}/phases", post(studies::phases))
-        .route("/studies/{id}/status", post(studies::status))
-        .route("/studies/{id}/approvals", post(studies::add_approval))
-        .route("/studies/{id}/approvals/{item}", post(studies::record_approval))
-        .route("/studies/{id}/privacy", get(privacy::page).post(privacy::save))
-        .route("/studies/{id}/privacy/purge", post(privacy::purge))
-        .route("/studies/{id}/roster", get(roster::roster_page))
-        .route("/studies/{id}/usage", get(usage::usage_page))
-        .route("/studies/{id}/usage/conversion", post(usage::conversion))
-        .route("/studies/{id}/cohorts", get(cohorts::cohorts_page).post(cohorts::cohort_settings))
-        .route("/studies/{id}/sample", get(sample::sample_page).post(sample::draw))
-        .route("/studies/{id}/sample/discard", post(sample::discard))
         .route("/p/{token}", get(participant::open))
         .route("/p/{token}/consent", post(participant::consent))
         .route("/p/{token}/withdraw", get(participant::withdraw_page).post(participant::withdraw))
@@ -67,27 +135,15 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{token}/diary/{id}", post(participant::diary_edit))
         .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
         .route("/p/{token}/ping/{ping}", post(participant::answer))
-        .route("/studies/{id}/invitations", post(studies::invite))
-        .route("/studies/{id}/collection", get(collection::dashboard))
-        .route("/studies/{id}/baseline", get(baseline::page))
-        .route("/studies/{id}/analysis", get(analysis::page))
-        .route("/studies/{id}/export", get(export::page).post(export::download))
-        .route("/studies/{id}/report", get(report::page))
         .route("/waves", get(waves::page))
-        .route("/studies/{id}/readout", get(report::readout))
-        .route("/studies/{id}/economics", post(report::economics))
-        .route("/studies/{id}/baseline/historical", post(baseline::historical))
-        .route("/studies/{id}/baseline/expert", post(baseline::expert))
-        .route("/studies/{id}/baseline/control", post(baseline::control))
-        .route("/studies/{id}/collection/settings", post(collection::edit_settings))
-        .route("/studies/{id}/instrument", get(collection::instrument_page).post(collection::edit_instrument))
-        .route("/studies/{id}/participants/{pid}/nudge", post(collection::nudge))
-        .route("/studies/{id}/participants/{pid}/remove", post(collection::remove))
-        .route("/studies/{id}/participants/{pid}/erase", post(collection::erase))
         .route("/admin/audit", get(admin::audit))
-        .route("/admin/users", get(admin::users))
+        .route("/admin/users", get(staff::users).post(staff::invite))
+        .route("/admin/users/{user}/role", post(staff::role))
+        .route("/admin/users/{user}/disable", post(staff::disable))
+        .route("/admin/users/{user}/enable", post(staff::enable))
+        .route("/admin/users/{user}/delete", post(staff::delete))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
-        .merge(uploads)
+        .merge(study)
         .route("/static/style.css", get(stylesheet))
         .route("/static/print.css", get(print_stylesheet))
         .fallback(|| async { crate::error::AppError::NotFound })

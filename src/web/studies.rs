@@ -80,11 +80,13 @@ impl From<StudyListRow> for StudyListView {
     }
 }
 
-/// All studies.
+/// The studies the caller may see (all of them for an admin).
 pub async fn list(State(state): State<AppState>, staff: Staff, jar: CookieJar) -> Result<Response> {
+    let visible = crate::staff::service::visible(&state, &staff).await?;
     let studies = service::list(&state)
         .await?
         .into_iter()
+        .filter(|s| visible.allows(s.id))
         .map(StudyListView::from)
         .collect();
     let (jar, ctx) = PageCtx::staff(&staff, jar);

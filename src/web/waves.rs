@@ -4,7 +4,10 @@ use super::PageCtx;
 use crate::auth::extract::Staff;
 use crate::error::{AppError, Result};
 use crate::reports::waves::{Choice, MetricView, compare};
+use crate::staff::Refusal;
+use crate::staff::service as staff_service;
 use crate::state::AppState;
+use crate::study::StudyId;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -48,7 +51,8 @@ fn parse_ids(query: Option<&str>) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
-/// The comparison page (with no or one study chosen: the chooser only).
+/// The comparison page (with no or one study chosen: the chooser only), over the studies the caller may
+/// see; a study chosen without a grant is a 404, audited.
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
@@ -56,7 +60,17 @@ pub async fn page(
     jar: CookieJar,
 ) -> Result<Response> {
     let ids = parse_ids(query.as_deref())?;
-    let w = compare(&state, &ids).await?;
+    let visible = staff_service::visible(&state, &staff).await?;
+    for id in &ids {
+        if !visible.allows(StudyId(*id)) {
+            let what = format!("GET /waves?ids={id}");
+            staff_service::record_refusal(&state, &staff, Some(*id), Refusal::NotGranted, &what)
+                .await?;
+            return Err(AppError::NotFound);
+        }
+    }
+    let mut w = compare(&state, &ids).await?;
+    w.choices.retain(|c| visible.allows(StudyId(c.id)));
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = WavesPage {
         ctx,

@@ -4,7 +4,6 @@ use crate::helpers::*;
 use fantoccini::key::Key;
 use fantoccini::wd::{PrintConfiguration, PrintSize};
 use fantoccini::{Client, ClientBuilder, Locator};
-use layer2::auth::Role;
 use layer2::tick::run_due;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -276,29 +275,78 @@ async fn an_admin_sets_up_a_study_in_the_browser_and_an_analyst_can_only_look() 
     );
     shot(&c, "03-sample").await;
 
-    // The analyst: reads everything, changes nothing.
-    app.add_user(ANALYST, Role::Analyst).await;
-    click(&c, "form.who button").await;
-    fill(&c, "email", ANALYST).await;
-    fill(&c, "password", PASSWORD).await;
-    click(&c, "main button[type=submit]").await;
-    click(&c, "table a[href='/studies/1']").await;
+    // Staff management: the admin invites an analyst (under the file transport the page shows the
+    // setup link once) and grants them this study on its Access tab.
+    click(&c, "header nav a[href='/admin/users']").await;
+    fill(&c, "invite-email", ANALYST).await;
+    click(&c, "form[action='/admin/users'] button[type=submit]").await;
     let page = text(&c).await;
+    assert!(page.contains("Setup link for alan@example.org"), "{page}");
+    let link = c
+        .find(Locator::Id("link"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    shot(&c, "03b-staff-invited").await;
+    c.goto(&app.url("/studies/1")).await.unwrap();
+    click(&c, "nav.tabs a[href$='/access']").await;
+    click(&c, "form[action$='/access'] button[type=submit]").await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("Access granted.") && page.contains(ANALYST),
+        "{page}"
+    );
+
+    // The analyst, in their own browser: the link, a password, then the login.
+    let a = browser(&driver).await;
+    a.goto(&link).await.unwrap();
+    assert!(text(&a).await.contains("Choose your password"));
+    fill(&a, "password", PASSWORD).await;
+    fill(&a, "confirm", PASSWORD).await;
+    click(&a, "main button[type=submit]").await;
+    assert!(text(&a).await.contains("Your password is set"));
+    fill(&a, "email", ANALYST).await;
+    fill(&a, "password", PASSWORD).await;
+    click(&a, "main button[type=submit]").await;
+    // Reads everything granted, changes nothing.
+    click(&a, "table a[href='/studies/1']").await;
+    let page = text(&a).await;
     assert!(
         page.contains("Browser wave <1>")
             && !page.contains("Edit details")
             && !page.contains("Record as approved")
     );
-    click(&c, "nav.tabs a[href$='/sample']").await;
-    let page = text(&c).await;
+    click(&a, "nav.tabs a[href$='/sample']").await;
+    let page = text(&a).await;
     assert!(
         page.contains("Sample against population")
             && !page.contains("Redraw")
             && !page.contains("Discard")
     );
-    c.goto(&app.url("/admin/audit")).await.unwrap();
-    assert!(text(&c).await.contains("Your role does not allow this"));
-    shot(&c, "04-analyst-refused").await;
+    a.goto(&app.url("/admin/audit")).await.unwrap();
+    assert!(text(&a).await.contains("Your role does not allow this"));
+    shot(&a, "04-analyst-refused").await;
+
+    // The admin disables the analyst: their open session ends at once.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(ANALYST)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    c.goto(&app.url("/admin/users")).await.unwrap();
+    click(&c, &format!("#user-{id} form[action$='/disable'] button")).await;
+    let page = text(&c).await;
+    assert!(page.contains("Account disabled"), "{page}");
+    shot(&c, "04b-staff-disabled").await;
+    a.goto(&app.url("/studies")).await.unwrap();
+    assert_eq!(
+        a.current_url().await.unwrap().path(),
+        "/login",
+        "the session is refused"
+    );
+    a.close().await.unwrap();
     c.close().await.unwrap();
 }
 

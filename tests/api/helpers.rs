@@ -959,3 +959,56 @@ pub fn mail_dir(app: &TestApp) -> std::path::PathBuf {
 pub fn sent_text(app: &TestApp, message_id: &str) -> String {
     layer2::mail::transport::read_sent_text(&mail_dir(app), message_id).unwrap_or_default()
 }
+
+// ---- staff helpers ----
+// Accounts and study grants: for the staff-access tests, and for older tests whose analyst now needs a
+// grant to see a study at all.
+
+impl TestApp {
+    /// Grants an existing account a study role (`analyst` or `data_analyst`) on `study`.
+    pub async fn grant(&self, email: &str, study: i64, role: &str) {
+        let email = Email::parse(email).unwrap();
+        let user = layer2::staff::service::find(&self.state, &email)
+            .await
+            .unwrap();
+        layer2::staff::service::grant(
+            &self.state,
+            &Actor::cli(),
+            StudyId(study),
+            user.id,
+            role.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Another visitor, signed in as a new staff account who is not an admin (no grant yet).
+    pub async fn staff_member(&self, email: &str) -> TestApp {
+        let other = self.stranger();
+        self.add_user(email, Role::Analyst).await;
+        assert_eq!(
+            other.login(email, PASSWORD).await.status(),
+            StatusCode::SEE_OTHER,
+            "{email} signs in"
+        );
+        other
+    }
+}
+
+/// Audit rows of one action, for one study (or none), oldest first: (who, detail).
+pub async fn audit_rows(app: &TestApp, action: &str, study: Option<i64>) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT actor, detail FROM audit_log WHERE action = ? AND study_id IS ? ORDER BY id",
+    )
+    .bind(action)
+    .bind(study)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// The path of the setup link in a page or an email (`/welcome/<token>`).
+pub fn welcome_path(text: &str) -> String {
+    let at = text.find("/welcome/").expect("a setup link");
+    text[at..at + "/welcome/".len() + 64].to_string()
+}

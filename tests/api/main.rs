@@ -15,4 +15,5 @@ mod readout;
 mod retention;
 mod roster;
 mod sample;
+mod staff;
 mod studies;

@@ -395,6 +395,7 @@ async fn the_dashboard_shows_compliance_and_only_admins_see_emails() {
     assert_eq!(outbox_of_kind(&app, "nudge").await.len(), 1);
     let analyst = app.stranger();
     analyst.add_user(ANALYST, layer2::auth::Role::Analyst).await;
+    analyst.grant(ANALYST, id, "data_analyst").await;
     analyst.login(ANALYST, PASSWORD).await;
     let html = analyst
         .get_text(&format!("/studies/{id}/collection"))

@@ -95,6 +95,7 @@ async fn an_analyst_reads_the_notice_but_cannot_change_it() {
     app.post_ok(&path, &GOOD).await;
     let analyst = app.stranger();
     analyst.add_user(ANALYST, Role::Analyst).await;
+    analyst.grant(ANALYST, id, "data_analyst").await;
     assert_eq!(
         analyst.login(ANALYST, PASSWORD).await.status(),
         StatusCode::SEE_OTHER

@@ -247,6 +247,7 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
 
     let analyst = app.stranger();
     app.add_user(ANALYST, layer2::auth::Role::Analyst).await;
+    app.grant(ANALYST, study, "data_analyst").await;
     analyst.login(ANALYST, PASSWORD).await;
     let r = analyst.post(&purge, &[("confirm", "yes")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
