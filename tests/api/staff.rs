@@ -5,7 +5,7 @@ use layer2::auth::Role;
 use reqwest::StatusCode;
 
 const NEW: &str = "grace@example.org";
-const NEW_PASSWORD: &str = "Grace's own long password";
+const NEW_PASSWORD: &str = "tea at four, then the compiler";
 
 /// The id of the account with this email.
 async fn user_id(app: &TestApp, email: &str) -> i64 {
