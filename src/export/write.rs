@@ -322,7 +322,18 @@ mod tests {
             pings: vec![],
             population: vec![("heavy".into(), 10)],
             control: vec![],
-            summary: vec![],
+            summary: vec![SummaryOut {
+                group: "overall".into(),
+                name: "overall".into(),
+                n: 1,
+                metric: "vendor_gap".into(),
+                estimate: Some(-0.5),
+                se: None,
+                df: None,
+                ci_lower: None,
+                ci_upper: None,
+                suppressed: false,
+            }],
         }
     }
 
@@ -348,7 +359,12 @@ mod tests {
         assert_eq!(
             p,
             "id,cohort,function,tenure,gross_hours_band\r\nab12,heavy,\"'=HYPERLINK(\"\"http://x\"\")\",1–3 y,'-0.5\r\n",
-            "text neutralised and quoted"
+            "text neutralised and quoted; a band is text"
+        );
+        let summary = String::from_utf8(csv(&t[5])).unwrap();
+        assert!(
+            summary.contains(",vendor_gap,-0.5,"),
+            "the negative number is left a number: {summary}"
         );
         let diary = String::from_utf8(csv(&t[1])).unwrap();
         assert!(diary.contains("\"Code, \"\"review\"\"\""), "{diary}");
@@ -376,6 +392,27 @@ mod tests {
             let json = String::from_utf8(json(&d)).unwrap();
             assert_eq!(json.contains("line two"), desc);
         }
+    }
+
+    #[test]
+    fn a_column_the_file_does_not_publish_is_in_no_row_and_not_in_the_codebook() {
+        let mut d = sample(false);
+        d.columns = Published {
+            cohort: true,
+            function: false,
+            tenure: false,
+        };
+        d.participants[0].function = None;
+        d.participants[0].tenure = None;
+        let t = tables(&d);
+        assert_eq!(t[0].header, ["id", "cohort", "gross_hours_band"]);
+        assert!(t[0].rows.iter().all(|r| r.len() == 3));
+        let book = String::from_utf8(csv(t.last().unwrap())).unwrap();
+        assert!(
+            !book.contains("participants.csv,function")
+                && !book.contains("participants.csv,tenure")
+        );
+        assert!(book.contains("participants.csv,cohort"));
     }
 
     #[test]

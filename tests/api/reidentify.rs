@@ -423,12 +423,8 @@ async fn a_cohort_hidden_on_the_report_cannot_be_rebuilt_from_the_raw_files() {
     }
     // And the offline analysis of the files has no heavy cohort to report.
     let dir = tempfile::tempdir().unwrap();
-    for file in [
-        "participants.csv",
-        "diary.csv",
-        "pings.csv",
-        "population.csv",
-    ] {
+    // The four files `layer2 analyze` reads come first in the export's list.
+    for file in &layer2::export::CSV_FILES[..4] {
         std::fs::write(
             dir.path().join(file),
             download(&analyst, study, file).await.1,
