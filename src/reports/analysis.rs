@@ -396,3 +396,54 @@ pub fn few_apart(a: &Inputs, b: &Inputs, k: usize) -> bool {
         d > 0 && d < k as i64
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::input::Totals;
+
+    fn people(groups: &[(&str, &str, usize, f64)]) -> Inputs {
+        let totals = groups
+            .iter()
+            .flat_map(|&(cohort, function, n, rate)| {
+                std::iter::repeat_n(
+                    Totals {
+                        cohort: cohort.into(),
+                        function: function.into(),
+                        delivered: 10.0,
+                        valid: rate * 10.0,
+                        ..Totals::default()
+                    },
+                    n,
+                )
+            })
+            .collect();
+        Inputs::split(totals, Default::default(), 0.0)
+    }
+
+    #[test]
+    fn thresholds_a_few_people_apart_in_any_group_are_flagged() {
+        let all = people(&[
+            ("heavy", "Sales", 20, 0.9),
+            ("heavy", "Sales", 1, 0.4),
+            ("light", "HR", 20, 0.9),
+        ]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        // Same people: nothing to subtract.
+        assert!(!few_apart(&rule, &all.with_min_compliance(0.3), 5));
+        // One heavy person apart.
+        assert!(few_apart(&rule, &all.with_min_compliance(0.5), 5));
+        // Six people apart overall, but in one function only two: still flagged.
+        let all = people(&[
+            ("heavy", "Sales", 20, 0.9),
+            ("heavy", "Sales", 4, 0.4),
+            ("heavy", "HR", 2, 0.4),
+        ]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        assert!(few_apart(&rule, &all.with_min_compliance(0.5), 5));
+        // Five or more apart in every group that changes: the difference describes at least k people.
+        let all = people(&[("heavy", "Sales", 20, 0.9), ("heavy", "Sales", 6, 0.4)]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        assert!(!few_apart(&rule, &all.with_min_compliance(0.5), 5));
+    }
+}

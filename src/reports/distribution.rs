@@ -2,15 +2,19 @@
 //! the collection page): a band under k is merged into its neighbour, so no band describes a few people.
 //! Pure.
 
-/// The lower limits of the bands kept: `limits` (ascending; the last band is open), with the highest band
-/// under `k` values merged into the band below it (the lowest into the one above) until every band holds at
-/// least `k` of `values` or one band is left. An empty band is merged too: it only says nobody is in it.
+/// The lower limits of the bands kept: `limits` (ascending; the last band is open), with every empty band
+/// joined to the band above it (the top one to the band below), then the highest band under `k` values
+/// merged into the band below it (the lowest into the one above), until every band holds at least `k` of
+/// `values` or one band is left.
 pub fn bands_of_at_least(values: &[f64], limits: &[f64], k: usize) -> Vec<f64> {
     let mut limits = limits.to_vec();
     while limits.len() > 1 {
-        let mut counts = vec![0usize; limits.len()];
-        for &v in values {
-            counts[band_index(&limits, v)] += 1;
+        let counts = band_counts(values, &limits);
+        let last = limits.len() - 1;
+        // An empty band says only that nobody is in it; joining it upwards keeps the limit below it.
+        if let Some(empty) = (0..limits.len()).find(|&i| counts[i] == 0) {
+            limits.remove(if empty == last { empty } else { empty + 1 });
+            continue;
         }
         let Some(small) = (0..limits.len()).rev().find(|&i| counts[i] < k) else {
             break;
@@ -52,5 +56,10 @@ mod tests {
             vec![0.0]
         );
         assert_eq!(bands_of_at_least(&[], &[0.0, 1.0], 5), vec![0.0]);
+        // An empty band joins the one above it, so the limit under it stays.
+        assert_eq!(
+            bands_of_at_least(&[0.1, 0.1, 0.9, 0.9], &[0.0, 0.33, 0.5, 0.75], 2),
+            vec![0.0, 0.33]
+        );
     }
 }

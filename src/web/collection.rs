@@ -376,3 +376,33 @@ pub async fn edit_settings(
         "Settings saved; they apply to people who consent from now on.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compliance_is_shown_in_bands_of_at_least_k_people() {
+        // Six under a third, two between a third and a half, five above three quarters, one waiting.
+        let ends: Vec<Option<f64>> = [0.1; 5].into_iter().chain([0.9; 5]).map(Some).collect();
+        let bands = distribution(&ends, 5);
+        assert_eq!(bands[0].label, "0.0%–33.3% (left out of the estimates)");
+        assert_eq!(bands[1].label, "33.3%–100.0%");
+        let rates: Vec<Option<f64>> = [0.1; 6]
+            .into_iter()
+            .chain([0.4; 2])
+            .chain([0.9; 5])
+            .map(Some)
+            .chain([None])
+            .collect();
+        let bands = distribution(&rates, 5);
+        let shown: Vec<(&str, i64)> = bands.iter().map(|b| (b.label.as_str(), b.n)).collect();
+        // The empty band joins the one above; the two merge downwards; the one waiting is not shown apart.
+        assert_eq!(shown, [("0.0%–50.0%", 8), ("50.0%–100.0%", 5)]);
+        assert!(shown.iter().all(|(_, n)| *n >= 5), "{shown:?}");
+        assert!(
+            distribution(&rates[..4], 5).is_empty(),
+            "four people: nothing"
+        );
+    }
+}
