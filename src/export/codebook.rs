@@ -40,8 +40,23 @@ const fn col(
 const PID: &str = "16 hex digits; the same person has the same id in every export of this study and a different one in other studies";
 const TIME: &str = "UTC, RFC 3339 (2027-02-01T09:30:00Z)";
 
-/// Every column; the description columns only when they are exported.
-pub fn columns(descriptions: bool) -> Vec<Column> {
+/// Every column of an export: the description columns only when they are exported, and of cohort,
+/// function and tenure only those the file publishes.
+pub fn columns(descriptions: bool, published: &super::Published) -> Vec<Column> {
+    let mut c = all_columns(descriptions);
+    c.retain(|c| {
+        c.file != "participants.csv"
+            || match c.column {
+                "cohort" => published.cohort,
+                "function" => published.function,
+                "tenure" => published.tenure,
+                _ => true,
+            }
+    });
+    c
+}
+
+fn all_columns(descriptions: bool) -> Vec<Column> {
     let mut c = vec![
         col(
             "participants.csv",
@@ -57,31 +72,31 @@ pub fn columns(descriptions: bool) -> Vec<Column> {
             "text",
             "",
             "heavy, moderate, light",
-            "Adoption cohort from the vendor's usage analytics (stratum of the design).",
+            "Adoption cohort from the vendor's usage analytics (stratum of the design). Left out of the whole file when a cohort would hold fewer than k rows or the summary hides one; analyse the file as one stratum then.",
         ),
         col(
             "participants.csv",
             "function",
             "text",
             "",
-            "the roster's functions, or suppressed",
-            "Business function; 'suppressed' where cohort × function × tenure would single out fewer than k people.",
+            "the roster's functions",
+            "Business function. Published for every row or for none: left out of the whole file when a function would hold fewer than k rows, the summary hides a function, or cohort × function × tenure would single out fewer than k people.",
         ),
         col(
             "participants.csv",
             "tenure",
             "text",
             "",
-            "the study's tenure bands, or suppressed",
-            "Tenure band at the study start; 'suppressed' as for function.",
+            "the study's tenure bands",
+            "Tenure band at the study start. Published for every row or for none, as for function (tenure is left out first).",
         ),
         col(
             "participants.csv",
-            "gross_hours_month",
-            "number",
+            "gross_hours_band",
+            "text",
             "hours per user per month",
-            "0–744",
-            "Gross AI hours per month from the vendor's analytics (the vendor's figure).",
+            "bands such as 0–2.5, 2.5–5, …, 15–20, 20–25, …, 40–50, 50 + (lower limit included); a band under k people is merged with its neighbour",
+            "Gross AI hours per month from the vendor's analytics, in bands (an exact figure would let the summary's per-group gross hours point at rows). An offline analysis takes the band's midpoint (the open top band's lower limit); summary.csv has the exact estimates.",
         ),
         col(
             "diary.csv",

@@ -2,23 +2,22 @@
 //! and a codebook, as CSV, JSON or an Excel workbook.
 //!
 //! What leaves the platform: a per-study keyed hash instead of any employee id, no emails, no free text
-//! unless an admin asks for descriptions (audited), function and tenure generalised where a combination
-//! would single out fewer than k people, and summary metrics only for groups the confidentiality rule shows.
+//! unless an admin asks for descriptions (audited), cohort, function and tenure each published for every
+//! row or for none (a column whose groups would be under k, or would rebuild a cell the summary hides, is
+//! left out of the whole file), gross hours in bands of at least k people, and summary metrics only for
+//! groups the confidentiality rule shows.
 pub mod codebook;
 pub mod pseudonymise;
 pub mod repo;
 pub mod service;
 pub mod write;
 
-pub use pseudonymise::{generalise, pseudonym};
+pub use pseudonymise::{Published, pseudonym};
 pub use service::{audit_export, gather};
 
 use crate::error::AppError;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// What a generalised function or tenure reads in an export.
-pub const SUPPRESSED: &str = "suppressed";
 
 /// The export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,14 +47,17 @@ impl Format {
 pub struct ParticipantOut {
     /// Pseudonymous id.
     pub id: String,
-    /// Cohort.
-    pub cohort: String,
-    /// Function (or `suppressed`).
-    pub function: String,
-    /// Tenure band (or `suppressed`).
-    pub tenure: String,
-    /// Gross AI hours per month from the vendor's analytics.
-    pub gross_hours_month: f64,
+    /// Cohort, when the file carries the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
+    /// Function, when the file carries the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// Tenure band, when the file carries the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenure: Option<String>,
+    /// Gross AI hours per month from the vendor's analytics, as a band ("10–20", "40 +").
+    pub gross_hours_band: String,
 }
 
 /// A diary task.
@@ -166,6 +168,8 @@ pub struct StudyOut {
 pub struct ExportData {
     /// The study.
     pub study: StudyOut,
+    /// Which quasi-identifying columns participants.csv carries (the same for every row).
+    pub columns: Published,
     /// participants.csv
     pub participants: Vec<ParticipantOut>,
     /// diary.csv

@@ -1,10 +1,10 @@
-//! Pseudonymisation, pure: the keyed pseudonym of an employee id, the generalisation of small
-//! (cohort, function, tenure) groups, and timestamps written without their sub-second detail.
-use super::{ParticipantOut, SUPPRESSED};
+//! Pseudonymisation, pure: the keyed pseudonym of an employee id, which quasi-identifying columns a raw
+//! file may carry, gross hours in bands, and timestamps written without their sub-second detail.
+use super::ParticipantOut;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -28,55 +28,122 @@ pub fn pseudonym(key: &[u8], employee_id: &str) -> String {
     crate::auth::token::hex(&mac.finalize().into_bytes()[..8])
 }
 
-/// Generalises function and tenure so that no (cohort, function, tenure) combination in the file holds
-/// fewer than `k` people: first the tenure of small combinations, then the function of what is still small;
-/// if the fully generalised group of a cohort is still under k, the smallest other group of that cohort is
-/// generalised into it, until it reaches k (or the whole cohort is generalised). A cohort is never
-/// generalised (the estimates need it); a cohort under k is hidden by the summary's rule.
-pub fn generalise(rows: &mut [ParticipantOut], k: usize) {
-    type Key = (String, String, String);
-    let key =
-        |r: &ParticipantOut| -> Key { (r.cohort.clone(), r.function.clone(), r.tenure.clone()) };
-    let counts = |rows: &[ParticipantOut]| {
-        let mut c: HashMap<Key, usize> = HashMap::new();
-        for r in rows {
-            *c.entry(key(r)).or_default() += 1;
-        }
-        c
-    };
-    for pass in 0..2 {
-        let c = counts(rows);
-        for r in rows.iter_mut() {
-            if c[&key(r)] < k {
-                if pass == 0 {
-                    r.tenure = SUPPRESSED.into();
-                } else {
-                    r.function = SUPPRESSED.into();
-                }
-            }
-        }
+/// The lower limits of the gross-hours bands before small bands are merged (hours per month).
+pub const GROSS_BAND_LIMITS: [f64; 13] = [
+    0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0,
+];
+
+/// Which quasi-identifying columns `participants.csv` carries: each one for every row or for none.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Published {
+    /// The cohort column.
+    pub cohort: bool,
+    /// The function column.
+    pub function: bool,
+    /// The tenure column.
+    pub tenure: bool,
+}
+
+/// The groups of each kind the summary hides (their rows must not be selectable in the raw file).
+#[derive(Clone, Debug, Default)]
+pub struct HiddenGroups {
+    /// Hidden cohorts.
+    pub cohorts: BTreeSet<String>,
+    /// Hidden functions.
+    pub functions: BTreeSet<String>,
+    /// Hidden tenure bands.
+    pub tenures: BTreeSet<String>,
+    /// The whole sample is hidden.
+    pub overall: bool,
+}
+
+/// A participant's quasi-identifiers before the file's columns are chosen.
+#[derive(Clone, Debug)]
+pub struct Quasi {
+    /// Cohort.
+    pub cohort: String,
+    /// Function.
+    pub function: String,
+    /// Tenure band.
+    pub tenure: String,
+}
+
+/// Decides, for the whole file, which of cohort, function and tenure to publish. A column is a candidate
+/// only if every value of it holds at least `k` rows and none of its values is a group the summary hides
+/// (else its rows would rebuild the hidden cell, or the published n minus the visible rows would point at
+/// them). Then, while some combination of the candidate columns holds fewer than `k` rows, tenure goes,
+/// then function, then cohort. Never per row: a generalised row is what the subtraction attack restores.
+pub fn choose_columns(rows: &[Quasi], hidden: &HiddenGroups, k: usize) -> Published {
+    if hidden.overall || rows.is_empty() {
+        return Published::default();
     }
-    loop {
-        let c = counts(rows);
-        // A cohort whose fully generalised group is non-empty but under k, and the smallest other group
-        // of that cohort to fold into it (ties by name, so the result is stable).
-        let fold = c
-            .iter()
-            .filter(|((_, f, t), n)| f == SUPPRESSED && t == SUPPRESSED && **n < k)
-            .filter_map(|((cohort, _, _), _)| {
-                c.iter()
-                    .filter(|((co, f, t), _)| co == cohort && !(f == SUPPRESSED && t == SUPPRESSED))
-                    .min_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
-                    .map(|(k, _)| k.clone())
-            })
-            .min();
-        let Some(target) = fold else {
-            break;
-        };
-        for r in rows.iter_mut().filter(|r| key(r) == target) {
-            r.function = SUPPRESSED.into();
-            r.tenure = SUPPRESSED.into();
+    let fit = |value: &dyn Fn(&Quasi) -> &str, hide: &BTreeSet<String>| {
+        let mut c: HashMap<&str, usize> = HashMap::new();
+        for r in rows {
+            *c.entry(value(r)).or_default() += 1;
         }
+        c.iter().all(|(v, n)| *n >= k && !hide.contains(*v))
+    };
+    let mut p = Published {
+        cohort: fit(&|r| r.cohort.as_str(), &hidden.cohorts),
+        function: fit(&|r| r.function.as_str(), &hidden.functions),
+        tenure: fit(&|r| r.tenure.as_str(), &hidden.tenures),
+    };
+    let combinations_fit = |p: &Published| {
+        let mut c: HashMap<(&str, &str, &str), usize> = HashMap::new();
+        for r in rows {
+            let key = (
+                if p.cohort { r.cohort.as_str() } else { "" },
+                if p.function { r.function.as_str() } else { "" },
+                if p.tenure { r.tenure.as_str() } else { "" },
+            );
+            *c.entry(key).or_default() += 1;
+        }
+        c.values().all(|n| *n >= k)
+    };
+    for drop in [
+        |p: &mut Published| p.tenure = false,
+        |p: &mut Published| p.function = false,
+        |p: &mut Published| p.cohort = false,
+    ] {
+        if combinations_fit(&p) {
+            break;
+        }
+        drop(&mut p);
+    }
+    p
+}
+
+/// Gross-hours bands for a file: [`GROSS_BAND_LIMITS`], with any band holding fewer than `k` of `hours`
+/// merged into its neighbour, so that every band shown holds at least `k` rows. Returns the lower limits of
+/// the bands kept (the last band is open).
+pub fn gross_bands(hours: &[f64], k: usize) -> Vec<f64> {
+    crate::reports::distribution::bands_of_at_least(hours, &GROSS_BAND_LIMITS, k)
+}
+
+/// The label of `h`'s band ("10–20", or "40 +" for the open top band).
+pub fn gross_band_label(limits: &[f64], h: f64) -> String {
+    let i = crate::reports::distribution::band_index(limits, h);
+    match limits.get(i + 1) {
+        Some(hi) => format!("{}–{}", limits[i], hi),
+        None => format!("{} +", limits[i]),
+    }
+}
+
+/// Every row's published fields under the file's columns and bands.
+pub fn publish(
+    id: String,
+    q: &Quasi,
+    gross: f64,
+    columns: &Published,
+    limits: &[f64],
+) -> ParticipantOut {
+    ParticipantOut {
+        id,
+        cohort: columns.cohort.then(|| q.cohort.clone()),
+        function: columns.function.then(|| q.function.clone()),
+        tenure: columns.tenure.then(|| q.tenure.clone()),
+        gross_hours_band: gross_band_label(limits, gross),
     }
 }
 
@@ -108,44 +175,78 @@ mod tests {
         assert!(!p.contains("E00001"));
     }
 
-    #[test]
-    fn small_combinations_lose_tenure_first_then_function() {
-        let row = |f: &str, t: &str| ParticipantOut {
-            id: String::new(),
-            cohort: "heavy".into(),
+    fn q(c: &str, f: &str, t: &str) -> Quasi {
+        Quasi {
+            cohort: c.into(),
             function: f.into(),
             tenure: t.into(),
-            gross_hours_month: 1.0,
-        };
-        let mut rows: Vec<ParticipantOut> = std::iter::repeat_n(row("Sales", "1–3 y"), 7)
-            .chain(std::iter::repeat_n(row("Sales", "3–5 y"), 2))
-            .chain(std::iter::repeat_n(row("Sales", "5+ y"), 3))
-            .chain(std::iter::once(row("Legal", "1–3 y")))
-            .collect();
-        generalise(&mut rows, 5);
-        let count = |f: &str, t: &str| {
-            rows.iter()
-                .filter(|r| r.function == f && r.tenure == t)
-                .count()
-        };
-        assert_eq!(count("Sales", "1–3 y"), 7, "a big group keeps its detail");
-        // 2 + 3 Sales lose their tenure together (5); the lone lawyer loses both and would be alone in
-        // that group, so the smallest other group (those five Sales) is folded in with them.
-        assert_eq!(count("Sales", SUPPRESSED), 0);
-        assert_eq!(count(SUPPRESSED, SUPPRESSED), 6);
-        let mut groups: HashMap<(String, String), usize> = HashMap::new();
-        for r in &rows {
-            *groups
-                .entry((r.function.clone(), r.tenure.clone()))
-                .or_default() += 1;
         }
-        assert!(groups.values().all(|&n| n >= 5), "{groups:?}");
-        // A cohort smaller than k ends fully generalised, and the loop ends.
-        let mut tiny = vec![row("Sales", "1–3 y"), row("HR", "5+ y")];
-        generalise(&mut tiny, 5);
-        assert!(
-            tiny.iter()
-                .all(|r| r.function == SUPPRESSED && r.tenure == SUPPRESSED)
-        );
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_column_is_published_for_every_row_or_not_at_all() {
+        let mut rows: Vec<Quasi> = std::iter::repeat_n(q("heavy", "Sales", "1–3 y"), 7)
+            .chain(std::iter::repeat_n(q("light", "Sales", "1–3 y"), 6))
+            .chain(std::iter::repeat_n(q("light", "Sales", "5+ y"), 5))
+            .collect();
+        let none = HiddenGroups::default();
+        let all = Published {
+            cohort: true,
+            function: true,
+            tenure: true,
+        };
+        assert_eq!(choose_columns(&rows, &none, 5), all);
+        // One lawyer: the function column goes for everyone, not just for her row.
+        rows.push(q("light", "Legal", "5+ y"));
+        let p = choose_columns(&rows, &none, 5);
+        assert_eq!((p.cohort, p.function, p.tenure), (true, false, true));
+        // A function the summary hides takes the column away even when the file holds k of it.
+        let rows: Vec<Quasi> = std::iter::repeat_n(q("heavy", "Sales", "1–3 y"), 7)
+            .chain(std::iter::repeat_n(q("heavy", "HR", "1–3 y"), 5))
+            .collect();
+        let hr = HiddenGroups {
+            functions: set(&["HR"]),
+            ..HiddenGroups::default()
+        };
+        assert!(!choose_columns(&rows, &hr, 5).function);
+        // A hidden cohort: no cohort column, so its rows cannot be picked out and its cell rebuilt.
+        let heavy = HiddenGroups {
+            cohorts: set(&["heavy"]),
+            ..HiddenGroups::default()
+        };
+        assert!(!choose_columns(&rows, &heavy, 5).cohort);
+        // Combinations too: each column fits alone, but (light, 5+ y) would hold 3 people.
+        let rows: Vec<Quasi> = std::iter::repeat_n(q("heavy", "Sales", "5+ y"), 5)
+            .chain(std::iter::repeat_n(q("light", "Sales", "1–3 y"), 9))
+            .chain(std::iter::repeat_n(q("light", "Sales", "5+ y"), 3))
+            .collect();
+        let p = choose_columns(&rows, &none, 5);
+        assert_eq!((p.cohort, p.function, p.tenure), (true, true, false));
+    }
+
+    #[test]
+    fn gross_hours_fall_in_bands_of_at_least_k_rows() {
+        let hours = [
+            0.0, 0.0, 1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 9.5, 12.0, 25.0, 44.0,
+        ];
+        let limits = gross_bands(&hours, 5);
+        assert_eq!(limits, vec![0.0, 7.5]);
+        assert_eq!(gross_band_label(&limits, 3.0), "0–7.5");
+        assert_eq!(gross_band_label(&limits, 44.0), "7.5 +");
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for h in hours {
+            *counts.entry(gross_band_label(&limits, h)).or_default() += 1;
+        }
+        assert!(counts.values().all(|&n| n >= 5), "{counts:?}");
+        use crate::stats::input::gross_band_value;
+        assert_eq!(gross_band_value("10–20"), Some(15.0));
+        assert_eq!(gross_band_value("40 +"), Some(40.0));
+        assert_eq!(gross_band_value("abc"), None);
+        // Fewer than k rows in all: one open band.
+        assert_eq!(gross_bands(&[1.0, 30.0], 5), vec![0.0]);
     }
 }

@@ -1,6 +1,8 @@
 //! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
 //! compliance rule, and the audit record of who took what.
-use super::pseudonymise::{generalise, pseudonym, stored_utc, utc};
+use super::pseudonymise::{
+    HiddenGroups, Quasi, choose_columns, gross_bands, pseudonym, publish, stored_utc, utc,
+};
 use super::{
     ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,
 };
@@ -88,18 +90,39 @@ pub async fn gather(
         .iter()
         .map(|t| (t.id.clone(), pseudonym(&key, &t.id)))
         .collect();
-    let mut participants: Vec<ParticipantOut> = everyone
+    // The summary under the compliance rule, from the same participants (no second query): the raw file
+    // must not rebuild what it hides.
+    let computed = compute(
+        everyone.with_min_compliance(min_compliance),
+        crate::stats::LEVEL,
+        false,
+    )
+    .await?;
+    let quasi: Vec<Quasi> = everyone
         .kept
         .iter()
-        .map(|t: &Totals| ParticipantOut {
-            id: ids[&t.id].clone(),
+        .map(|t: &Totals| Quasi {
             cohort: t.cohort.clone(),
             function: t.function.clone(),
             tenure: t.tenure.clone(),
-            gross_hours_month: t.gross_hours,
         })
         .collect();
-    generalise(&mut participants, k);
+    let hide = computed.hidden(k);
+    let hidden = HiddenGroups {
+        cohorts: hide.cohorts,
+        functions: hide.functions,
+        tenures: hide.tenures,
+        overall: hide.overall,
+    };
+    let columns = choose_columns(&quasi, &hidden, k);
+    let hours: Vec<f64> = everyone.kept.iter().map(|t| t.gross_hours).collect();
+    let limits = gross_bands(&hours, k);
+    let mut participants: Vec<ParticipantOut> = everyone
+        .kept
+        .iter()
+        .zip(&quasi)
+        .map(|(t, q)| publish(ids[&t.id].clone(), q, t.gross_hours, &columns, &limits))
+        .collect();
     participants.sort_by(|a, b| a.id.cmp(&b.id));
     let pseud = |e: &str| ids.get(e).cloned();
 
@@ -162,13 +185,6 @@ pub async fn gather(
         .into_iter()
         .collect();
     population.sort();
-    // The summary under the compliance rule, from the same participants (no second query).
-    let computed = compute(
-        everyone.with_min_compliance(min_compliance),
-        crate::stats::LEVEL,
-        false,
-    )
-    .await?;
     let window_minutes = repo::window_minutes(&state.pool, study)
         .await?
         .unwrap_or(60);
@@ -186,6 +202,7 @@ pub async fn gather(
             erased_participants: crate::participants::repo::erased_count(&state.pool, study)
                 .await?,
         },
+        columns,
         participants,
         diary,
         pings,

@@ -44,7 +44,7 @@ fn opt_text(v: &Option<String>) -> Cell {
 
 /// Every table of an export, the codebook last, each with the codebook's columns.
 pub fn tables(d: &ExportData) -> Vec<Table> {
-    let book = columns(d.study.descriptions);
+    let book = columns(d.study.descriptions, &d.columns);
     let header = |file: &str| -> Vec<&'static str> {
         book.iter()
             .filter(|c| c.file == file)
@@ -60,13 +60,16 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 .participants
                 .iter()
                 .map(|p| {
-                    vec![
-                        text(&p.id),
-                        text(&p.cohort),
-                        text(&p.function),
-                        text(&p.tenure),
-                        Cell::Num(p.gross_hours_month),
-                    ]
+                    // A column the file does not publish is absent from every row (never blank in some).
+                    std::iter::once(text(&p.id))
+                        .chain(
+                            [&p.cohort, &p.function, &p.tenure]
+                                .into_iter()
+                                .flatten()
+                                .map(|v| text(v)),
+                        )
+                        .chain(std::iter::once(text(&p.gross_hours_band)))
+                        .collect()
                 })
                 .collect(),
         },
@@ -239,7 +242,7 @@ pub fn json(d: &ExportData) -> Vec<u8> {
         "control": d.control,
         "summary": d.summary,
         "profile": summary_json(&d.summary),
-        "codebook": columns(d.study.descriptions),
+        "codebook": columns(d.study.descriptions, &d.columns),
     });
     serde_json::to_vec_pretty(&doc).unwrap_or_default()
 }
@@ -295,12 +298,17 @@ mod tests {
                 exported_at: "2027-01-01T00:00:00Z".into(),
                 descriptions,
             },
+            columns: Published {
+                cohort: true,
+                function: true,
+                tenure: true,
+            },
             participants: vec![ParticipantOut {
                 id: "ab12".into(),
-                cohort: "heavy".into(),
-                function: "=HYPERLINK(\"http://x\")".into(),
-                tenure: "1–3 y".into(),
-                gross_hours_month: -0.5,
+                cohort: Some("heavy".into()),
+                function: Some("=HYPERLINK(\"http://x\")".into()),
+                tenure: Some("1–3 y".into()),
+                gross_hours_band: "-0.5".into(),
             }],
             diary: vec![DiaryOut {
                 participant_id: "ab12".into(),
@@ -314,7 +322,18 @@ mod tests {
             pings: vec![],
             population: vec![("heavy".into(), 10)],
             control: vec![],
-            summary: vec![],
+            summary: vec![SummaryOut {
+                group: "overall".into(),
+                name: "overall".into(),
+                n: 1,
+                metric: "vendor_gap".into(),
+                estimate: Some(-0.5),
+                se: None,
+                df: None,
+                ci_lower: None,
+                ci_upper: None,
+                suppressed: false,
+            }],
         }
     }
 
@@ -339,8 +358,13 @@ mod tests {
         let p = String::from_utf8(csv(&t[0])).unwrap();
         assert_eq!(
             p,
-            "id,cohort,function,tenure,gross_hours_month\r\nab12,heavy,\"'=HYPERLINK(\"\"http://x\"\")\",1–3 y,-0.5\r\n",
-            "text neutralised and quoted; the negative number is left a number"
+            "id,cohort,function,tenure,gross_hours_band\r\nab12,heavy,\"'=HYPERLINK(\"\"http://x\"\")\",1–3 y,'-0.5\r\n",
+            "text neutralised and quoted; a band is text"
+        );
+        let summary = String::from_utf8(csv(&t[5])).unwrap();
+        assert!(
+            summary.contains(",vendor_gap,-0.5,"),
+            "the negative number is left a number: {summary}"
         );
         let diary = String::from_utf8(csv(&t[1])).unwrap();
         assert!(diary.contains("\"Code, \"\"review\"\"\""), "{diary}");
@@ -351,7 +375,7 @@ mod tests {
     fn every_table_has_the_codebooks_columns_and_descriptions_only_when_asked() {
         for desc in [false, true] {
             let d = sample(desc);
-            let book = columns(desc);
+            let book = columns(desc, &d.columns);
             for t in tables(&d).iter().filter(|t| t.name != "codebook.csv") {
                 let documented: Vec<&str> = book
                     .iter()
@@ -368,6 +392,27 @@ mod tests {
             let json = String::from_utf8(json(&d)).unwrap();
             assert_eq!(json.contains("line two"), desc);
         }
+    }
+
+    #[test]
+    fn a_column_the_file_does_not_publish_is_in_no_row_and_not_in_the_codebook() {
+        let mut d = sample(false);
+        d.columns = Published {
+            cohort: true,
+            function: false,
+            tenure: false,
+        };
+        d.participants[0].function = None;
+        d.participants[0].tenure = None;
+        let t = tables(&d);
+        assert_eq!(t[0].header, ["id", "cohort", "gross_hours_band"]);
+        assert!(t[0].rows.iter().all(|r| r.len() == 3));
+        let book = String::from_utf8(csv(t.last().unwrap())).unwrap();
+        assert!(
+            !book.contains("participants.csv,function")
+                && !book.contains("participants.csv,tenure")
+        );
+        assert!(book.contains("participants.csv,cohort"));
     }
 
     #[test]

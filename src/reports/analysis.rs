@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::stats::bootstrap::{BootstrapMetrics, Interval};
 use crate::stats::compliance::summarise;
 use crate::stats::design_effect::{DesignEffect, DesignEffects};
+use crate::stats::input::Inputs;
 use crate::stats::oversight::OVERALL;
 use crate::stats::profile::{Metric, Profile};
 use crate::study::repo::StudyRow;
@@ -47,6 +48,8 @@ pub struct Analysis {
     pub baseline_rows: Vec<Row>,
     /// The vendor check against this page's profile.
     pub vendor: Option<VendorView>,
+    /// Why this threshold shows counts only (it is a few people away from the study's rule), if it does.
+    pub counts_only: Option<String>,
 }
 
 /// Oversight by kind of one group.
@@ -70,6 +73,8 @@ pub struct ProfileRow {
     pub name: String,
     pub n: usize,
     pub hidden: bool,
+    /// Hidden because the threshold is a few people away from the study's rule (not for its size).
+    pub counts_only: bool,
     pub cells: Vec<String>,
     pub boot: Vec<String>,
 }
@@ -105,6 +110,7 @@ fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> P
         name: name.to_string(),
         n: p.n,
         hidden,
+        counts_only: false,
         cells: METRICS
             .iter()
             .map(|&(m, d)| {
@@ -161,8 +167,9 @@ pub async fn analysis(
             "Only an admin changes the compliance threshold: comparing two thresholds could single out a person. Analysts see the study's rule of 33%.".into(),
         ));
     }
+    let rule = crate::stats::MIN_COMPLIANCE;
     let min_compliance = match asked {
-        None => crate::stats::MIN_COMPLIANCE,
+        None => rule,
         Some(v) => match v.trim_end_matches('%').parse::<f64>() {
             Ok(p) if (0.0..=100.0).contains(&p) => p / 100.0,
             _ => {
@@ -182,7 +189,7 @@ pub async fn analysis(
     let mut segments = vec![];
     // The whole sample's profile, for the baseline's vendor check below (computed once, here).
     let mut overall: Option<Profile> = None;
-    let (rows, note) = if data.is_empty() {
+    let (mut rows, note) = if data.is_empty() {
         (
             vec![],
             Some("No consented main-sample participant meets the compliance rule yet.".to_string()),
@@ -253,7 +260,7 @@ pub async fn analysis(
                         let mut list: Vec<(&String, &Profile)> = seg.iter().collect();
                         // Tenure bands in their natural order, not as strings ("< 1 y" first).
                         list.sort_by_key(|(name, _)| band_order(&bands, name));
-                        let rows = list
+                        let rows: Vec<ProfileRow> = list
                             .into_iter()
                             .map(|(name, sp)| row(name, sp, None, hidden.contains(name)))
                             .collect();
@@ -307,6 +314,36 @@ pub async fn analysis(
             excluded: s.excluded,
         })
         .collect();
+    let counts_only = (asked.is_some()
+        && few_apart(&inputs, &inputs.with_min_compliance(rule), min_cell))
+    .then(|| {
+        format!(
+            "At {}% some group holds between 1 and {} people more or fewer than under the study's rule of {}%: comparing the two views would give those people's figures away, so this threshold shows counts only.",
+            percent(min_compliance),
+            min_cell - 1,
+            percent(rule)
+        )
+    });
+    let mut compliance: Vec<ComplianceRow> = compliance;
+    if counts_only.is_some() {
+        for r in rows
+            .iter_mut()
+            .chain(segments.iter_mut().flat_map(|s| s.2.iter_mut()))
+        {
+            r.counts_only = !r.hidden;
+            r.hidden = true;
+            r.cells.iter_mut().for_each(String::clear);
+            r.boot.clear();
+        }
+        categories.clear();
+        deffs.clear();
+        overall = None;
+        for c in compliance.iter_mut() {
+            for v in [&mut c.pooled, &mut c.mean, &mut c.median, &mut c.range] {
+                *v = "–".into();
+            }
+        }
+    }
     let (baseline_rows, vendor) = comparison(state, study.id, overall.as_ref()).await?;
     Ok(Analysis {
         rows,
@@ -314,9 +351,7 @@ pub async fn analysis(
         kept: inputs.kept.len(),
         erased: crate::participants::service::erased_count(state, study.id).await?,
         excluded: inputs.excluded.len(),
-        min_compliance: format!("{:.1}", min_compliance * 100.0)
-            .trim_end_matches(".0")
-            .to_string(),
+        min_compliance: percent(min_compliance),
         min_cell,
         level: format!("{:.0}%", level * 100.0),
         with_bootstrap,
@@ -326,5 +361,89 @@ pub async fn analysis(
         segments,
         baseline_rows,
         vendor,
+        counts_only,
     })
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}", x * 100.0)
+        .trim_end_matches(".0")
+        .to_string()
+}
+
+/// Whether two rules' participants differ by 1 to k − 1 people in any cohort, function, tenure band or
+/// overall: the difference of the two views would then describe those few people. The rules are thresholds,
+/// so one set holds the other and the difference of the counts is the number of people in between.
+pub fn few_apart(a: &Inputs, b: &Inputs, k: usize) -> bool {
+    use std::collections::BTreeMap;
+    fn counts(i: &Inputs) -> BTreeMap<(u8, &str), i64> {
+        let mut c: BTreeMap<(u8, &str), i64> = BTreeMap::new();
+        for t in &i.kept {
+            for key in [
+                (0, ""),
+                (1, t.cohort.as_str()),
+                (2, t.function.as_str()),
+                (3, t.tenure.as_str()),
+            ] {
+                *c.entry(key).or_default() += 1;
+            }
+        }
+        c
+    }
+    let (ca, cb) = (counts(a), counts(b));
+    ca.keys().chain(cb.keys()).any(|key| {
+        let d = (ca.get(key).copied().unwrap_or(0) - cb.get(key).copied().unwrap_or(0)).abs();
+        d > 0 && d < k as i64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::input::Totals;
+
+    fn people(groups: &[(&str, &str, usize, f64)]) -> Inputs {
+        let totals = groups
+            .iter()
+            .flat_map(|&(cohort, function, n, rate)| {
+                std::iter::repeat_n(
+                    Totals {
+                        cohort: cohort.into(),
+                        function: function.into(),
+                        delivered: 10.0,
+                        valid: rate * 10.0,
+                        ..Totals::default()
+                    },
+                    n,
+                )
+            })
+            .collect();
+        Inputs::split(totals, Default::default(), 0.0)
+    }
+
+    #[test]
+    fn thresholds_a_few_people_apart_in_any_group_are_flagged() {
+        let all = people(&[
+            ("heavy", "Sales", 20, 0.9),
+            ("heavy", "Sales", 1, 0.4),
+            ("light", "HR", 20, 0.9),
+        ]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        // Same people: nothing to subtract.
+        assert!(!few_apart(&rule, &all.with_min_compliance(0.3), 5));
+        // One heavy person apart.
+        assert!(few_apart(&rule, &all.with_min_compliance(0.5), 5));
+        // Six people apart overall, but in one function only two: still flagged.
+        let all = people(&[
+            ("heavy", "Sales", 20, 0.9),
+            ("heavy", "Sales", 4, 0.4),
+            ("heavy", "HR", 2, 0.4),
+        ]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        assert!(few_apart(&rule, &all.with_min_compliance(0.5), 5));
+        // Five or more apart in every group that changes: the difference describes at least k people.
+        let all = people(&[("heavy", "Sales", 20, 0.9), ("heavy", "Sales", 6, 0.4)]);
+        let rule = all.with_min_compliance(1.0 / 3.0);
+        assert!(!few_apart(&rule, &all.with_min_compliance(0.5), 5));
+    }
 }

@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod charts;
 pub mod compute;
+pub mod distribution;
 pub mod economics;
 pub mod order;
 pub mod readout;

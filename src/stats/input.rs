@@ -198,6 +198,21 @@ fn parse_time(v: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// The gross hours an offline analysis takes for a band label: its midpoint, or the lower limit of the open
+/// top band. `None` if the text is not a band label.
+pub fn gross_band_value(label: &str) -> Option<f64> {
+    let label = label.trim();
+    if let Some(lo) = label.strip_suffix('+') {
+        return lo.trim().parse().ok();
+    }
+    let (lo, hi) = label.split_once('–')?;
+    let (lo, hi): (f64, f64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+    Some((lo + hi) / 2.0)
+}
+
+/// The cohort every participant is given when `participants.csv` has no cohort column.
+pub const ONE_STRATUM: &str = "all";
+
 /// Reads the four files' texts into per-participant totals and applies the compliance rule.
 pub fn parse(
     participants: &str,
@@ -206,11 +221,19 @@ pub fn parse(
     population: &str,
     rules: Rules,
 ) -> Result<Inputs, String> {
-    let p = Table::read(
-        "participants.csv",
-        participants,
-        &["id", "cohort", "function", "tenure", "gross_hours_month"],
-    )?;
+    let p = Table::read("participants.csv", participants, &["id"])?;
+    // An export leaves out a quasi-identifying column for the whole file (cohort: the file is then one
+    // stratum) and gives gross hours as a band; a file of one's own may carry exact hours.
+    let has = |c: &str| p.index.contains_key(c);
+    let one_stratum = !has("cohort");
+    if !has("gross_hours_month") && !has("gross_hours_band") {
+        return Err(err(
+            p.file,
+            1,
+            "gross_hours_month",
+            "this column (or gross_hours_band) is missing",
+        ));
+    }
     let mut totals: Vec<Totals> = Vec::with_capacity(p.rows.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(p.rows.len());
     for (i, rec) in p.rows.iter().enumerate() {
@@ -222,16 +245,33 @@ pub fn parse(
         if by_id.insert(id.clone(), totals.len()).is_some() {
             return Err(err(p.file, row, "id", format!("{id:?} appears twice")));
         }
-        let cohort = p.get(rec, "cohort").to_string();
+        let cohort = if one_stratum {
+            ONE_STRATUM.to_string()
+        } else {
+            p.get(rec, "cohort").to_string()
+        };
         if cohort.is_empty() {
             return Err(err(p.file, row, "cohort", "is empty"));
         }
+        let gross_hours = if has("gross_hours_month") {
+            p.num(rec, row, "gross_hours_month", 0.0, 744.0)?
+        } else {
+            let v = p.get(rec, "gross_hours_band");
+            gross_band_value(v).ok_or_else(|| {
+                err(
+                    p.file,
+                    row,
+                    "gross_hours_band",
+                    format!("{v:?} is not a band such as 10–20 or 40 +"),
+                )
+            })?
+        };
         totals.push(Totals {
             id,
             cohort,
             function: p.get(rec, "function").to_string(),
             tenure: p.get(rec, "tenure").to_string(),
-            gross_hours: p.num(rec, row, "gross_hours_month", 0.0, 744.0)?,
+            gross_hours,
             ..Totals::default()
         });
     }
@@ -368,6 +408,9 @@ pub fn parse(
                 format!("{:?} appears twice", n.get(rec, "cohort")),
             ));
         }
+    }
+    if one_stratum {
+        populations = BTreeMap::from([(ONE_STRATUM.to_string(), populations.values().sum())]);
     }
     let mut per_cohort: HashMap<&str, usize> = HashMap::new();
     for t in &totals {

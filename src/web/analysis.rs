@@ -35,6 +35,7 @@ struct AnalysisPage {
     segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
     baseline_rows: Vec<Row>,
     vendor: Option<VendorView>,
+    counts_only: Option<String>,
 }
 
 /// Page options.
@@ -82,6 +83,7 @@ pub async fn page(
         segments: a.segments,
         baseline_rows: a.baseline_rows,
         vendor: a.vendor,
+        counts_only: a.counts_only,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

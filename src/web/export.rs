@@ -28,7 +28,7 @@ struct ExportPage {
 const ABOUT: [(&str, &str); 7] = [
     (
         "participants.csv",
-        "one row per participant: pseudonymous id, cohort, function, tenure, gross AI hours",
+        "one row per participant: pseudonymous id, the cohort, function and tenure the file can publish for everyone, gross AI hours in bands",
     ),
     (
         "diary.csv",

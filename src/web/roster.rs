@@ -19,6 +19,15 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
+/// Who did something on a page: a staff email for admins; "an admin" for anyone else, who sees no login.
+pub(super) fn who(admin: bool, who: Option<&str>) -> &str {
+    match (admin, who) {
+        (_, None) => "the command line",
+        (true, Some(w)) => w,
+        (false, Some(_)) => "an admin",
+    }
+}
+
 /// A problem of a refused file, for the page.
 pub struct ProblemView {
     pub(super) row: String,
@@ -126,13 +135,14 @@ async fn render_roster(
     failed_file: String,
 ) -> Result<(CookieJar, String)> {
     let o = service::roster_overview(state, study).await?;
+    let admin = staff.is_admin();
     let last_import = o.last_import.map(|r| {
         format!(
             "{} employees from {} on {} by {}",
             thousands(r.rows),
             r.filename,
             r.imported_at.format("%Y-%m-%d %H:%M UTC"),
-            r.who.as_deref().unwrap_or("the command line")
+            who(admin, r.who.as_deref())
         )
     });
     let bands = service::bands(study);
@@ -142,11 +152,15 @@ async fn render_roster(
         nav: StudyNav::new(study, "roster"),
         employees: thousands(o.employees),
         last_import,
-        preview: o
-            .preview
-            .iter()
-            .map(|e| employee_view(e, &bands, study.start_date))
-            .collect(),
+        // Employees by id are for admins; everyone else finds the counts on the cohorts page.
+        preview: if admin {
+            o.preview
+                .iter()
+                .map(|e| employee_view(e, &bands, study.start_date))
+                .collect()
+        } else {
+            vec![]
+        },
         editable: staff.is_admin() && o.frame_editable,
         problems,
         failed_file,

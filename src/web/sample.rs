@@ -171,7 +171,7 @@ fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calcu
     c
 }
 
-fn draw_view(d: &DrawOverview, population: u64, confidence: f64) -> DrawView {
+fn draw_view(d: &DrawOverview, population: u64, confidence: f64, admin: bool) -> DrawView {
     let total_pop = population as f64;
     let total_main = d.main as f64;
     let row = |label: String, sub: String, c: &Composition, with_margin: bool| CompositionRow {
@@ -193,7 +193,7 @@ fn draw_view(d: &DrawOverview, population: u64, confidence: f64) -> DrawView {
         summary: format!(
             "Drawn {} by {} with seed {}: main sample {} (asked {}), pilot {} (asked {}), at least {} per cohort.",
             r.drawn_at.format("%Y-%m-%d %H:%M UTC"),
-            r.who.as_deref().unwrap_or("the command line"),
+            super::roster::who(admin, r.who.as_deref()),
             r.seed as u64,
             thousands(d.main as i64),
             r.n,
@@ -226,7 +226,10 @@ pub async fn sample_page(
     let big_n = o.population;
     let calc = calculate(&q, &o.cohort_sizes, big_n);
     let confidence = pct_input(q.confidence.as_deref(), 0.95).unwrap_or(0.95);
-    let drawn = o.drawn.as_ref().map(|d| draw_view(d, big_n, confidence));
+    let drawn = o
+        .drawn
+        .as_ref()
+        .map(|d| draw_view(d, big_n, confidence, staff.is_admin()));
     let editable = staff.is_admin() && o.editable;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = SamplePage {

@@ -45,8 +45,8 @@ struct UsageView {
     hours_per_unit: String,
 }
 
-impl From<repo::UsageImportRow> for UsageView {
-    fn from(u: repo::UsageImportRow) -> Self {
+impl UsageView {
+    fn new(u: repo::UsageImportRow, admin: bool) -> Self {
         Self {
             source: u
                 .source
@@ -61,7 +61,7 @@ impl From<repo::UsageImportRow> for UsageView {
             imported: format!(
                 "{} by {}",
                 u.imported_at.format("%Y-%m-%d %H:%M UTC"),
-                u.who.as_deref().unwrap_or("the command line")
+                super::roster::who(admin, u.who.as_deref())
             ),
             has_hours: u.has_hours,
             assumption: u
@@ -89,7 +89,8 @@ async fn render_usage(
     chosen: String,
 ) -> Result<(CookieJar, String)> {
     let o = service::usage_overview(state, study).await?;
-    let mut history = o.imports.into_iter().map(UsageView::from);
+    let admin = staff.is_admin();
+    let mut history = o.imports.into_iter().map(|u| UsageView::new(u, admin));
     let active = history.next();
     let (jar, ctx) = PageCtx::staff(staff, jar);
     let page = UsagePage {

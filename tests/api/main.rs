@@ -12,6 +12,7 @@ mod mail;
 mod participants;
 mod privacy;
 mod readout;
+mod reidentify;
 mod retention;
 mod roster;
 mod sample;
