@@ -234,6 +234,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut config = config;
             crate::demo::prepare_folder(&data_dir)?;
             config.data_dir = data_dir;
+            // The demo organisation's contact, so a broken link's page shows one (a real installation
+            // sets its own; `serve` warns when it is missing).
+            if config.privacy_contact.trim().is_empty() {
+                config.privacy_contact = crate::demo::PRIVACY_CONTACT.into();
+            }
             let app = Application::build(config, Arc::new(SystemClock)).await?;
             let info = crate::demo::seed(app.state(), employees).await?;
             println!("Demo data in {}", app.state().config.data_dir.display());
@@ -403,6 +408,10 @@ async fn export(
     if crate::study::repo::get(&state.pool, id).await?.is_none() {
         bail!("There is no study {study}; see `layer2 study list`.");
     }
+    // After a purge there is no raw data: empty files would read as a study with nobody in it.
+    crate::retention::service::require_raw_data(&state, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let data = crate::export::gather(&state, id, descriptions, crate::stats::MIN_COMPLIANCE)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

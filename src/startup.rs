@@ -54,6 +54,12 @@ impl Application {
 
     /// Serves until Ctrl-C / SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
+        if self.state.config.privacy_contact.trim().is_empty() {
+            tracing::warn!(
+                "privacy_contact is not set: a participant whose link does not work is told to ask the study \
+                 team and given no name or address; set privacy_contact (LAYER2_PRIVACY_CONTACT)"
+            );
+        }
         spawn_housekeeping(self.state.clone());
         // Held for the life of the server: dropping the scheduler would stop the tick.
         let _scheduler = if self.state.config.run_scheduler {

@@ -35,6 +35,8 @@ pub const VIEWER_EMAIL: &str = "viewer@demo.example";
 /// The demo viewer's password.
 pub const VIEWER_PASSWORD: &str = "demo-viewer-password";
 const MARKER: &str = ".layer2-demo";
+/// The organisation-wide privacy contact the demo runs with, unless the configuration names one.
+pub const PRIVACY_CONTACT: &str = "Data Protection Office, privacy@demo.example";
 
 /// What the demo created.
 pub struct DemoInfo {

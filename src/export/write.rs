@@ -185,7 +185,7 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
         text("people"),
         text(""),
         text(&format!(
-            "{} participant(s) were erased at their request before this export; none of their data is in any file.",
+            "{} participant(s) were erased (at their own request or by an admin) before this export; none of their data is in any file.",
             d.study.erased_participants
         )),
     ]);

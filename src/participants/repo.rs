@@ -818,15 +818,38 @@ pub async fn erase(
             .execute(&mut *conn)
             .await?;
     }
+    // The roster row keeps what the sample's make-up needs (cohort, function, tenure band) and nothing that
+    // could be joined back to the customer's files: no ids, no address, no time zone, no exact usage. It
+    // also moves to a new row id at the end of the table, since ids follow the roster file's order and
+    // the neighbours' ids would place it.
     sqlx::query(
-        "UPDATE employees SET employee_id = ?1, email = ?1 || '@erased.invalid', login = NULL, hire_date = NULL,
-           tenure_band = ?2 WHERE id = ?3",
+        "UPDATE employees SET employee_id = ?1 || '-old', email = ?1 || '-old@erased.invalid' WHERE id = ?2",
+    )
+    .bind(placeholder)
+    .bind(t.employee)
+    .execute(&mut *conn)
+    .await?;
+    let moved: i64 = sqlx::query_scalar(
+        "INSERT INTO employees (study_id, employee_id, email, function, hire_date, tenure_band, time_zone, login,
+           usage_score, usage_tiebreak, active_days_month, gross_hours_month, cohort)
+         SELECT study_id, ?1, ?1 || '@erased.invalid', function, NULL, ?2, 'UTC', NULL, NULL, 0, NULL, NULL, cohort
+         FROM employees WHERE id = ?3
+         RETURNING id",
     )
     .bind(placeholder)
     .bind(band)
     .bind(t.employee)
-    .execute(conn)
+    .fetch_one(&mut *conn)
     .await?;
+    sqlx::query("UPDATE sample_members SET employee = ? WHERE employee = ?")
+        .bind(moved)
+        .bind(t.employee)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM employees WHERE id = ?")
+        .bind(t.employee)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -376,12 +376,16 @@ pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
         assumptions,
         purged_on: None,
         sample: format!(
-            "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.",
+            "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.{}",
             r.kept,
             population,
             r.excluded,
             r.min_compliance * 100.0,
-            r.pilot
+            r.pilot,
+            match crate::participants::service::erased_count(state, id).await? {
+                0 => String::new(),
+                n => format!(" {n} erased participant(s) are in no figure."),
+            }
         ),
     })
 }

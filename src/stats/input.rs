@@ -205,7 +205,7 @@ pub fn gross_band_value(label: &str) -> Option<f64> {
     if let Some(lo) = label.strip_suffix('+') {
         return lo.trim().parse().ok();
     }
-    let (lo, hi) = label.split_once('–')?;
+    let (lo, hi) = label.split_once(['–', '-'])?;
     let (lo, hi): (f64, f64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
     Some((lo + hi) / 2.0)
 }

@@ -136,6 +136,22 @@ async fn assert_erased(app: &TestApp, p: &Person, marker: &str, before: &[String
         .await
         .1;
     assert!(analysis.contains("1 participant(s) erased"));
+    let report = app
+        .get_text(&format!("/studies/{}/report", p.study))
+        .await
+        .1;
+    assert!(report.contains("1 erased participant(s) are in no figure"));
+    // Their roster row keeps cohort, function and tenure band only, and no longer sits where the roster
+    // file put it (its neighbours' ids would place it).
+    let (tz, usage, last): (String, Option<f64>, bool) = sqlx::query_as(
+        "SELECT time_zone, usage_score, id = (SELECT MAX(id) FROM employees) FROM employees
+         WHERE study_id = ? AND email LIKE '%@erased.invalid'",
+    )
+    .bind(p.study)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!((tz.as_str(), usage, last), ("UTC", None, true));
     // The audit says how much went, and names nobody.
     let erasures = audit_details(app, "participant.erase").await;
     assert_eq!(erasures.len(), 1);
