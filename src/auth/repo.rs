@@ -317,3 +317,18 @@ pub async fn delete_devices_before(pool: &SqlitePool, before: DateTime<Utc>) -> 
         .await?;
     Ok(r.rows_affected())
 }
+
+/// Whether a throttled sign-in was audited for this account (`None`: for an unknown one) since `since`.
+pub async fn throttle_audited_since(
+    conn: &mut SqliteConnection,
+    user: Option<UserId>,
+    since: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'login.throttled' AND user_id IS ? AND at >= ?)",
+    )
+    .bind(user)
+    .bind(since)
+    .fetch_one(conn)
+    .await
+}

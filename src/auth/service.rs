@@ -134,17 +134,22 @@ pub async fn login(
         wait = wait.max(throttled_for(&mut tx, key, *limit, now).await?);
     }
     if let Some(minutes) = wait {
+        // Audited once per account (or once for all unknown ones) per window: a script hammering the
+        // login form must not flood the append-only log.
         let actor = audit_actor(&mut tx, &email).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &actor,
-            "login.throttled",
-            None,
-            "sign-in refused: too many failures",
-        )
-        .await?;
-        tx.commit().await?;
+        let window = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
+        if !repo::throttle_audited_since(&mut tx, actor.user_id, window).await? {
+            audit::record(
+                &mut tx,
+                now,
+                &actor,
+                "login.throttled",
+                None,
+                "sign-in refused: too many failures (further refusals in the next 15 minutes are not logged)",
+            )
+            .await?;
+            tx.commit().await?;
+        }
         return Ok(LoginOutcome::Throttled { minutes });
     }
     let mut pending = Vec::with_capacity(keys.len());

@@ -291,6 +291,23 @@ pub async fn delete_grants_of(conn: &mut SqliteConnection, user: UserId) -> sqlx
     Ok(())
 }
 
+/// How many refusals of this kind were audited for this person since `since`, any study.
+pub async fn refusals_since(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    action: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE user_id = ? AND action = ? AND at >= ?",
+    )
+    .bind(user)
+    .bind(action)
+    .bind(since)
+    .fetch_one(conn)
+    .await
+}
+
 /// Whether a refusal of this kind was audited for this person and study since `since`.
 pub async fn refusal_audited_since(
     conn: &mut SqliteConnection,

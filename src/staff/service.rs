@@ -20,6 +20,9 @@ pub const SETUP_LINK_DAYS: i64 = 7;
 /// A refused request is audited at most once per person, study and kind in this many minutes, so that a
 /// script probing study ids cannot flood the log.
 pub const REFUSAL_AUDIT_MINUTES: i64 = 10;
+/// Most refusals of one kind audited per person in that window, whatever the study: probing study
+/// numbers one after another must not flood the log.
+pub const REFUSAL_AUDIT_MAX: i64 = 10;
 
 const LAST_ADMIN: &str =
     "This is the last active admin: make another account an admin first. Nothing was changed.";
@@ -311,7 +314,8 @@ pub async fn visible(state: &AppState, staff: &Staff) -> Result<Visible> {
 }
 
 /// Audits a refused request (`what`: method and path, no query string), at most once per person, study
-/// and kind every `REFUSAL_AUDIT_MINUTES`.
+/// and kind every `REFUSAL_AUDIT_MINUTES`, and at most `REFUSAL_AUDIT_MAX` times per person and kind in
+/// that window.
 #[tracing::instrument(skip_all, fields(study = ?study))]
 pub async fn record_refusal(
     state: &AppState,
@@ -324,12 +328,18 @@ pub async fn record_refusal(
     let since = now - Duration::minutes(REFUSAL_AUDIT_MINUTES);
     // A read first: a flood of refused requests takes no write lock; the check is repeated under it.
     let mut conn = state.pool.acquire().await?;
-    if repo::refusal_audited_since(&mut conn, staff.user_id, kind.action(), study, since).await? {
+    if repo::refusal_audited_since(&mut conn, staff.user_id, kind.action(), study, since).await?
+        || repo::refusals_since(&mut conn, staff.user_id, kind.action(), since).await?
+            >= REFUSAL_AUDIT_MAX
+    {
         return Ok(());
     }
     drop(conn);
     let mut tx = begin_write(&state.pool).await?;
-    if repo::refusal_audited_since(&mut tx, staff.user_id, kind.action(), study, since).await? {
+    if repo::refusal_audited_since(&mut tx, staff.user_id, kind.action(), study, since).await?
+        || repo::refusals_since(&mut tx, staff.user_id, kind.action(), since).await?
+            >= REFUSAL_AUDIT_MAX
+    {
         return Ok(());
     }
     let detail = match kind {

@@ -442,6 +442,25 @@ async fn a_study_not_granted_is_a_404_on_every_route_and_never_listed() {
             .len(),
         1
     );
+    // Probing study numbers one after another is audited a bounded number of times.
+    for probe in 1000..1040 {
+        assert_eq!(
+            grace.get_text(&format!("/studies/{probe}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let probes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'access.not_granted' AND user_id = (SELECT id FROM users WHERE email = ?)",
+    )
+    .bind(NEW)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        probes,
+        layer2::staff::service::REFUSAL_AUDIT_MAX,
+        "forty probes of other numbers add at most the cap"
+    );
     app.clock.advance(chrono::Duration::minutes(11));
     grace.get(&format!("/studies/{other}/report")).await;
     assert_eq!(
