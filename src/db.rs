@@ -2,8 +2,10 @@
 use anyhow::{Context, bail};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The busy timeout every connection sets; start-up checks it.
@@ -112,8 +114,21 @@ fn prepare_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Set when a checkpoint could not finish (a reader held the WAL); the tick retries until one does.
-static CHECKPOINT_PENDING: AtomicBool = AtomicBool::new(false);
+/// The database files whose checkpoint could not finish (a reader held the WAL); the tick retries until one
+/// does. Kept per file, since one process may hold several databases (the tests do).
+static CHECKPOINT_PENDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn pending(pool: &SqlitePool, set: Option<bool>) -> bool {
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut files = CHECKPOINT_PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match set {
+        Some(true) => files.insert(file),
+        Some(false) => files.remove(&file),
+        None => files.contains(&file),
+    }
+}
 
 /// Writes every committed page back into the database file and empties the `-wal`, so that bytes deleted
 /// under `secure_delete` leave the WAL too. Call after a scrub or a deletion. A reader that keeps an old
@@ -126,10 +141,10 @@ pub async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<bool> {
         .fetch_one(pool)
         .await?;
     if busy == 0 {
-        CHECKPOINT_PENDING.store(false, Ordering::SeqCst);
+        pending(pool, Some(false));
         return Ok(true);
     }
-    CHECKPOINT_PENDING.store(true, Ordering::SeqCst);
+    pending(pool, Some(true));
     tracing::warn!(
         "a reader kept the write-ahead log open: deleted data stays in the database files until a \
          checkpoint finishes; the tick retries every run"
@@ -139,7 +154,7 @@ pub async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<bool> {
 
 /// The tick's step: retries a checkpoint an erasure or purge could not finish. Returns whether one was due.
 pub async fn checkpoint_if_pending(pool: &SqlitePool) -> sqlx::Result<bool> {
-    if !CHECKPOINT_PENDING.load(Ordering::SeqCst) {
+    if !pending(pool, None) {
         return Ok(false);
     }
     // The tick must not stall behind a long reader: a short wait here, the next tick tries again. The
@@ -153,7 +168,7 @@ pub async fn checkpoint_if_pending(pool: &SqlitePool) -> sqlx::Result<bool> {
         .await?;
     sqlx::Connection::close(conn).await?;
     if busy == 0 {
-        CHECKPOINT_PENDING.store(false, Ordering::SeqCst);
+        pending(pool, Some(false));
         tracing::info!("the pending checkpoint finished: deleted data has left the -wal file");
     }
     Ok(true)
