@@ -1,7 +1,7 @@
 //! Imports, cohort assignment and the sample draw: the rules, over `repo` and the pure modules.
 use super::SampleRole;
 use super::cohort::{Cohort, CohortShares, TenureBands, UsageRank, assign_cohorts};
-use super::import::{ImportProblem, KeyKind, UsageFormat, parse_roster, parse_usage};
+use super::import::{ImportProblem, KeyKind, UsageFormat, UsageOptions, parse_roster, parse_usage};
 use super::repo::{self, Derived, EmployeeRow};
 use super::sample::{Draw, DrawSpec, FrameUnit, draw_sample};
 use crate::audit::{self, Actor};
@@ -295,9 +295,10 @@ pub async fn import_usage(
     bytes: Vec<u8>,
     hours_per_unit: Option<f64>,
 ) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let parsed = tokio::task::spawn_blocking(move || parse_usage(format, &bytes))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let parsed =
+        tokio::task::spawn_blocking(move || parse_usage(format, &bytes, &UsageOptions::default()))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
     let parsed = match parsed {
         Ok(p) => p,
         Err(problems) => return Ok(Err(problems)),
@@ -495,6 +496,10 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
             KeyKind::EmployeeId => by_id.get(&key),
             KeyKind::Email => by_email.get(&key),
             KeyKind::Login => by_login.get(&key).or_else(|| by_id.get(&key)),
+            // Until the roster carries `upn` and `vendor_id` columns (issue 12), a UPN is matched as an
+            // email and a vendor id as a login.
+            KeyKind::Upn => by_email.get(&key),
+            KeyKind::VendorId => by_login.get(&key),
         };
         match found {
             Some(&i) => {
@@ -565,6 +570,8 @@ pub fn key_help(kind: KeyKind) -> &'static str {
         KeyKind::EmployeeId => "employee_id",
         KeyKind::Email => "email",
         KeyKind::Login => "the roster's login column (or employee_id)",
+        KeyKind::Upn => "the roster's upn column (or email)",
+        KeyKind::VendorId => "the roster's vendor_id column",
     }
 }
 

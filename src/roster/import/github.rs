@@ -234,6 +234,8 @@ pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
         period_end: last,
         has_hours: false,
         unit_label: "active day per month",
+        version: String::new(),
+        encoding: "UTF-8",
     })
 }
 
@@ -275,7 +277,12 @@ mod tests {
 
     #[test]
     fn github_ndjson_counts_active_days_per_month() {
-        let u = parse_usage(UsageFormat::GithubCopilot, GITHUB.as_bytes()).unwrap();
+        let u = parse_usage(
+            UsageFormat::GithubCopilot,
+            GITHUB.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap();
         check_github(&u, [1, 3, 4, 5]);
     }
 
@@ -287,7 +294,12 @@ mod tests {
             .filter(|l| !l.is_empty())
             .collect();
         let array = format!("[\n{}\n]", records.join(",\n"));
-        let u = parse_usage(UsageFormat::GithubCopilot, array.as_bytes()).unwrap();
+        let u = parse_usage(
+            UsageFormat::GithubCopilot,
+            array.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap();
         check_github(&u, [1, 2, 3, 4]);
     }
 
@@ -303,7 +315,12 @@ mod tests {
                     {\"day\":\"01/11/2026\",\"user_login\":\"w\"}\n\
                     {\"day\":\"2026-11-02\",\"user_login\":\"V\"}\n\
                     {\"day\":\"2026-11-02\",\"user_login\":\"v\"}\n";
-        let problems = parse_usage(UsageFormat::GithubCopilot, text.as_bytes()).unwrap_err();
+        let problems = parse_usage(
+            UsageFormat::GithubCopilot,
+            text.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             places(&problems),
             vec![
@@ -324,15 +341,31 @@ mod tests {
             problems[8].message,
             "\"v\" on 2026-11-02 is a duplicate of row 9"
         );
-        let broken_array =
-            parse_usage(UsageFormat::GithubCopilot, b"[\n{\"day\":1},\n").unwrap_err();
+        let broken_array = parse_usage(
+            UsageFormat::GithubCopilot,
+            b"[\n{\"day\":1},\n",
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
         assert!(broken_array[0].message.contains("JSON"));
         assert_eq!(
-            parse_usage(UsageFormat::GithubCopilot, b"[]").unwrap_err()[0].message,
+            parse_usage(
+                UsageFormat::GithubCopilot,
+                b"[]",
+                &crate::roster::import::UsageOptions::default()
+            )
+            .unwrap_err()[0]
+                .message,
             "the file has no records"
         );
         assert_eq!(
-            parse_usage(UsageFormat::GithubCopilot, b"\n\n").unwrap_err()[0].message,
+            parse_usage(
+                UsageFormat::GithubCopilot,
+                b"\n\n",
+                &crate::roster::import::UsageOptions::default()
+            )
+            .unwrap_err()[0]
+                .message,
             "the file is empty"
         );
     }

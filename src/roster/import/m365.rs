@@ -36,7 +36,10 @@ struct M365User {
     raw_json: String,
 }
 
-pub(super) fn parse_m365(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+pub(super) fn parse_m365(
+    bytes: &[u8],
+    _options: &super::UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     const UPN: &str = "User Principal Name";
     const LAST: &str = "Last Activity Date";
     const REFRESH: &str = "Report Refresh Date";
@@ -194,6 +197,8 @@ pub(super) fn parse_m365(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>
         period_end: reference,
         has_hours: false,
         unit_label: "Copilot app used in the period",
+        version: String::new(),
+        encoding: "UTF-8",
     })
 }
 
@@ -209,7 +214,12 @@ mod tests {
                       2026-11-30,E00000@example.org,A,2026-11-29,2026-11-29,2026-11-20,2026-11-02,2026-11-28,30\n\
                       2026-11-30,e00001@example.org,B,2026-11-10,,2026-11-10,2026-10-31,,30\n\
                       2026-11-30,e00002@example.org,C,,,,,,30\n";
-        let u = parse_usage(UsageFormat::M365Copilot, report.as_bytes()).unwrap();
+        let u = parse_usage(
+            UsageFormat::M365Copilot,
+            report.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             (u.period_start, u.period_end),
             (d("2026-11-01"), d("2026-11-30"))
@@ -251,7 +261,12 @@ mod tests {
         let report = "User Principal Name,Last Activity Date,Word Copilot Last Activity Date,Teams Copilot Last Activity Date,Report Period\n\
                       A@x.org,11/30/2026,11/24/2026,11/23/2026,7\n\
                       b@x.org,2026-11-20,11/20/2026,,7\n";
-        let u = parse_usage(UsageFormat::M365Copilot, report.as_bytes()).unwrap();
+        let u = parse_usage(
+            UsageFormat::M365Copilot,
+            report.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             (u.period_start, u.period_end),
             (d("2026-11-24"), d("2026-11-30"))
@@ -267,7 +282,12 @@ mod tests {
     #[test]
     fn m365_problems() {
         let broken = "User Principal Name,Last Activity Date\na@example.org,30/11/2026\n";
-        let problems = parse_usage(UsageFormat::M365Copilot, broken.as_bytes()).unwrap_err();
+        let problems = parse_usage(
+            UsageFormat::M365Copilot,
+            broken.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             places(&problems),
             vec![(Some(2), Some("Last Activity Date"))]
@@ -280,7 +300,12 @@ mod tests {
                       c@x.org,2026-11-01,soon,30\n\
                       d@x.org,2026-11-01,,14\n\
                       e@x.org,2026-11-01,,7\n";
-        let problems = parse_usage(UsageFormat::M365Copilot, report.as_bytes()).unwrap_err();
+        let problems = parse_usage(
+            UsageFormat::M365Copilot,
+            report.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             places(&problems),
             vec![
@@ -291,7 +316,12 @@ mod tests {
                 (Some(7), Some("Report Period")),
             ]
         );
-        let missing = parse_usage(UsageFormat::M365Copilot, b"Display Name\nA\n").unwrap_err();
+        let missing = parse_usage(
+            UsageFormat::M365Copilot,
+            b"Display Name\nA\n",
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             places(&missing),
             vec![
@@ -302,6 +332,7 @@ mod tests {
         let dateless = parse_usage(
             UsageFormat::M365Copilot,
             b"User Principal Name,Last Activity Date\na@x.org,\n",
+            &crate::roster::import::UsageOptions::default(),
         );
         assert_eq!(
             dateless.unwrap_err()[0].column.as_deref(),

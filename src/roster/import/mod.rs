@@ -140,6 +140,11 @@ pub enum KeyKind {
     Email,
     /// The roster's `login`, lowercased.
     Login,
+    /// The roster's `upn` (Microsoft user principal name), lowercased; falls back to `email`.
+    Upn,
+    /// The roster's `vendor_id` (an id the vendor assigns, e.g. an IAM Identity Center user id or a Viva
+    /// PersonId), exact.
+    VendorId,
 }
 
 impl KeyKind {
@@ -149,6 +154,8 @@ impl KeyKind {
             KeyKind::EmployeeId => "employee_id",
             KeyKind::Email => "email",
             KeyKind::Login => "login",
+            KeyKind::Upn => "upn",
+            KeyKind::VendorId => "vendor_id",
         }
     }
 }
@@ -200,14 +207,40 @@ pub struct ParsedUsage {
     pub has_hours: bool,
     /// What `units` counts, e.g. "active day per month".
     pub unit_label: &'static str,
+    /// Which variant of the source was read, said on the result page and stored with the import
+    /// (e.g. "usage report v2, CSV" or "NDJSON"); empty when the format has one shape.
+    pub version: String,
+    /// The text encoding the file was read in ("UTF-8", "UTF-8 with BOM", "Windows-1252").
+    pub encoding: &'static str,
+}
+
+/// How day and month are ordered in dates a spreadsheet wrote in the locale's short form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// 31/12/2026.
+    Dmy,
+    /// 12/31/2026.
+    Mdy,
+}
+
+/// Choices the admin makes for a usage file (on the page or on the command line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageOptions {
+    /// The order of day and month when the file itself can't decide it (every day ≤ 12); `None` = refuse
+    /// such a file and ask.
+    pub date_order: Option<DateOrder>,
 }
 
 /// Parses a vendor usage file in the given format.
-pub fn parse_usage(format: UsageFormat, bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+pub fn parse_usage(
+    format: UsageFormat,
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     match format {
         UsageFormat::PlainCsv => usage_csv::parse_plain(bytes),
         UsageFormat::GithubCopilot => github::parse_github(bytes),
-        UsageFormat::M365Copilot => m365::parse_m365(bytes),
+        UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
     }
 }
 

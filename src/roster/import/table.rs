@@ -455,6 +455,7 @@ mod tests {
         let problems = parse_usage(
             UsageFormat::GithubCopilot,
             b"{}\n\n{\"user_login\":\"\xc3\"}\n",
+            &crate::roster::import::UsageOptions::default(),
         )
         .unwrap_err();
         assert_eq!(problems[0].row, Some(3));

@@ -215,6 +215,8 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         period_end: month_last_day(last),
         has_hours: true,
         unit_label: "AI-assisted hour per month",
+        version: String::new(),
+        encoding: "UTF-8",
     })
 }
 
@@ -225,7 +227,11 @@ mod tests {
     use serde_json::Value;
 
     fn plain(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
-        parse_usage(UsageFormat::PlainCsv, text.as_bytes())
+        parse_usage(
+            UsageFormat::PlainCsv,
+            text.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
     }
 
     #[test]
