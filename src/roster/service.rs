@@ -327,13 +327,7 @@ pub async fn import_usage(
     let (matched, unmatched) = recompute(&mut tx, study).await?;
     if matched == 0 && !parsed.employees.is_empty() {
         // Nobody matched: importing would silently make everyone light. Nothing is committed.
-        let (column, how) = match format {
-            UsageFormat::PlainCsv => ("employee_id", "the roster's employee_id or email"),
-            UsageFormat::GithubCopilot => {
-                ("user_login", "the roster's login column (or employee_id)")
-            }
-            UsageFormat::M365Copilot => ("User Principal Name", "the roster's email"),
-        };
+        let (column, how) = format.matched_on();
         return Ok(Err(vec![ImportProblem {
             row: None,
             column: Some(column.into()),

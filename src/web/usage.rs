@@ -73,11 +73,7 @@ impl UsageView {
     }
 }
 
-const FORMATS: [UsageFormat; 3] = [
-    UsageFormat::PlainCsv,
-    UsageFormat::GithubCopilot,
-    UsageFormat::M365Copilot,
-];
+const FORMATS: [UsageFormat; 9] = UsageFormat::ALL;
 
 async fn render_usage(
     state: &AppState,

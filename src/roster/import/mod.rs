@@ -92,15 +92,46 @@ pub enum UsageFormat {
     GithubCopilot,
     /// Microsoft 365 Copilot usage report, per-user detail CSV from the admin center.
     M365Copilot,
+    /// GitHub Copilot seat assignments (`last_activity_at` per seat), JSON.
+    GithubSeats,
+    /// ChatGPT Enterprise user engagement report, CSV.
+    Chatgpt,
+    /// Cursor team usage: Admin API daily usage JSON or the dashboard CSV.
+    Cursor,
+    /// Google Gemini for Workspace: Reports API activities, JSON.
+    Gemini,
+    /// Amazon Q Developer per-user activity report, CSV.
+    AmazonQ,
+    /// Viva Insights person query with Copilot metrics, CSV.
+    Viva,
 }
 
 impl UsageFormat {
-    /// Stable identifier, stored and used in forms and the CLI: "csv", "github", "m365".
+    /// Every format, in the order forms list them.
+    pub const ALL: [UsageFormat; 9] = [
+        UsageFormat::PlainCsv,
+        UsageFormat::GithubCopilot,
+        UsageFormat::GithubSeats,
+        UsageFormat::M365Copilot,
+        UsageFormat::Chatgpt,
+        UsageFormat::Cursor,
+        UsageFormat::Gemini,
+        UsageFormat::AmazonQ,
+        UsageFormat::Viva,
+    ];
+
+    /// Stable identifier, stored and used in forms and the CLI: "csv", "github", "m365", ...
     pub fn as_str(self) -> &'static str {
         match self {
             UsageFormat::PlainCsv => "csv",
             UsageFormat::GithubCopilot => "github",
             UsageFormat::M365Copilot => "m365",
+            UsageFormat::GithubSeats => "github-seats",
+            UsageFormat::Chatgpt => "chatgpt",
+            UsageFormat::Cursor => "cursor",
+            UsageFormat::Gemini => "gemini",
+            UsageFormat::AmazonQ => "amazon-q",
+            UsageFormat::Viva => "viva",
         }
     }
 
@@ -110,6 +141,36 @@ impl UsageFormat {
             UsageFormat::PlainCsv => "Plain CSV (AI hours per employee and month)",
             UsageFormat::GithubCopilot => "GitHub Copilot usage metrics (NDJSON)",
             UsageFormat::M365Copilot => "Microsoft 365 Copilot usage report (CSV)",
+            UsageFormat::GithubSeats => "GitHub Copilot seat assignments (JSON)",
+            UsageFormat::Chatgpt => "ChatGPT Enterprise user engagement report (CSV)",
+            UsageFormat::Cursor => "Cursor team usage (Admin API JSON or dashboard CSV)",
+            UsageFormat::Gemini => "Gemini for Workspace activity report (JSON)",
+            UsageFormat::AmazonQ => "Amazon Q Developer per-user activity report (CSV)",
+            UsageFormat::Viva => "Viva Insights person query (CSV)",
+        }
+    }
+}
+
+impl UsageFormat {
+    /// The file's column (or JSON field) that names the person, and the roster column it is matched on.
+    pub fn matched_on(self) -> (&'static str, &'static str) {
+        match self {
+            UsageFormat::PlainCsv => ("employee_id", "the roster's employee_id or email"),
+            UsageFormat::GithubCopilot => {
+                ("user_login", "the roster's login column (or employee_id)")
+            }
+            UsageFormat::GithubSeats => (
+                "assignee.login",
+                "the roster's login column (or employee_id)",
+            ),
+            UsageFormat::M365Copilot => {
+                ("User Principal Name", "the roster's upn column (or email)")
+            }
+            UsageFormat::Chatgpt => ("email", "the roster's email"),
+            UsageFormat::Cursor => ("email", "the roster's email"),
+            UsageFormat::Gemini => ("actor.email", "the roster's email"),
+            UsageFormat::AmazonQ => ("UserId", "the roster's vendor_id column"),
+            UsageFormat::Viva => ("PersonId", "the roster's vendor_id column"),
         }
     }
 }
@@ -119,14 +180,17 @@ impl FromStr for UsageFormat {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        [
-            UsageFormat::PlainCsv,
-            UsageFormat::GithubCopilot,
-            UsageFormat::M365Copilot,
-        ]
-        .into_iter()
-        .find(|f| f.as_str().eq_ignore_ascii_case(s))
-        .ok_or_else(|| format!("unknown usage format {}; use csv, github or m365", quote(s)))
+        UsageFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<&str> = UsageFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown usage format {}; use one of {}",
+                    quote(s),
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -241,6 +305,17 @@ pub fn parse_usage(
         UsageFormat::PlainCsv => usage_csv::parse_plain(bytes),
         UsageFormat::GithubCopilot => github::parse_github(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
+        // Issue 12 in progress: these importers are being written; until then the file is refused.
+        UsageFormat::GithubSeats
+        | UsageFormat::Chatgpt
+        | UsageFormat::Cursor
+        | UsageFormat::Gemini
+        | UsageFormat::AmazonQ
+        | UsageFormat::Viva => table::refuse(
+            None,
+            None,
+            format!("the {} importer is not available yet", format.label()),
+        ),
     }
 }
 
@@ -323,11 +398,7 @@ mod tests {
 
     #[test]
     fn usage_formats_round_trip() {
-        for f in [
-            UsageFormat::PlainCsv,
-            UsageFormat::GithubCopilot,
-            UsageFormat::M365Copilot,
-        ] {
+        for f in UsageFormat::ALL {
             assert_eq!(f.as_str().parse::<UsageFormat>(), Ok(f));
             assert!(!f.label().is_empty());
         }
