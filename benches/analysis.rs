@@ -254,16 +254,27 @@ fn main() -> anyhow::Result<()> {
             // The report page's work: totals, profile, oversight split, segments, design effects, the
             // confidentiality rule and the economics.
             let t = Instant::now();
-            let r = layer2::reports::readout::load(&state, id, layer2::stats::MIN_COMPLIANCE)
-                .await
-                .map_err(err)?;
+            let r = layer2::reports::readout::load(
+                &state,
+                id,
+                layer2::stats::MIN_COMPLIANCE,
+                layer2::reports::compute::Audience::Aggregates,
+            )
+            .await
+            .map_err(err)?;
             assert_eq!(r.kept, PARTICIPANTS);
             t_report.push(t.elapsed());
             // A full CSV export: every raw row read, pseudonymised and written.
             let t = Instant::now();
-            let data = layer2::export::gather(&state, id, false, layer2::stats::MIN_COMPLIANCE)
-                .await
-                .map_err(err)?;
+            let data = layer2::export::gather(
+                &state,
+                id,
+                false,
+                layer2::stats::MIN_COMPLIANCE,
+                layer2::reports::compute::Audience::RawFiles,
+            )
+            .await
+            .map_err(err)?;
             let bytes: usize = layer2::export::write::tables(&data)
                 .iter()
                 .map(|t| layer2::export::write::csv(t).len())

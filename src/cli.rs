@@ -412,9 +412,15 @@ async fn export(
     crate::retention::service::require_raw_data(&state, id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = crate::export::gather(&state, id, descriptions, crate::stats::MIN_COMPLIANCE)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let data = crate::export::gather(
+        &state,
+        id,
+        descriptions,
+        crate::stats::MIN_COMPLIANCE,
+        crate::reports::compute::Audience::RawFiles,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     // A new folder is the service user's alone; an existing one (the admin's own choice) keeps its mode,
     // and every file written into it is 0600: the files hold pseudonymous personal data.
     if !out.exists() {

@@ -1,7 +1,8 @@
 //! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
 //! compliance rule, and the audit record of who took what.
 use super::pseudonymise::{
-    HiddenGroups, Quasi, choose_columns, gross_bands, pseudonym, publish, stored_utc, utc,
+    HiddenGroups, Published, Quasi, choose_columns, gross_bands, pseudonym, publish, stored_utc,
+    utc,
 };
 use super::{
     ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,
@@ -9,9 +10,10 @@ use super::{
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::reports::compute::{Computed, compute};
+use crate::reports::compute::{Audience, Computed, compute};
+use crate::staff::{StudyAccess, StudyRole};
 use crate::state::AppState;
-use crate::stats::input::Totals;
+use crate::stats::input::{Inputs, Totals};
 use crate::stats::oversight::OVERALL;
 use crate::stats::profile::{Metric, Profile};
 use crate::study::StudyId;
@@ -72,7 +74,33 @@ fn summary_rows(c: &Computed, k: usize) -> Vec<SummaryOut> {
     out
 }
 
-/// Reads a study's export. The participants are those of the analysis (consented main sample, pilot kept
+fn quasi(everyone: &Inputs) -> Vec<Quasi> {
+    everyone
+        .kept
+        .iter()
+        .map(|t: &Totals| Quasi {
+            cohort: t.cohort.clone(),
+            function: t.function.clone(),
+            tenure: t.tenure.clone(),
+        })
+        .collect()
+}
+
+/// The quasi-identifying columns the raw files carry, from everyone in the analysis (`everyone`: no
+/// compliance rule) and the groups the summary hides under the study's rule (`at_rule`).
+pub fn raw_columns(everyone: &Inputs, at_rule: &Computed, k: usize) -> Published {
+    let hide = at_rule.hidden(k);
+    let hidden = HiddenGroups {
+        cohorts: hide.cohorts,
+        functions: hide.functions,
+        tenures: hide.tenures,
+        overall: hide.overall,
+    };
+    choose_columns(&quasi(everyone), &hidden, k)
+}
+
+/// Reads a study's export; its summary is for `audience` (with the raw rows: [`Audience::RawFiles`]). The
+/// participants are those of the analysis (consented main sample, pilot kept
 /// apart), all of them: `layer2 analyze --min-compliance` applies the rule again on the other side.
 #[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn gather(
@@ -80,6 +108,7 @@ pub async fn gather(
     study: StudyId,
     descriptions: bool,
     min_compliance: f64,
+    audience: Audience,
 ) -> Result<ExportData> {
     let s = crate::study::service::get(state, study).await?;
     let k = state.config.min_cell_size;
@@ -98,23 +127,12 @@ pub async fn gather(
         false,
     )
     .await?;
-    let quasi: Vec<Quasi> = everyone
-        .kept
-        .iter()
-        .map(|t: &Totals| Quasi {
-            cohort: t.cohort.clone(),
-            function: t.function.clone(),
-            tenure: t.tenure.clone(),
-        })
-        .collect();
-    let hide = computed.hidden(k);
-    let hidden = HiddenGroups {
-        cohorts: hide.cohorts,
-        functions: hide.functions,
-        tenures: hide.tenures,
-        overall: hide.overall,
-    };
-    let columns = choose_columns(&quasi, &hidden, k);
+    let columns = raw_columns(&everyone, &computed, k);
+    let mut computed = computed;
+    if audience == Audience::RawFiles {
+        computed.withhold(&columns);
+    }
+    let quasi = quasi(&everyone);
     let hours: Vec<f64> = everyone.kept.iter().map(|t| t.gross_hours).collect();
     let limits = gross_bands(&hours, k);
     let mut participants: Vec<ParticipantOut> = everyone
@@ -233,20 +251,51 @@ pub async fn audit_export(
     Ok(())
 }
 
+/// Whether the raw files are withheld from this caller: a data analyst's, when the rows can't carry the
+/// cohort (see [`raw_withheld`]). Admins always get them; aggregate analysts never do anyway.
+pub async fn raw_withheld_from(
+    state: &AppState,
+    study: StudyId,
+    access: StudyAccess,
+) -> Result<bool> {
+    if access != StudyAccess::Granted(StudyRole::DataAnalyst)
+        || crate::retention::service::purged(state, study)
+            .await?
+            .is_some()
+    {
+        return Ok(false);
+    }
+    let everyone = crate::reports::study_inputs(state, study, 0.0).await?;
+    let at_rule = compute(
+        everyone.with_min_compliance(crate::stats::MIN_COMPLIANCE),
+        crate::stats::LEVEL,
+        false,
+    )
+    .await?;
+    Ok(!raw_columns(&everyone, &at_rule, state.config.min_cell_size).cohort)
+}
+
+/// Why a data analyst gets no raw file when the rows can't carry the cohort.
+pub fn raw_withheld(k: usize) -> String {
+    format!(
+        "The raw files are withheld for this study: a cohort has fewer than {k} participants (or the study is too small), so the rows could not carry the cohort, and next to the report's cohort figures they would give it away. The summary and every page stay available; an admin can export the files."
+    )
+}
+
 /// One file of a study's export as (bytes, content type), recorded in the audit log: a CSV file name of
 /// [`super::CSV_FILES`], `export.json` or `workbook.xlsx`; anything else is refused.
 #[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn file(
     state: &AppState,
     actor: &Actor,
-    role: crate::auth::Role,
+    access: StudyAccess,
     study: StudyId,
     name: &str,
     descriptions: bool,
 ) -> Result<(Vec<u8>, &'static str)> {
     use super::write;
     // Free text is the most identifying thing a participant gives: only an admin may take it out.
-    if descriptions && role != crate::auth::Role::Admin {
+    if descriptions && access != StudyAccess::Admin {
         return Err(AppError::Forbidden);
     }
     let known =
@@ -260,12 +309,43 @@ pub async fn file(
             crate::retention::service::require_raw_data(state, study).await?;
         }
         audit_export(state, actor, study, name, false).await?;
-        return Ok((
-            p.snapshot.summary_csv.into_bytes(),
-            "text/csv; charset=utf-8",
-        ));
+        // A data analyst may still hold rows downloaded before the purge: their summary, as before.
+        let summary = match p.snapshot.raw_summary_csv {
+            Some(csv) if access == StudyAccess::Granted(StudyRole::DataAnalyst) => csv,
+            None if access == StudyAccess::Granted(StudyRole::DataAnalyst) => p
+                .snapshot
+                .summary_csv
+                .lines()
+                .filter(|l| !l.starts_with("function,") && !l.starts_with("tenure,"))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+            _ => p.snapshot.summary_csv,
+        };
+        return Ok((summary.into_bytes(), "text/csv; charset=utf-8"));
     }
-    let data = gather(state, study, descriptions, crate::stats::MIN_COMPLIANCE).await?;
+    // The summary alone follows its reader (see `Audience`); every other file carries raw rows, and a
+    // summary inside it breaks down only by their columns.
+    let data_analyst = access == StudyAccess::Granted(StudyRole::DataAnalyst);
+    // The summary's reader holds no raw rows when an admin, an aggregate analyst, or a data analyst
+    // refused the raw files.
+    let audience = if name != "summary.csv"
+        || (data_analyst && !raw_withheld_from(state, study, access).await?)
+    {
+        Audience::RawFiles
+    } else {
+        Audience::Aggregates
+    };
+    let data = gather(
+        state,
+        study,
+        descriptions,
+        crate::stats::MIN_COMPLIANCE,
+        audience,
+    )
+    .await?;
+    if data_analyst && name != "summary.csv" && !data.columns.cohort {
+        return Err(AppError::Conflict(raw_withheld(state.config.min_cell_size)));
+    }
     let file = match name {
         "export.json" => (write::json(&data), "application/json"),
         "workbook.xlsx" => (
@@ -285,8 +365,8 @@ pub async fn file(
 }
 
 /// `summary.csv` as an export writes it now (the retention snapshot keeps it).
-pub async fn summary_csv(state: &AppState, study: StudyId) -> Result<String> {
-    let data = gather(state, study, false, crate::stats::MIN_COMPLIANCE).await?;
+pub async fn summary_csv(state: &AppState, study: StudyId, audience: Audience) -> Result<String> {
+    let data = gather(state, study, false, crate::stats::MIN_COMPLIANCE, audience).await?;
     let table = super::write::tables(&data)
         .into_iter()
         .find(|t| t.name == "summary.csv")

@@ -1,10 +1,10 @@
 //! The analysis page's content: the Layer 2 profile per cohort and overall with intervals (and the
 //! bootstrap's when asked for), oversight by kind, design effects, segments, compliance and exclusions,
 //! and the baseline comparison. No metric is shown for a group smaller than the minimum cell size.
-use super::compute::compute;
+use super::compute::Audience;
 use super::order::{band_order, cohort_order};
 use super::text::{cell as show, pct};
-use super::{study_inputs, to_data};
+use super::{computed_for, to_data};
 use crate::baseline::view::{Row, VendorView, comparison};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -50,6 +50,8 @@ pub struct Analysis {
     pub vendor: Option<VendorView>,
     /// Why this threshold shows counts only (it is a few people away from the study's rule), if it does.
     pub counts_only: Option<String>,
+    /// Why breakdowns are missing for this reader (see `Audience`), if any are.
+    pub withheld: Option<String>,
 }
 
 /// Oversight by kind of one group.
@@ -156,6 +158,7 @@ pub async fn analysis(
     is_admin: bool,
     min: Option<&str>,
     with_bootstrap: bool,
+    audience: Audience,
 ) -> Result<Analysis> {
     // Recomputing needs the raw data; after a purge only the frozen report remains.
     crate::retention::service::require_raw_data(state, study.id).await?;
@@ -180,7 +183,8 @@ pub async fn analysis(
         },
     };
     let level = crate::stats::LEVEL;
-    let inputs = study_inputs(state, study.id, min_compliance).await?;
+    let (inputs, computed, withheld) =
+        computed_for(state, study.id, min_compliance, with_bootstrap, audience).await?;
     let bands = crate::roster::service::bands(study).labels();
     let data: Vec<_> = inputs.kept.iter().map(to_data).collect();
     let min_cell = state.config.min_cell_size;
@@ -195,7 +199,7 @@ pub async fn analysis(
             Some("No consented main-sample participant meets the compliance rule yet.".to_string()),
         )
     } else {
-        let c = compute(inputs.clone(), level, with_bootstrap).await?;
+        let c = computed;
         let hide = c.hidden(min_cell);
         match &c.profile {
             Err(e) => (vec![], Some(format!("The profile cannot be computed: {e}"))),
@@ -362,6 +366,7 @@ pub async fn analysis(
         baseline_rows,
         vendor,
         counts_only,
+        withheld: super::withheld_note(&withheld),
     })
 }
 

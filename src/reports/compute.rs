@@ -26,6 +26,22 @@ pub struct Computed {
     pub by_tenure: Option<BTreeMap<String, Profile>>,
 }
 
+/// Who reads the figures. Every published aggregate is exact, and the raw files give each row's exact
+/// values: a reader who holds both can search the rows for a subset whose figures add up to a published
+/// group (the subset-sum attack of issue 11 found all nine HR participants of a study that way, though
+/// `participants.csv` carried no function). So the breakdowns shown to someone who can also download the
+/// raw files are only those the raw files carry for every row: then every figure they see can be computed
+/// from the rows they hold, and adds nothing to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// No raw files (an analyst with the aggregate study role, or an admin, who holds the key anyway):
+    /// every group of at least k people.
+    Aggregates,
+    /// Holds the raw files (a data analyst, or any file that bundles the raw rows with the summary): only
+    /// the breakdowns the raw files carry.
+    RawFiles,
+}
+
 /// Which groups show no metric (fewer than k participants, or given away by subtraction).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hidden {
@@ -109,6 +125,37 @@ fn partition(groups: &BTreeMap<String, Profile>, total: usize, k: usize) -> BTre
 }
 
 impl Computed {
+    /// Drops the breakdowns the raw files leave out (for [`Audience::RawFiles`]) and says which, in words
+    /// ("function", "tenure", "cohort").
+    pub fn withhold(
+        &mut self,
+        columns: &crate::export::pseudonymise::Published,
+    ) -> Vec<&'static str> {
+        let mut withheld = Vec::new();
+        if !columns.cohort {
+            if let Ok(p) = &mut self.profile {
+                p.cohorts.clear();
+            }
+            if let Some(c) = &mut self.categories {
+                c.retain(|k, _| k == OVERALL);
+            }
+            if let Some(d) = &mut self.deffs {
+                d.cohorts.clear();
+            }
+            if let Some(b) = &mut self.boot {
+                b.cohorts.clear();
+            }
+            withheld.push("cohort");
+        }
+        if !columns.function && self.by_function.take().is_some() {
+            withheld.push("function");
+        }
+        if !columns.tenure && self.by_tenure.take().is_some() {
+            withheld.push("tenure");
+        }
+        withheld
+    }
+
     /// The confidentiality rule for minimum cell size `k`, applied to cohorts, functions and tenure bands.
     pub fn hidden(&self, k: usize) -> Hidden {
         let Ok(p) = &self.profile else {

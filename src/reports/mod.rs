@@ -13,7 +13,7 @@ pub mod text;
 pub mod view;
 pub mod waves;
 
-pub use service::{set_economics, study_inputs};
+pub use service::{computed_for, set_economics, study_inputs, withheld_note};
 
 use crate::stats::input::Totals;
 

@@ -1,6 +1,6 @@
 //! What the report page, the executive readout and `layer2 report` show: the profile with the
 //! confidentiality rule applied, the renewal economics per cohort and overall, compliance and the sample.
-use super::compute::{Computed, Hidden, compute};
+use super::compute::{Audience, Computed, Hidden};
 use super::economics::{Assumptions, Economics, economics};
 use super::order::cohort_order;
 use super::text::{cell, money, percent};
@@ -69,6 +69,8 @@ pub struct Readout {
     pub pilot: i64,
     /// The day the raw data was purged, when the groups are the frozen snapshot.
     pub purged_on: Option<chrono::NaiveDate>,
+    /// The breakdowns withheld from this reader (see [`Audience`]).
+    pub withheld: Vec<&'static str>,
 }
 
 /// A purged study's readout: the groups frozen at the purge (hidden ones with no figure), nothing else.
@@ -108,25 +110,32 @@ fn frozen(study: StudyRow, k: usize, p: crate::retention::Purged) -> Readout {
         daily: vec![],
         pilot: 0,
         purged_on: Some(p.on),
+        withheld: vec![],
     }
 }
 
 /// Loads and computes a study's readout at the default 95% level.
 #[tracing::instrument(skip_all, fields(study = study.0))]
-pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Result<Readout> {
+pub async fn load(
+    state: &AppState,
+    study: StudyId,
+    min_compliance: f64,
+    audience: Audience,
+) -> Result<Readout> {
     let s = crate::study::service::get(state, study).await?;
     let k = state.config.min_cell_size;
     if let Some(p) = crate::retention::service::purged(state, study).await? {
         return Ok(frozen(s, k, p));
     }
-    let inputs = super::study_inputs(state, study, min_compliance).await?;
+    let (inputs, computed, withheld) =
+        super::computed_for(state, study, min_compliance, false, audience).await?;
     let (kept, excluded) = (inputs.kept.len(), inputs.excluded.len());
     let mut summaries: Vec<(String, ComplianceSummary)> = summarise(&inputs.kept, &inputs.excluded)
         .into_iter()
         .collect();
     let populations = inputs.populations.clone();
     let total_pop: f64 = populations.values().sum();
-    let computed = compute(inputs, crate::stats::LEVEL, false).await?;
+    drop(inputs);
     let hidden = computed.hidden(k);
     let money = super::repo::economics(&state.pool, study)
         .await?
@@ -217,13 +226,14 @@ pub async fn load(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
         daily,
         pilot,
         purged_on: None,
+        withheld,
     })
 }
 
 /// The readout as plain text (`layer2 report`).
 #[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Result<String> {
-    let r = load(state, study, min_compliance).await?;
+    let r = load(state, study, min_compliance, Audience::Aggregates).await?;
     let mut out = String::new();
     let s = &r.study;
     let _ = writeln!(

@@ -1,4 +1,5 @@
 //! Report rules: the main sample's totals read for analysis, and the renewal assumptions checked and saved.
+use super::compute::{Audience, Computed, compute};
 use super::{economics, repo};
 use crate::error::Result;
 use crate::roster::service as roster_service;
@@ -45,6 +46,59 @@ pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64)
         .map(|(c, n)| (c, n as f64))
         .collect();
     Ok(Inputs::split(totals, populations, min_compliance))
+}
+
+/// The participants under `min_compliance` and everything computed from them, for `audience`: a reader who
+/// also holds the raw files sees only the breakdowns those files carry (see [`Audience`]); the ones
+/// withheld are named. A data analyst whose study's rows can't carry the cohort gets no raw file
+/// (`export::service::file` refuses it), so nothing is withheld from them.
+pub async fn computed_for(
+    state: &AppState,
+    study: StudyId,
+    min_compliance: f64,
+    with_bootstrap: bool,
+    audience: Audience,
+) -> Result<(Inputs, Computed, Vec<&'static str>)> {
+    let level = crate::stats::LEVEL;
+    if audience == Audience::Aggregates {
+        let inputs = study_inputs(state, study, min_compliance).await?;
+        let computed = compute(inputs.clone(), level, with_bootstrap).await?;
+        return Ok((inputs, computed, vec![]));
+    }
+    let everyone = study_inputs(state, study, 0.0).await?;
+    let inputs = everyone.with_min_compliance(min_compliance);
+    let mut computed = compute(inputs.clone(), level, with_bootstrap).await?;
+    let rule = crate::stats::MIN_COMPLIANCE;
+    let k = state.config.min_cell_size;
+    let columns = if (min_compliance - rule).abs() < 1e-12 {
+        crate::export::service::raw_columns(&everyone, &computed, k)
+    } else {
+        let at_rule = compute(everyone.with_min_compliance(rule), level, false).await?;
+        crate::export::service::raw_columns(&everyone, &at_rule, k)
+    };
+    let withheld = if columns.cohort {
+        computed.withhold(&columns)
+    } else {
+        vec![]
+    };
+    Ok((inputs, computed, withheld))
+}
+
+/// Why a breakdown is missing for a data analyst, or `None` when nothing is withheld.
+pub fn withheld_note(withheld: &[&str]) -> Option<String> {
+    if withheld.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Breakdowns by {} are not shown to you for this study: the raw files you can download leave {} out (some groups are too small), and next to exact group figures the rows would let someone put {} back on a participant. Analysts without the raw files see them.",
+        withheld.join(" and "),
+        if withheld.len() == 1 {
+            "that column"
+        } else {
+            "those columns"
+        },
+        if withheld.len() == 1 { "it" } else { "them" },
+    ))
 }
 
 /// A number as a person types it: commas only as thousands separators ("1,000" or "12,500.50"); a comma

@@ -2,6 +2,7 @@
 //! charts, segments, renewal economics and compliance, each number already written out. Both pages read
 //! [`super::readout`], so the confidentiality rule and every number are the same on each.
 use super::charts::{self, Point};
+use super::compute::Audience;
 use super::economics::Range;
 use super::order::band_order;
 use super::readout::{Group, Readout, load};
@@ -73,6 +74,9 @@ pub struct View {
     /// The day the raw data was purged, when these figures are the frozen snapshot.
     #[serde(default)]
     pub purged_on: Option<String>,
+    /// Why breakdowns are missing for this reader (see `Audience`); never in a frozen snapshot.
+    #[serde(default)]
+    pub withheld: Option<String>,
 }
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
@@ -166,14 +170,22 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
 
 /// The report of a study under the study's compliance rule, every number written as the pages show it.
 #[tracing::instrument(skip_all, fields(study = id.0))]
-pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
+pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<View> {
     // After a purge the figures are the snapshot frozen just before it.
     if let Some(p) = crate::retention::service::purged(state, id).await? {
-        let mut v = p.snapshot.view;
+        // Files downloaded before the purge may still exist: a data analyst keeps seeing what they saw.
+        let mut v = match audience {
+            Audience::Aggregates => p.snapshot.view,
+            Audience::RawFiles => p.snapshot.raw_view.unwrap_or_else(|| {
+                let mut v = p.snapshot.view;
+                v.segments.clear();
+                v
+            }),
+        };
         v.purged_on = Some(p.on.to_string());
         return Ok(v);
     }
-    let r: Readout = load(state, id, crate::stats::MIN_COMPLIANCE).await?;
+    let r: Readout = load(state, id, crate::stats::MIN_COMPLIANCE, audience).await?;
     let shown: Vec<&Group> = r
         .groups
         .iter()
@@ -375,6 +387,7 @@ pub async fn view(state: &AppState, id: StudyId) -> Result<View> {
         compliance,
         assumptions,
         purged_on: None,
+        withheld: super::withheld_note(&r.withheld),
         sample: format!(
             "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.{}",
             r.kept,

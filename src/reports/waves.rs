@@ -96,6 +96,8 @@ pub async fn compare(state: &AppState, ids: &[i64]) -> Result<Waves> {
                     state,
                     crate::study::StudyId(*id),
                     crate::stats::MIN_COMPLIANCE,
+                    // Waves compare cohorts only, which the raw files always carry for a data analyst.
+                    super::compute::Audience::Aggregates,
                 )
                 .await?,
             );

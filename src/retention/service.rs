@@ -5,6 +5,8 @@ use super::{Counts, FrozenGroup, Purged, Snapshot, repo};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
+use crate::reports::compute::Audience;
+use crate::staff::{StudyAccess, StudyRole};
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -133,7 +135,13 @@ async fn purge(
         return Ok(None);
     }
     // Computed from the raw data before it goes: exactly what the pages showed (small cells hidden).
-    let readout = crate::reports::readout::load(state, id, crate::stats::MIN_COMPLIANCE).await?;
+    let readout = crate::reports::readout::load(
+        state,
+        id,
+        crate::stats::MIN_COMPLIANCE,
+        Audience::Aggregates,
+    )
+    .await?;
     let groups = readout
         .groups
         .into_iter()
@@ -144,9 +152,19 @@ async fn purge(
             profile: if g.hidden { blank(g.n) } else { g.profile },
         })
         .collect();
+    let analyst = StudyAccess::Granted(StudyRole::DataAnalyst);
+    let all = Audience::Aggregates;
+    // A data analyst refused the raw files (rows that can't carry the cohort) read the full summary.
+    let rows = if crate::export::service::raw_withheld_from(state, id, analyst).await? {
+        all
+    } else {
+        Audience::RawFiles
+    };
     let snapshot = Snapshot {
-        view: crate::reports::view::view(state, id).await?,
-        summary_csv: crate::export::service::summary_csv(state, id).await?,
+        view: crate::reports::view::view(state, id, all).await?,
+        raw_view: Some(crate::reports::view::view(state, id, rows).await?),
+        summary_csv: crate::export::service::summary_csv(state, id, all).await?,
+        raw_summary_csv: Some(crate::export::service::summary_csv(state, id, rows).await?),
         kept: readout.kept,
         groups,
     };

@@ -7,7 +7,7 @@ use crate::baseline::view::{Row, VendorView};
 use crate::error::Result;
 use crate::reports::analysis::{CategoryRow, ComplianceRow, DeffRow, ProfileRow, analysis};
 use crate::state::AppState;
-use crate::web::extract::PathStudy;
+use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -36,6 +36,7 @@ struct AnalysisPage {
     baseline_rows: Vec<Row>,
     vendor: Option<VendorView>,
     counts_only: Option<String>,
+    withheld: Option<String>,
 }
 
 /// Page options.
@@ -52,6 +53,7 @@ pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
     PathStudy(study): PathStudy,
+    PathAccess(access): PathAccess,
     Query(q): Query<AnalysisQuery>,
     jar: CookieJar,
 ) -> Result<Response> {
@@ -62,6 +64,7 @@ pub async fn page(
         staff.is_admin(),
         q.min.as_deref(),
         with_bootstrap,
+        super::report::audience(access),
     )
     .await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
@@ -84,6 +87,7 @@ pub async fn page(
         baseline_rows: a.baseline_rows,
         vendor: a.vendor,
         counts_only: a.counts_only,
+        withheld: a.withheld,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

@@ -22,6 +22,8 @@ struct ExportPage {
     files: Vec<(&'static str, &'static str)>,
     /// Whether the caller may take the raw files (not an aggregate analyst).
     raw_files: bool,
+    /// Why a data analyst gets no raw file for this study, when they don't.
+    withheld: Option<String>,
     min_cell: usize,
 }
 
@@ -55,16 +57,23 @@ pub async fn page(
     PathAccess(access): PathAccess,
     jar: CookieJar,
 ) -> Result<Response> {
+    let k = state.config.min_cell_size;
+    let withheld = export::service::raw_withheld_from(&state, study.id, access).await?;
+    let raw_files = access.raw_files() && !withheld;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ExportPage {
         ctx,
         nav: StudyNav::new(&study, "export"),
         files: ABOUT
             .into_iter()
-            .filter(|(name, _)| access.may_download(name))
+            .filter(|(name, _)| {
+                access.may_download(name)
+                    && (raw_files || crate::staff::AGGREGATE_FILES.contains(name))
+            })
             .collect(),
-        raw_files: access.raw_files(),
-        min_cell: state.config.min_cell_size,
+        raw_files,
+        withheld: withheld.then(|| export::service::raw_withheld(k)),
+        min_cell: k,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -92,7 +101,7 @@ pub async fn download(
     let (bytes, mime) = export::service::file(
         &state,
         &staff.actor(),
-        staff.role,
+        access,
         study.id,
         &f.file,
         descriptions,

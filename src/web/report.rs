@@ -4,9 +4,11 @@ use super::studies::StudyNav;
 use super::{PageCtx, outcome};
 use crate::auth::extract::{AdminForm, Staff};
 use crate::error::Result;
+use crate::reports::compute::Audience;
 use crate::reports::view::{View, view};
+use crate::staff::{StudyAccess, StudyRole};
 use crate::state::AppState;
-use crate::web::extract::PathStudy;
+use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -29,14 +31,24 @@ struct ReadoutPage {
     generated: String,
 }
 
+/// Who reads a study's figures: a data analyst also holds the raw files.
+pub fn audience(access: StudyAccess) -> Audience {
+    if access == StudyAccess::Granted(StudyRole::DataAnalyst) {
+        Audience::RawFiles
+    } else {
+        Audience::Aggregates
+    }
+}
+
 /// The cohort report.
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
     PathStudy(study): PathStudy,
+    PathAccess(access): PathAccess,
     jar: CookieJar,
 ) -> Result<Response> {
-    let r = view(&state, study.id).await?;
+    let r = view(&state, study.id, audience(access)).await?;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ReportPage {
         ctx,
@@ -50,8 +62,9 @@ pub async fn page(
 pub async fn readout(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
+    PathAccess(access): PathAccess,
 ) -> Result<Response> {
-    let r = view(&state, study.id).await?;
+    let r = view(&state, study.id, audience(access)).await?;
     let page = ReadoutPage {
         r,
         tool: format!(

@@ -331,11 +331,64 @@ async fn the_subtraction_attack_on_the_summary_and_the_raw_participants_restores
                 s[1]
             );
         }
-        assert!(
-            attacked > 0 || func.is_some(),
-            "{study}: the attack had a target"
-        );
+        // Before the fix the summary gave a function's figures although the rows carried no function, and
+        // the search above had targets; now a summary row names only a column the rows carry: none left.
+        assert_eq!(attacked, 0, "{study}: the attack still has a target");
+
+        // The stronger attack of the review: diary.csv and pings.csv give each row's exact task counts,
+        // so any exact figure for a group the rows don't name (a function's yield, say) is a subset-sum
+        // target over small integers. The data analyst's summary breaks down only by the columns the
+        // rows carry, and each of its figures follows from the rows: it adds nothing to them.
+        for r in &srows {
+            if r[g] != "overall" {
+                assert!(
+                    column(&header, &r[g]).is_some(),
+                    "{study}: the summary breaks down by {} which participants.csv leaves out",
+                    r[g]
+                );
+            }
+        }
+        assert!(srows.iter().all(|r| r[g] != "function"), "{study}");
+        let (_, diary) = download(&app, study, "diary.csv").await;
+        let (dh, drows) = table(&diary);
+        let outcome = column(&dh, "outcome").unwrap();
+        let cohort = column(&header, "cohort").expect("the demo's rows carry the cohort");
+        let cohort_of: HashMap<&str, &str> = rows
+            .iter()
+            .map(|r| (r[0].as_str(), r[cohort].as_str()))
+            .collect();
+        let mut tasks: HashMap<&str, (f64, f64)> = HashMap::new();
+        for r in &drows {
+            if kept.contains(&r[0]) {
+                let t = tasks.entry(cohort_of[r[0].as_str()]).or_default();
+                t.0 += 1.0;
+                t.1 += f64::from(r[outcome] == "all" || r[outcome] == "most");
+            }
+        }
+        for r in srows
+            .iter()
+            .filter(|r| r[g] == "cohort" && r[m] == "yield" && !r[e].is_empty())
+        {
+            let people = rows
+                .iter()
+                .filter(|p| kept.contains(&p[0]) && p[cohort] == r[1])
+                .count();
+            assert_eq!(r[n].parse::<usize>().unwrap(), people, "{study} {}", r[1]);
+            let (all, used) = tasks[r[1].as_str()];
+            let published: f64 = r[e].parse().unwrap();
+            assert!((published - used / all).abs() < 1e-9, "{study} {}", r[1]);
+        }
     }
+    // An analyst without the raw files still reads every breakdown of at least k people.
+    let viewer = app.stranger();
+    viewer
+        .login(layer2::demo::VIEWER_EMAIL, layer2::demo::VIEWER_PASSWORD)
+        .await;
+    let (status, summary) = download(&viewer, info.analysis_study_id, "summary.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(summary.contains("\nfunction,"), "{summary}");
+    let (status, _) = download(&viewer, info.analysis_study_id, "diary.csv").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[test]
@@ -397,7 +450,31 @@ async fn a_cohort_hidden_on_the_report_cannot_be_rebuilt_from_the_raw_files() {
     analyst.login(ANALYST_EMAIL, ANALYST_PASSWORD).await;
     let (_, summary) = download(&analyst, study, "summary.csv").await;
     assert!(summary.contains("cohort,heavy,3,yield,,,,,,1"), "{summary}");
-    let (_, participants) = download(&analyst, study, "participants.csv").await;
+    // The rows can't carry the cohort, and beside the cohort figures the data analyst sees they would
+    // give it away: the raw files are withheld from them, and the export page says why.
+    for file in ["participants.csv", "pings.csv", "export.json"] {
+        let (status, body) = download(&analyst, study, file).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{file}");
+        assert!(body.contains("raw files are withheld"), "{body}");
+    }
+    let (_, page) = analyst.get_text(&format!("/studies/{study}/export")).await;
+    assert!(page.contains("id=\"withheld\"") && !page.contains("value=\"pings.csv\""));
+    // An admin still exports them; a bundle of rows and summary breaks down by no column the rows lack.
+    let (_, bundle) = download(&app, study, "export.json").await;
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let carried = |group: &str| {
+        bundle["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get(group).is_some_and(|v| !v.is_null()))
+    };
+    assert!(!carried("cohort"));
+    for r in bundle["summary"].as_array().unwrap() {
+        let group = r["group"].as_str().unwrap();
+        assert!(group == "overall" || carried(group), "{r}");
+    }
+    let (_, participants) = download(&app, study, "participants.csv").await;
     let (header, rows) = table(&participants);
     assert!(
         hidden.iter().all(|h| rows.iter().any(|r| &r[0] == h)),
@@ -425,11 +502,7 @@ async fn a_cohort_hidden_on_the_report_cannot_be_rebuilt_from_the_raw_files() {
     let dir = tempfile::tempdir().unwrap();
     // The four files `layer2 analyze` reads come first in the export's list.
     for file in &layer2::export::CSV_FILES[..4] {
-        std::fs::write(
-            dir.path().join(file),
-            download(&analyst, study, file).await.1,
-        )
-        .unwrap();
+        std::fs::write(dir.path().join(file), download(&app, study, file).await.1).unwrap();
     }
     let offline = layer2::stats::input::read_dir(dir.path(), Default::default()).unwrap();
     assert!(
