@@ -1012,3 +1012,19 @@ pub fn welcome_path(text: &str) -> String {
     let at = text.find("/welcome/").expect("a setup link");
     text[at..at + "/welcome/".len() + 64].to_string()
 }
+
+// ---- study timeline helpers ----
+
+/// The timeline form's fields for five phases given as (start, end) dates, setup to readout.
+pub fn phase_fields(dates: [(&str, &str); 5]) -> Vec<(String, String)> {
+    ["setup", "pilot", "collection", "analysis", "readout"]
+        .iter()
+        .zip(dates)
+        .flat_map(|(n, (s, e))| {
+            [
+                (format!("{n}_start"), s.to_string()),
+                (format!("{n}_end"), e.to_string()),
+            ]
+        })
+        .collect()
+}

@@ -114,19 +114,6 @@ async fn an_analyst_reads_the_notice_but_cannot_change_it() {
 }
 
 /// The phase form's fields for five (start, end) pairs.
-fn phases(dates: [(&str, &str); 5]) -> Vec<(String, String)> {
-    ["setup", "pilot", "collection", "analysis", "readout"]
-        .iter()
-        .zip(dates)
-        .flat_map(|(n, (s, e))| {
-            [
-                (format!("{n}_start"), s.to_string()),
-                (format!("{n}_end"), e.to_string()),
-            ]
-        })
-        .collect()
-}
-
 async fn post_phases(
     app: &crate::helpers::TestApp,
     id: i64,
@@ -161,7 +148,7 @@ async fn a_year_typed_wrong_in_the_timeline_cannot_purge_a_study() {
     let html = post_phases(
         &app,
         draft,
-        phases([
+        phase_fields([
             ("2024-12-21", "2024-12-27"),
             ("2024-12-28", "2025-01-03"),
             ("2025-01-04", "2025-01-31"),
@@ -203,7 +190,7 @@ async fn a_year_typed_wrong_in_the_timeline_cannot_purge_a_study() {
     let (_, page) = app.get_text(&format!("/studies/{id}/privacy")).await;
     assert!(page.contains(&until.to_string()));
     let late_readout_end = until.succ_opt().unwrap().to_string();
-    let mut fields = phases([
+    let mut fields = phase_fields([
         ("2026-12-21", "2027-01-03"),
         ("2027-01-04", "2027-01-17"),
         ("2027-01-18", "2027-02-28"),
@@ -326,7 +313,7 @@ async fn nobody_consents_once_collection_is_over_and_old_invitations_follow_the_
     let html = post_phases(
         &app,
         id,
-        phases([
+        phase_fields([
             ("2026-12-21", "2027-01-03"),
             ("2027-01-04", "2027-01-17"),
             ("2027-01-18", "2027-02-21"),
@@ -372,7 +359,7 @@ async fn a_purged_studys_timeline_details_and_notice_no_longer_change() {
     let html = post_phases(
         &app,
         id,
-        phases([
+        phase_fields([
             ("2026-12-21", "2027-01-03"),
             ("2027-01-04", "2027-01-17"),
             ("2027-01-18", "2027-02-21"),

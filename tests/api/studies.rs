@@ -100,20 +100,6 @@ async fn editing_the_start_date_moves_every_phase_and_is_audited() {
     assert!(details.contains("moved 7 days"), "{details}");
 }
 
-fn phase_fields(dates: [(&'static str, &'static str); 5]) -> Vec<(String, String)> {
-    let names = ["setup", "pilot", "collection", "analysis", "readout"];
-    names
-        .iter()
-        .zip(dates)
-        .flat_map(|(n, (s, e))| {
-            [
-                (format!("{n}_start"), s.to_string()),
-                (format!("{n}_end"), e.to_string()),
-            ]
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn phases_can_move_but_must_stay_in_order_without_overlap() {
     let app = spawn_app().await;
