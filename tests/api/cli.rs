@@ -1,5 +1,5 @@
 //! The command line, run as a user would: the real binary against a real data folder.
-use crate::helpers::roster_csv;
+use crate::helpers::{roster_csv, study_in_folder};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -108,32 +108,7 @@ fn user_add_reads_the_password_from_stdin_and_never_prints_it() {
 async fn import_from_the_cli_uses_the_same_checks_as_the_web() {
     let dir = tempfile::tempdir().unwrap();
     // A study to import into, created through the library on the same data folder.
-    {
-        let config = layer2::config::Config {
-            data_dir: dir.path().to_path_buf(),
-            ..Default::default()
-        };
-        let pool = layer2::db::connect(&config.database_path()).await.unwrap();
-        let state = layer2::state::AppState::new(
-            pool.clone(),
-            config,
-            std::sync::Arc::new(layer2::clock::SystemClock),
-        )
-        .unwrap();
-        let form = layer2::study::StudyForm {
-            name: "CLI study".into(),
-            vendor: "GitHub".into(),
-            product: "Copilot".into(),
-            model_version: String::new(),
-            time_zone: "UTC".into(),
-            start_date: "2027-01-04".into(),
-        };
-        let d = layer2::study::StudyDetails::parse(&form).unwrap();
-        layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
+    study_in_folder(dir.path(), "CLI study").await;
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "employee_id,email,function,hire_date,time_zone\nE1,a@example.org,Sales,2020-01-01,Nowhere/City\n").unwrap();
     let o = layer2(

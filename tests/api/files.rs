@@ -1,6 +1,7 @@
 //! The files on disk, as the real binary leaves them: the data folder only the service's user can enter,
 //! the database and its `-wal`/`-shm` only it can read, on a new folder and on an existing open one.
 #![cfg(unix)]
+use crate::helpers::study_in_folder;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -132,32 +133,7 @@ async fn bytes_deleted_before_secure_delete_leave_the_file_at_the_upgrade() {
 async fn layer2_export_writes_files_only_its_user_can_read_whatever_the_umask() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    {
-        let config = layer2::config::Config {
-            data_dir: data.clone(),
-            ..Default::default()
-        };
-        let pool = layer2::db::connect(&config.database_path()).await.unwrap();
-        let state = layer2::state::AppState::new(
-            pool.clone(),
-            config,
-            std::sync::Arc::new(layer2::clock::SystemClock),
-        )
-        .unwrap();
-        let form = layer2::study::StudyForm {
-            name: "Export study".into(),
-            vendor: "GitHub".into(),
-            product: "Copilot".into(),
-            model_version: String::new(),
-            time_zone: "UTC".into(),
-            start_date: "2027-01-04".into(),
-        };
-        let d = layer2::study::StudyDetails::parse(&form).unwrap();
-        layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
+    study_in_folder(&data, "Export study").await;
     let out = tmp.path().join("export");
     // `sh -c 'umask 000; exec …'`: the most open umask a careless shell could have.
     let status = Command::new("sh")

@@ -1028,3 +1028,33 @@ pub fn phase_fields(dates: [(&str, &str); 5]) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+// ---- data folder helpers ----
+
+/// Creates study 1 (`name`) in the data folder `dir` through the library, as the CLI would find it.
+pub async fn study_in_folder(dir: &std::path::Path, name: &str) {
+    let config = layer2::config::Config {
+        data_dir: dir.to_path_buf(),
+        ..Default::default()
+    };
+    let pool = layer2::db::connect(&config.database_path()).await.unwrap();
+    let state = layer2::state::AppState::new(
+        pool.clone(),
+        config,
+        std::sync::Arc::new(layer2::clock::SystemClock),
+    )
+    .unwrap();
+    let form = layer2::study::StudyForm {
+        name: name.into(),
+        vendor: "GitHub".into(),
+        product: "Copilot".into(),
+        model_version: String::new(),
+        time_zone: "UTC".into(),
+        start_date: "2027-01-04".into(),
+    };
+    let d = layer2::study::StudyDetails::parse(&form).unwrap();
+    layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
+        .await
+        .unwrap();
+    pool.close().await;
+}
