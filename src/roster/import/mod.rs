@@ -5,8 +5,10 @@
 //! One file per format (`roster`, `usage_csv`, `github`, `m365`) over the shared CSV machinery (`table`)
 //! and field parsers (`fields`); this file holds the types they all return.
 
+mod detect;
 mod fields;
 mod github;
+mod github_seats;
 mod m365;
 mod roster;
 mod table;
@@ -302,12 +304,12 @@ pub fn parse_usage(
     options: &UsageOptions,
 ) -> Result<ParsedUsage, Vec<ImportProblem>> {
     match format {
-        UsageFormat::PlainCsv => usage_csv::parse_plain(bytes),
+        UsageFormat::PlainCsv => usage_csv::parse_plain(bytes, options),
         UsageFormat::GithubCopilot => github::parse_github(bytes),
+        UsageFormat::GithubSeats => github_seats::parse_seats(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
         // Issue 12 in progress: these importers are being written; until then the file is refused.
-        UsageFormat::GithubSeats
-        | UsageFormat::Chatgpt
+        UsageFormat::Chatgpt
         | UsageFormat::Cursor
         | UsageFormat::Gemini
         | UsageFormat::AmazonQ
@@ -317,6 +319,26 @@ pub fn parse_usage(
             format!("the {} importer is not available yet", format.label()),
         ),
     }
+}
+
+/// Picks the format of a usage file from its shape and header or keys (`--format auto`), or refuses it:
+/// an organisation-level file with the per-user report to download, an unknown one with what was looked
+/// for.
+pub fn detect_usage_format(bytes: &[u8]) -> Result<UsageFormat, Vec<ImportProblem>> {
+    detect::detect(bytes)
+}
+
+/// Detects the format when `format` is `None` (auto), then parses the file.
+pub fn parse_usage_auto(
+    format: Option<UsageFormat>,
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let format = match format {
+        Some(f) => f,
+        None => detect::detect(bytes)?,
+    };
+    parse_usage(format, bytes, options)
 }
 
 /// Per-person sums, indexed by first appearance.
