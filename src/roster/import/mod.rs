@@ -83,6 +83,10 @@ pub struct RosterRow {
     pub time_zone: Tz,
     /// User name at the vendor (e.g. a GitHub login), trimmed, as written.
     pub login: Option<String>,
+    /// Microsoft user principal name, lowercased, when the roster gives one.
+    pub upn: Option<String>,
+    /// An id the vendor assigns (IAM Identity Center user id, Viva PersonId), trimmed, as written.
+    pub vendor_id: Option<String>,
 }
 
 /// The usage file formats an admin can upload.
@@ -209,7 +213,8 @@ pub enum KeyKind {
     /// The roster's `upn` (Microsoft user principal name), lowercased; falls back to `email`.
     Upn,
     /// The roster's `vendor_id` (an id the vendor assigns, e.g. an IAM Identity Center user id or a Viva
-    /// PersonId), exact.
+    /// PersonId), trimmed and case-insensitive: Identity Center ids are UUIDs a tool may write in either
+    /// case, and no vendor issues two opaque ids differing only in case.
     VendorId,
 }
 
@@ -287,6 +292,21 @@ pub enum DateOrder {
     Dmy,
     /// 12/31/2026.
     Mdy,
+}
+
+impl DateOrder {
+    /// The admin's choice as typed or picked: "dmy", "mdy", or empty / "auto" for "decide from the file".
+    pub fn from_choice(s: &str) -> Result<Option<DateOrder>, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(None),
+            "dmy" => Ok(Some(DateOrder::Dmy)),
+            "mdy" => Ok(Some(DateOrder::Mdy)),
+            _ => Err(format!(
+                "unknown date order {}; use dmy (day/month) or mdy (month/day)",
+                quote(s.trim())
+            )),
+        }
+    }
 }
 
 /// Choices the admin makes for a usage file (on the page or on the command line).
