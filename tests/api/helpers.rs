@@ -1012,3 +1012,35 @@ pub fn welcome_path(text: &str) -> String {
     let at = text.find("/welcome/").expect("a setup link");
     text[at..at + "/welcome/".len() + 64].to_string()
 }
+
+// ---- usage sources helpers ----
+
+/// A data folder for the real binary holding one study (id 1) in setup, created through the library.
+pub async fn cli_data_dir_with_study(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = layer2::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let pool = layer2::db::connect(&config.database_path()).await.unwrap();
+    let state = layer2::state::AppState::new(
+        pool.clone(),
+        config,
+        std::sync::Arc::new(layer2::clock::SystemClock),
+    )
+    .unwrap();
+    let form = layer2::study::StudyForm {
+        name: name.into(),
+        vendor: "GitHub".into(),
+        product: "Copilot".into(),
+        model_version: String::new(),
+        time_zone: "UTC".into(),
+        start_date: "2027-01-04".into(),
+    };
+    let d = layer2::study::StudyDetails::parse(&form).unwrap();
+    layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
+        .await
+        .unwrap();
+    pool.close().await;
+    dir
+}

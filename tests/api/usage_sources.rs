@@ -1,7 +1,7 @@
 //! Usage files as vendors' admins download them (issue 12): detected format, encodings, day/month order,
 //! organisation-level files refused, GitHub's every surface and report period, the CLI saying what it read.
 use crate::cli::{layer2, text};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, cli_data_dir_with_study, spawn_app};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -295,33 +295,7 @@ async fn roster_upn_and_vendor_id_match_the_keys_vendors_give() {
 
 #[tokio::test]
 async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let config = layer2::config::Config {
-            data_dir: dir.path().to_path_buf(),
-            ..Default::default()
-        };
-        let pool = layer2::db::connect(&config.database_path()).await.unwrap();
-        let state = layer2::state::AppState::new(
-            pool.clone(),
-            config,
-            std::sync::Arc::new(layer2::clock::SystemClock),
-        )
-        .unwrap();
-        let form = layer2::study::StudyForm {
-            name: "CLI sources".into(),
-            vendor: "GitHub".into(),
-            product: "Copilot".into(),
-            model_version: String::new(),
-            time_zone: "UTC".into(),
-            start_date: "2027-01-04".into(),
-        };
-        let d = layer2::study::StudyDetails::parse(&form).unwrap();
-        layer2::study::service::create(&state, &layer2::audit::Actor::cli(), &d)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
+    let dir = cli_data_dir_with_study("CLI sources").await;
     let path = |name: &str, bytes: &[u8]| {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();

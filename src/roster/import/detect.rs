@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::table::{Layout, WRAPPER_KEYS, decode, refuse};
+use super::table::{Layout, WRAPPER_KEYS, decode, refuse, sniff_delimiter};
 use super::{ImportProblem, UsageFormat};
 
 /// The refusal every organisation-level file gets, followed by the report to download.
@@ -182,15 +182,7 @@ fn csv_header(text: &str) -> Vec<String> {
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("#TYPE"))
         .unwrap_or("");
-    let delimiter = if line.contains(',') {
-        b','
-    } else if line.contains(';') {
-        b';'
-    } else if line.contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
+    let delimiter = sniff_delimiter(line);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -273,7 +273,7 @@ fn first_line_end(bytes: &[u8]) -> usize {
 }
 
 /// Excel in many European locales writes ';' between columns; sniffing it spares the admin a round trip.
-fn sniff_delimiter(text: &str) -> u8 {
+pub(super) fn sniff_delimiter(text: &str) -> u8 {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if first.contains(',') {
         b','
@@ -844,5 +844,70 @@ mod tests {
         assert_eq!(v["a"], "x\"\\\n\t\u{1}");
         assert_eq!(v["a (2)"], "y");
         assert_eq!(v["column 3"], "z");
+    }
+
+    /// (layout, envelope keys, (row, login) of each record) of a JSON file.
+    fn read_json(text: &str) -> (JsonLayout, Vec<String>, Vec<(usize, String)>) {
+        let mut got = Vec::new();
+        let mut problems = Problems::default();
+        let is_record = |o: &serde_json::Map<String, Value>| o.contains_key("login");
+        let file = json_records(text, &is_record, &mut problems, &mut |row, v, _| {
+            got.push((row, v["login"].as_str().unwrap_or("?").to_owned()));
+        })
+        .unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(file.records, got.len());
+        (file.layout, file.envelope.keys().cloned().collect(), got)
+    }
+
+    #[test]
+    fn json_records_are_found_in_every_layout() {
+        let rec = |l: &str| format!("{{\"login\":\"{l}\"}}");
+        let (a, b) = (rec("a"), rec("b"));
+        let two = vec![(1, "a".to_string()), (2, "b".to_string())];
+        assert_eq!(read_json(&format!("{a}\n{b}\n")).2, two);
+        assert_eq!(read_json(&format!("{a}\n\n{b}\n")).2[1], (3, "b".into()));
+        assert_eq!(read_json(&format!("{a}\n{b}")).0, JsonLayout::Lines);
+        let (layout, _, got) = read_json(&format!("[\n  {a},\n  {b}\n]"));
+        assert_eq!((layout, got), (JsonLayout::Array, two.clone()));
+        let (layout, env, got) =
+            read_json(&format!("{{\"value\":[{a},{b}],\"@odata.context\":\"x\"}}"));
+        assert_eq!(
+            (layout, env, got),
+            (
+                JsonLayout::Wrapped,
+                vec!["@odata.context".into()],
+                two.clone()
+            )
+        );
+        // Pages: in an array, one per line, pretty-printed one after another.
+        let page = |r: &str| format!("{{\"total\":1,\"seats\":[{r}]}}");
+        for text in [
+            format!("[{},{}]", page(&a), page(&b)),
+            format!("{}\n{}\n", page(&a), page(&b)),
+            format!("{{\n \"seats\": [{a}]\n}}\n{{\n \"seats\": [{b}]\n}}\n"),
+        ] {
+            let (layout, _, got) = read_json(&text);
+            assert_eq!((layout, got), (JsonLayout::Wrapped, two.clone()), "{text}");
+        }
+        // One pretty-printed record; an unknown key holding the only list of objects.
+        assert_eq!(
+            read_json("{\n  \"login\": \"a\"\n}\n").2,
+            vec![(1, "a".into())]
+        );
+        let (_, env, got) = read_json(&format!(
+            "{{\"report_day\":\"2026-11-02\",\"users\":[{a}]}}"
+        ));
+        assert_eq!((env, got.len()), (vec!["report_day".into()], 1));
+        // Broken JSON names the line.
+        let mut problems = Problems::default();
+        let err = json_records(
+            "{\n \"login\": \"a\"\n}\n{\n \"login\" \"b\"\n}",
+            &|_| true,
+            &mut problems,
+            &mut |_, _, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(err[0].row, Some(5));
     }
 }
