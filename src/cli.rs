@@ -4,7 +4,7 @@ use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::roster::import::{ImportProblem, UsageFormat};
+use crate::roster::import::{DateOrder, ImportProblem, UsageFormat, UsageOptions};
 use crate::roster::service as roster_service;
 use crate::staff::service as staff_service;
 use crate::startup::Application;
@@ -182,9 +182,14 @@ enum ImportCommand {
         /// The study id (see `layer2 study list`).
         #[arg(long)]
         study: i64,
-        /// csv (plain), github (Copilot NDJSON) or m365 (Microsoft 365 Copilot report).
-        #[arg(long, default_value = "csv")]
+        /// auto (detect from the file), or one of csv, github, github-seats, m365, chatgpt, cursor, gemini,
+        /// amazon-q, viva.
+        #[arg(long, default_value = "auto")]
         format: String,
+        /// How to read dates like 03/04/2026 when every day in the file is 12 or less: dmy (day/month) or
+        /// mdy (month/day).
+        #[arg(long, value_name = "ORDER")]
+        date_order: Option<String>,
         /// Gross AI hours per month per usage unit, for sources without hours (an assumption, shown as such).
         #[arg(long, value_name = "HOURS")]
         hours_per_unit: Option<f64>,
@@ -667,12 +672,21 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCo
         ImportCommand::Usage {
             study,
             format,
+            date_order,
             hours_per_unit,
             file,
         } => {
-            let format: UsageFormat = format
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+            let choice: Option<UsageFormat> = if format.trim().eq_ignore_ascii_case("auto") {
+                None
+            } else {
+                Some(
+                    format
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--format: {e} (or auto)"))?,
+                )
+            };
+            let date_order = DateOrder::from_choice(date_order.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("--date-order: {e}"))?;
             if let Some(h) = hours_per_unit
                 && !(h.is_finite() && h > 0.0)
             {
@@ -681,12 +695,13 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCo
             let study = roster_service::study_for_cli(&state, study).await?;
             let bytes = read_with_progress(&file)?;
             let s = spinner("checking and importing the usage data…");
-            let result = roster_service::import_usage(
+            let result = roster_service::import_usage_as(
                 &state,
                 &actor,
                 &study,
                 &file_name(&file),
-                format,
+                choice,
+                UsageOptions { date_order },
                 bytes,
                 hours_per_unit,
             )
@@ -694,8 +709,13 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCo
             s.finish_and_clear();
             match result.map_err(|e| anyhow::anyhow!("{e}"))? {
                 Ok(o) => println!(
-                    "Imported {} rows: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
-                    o.rows, o.matched, o.unmatched
+                    "Imported {} rows of {} ({} to {}): {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+                    o.rows,
+                    o.source_read(),
+                    o.period.0,
+                    o.period.1,
+                    o.matched,
+                    o.unmatched
                 ),
                 Err(problems) => return Ok(print_problems(&file, &problems)),
             }

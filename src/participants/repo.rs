@@ -755,9 +755,9 @@ pub async fn erasure_counts(
            (SELECT COUNT(*) FROM consent_events WHERE participant = ?1) AS consent_events,
            (SELECT COUNT(*) FROM outbox WHERE participant = ?1) AS mail,
            (SELECT COUNT(*) FROM usage_raw r JOIN usage_imports i ON i.id = r.import_id JOIN employees e ON e.id = ?2
-              WHERE i.study_id = ?3 AND lower(r.key) IN (e.email, lower(e.employee_id), lower(e.login)))
+              WHERE i.study_id = ?3 AND lower(r.key) IN (e.email, lower(e.employee_id), lower(e.login), lower(e.upn), lower(e.vendor_id)))
            + (SELECT COUNT(*) FROM usage_summary u JOIN usage_imports i ON i.id = u.import_id JOIN employees e ON e.id = ?2
-              WHERE i.study_id = ?3 AND lower(u.key) IN (e.email, lower(e.employee_id), lower(e.login))) AS usage_rows",
+              WHERE i.study_id = ?3 AND lower(u.key) IN (e.email, lower(e.employee_id), lower(e.login), lower(e.upn), lower(e.vendor_id))) AS usage_rows",
     )
     .bind(t.participant)
     .bind(t.employee)
@@ -780,7 +780,7 @@ pub async fn erasure_message_ids(
 /// Deletes every row of a participant (answers, pings, diary, tasks, links, consent history, mail, the
 /// participant itself) and the usage rows keyed by them, then blanks their roster row: cohort, function,
 /// tenure band (`band`, computed from the hire date) and usage stay for the sample's composition; email,
-/// login, employee id and hire date go (the NOT NULL, UNIQUE columns get `placeholder`).
+/// login, upn, vendor id, employee id and hire date go (the NOT NULL, UNIQUE columns get `placeholder`).
 pub async fn erase(
     conn: &mut SqliteConnection,
     study: StudyId,
@@ -807,10 +807,10 @@ pub async fn erase(
     for sql in [
         "DELETE FROM usage_raw WHERE id IN (SELECT r.id FROM usage_raw r JOIN usage_imports i ON i.id = r.import_id
            JOIN employees e ON e.id = ?1
-           WHERE i.study_id = ?2 AND lower(r.key) IN (e.email, lower(e.employee_id), lower(e.login)))",
+           WHERE i.study_id = ?2 AND lower(r.key) IN (e.email, lower(e.employee_id), lower(e.login), lower(e.upn), lower(e.vendor_id)))",
         "DELETE FROM usage_summary WHERE rowid IN (SELECT u.rowid FROM usage_summary u JOIN usage_imports i ON i.id = u.import_id
            JOIN employees e ON e.id = ?1
-           WHERE i.study_id = ?2 AND lower(u.key) IN (e.email, lower(e.employee_id), lower(e.login)))",
+           WHERE i.study_id = ?2 AND lower(u.key) IN (e.email, lower(e.employee_id), lower(e.login), lower(e.upn), lower(e.vendor_id)))",
     ] {
         sqlx::query(sql)
             .bind(t.employee)

@@ -53,7 +53,8 @@ pub async fn replace_roster(
         .await?;
     for chunk in rows.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO employees (study_id, employee_id, email, function, hire_date, tenure_band, time_zone, login) ",
+            "INSERT INTO employees (study_id, employee_id, email, function, hire_date, tenure_band, time_zone, login, upn,
+               vendor_id) ",
         );
         q.push_values(chunk, |mut b, r| {
             let (hire, band) = match &r.tenure {
@@ -67,7 +68,9 @@ pub async fn replace_roster(
                 .push_bind(hire)
                 .push_bind(band)
                 .push_bind(r.time_zone.name())
-                .push_bind(r.login.as_deref());
+                .push_bind(r.login.as_deref())
+                .push_bind(r.upn.as_deref())
+                .push_bind(r.vendor_id.as_deref());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -126,7 +129,7 @@ pub async fn latest_roster_import<'e>(
 pub struct UsageImportRow {
     /// Id.
     pub id: i64,
-    /// `csv`, `github` or `m365`.
+    /// The format's identifier (`UsageFormat::as_str`).
     pub source: String,
     /// File name as uploaded.
     pub filename: String,
@@ -150,6 +153,10 @@ pub struct UsageImportRow {
     pub imported_at: DateTime<Utc>,
     /// Who (email), if a person.
     pub who: Option<String>,
+    /// Which variant of the source was read; empty for imports made before it was recorded.
+    pub version: String,
+    /// The text encoding the file was read in.
+    pub encoding: String,
 }
 
 /// Stores an import, its raw rows and its per-person summaries; returns the import id.
@@ -167,8 +174,8 @@ pub async fn insert_usage_import(
 ) -> sqlx::Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO usage_imports (study_id, source, filename, rows, matched, unmatched, period_start, period_end,
-           has_hours, unit_label, hours_per_unit, imported_at, user_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           has_hours, unit_label, hours_per_unit, imported_at, user_id, version, encoding)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(study)
     .bind(parsed.format.as_str())
@@ -183,6 +190,8 @@ pub async fn insert_usage_import(
     .bind(hours_per_unit)
     .bind(now)
     .bind(user)
+    .bind(parsed.version.as_str())
+    .bind(parsed.encoding)
     .fetch_one(&mut *conn)
     .await?;
     insert_raw_rows(conn, id, &parsed.rows).await?;
@@ -240,7 +249,7 @@ pub async fn latest_usage_import<'e>(
 ) -> sqlx::Result<Option<UsageImportRow>> {
     sqlx::query_as(
         "SELECT i.id, i.source, i.filename, i.rows, i.matched, i.unmatched, i.period_start, i.period_end, i.has_hours,
-           i.unit_label, i.hours_per_unit, i.imported_at, u.email AS who
+           i.unit_label, i.hours_per_unit, i.imported_at, u.email AS who, i.version, i.encoding
          FROM usage_imports i LEFT JOIN users u ON u.id = i.user_id
          WHERE i.study_id = ? ORDER BY i.id DESC LIMIT 1",
     )
@@ -256,7 +265,7 @@ pub async fn usage_imports<'e>(
 ) -> sqlx::Result<Vec<UsageImportRow>> {
     sqlx::query_as(
         "SELECT i.id, i.source, i.filename, i.rows, i.matched, i.unmatched, i.period_start, i.period_end, i.has_hours,
-           i.unit_label, i.hours_per_unit, i.imported_at, u.email AS who
+           i.unit_label, i.hours_per_unit, i.imported_at, u.email AS who, i.version, i.encoding
          FROM usage_imports i LEFT JOIN users u ON u.id = i.user_id
          WHERE i.study_id = ? ORDER BY i.id DESC",
     )
@@ -345,6 +354,10 @@ pub struct EmployeeRow {
     pub tenure_band: Option<String>,
     /// Vendor login.
     pub login: Option<String>,
+    /// Microsoft user principal name (lowercased).
+    pub upn: Option<String>,
+    /// An id the vendor assigns.
+    pub vendor_id: Option<String>,
     /// Usage score from the active import.
     pub usage_score: Option<f64>,
     /// Secondary ranking value.
@@ -380,7 +393,7 @@ pub async fn employees<'e>(
     study: StudyId,
 ) -> sqlx::Result<Vec<EmployeeRow>> {
     sqlx::query_as(
-        "SELECT id, employee_id, email, function, hire_date, tenure_band, login, usage_score, usage_tiebreak,
+        "SELECT id, employee_id, email, function, hire_date, tenure_band, login, upn, vendor_id, usage_score, usage_tiebreak,
            gross_hours_month, cohort
          FROM employees WHERE study_id = ? ORDER BY employee_id",
     )

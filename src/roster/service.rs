@@ -1,7 +1,9 @@
 //! Imports, cohort assignment and the sample draw: the rules, over `repo` and the pure modules.
 use super::SampleRole;
 use super::cohort::{Cohort, CohortShares, TenureBands, UsageRank, assign_cohorts};
-use super::import::{ImportProblem, KeyKind, UsageFormat, UsageOptions, parse_roster, parse_usage};
+use super::import::{
+    ImportProblem, KeyKind, UsageFormat, UsageOptions, parse_roster, parse_usage_auto,
+};
 use super::repo::{self, Derived, EmployeeRow};
 use super::sample::{Draw, DrawSpec, FrameUnit, draw_sample};
 use crate::audit::{self, Actor};
@@ -282,10 +284,33 @@ pub struct UsageOutcome {
     pub matched: usize,
     /// People in the file not on the roster (kept in the raw rows, not scored).
     pub unmatched: usize,
+    /// The format read (detected or chosen).
+    pub format: UsageFormat,
+    /// Which variant of the source was read.
+    pub version: String,
+    /// The text encoding the file was read in.
+    pub encoding: &'static str,
+    /// First and last day the file covers.
+    pub period: (chrono::NaiveDate, chrono::NaiveDate),
 }
 
-/// Imports a vendor usage file; it becomes the study's active usage source and cohorts are reassigned.
-#[tracing::instrument(skip_all, fields(study = study.id.0))]
+impl UsageOutcome {
+    /// "GitHub Copilot usage metrics (NDJSON) — per-user report, NDJSON; UTF-8", for the page and the CLI.
+    pub fn source_read(&self) -> String {
+        if self.version.is_empty() {
+            format!("{}; {}", self.format.label(), self.encoding)
+        } else {
+            format!(
+                "{} — {}; {}",
+                self.format.label(),
+                self.version,
+                self.encoding
+            )
+        }
+    }
+}
+
+/// Imports a vendor usage file in a named format with no options (see `import_usage_as`).
 pub async fn import_usage(
     state: &AppState,
     actor: &Actor,
@@ -295,14 +320,43 @@ pub async fn import_usage(
     bytes: Vec<u8>,
     hours_per_unit: Option<f64>,
 ) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let parsed =
-        tokio::task::spawn_blocking(move || parse_usage(format, &bytes, &UsageOptions::default()))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+    let options = UsageOptions::default();
+    let choice = Some(format);
+    import_usage_as(
+        state,
+        actor,
+        study,
+        filename,
+        choice,
+        options,
+        bytes,
+        hours_per_unit,
+    )
+    .await
+}
+
+/// Imports a vendor usage file, its format named or (`None`) detected; it becomes the study's active
+/// usage source and cohorts are reassigned.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn import_usage_as(
+    state: &AppState,
+    actor: &Actor,
+    study: &StudyRow,
+    filename: &str,
+    choice: Option<UsageFormat>,
+    options: UsageOptions,
+    bytes: Vec<u8>,
+    hours_per_unit: Option<f64>,
+) -> Result<std::result::Result<UsageOutcome, Problems>> {
+    let parsed = tokio::task::spawn_blocking(move || parse_usage_auto(choice, &bytes, &options))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let parsed = match parsed {
         Ok(p) => p,
         Err(problems) => return Ok(Err(problems)),
     };
+    let format = parsed.format;
     // An hours-based source needs no conversion; keeping one would mislead the reader.
     let hours_per_unit = if parsed.has_hours {
         None
@@ -338,8 +392,13 @@ pub async fn import_usage(
         }]));
     }
     repo::set_match_counts(&mut tx, id, matched as i64, unmatched as i64).await?;
+    let read = if parsed.version.is_empty() {
+        parsed.encoding.to_owned()
+    } else {
+        format!("{}, {}", parsed.version, parsed.encoding)
+    };
     let mut detail = format!(
-        "{} rows of {} from \"{filename}\" ({} to {}); {matched} people matched, {unmatched} not on the roster",
+        "{} rows of {} ({read}) from \"{filename}\" ({} to {}); {matched} people matched, {unmatched} not on the roster",
         parsed.rows.len(),
         format.label(),
         parsed.period_start,
@@ -362,6 +421,10 @@ pub async fn import_usage(
         rows: parsed.rows.len(),
         matched,
         unmatched,
+        format,
+        version: parsed.version,
+        encoding: parsed.encoding,
+        period: (parsed.period_start, parsed.period_end),
     }))
 }
 
@@ -481,19 +544,18 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
         Some(i) => repo::summaries(&mut *conn, i.id).await?,
         None => Vec::new(),
     };
-    let (by_id, by_email, by_login) = index(&employees);
+    let ix = index(&employees);
     let mut usage: Vec<Option<&repo::SummaryRow>> = vec![None; employees.len()];
     let (mut matched, mut unmatched) = (0, 0);
     for s in &summaries {
         let key = s.key.to_lowercase();
         let found = match s.key_kind {
-            KeyKind::EmployeeId => by_id.get(&key),
-            KeyKind::Email => by_email.get(&key),
-            KeyKind::Login => by_login.get(&key).or_else(|| by_id.get(&key)),
-            // Until the roster carries `upn` and `vendor_id` columns (issue 12), a UPN is matched as an
-            // email and a vendor id as a login.
-            KeyKind::Upn => by_email.get(&key),
-            KeyKind::VendorId => by_login.get(&key),
+            KeyKind::EmployeeId => ix.id.get(&key),
+            KeyKind::Email => ix.email.get(&key),
+            KeyKind::Login => ix.login.get(&key).or_else(|| ix.id.get(&key)),
+            // Where UPN and mail differ the roster's upn column says so; elsewhere the UPN is the mail.
+            KeyKind::Upn => ix.upn.get(&key).or_else(|| ix.email.get(&key)),
+            KeyKind::VendorId => ix.vendor_id.get(key.trim()),
         };
         match found {
             Some(&i) => {
@@ -544,18 +606,37 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
 
 type Index = HashMap<String, usize>;
 
-fn index(employees: &[EmployeeRow]) -> (Index, Index, Index) {
-    let mut by_id = HashMap::with_capacity(employees.len());
-    let mut by_email = HashMap::with_capacity(employees.len());
-    let mut by_login = HashMap::new();
+/// Roster positions by each identifier a usage key can match, lowercased.
+struct Indexes {
+    id: Index,
+    email: Index,
+    login: Index,
+    upn: Index,
+    vendor_id: Index,
+}
+
+fn index(employees: &[EmployeeRow]) -> Indexes {
+    let mut ix = Indexes {
+        id: HashMap::with_capacity(employees.len()),
+        email: HashMap::with_capacity(employees.len()),
+        login: HashMap::new(),
+        upn: HashMap::new(),
+        vendor_id: HashMap::new(),
+    };
     for (i, e) in employees.iter().enumerate() {
-        by_id.insert(e.employee_id.to_lowercase(), i);
-        by_email.insert(e.email.to_lowercase(), i);
+        ix.id.insert(e.employee_id.to_lowercase(), i);
+        ix.email.insert(e.email.to_lowercase(), i);
         if let Some(l) = &e.login {
-            by_login.insert(l.to_lowercase(), i);
+            ix.login.insert(l.to_lowercase(), i);
+        }
+        if let Some(u) = &e.upn {
+            ix.upn.insert(u.to_lowercase(), i);
+        }
+        if let Some(v) = &e.vendor_id {
+            ix.vendor_id.insert(v.trim().to_lowercase(), i);
         }
     }
-    (by_id, by_email, by_login)
+    ix
 }
 
 /// How the key of each usage format is matched (for the usage page).

@@ -5,7 +5,7 @@ use super::studies::StudyNav;
 use super::{PageCtx, outcome, thousands};
 use crate::auth::extract::{Admin, AdminForm, Staff};
 use crate::error::{AppError, Result};
-use crate::roster::import::UsageFormat;
+use crate::roster::import::{DateOrder, UsageFormat, UsageOptions};
 use crate::roster::repo;
 use crate::roster::service;
 use crate::state::AppState;
@@ -29,6 +29,7 @@ struct UsagePage {
     failed_file: String,
     formats: Vec<(&'static str, &'static str)>,
     chosen: String,
+    date_order: String,
 }
 
 struct UsageView {
@@ -43,6 +44,7 @@ struct UsageView {
     unit_label: String,
     assumption: Option<String>,
     hours_per_unit: String,
+    read: String,
 }
 
 impl UsageView {
@@ -69,6 +71,11 @@ impl UsageView {
                 .map(|h| format!("{h} gross AI hours per month per {}", u.unit_label)),
             hours_per_unit: u.hours_per_unit.map(|h| h.to_string()).unwrap_or_default(),
             unit_label: u.unit_label,
+            read: if u.version.is_empty() {
+                u.encoding
+            } else {
+                format!("{}; {}", u.version, u.encoding)
+            },
         }
     }
 }
@@ -82,7 +89,7 @@ async fn render_usage(
     study: &StudyRow,
     problems: Vec<ProblemView>,
     failed_file: String,
-    chosen: String,
+    (chosen, date_order): (String, String),
 ) -> Result<(CookieJar, String)> {
     let o = service::usage_overview(state, study).await?;
     let admin = staff.is_admin();
@@ -100,6 +107,7 @@ async fn render_usage(
         failed_file,
         formats: FORMATS.iter().map(|f| (f.as_str(), f.label())).collect(),
         chosen,
+        date_order,
     };
     Ok((jar, page.render()?))
 }
@@ -118,7 +126,7 @@ pub async fn usage_page(
         &study,
         vec![],
         String::new(),
-        "csv".into(),
+        ("auto".into(), String::new()),
     )
     .await?;
     Ok((jar, Html(html)).into_response())
@@ -136,7 +144,7 @@ fn parse_hours(s: Option<&String>) -> std::result::Result<Option<f64>, String> {
     }
 }
 
-/// Imports a usage file in one of the three vendor formats.
+/// Imports a usage file, its format detected ("auto") or named.
 pub async fn usage_import(
     State(state): State<AppState>,
     Admin(staff): Admin,
@@ -147,21 +155,32 @@ pub async fn usage_import(
     let up = read_upload(&staff, mp).await?;
     let back = format!("/studies/{}/usage", study.id.0);
     let chosen = up.fields.get("format").cloned().unwrap_or_default();
-    let Ok(format) = chosen.parse::<UsageFormat>() else {
-        let e = AppError::BadRequest("Choose the format of the usage file.".into());
-        return outcome(Err(e), jar, &back, "");
+    let choice = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
+        None
+    } else {
+        let Ok(format) = chosen.parse::<UsageFormat>() else {
+            let e = AppError::BadRequest("Choose the format of the usage file.".into());
+            return outcome(Err(e), jar, &back, "");
+        };
+        Some(format)
+    };
+    let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
+    let date_order = match DateOrder::from_choice(&order_text) {
+        Ok(o) => o,
+        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
     };
     let hours = match parse_hours(up.fields.get("hours_per_unit")) {
         Ok(h) => h,
         Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
     };
     let actor = staff.actor();
-    match service::import_usage(
+    match service::import_usage_as(
         &state,
         &actor,
         &study,
         &up.filename,
-        format,
+        choice,
+        UsageOptions { date_order },
         up.bytes,
         hours,
     )
@@ -169,8 +188,9 @@ pub async fn usage_import(
     {
         Ok(Ok(o)) => {
             let msg = format!(
-                "Imported {} rows: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+                "Imported {} rows of {}: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
                 thousands(o.rows as i64),
+                o.source_read(),
                 thousands(o.matched as i64),
                 thousands(o.unmatched as i64)
             );
@@ -178,8 +198,16 @@ pub async fn usage_import(
         }
         Ok(Err(problems)) => {
             let views = problem_views(&problems);
-            let (jar, html) =
-                render_usage(&state, &staff, jar, &study, views, up.filename, chosen).await?;
+            let (jar, html) = render_usage(
+                &state,
+                &staff,
+                jar,
+                &study,
+                views,
+                up.filename,
+                (chosen, order_text),
+            )
+            .await?;
             Ok(refused(jar, html))
         }
         Err(e) => outcome(Err(e), jar, &back, ""),

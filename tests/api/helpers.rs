@@ -1058,3 +1058,12 @@ pub async fn study_in_folder(dir: &std::path::Path, name: &str) {
         .unwrap();
     pool.close().await;
 }
+
+// ---- usage sources helpers ----
+
+/// A data folder for the real binary holding one study (id 1) in setup, created through the library.
+pub async fn cli_data_dir_with_study(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    study_in_folder(dir.path(), name).await;
+    dir
+}

@@ -75,13 +75,19 @@ async fn empty_headerless_missing_column_and_wrong_encoding_files_get_clear_answ
         ("header.csv", b"employee_id,email,function,hire_date,time_zone\n".to_vec(), "no data rows"),
         ("cols.csv", b"employee_id,email\nE1,a@example.org\n".to_vec(), "function"),
         ("utf16.csv", vec![0xFF, 0xFE, b'e', 0, b'm', 0], "UTF-16"),
-        ("latin1.csv", b"employee_id,email,function,hire_date,time_zone\nE1,a@example.org,Vertrieb \xfcber,2020-01-01,UTC\n".to_vec(), "UTF-8"),
+        // 0x81 is unassigned in Windows-1252: neither encoding a spreadsheet writes.
+        ("other.csv", b"employee_id,email,function,hire_date,time_zone\nE1,a@example.org,Vertrieb \x81ber,2020-01-01,UTC\n".to_vec(), "neither UTF-8 nor Windows-1252"),
     ];
     for (name, bytes, expect) in cases {
         let html = app.refused_roster(id, name, bytes).await;
         assert!(html.contains(expect), "{name}: expected {expect:?}");
     }
     assert_eq!(employees(&app, id).await, 0);
+    // Windows-1252 (Excel's "CSV" on Windows) is read, not refused (issue 12).
+    let html = app
+        .import_roster(id, "latin1.csv", b"employee_id,email,function,hire_date,time_zone\nE1,a@example.org,Vertrieb \xfcber,2020-01-01,UTC\n".to_vec())
+        .await;
+    assert!(html.contains("Vertrieb über"), "{html}");
 }
 
 #[tokio::test]

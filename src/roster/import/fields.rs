@@ -1,10 +1,122 @@
-//! Field parsers shared by the formats: strict dates and months, emails, decimals, repeats.
+//! Field parsers shared by the formats: strict dates and months, emails, decimals, repeats, and the
+//! spreadsheet short dates whose day/month order only the whole file can tell.
+//!
+//! Short dates (`ShortDate`, `ShortDates`) — for a column a spreadsheet wrote in its locale's short form
+//! (`31/12/2026`, `12/31/2026`, `31.12.2026`, `12-31-2026`; day and month of one or two digits, a
+//! four-digit year, `/`, `.` or `-` between):
+//! 1. per row, `ShortDate::parse(text)` splits the cell (no order assumed yet), `None` if it is not one;
+//!    keep the `ShortDate` with the row and `dates.see(text, sd)` on a `ShortDates::default()`;
+//! 2. after the last row, `dates.order(options.date_order)` decides: a first part > 12 means day/month, a
+//!    second part > 12 month/day; when every part is ≤ 12 the admin's choice (`UsageOptions.date_order`)
+//!    decides, and without one the file is refused with the returned message (it says how to choose);
+//!    a file showing both orders, or contradicting the admin's choice, is refused too;
+//! 3. `sd.date(order)` gives each row's date (`None` = no such day, e.g. 31/04, a row problem).
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::DateOrder;
 use super::table::quote;
+
+/// A short date as written, split into its parts before the day/month order is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ShortDate {
+    first: u32,
+    second: u32,
+    year: i32,
+}
+
+impl ShortDate {
+    /// `d/m/yyyy` or `m/d/yyyy` with `/`, `.` or `-` (the same one twice); `None` if not of that form.
+    pub(super) fn parse(s: &str) -> Option<ShortDate> {
+        let s = s.trim();
+        let sep = s.bytes().find(|b| matches!(b, b'/' | b'.' | b'-'))?;
+        let mut parts = s.split(char::from(sep));
+        let (a, b, y) = (parts.next()?, parts.next()?, parts.next()?);
+        let digits = |p: &str, min: usize, max: usize| {
+            (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+        };
+        if parts.next().is_some() || !digits(a, 1, 2) || !digits(b, 1, 2) || !digits(y, 4, 4) {
+            return None;
+        }
+        Some(ShortDate {
+            first: a.parse().ok()?,
+            second: b.parse().ok()?,
+            year: y.parse().ok()?,
+        })
+    }
+
+    /// The date in the given order; `None` when there is no such day.
+    pub(super) fn date(self, order: DateOrder) -> Option<NaiveDate> {
+        let (d, m) = match order {
+            DateOrder::Dmy => (self.first, self.second),
+            DateOrder::Mdy => (self.second, self.first),
+        };
+        NaiveDate::from_ymd_opt(self.year, m, d)
+    }
+}
+
+/// What a file's short dates say about their order: the first date that can only be read one way.
+#[derive(Debug, Default)]
+pub(super) struct ShortDates {
+    day_first: Option<String>,
+    month_first: Option<String>,
+    example: Option<String>,
+}
+
+fn order_name(o: DateOrder) -> &'static str {
+    match o {
+        DateOrder::Dmy => "day/month",
+        DateOrder::Mdy => "month/day",
+    }
+}
+
+impl ShortDates {
+    /// Notes one date (`text` as written, for messages).
+    pub(super) fn see(&mut self, text: &str, d: ShortDate) {
+        if d.first > 12 && self.day_first.is_none() {
+            self.day_first = Some(text.trim().to_owned());
+        }
+        if d.second > 12 && self.month_first.is_none() {
+            self.month_first = Some(text.trim().to_owned());
+        }
+        if self.example.is_none() {
+            self.example = Some(text.trim().to_owned());
+        }
+    }
+
+    /// The file's order, or why it cannot be decided (a message for the whole file).
+    pub(super) fn order(&self, chosen: Option<DateOrder>) -> Result<DateOrder, String> {
+        let found = match (&self.day_first, &self.month_first) {
+            (Some(a), Some(b)) => {
+                return Err(format!(
+                    "the dates mix two orders: {} can only be day/month and {} only month/day",
+                    quote(a),
+                    quote(b)
+                ));
+            }
+            (Some(a), None) => Some((DateOrder::Dmy, a)),
+            (None, Some(b)) => Some((DateOrder::Mdy, b)),
+            (None, None) => None,
+        };
+        match (found, chosen) {
+            (Some((o, text)), Some(c)) if o != c => Err(format!(
+                "{} can only be {}, but {} was chosen as the date order",
+                quote(text),
+                order_name(o),
+                order_name(c)
+            )),
+            (Some((o, _)), _) => Ok(o),
+            (None, Some(c)) => Ok(c),
+            (None, None) => Err(format!(
+                "every date in the file (e.g. {}) can be read as day/month or as month/day; choose the \
+                 date order (day/month or month/day) and import again",
+                quote(self.example.as_deref().unwrap_or(""))
+            )),
+        }
+    }
+}
 
 /// A strict YYYY-MM-DD date (chrono alone would also take "2020-1-5").
 pub(super) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
@@ -126,4 +238,81 @@ pub(super) fn first_row(
     }
     seen.insert(value.to_owned(), row);
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sd(s: &str) -> ShortDate {
+        ShortDate::parse(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        parse_iso_date(s).unwrap()
+    }
+
+    #[test]
+    fn short_dates_are_split_with_any_of_three_separators() {
+        for s in [
+            "3/4/2026",
+            "03/04/2026",
+            "03.04.2026",
+            "03-04-2026",
+            " 3/04/2026 ",
+        ] {
+            assert_eq!(sd(s).date(DateOrder::Dmy), Some(day("2026-04-03")), "{s}");
+            assert_eq!(sd(s).date(DateOrder::Mdy), Some(day("2026-03-04")), "{s}");
+        }
+        for s in [
+            "2026-04-03",
+            "3/4/26",
+            "3/4-2026",
+            "a/4/2026",
+            "3/4/2026/1",
+            "",
+            "123/4/2026",
+        ] {
+            assert_eq!(ShortDate::parse(s), None, "{s}");
+        }
+        assert_eq!(sd("31/4/2026").date(DateOrder::Dmy), None);
+    }
+
+    fn order(dates: &[&str], chosen: Option<DateOrder>) -> Result<DateOrder, String> {
+        let mut seen = ShortDates::default();
+        for d in dates {
+            seen.see(d, sd(d));
+        }
+        seen.order(chosen)
+    }
+
+    #[test]
+    fn the_order_comes_from_the_file_or_the_admin_or_is_refused() {
+        assert_eq!(order(&["1/2/2026", "25/2/2026"], None), Ok(DateOrder::Dmy));
+        assert_eq!(order(&["1/2/2026", "2/25/2026"], None), Ok(DateOrder::Mdy));
+        assert_eq!(
+            order(&["1/2/2026", "25/2/2026"], Some(DateOrder::Dmy)),
+            Ok(DateOrder::Dmy)
+        );
+        let ambiguous = order(&["01/02/2026", "12/11/2026"], None).unwrap_err();
+        assert!(
+            ambiguous.contains("\"01/02/2026\"") && ambiguous.contains("choose the date order"),
+            "{ambiguous}"
+        );
+        assert_eq!(
+            order(&["01/02/2026"], Some(DateOrder::Mdy)),
+            Ok(DateOrder::Mdy)
+        );
+        assert_eq!(
+            order(&["01/02/2026"], Some(DateOrder::Dmy)),
+            Ok(DateOrder::Dmy)
+        );
+        let mixed = order(&["25/2/2026", "2/25/2026"], None).unwrap_err();
+        assert!(mixed.contains("mix"), "{mixed}");
+        let contradicted = order(&["25/2/2026"], Some(DateOrder::Mdy)).unwrap_err();
+        assert!(
+            contradicted.contains("can only be day/month"),
+            "{contradicted}"
+        );
+    }
 }

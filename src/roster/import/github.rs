@@ -1,4 +1,14 @@
-//! GitHub Copilot usage metrics: one JSON record per user and day, as NDJSON or one JSON array.
+//! GitHub Copilot usage metrics: one JSON record per user and day (the `users-1-day` / `users-28-day`
+//! reports), as NDJSON, one JSON array, an object wrapping the list, or pretty-printed.
+//!
+//! A day counts as active when the record shows any Copilot surface GitHub reports: IDE completions and
+//! chat (the three activity counts, `used_chat`, `used_agent`), the CLI (`used_cli`, `totals_by_cli`,
+//! which GitHub keeps out of every other field), code review (`used_copilot_code_review_active` and
+//! `_passive`: a review Copilot wrote on the person's pull request is Copilot output they received) and
+//! the coding agent (`used_copilot_coding_agent`). The period is the report's own
+//! `report_start_day`..`report_end_day` (on the records or the wrapping object) when it states one, else
+//! the days present. Organisation reports attribute a user to every organisation they belong to, so the
+//! same login and day in two organisations' files is one day, not an error.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -6,12 +16,30 @@ use std::collections::hash_map::Entry;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use super::detect::org_level_refusal;
 use super::fields::parse_iso_date;
-use super::table::{Layout, Problems, decode, quote, refuse};
+use super::table::{Layout, Problems, decode, json_records, quote, refuse};
 use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
 
 /// Average days per month, to turn "days in the period" into months.
-const DAYS_PER_MONTH: f64 = 30.44;
+pub(super) const DAYS_PER_MONTH: f64 = 30.44;
+
+/// The activity counts GitHub reports per user and day (summed as the tiebreak).
+const COUNTS: [&str; 3] = [
+    "user_initiated_interaction_count",
+    "code_generation_activity_count",
+    "code_acceptance_activity_count",
+];
+
+/// Surfaces GitHub reports as a yes/no per user and day; any of them makes the day active.
+const FLAGS: [&str; 6] = [
+    "used_chat",
+    "used_agent",
+    "used_cli",
+    "used_copilot_code_review_active",
+    "used_copilot_code_review_passive",
+    "used_copilot_coding_agent",
+];
 
 #[derive(Default)]
 struct GithubSums {
@@ -19,17 +47,24 @@ struct GithubSums {
     events: f64,
 }
 
+/// One person's day: whether it was active and its events (the larger of two organisations' records).
+struct Day {
+    active: bool,
+    events: f64,
+}
+
 /// State of a GitHub Copilot import, fed one JSON record at a time.
 struct Github {
     people: People<GithubSums>,
-    seen: HashMap<(usize, NaiveDate), usize>,
+    days: HashMap<(usize, NaiveDate), Day>,
     rows: Vec<RawUsageRow>,
     first: Option<NaiveDate>,
     last: Option<NaiveDate>,
-    records: usize,
+    stated: Option<(NaiveDate, NaiveDate)>,
+    org_level: Option<String>,
 }
 
-fn json_type(v: &Value) -> &'static str {
+pub(super) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "true/false",
@@ -54,9 +89,60 @@ fn json_count(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
     }
 }
 
+/// A yes/no field; absent or null is no.
+fn json_flag(obj: &Map<String, Value>, field: &str) -> Result<bool, String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!(
+            "{field} must be true or false, not {}",
+            json_type(other)
+        )),
+    }
+}
+
+/// An optional YYYY-MM-DD text field.
+fn json_day(obj: &Map<String, Value>, field: &str) -> Result<Option<NaiveDate>, String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_iso_date(s.trim())
+            .map(Some)
+            .ok_or_else(|| format!("{} is not a date in the form YYYY-MM-DD", quote(s))),
+        Some(other) => Err(format!(
+            "{field} must be a text date YYYY-MM-DD, not {}",
+            json_type(other)
+        )),
+    }
+}
+
+/// The report's own period from a record or the wrapping object, when it states one.
+fn stated_period(
+    obj: &Map<String, Value>,
+) -> Result<Option<(NaiveDate, NaiveDate)>, (&'static str, String)> {
+    if let Some(day) = json_day(obj, "report_day").map_err(|m| ("report_day", m))? {
+        return Ok(Some((day, day)));
+    }
+    let start = json_day(obj, "report_start_day").map_err(|m| ("report_start_day", m))?;
+    let end = json_day(obj, "report_end_day").map_err(|m| ("report_end_day", m))?;
+    match (start, end) {
+        (Some(s), Some(e)) if s <= e => Ok(Some((s, e))),
+        (Some(s), Some(e)) => Err((
+            "report_end_day",
+            format!("the report ends on {e}, before it starts on {s}"),
+        )),
+        _ => Ok(None),
+    }
+}
+
 impl Github {
+    fn widen(&mut self, period: (NaiveDate, NaiveDate)) {
+        self.stated = Some(match self.stated {
+            Some((s, e)) => (s.min(period.0), e.max(period.1)),
+            None => period,
+        });
+    }
+
     fn record(&mut self, row: usize, value: Value, problems: &mut Problems) {
-        self.records += 1;
         let Value::Object(obj) = &value else {
             problems.push(
                 Some(row),
@@ -65,33 +151,24 @@ impl Github {
             );
             return;
         };
+        if !obj.contains_key("user_login")
+            && let Some(message) = org_level_refusal(obj)
+        {
+            self.org_level = Some(message);
+            return;
+        }
         let day = match obj.get("day") {
             None => {
                 problems.at(row, "day", "missing field \"day\"");
                 None
             }
-            Some(Value::String(s)) => {
-                let d = parse_iso_date(s.trim());
-                if d.is_none() {
-                    problems.at(
-                        row,
-                        "day",
-                        format!("{} is not a date in the form YYYY-MM-DD", quote(s)),
-                    );
+            Some(_) => match json_day(obj, "day") {
+                Ok(d) => d,
+                Err(m) => {
+                    problems.at(row, "day", m);
+                    None
                 }
-                d
-            }
-            Some(other) => {
-                problems.at(
-                    row,
-                    "day",
-                    format!(
-                        "day must be a text date YYYY-MM-DD, not {}",
-                        json_type(other)
-                    ),
-                );
-                None
-            }
+            },
         };
         let login = match obj.get("user_login") {
             None => {
@@ -112,43 +189,81 @@ impl Github {
                 None
             }
         };
-        let mut counts = [0u64; 3];
-        let fields = [
-            "user_initiated_interaction_count",
-            "code_generation_activity_count",
-            "code_acceptance_activity_count",
-        ];
-        for (count, field) in counts.iter_mut().zip(fields) {
+        let mut events = 0.0;
+        for field in COUNTS {
             match json_count(obj, field) {
-                Ok(n) => *count = n,
+                Ok(n) => events += n as f64,
                 Err(m) => problems.at(row, field, m),
             }
+        }
+        let mut active = events > 0.0;
+        for field in FLAGS {
+            match json_flag(obj, field) {
+                Ok(b) => active |= b,
+                Err(m) => problems.at(row, field, m),
+            }
+        }
+        // CLI use appears in no other field; the object is omitted on days without it.
+        match obj.get("totals_by_cli") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(cli)) => {
+                active = true;
+                match json_count(cli, "prompt_count") {
+                    Ok(n) => events += n as f64,
+                    Err(m) => problems.at(row, "totals_by_cli", m),
+                }
+            }
+            Some(other) => problems.at(
+                row,
+                "totals_by_cli",
+                format!("totals_by_cli must be an object, not {}", json_type(other)),
+            ),
+        }
+        let period = match stated_period(obj) {
+            Ok(p) => p,
+            Err((field, m)) => {
+                problems.at(row, field, m);
+                None
+            }
+        };
+        if let (Some(d), Some((s, e))) = (day, period)
+            && (d < s || d > e)
+        {
+            problems.at(
+                row,
+                "day",
+                format!("{d} is outside the report's period {s} to {e}"),
+            );
         }
         let (Some(day), Some(login)) = (day, login) else {
             return;
         };
+        if let Some(p) = period {
+            self.widen(p);
+        }
         let person = self.people.id(&login);
-        match self.seen.entry((person, day)) {
-            Entry::Occupied(e) => {
-                let message = format!(
-                    "{} on {day} is a duplicate of row {}",
-                    quote(&login),
-                    e.get()
-                );
-                problems.at(row, "user_login", message);
-                return;
+        let sums = &mut self.people.list[person].1;
+        match self.days.entry((person, day)) {
+            // The same person and day from a second organisation's file: one day, the larger counts.
+            Entry::Occupied(mut e) => {
+                let seen = e.get_mut();
+                if active && !seen.active {
+                    sums.active_days += 1;
+                    seen.active = true;
+                }
+                if events > seen.events {
+                    sums.events += events - seen.events;
+                    seen.events = events;
+                }
             }
             Entry::Vacant(v) => {
-                v.insert(row);
+                v.insert(Day { active, events });
+                sums.active_days += u32::from(active);
+                sums.events += events;
             }
         }
         self.first = Some(self.first.map_or(day, |f| f.min(day)));
         self.last = Some(self.last.map_or(day, |l| l.max(day)));
-        let sums = &mut self.people.list[person].1;
-        if counts[0] + counts[1] > 0 {
-            sums.active_days += 1;
-        }
-        sums.events += counts.iter().map(|&c| c as f64).sum::<f64>();
         if problems.is_empty() {
             self.rows.push(RawUsageRow {
                 row,
@@ -159,56 +274,48 @@ impl Github {
     }
 }
 
+/// Whether a JSON object is one GitHub per-user-day record (rather than an object wrapping them).
+pub(super) fn is_github_record(obj: &Map<String, Value>) -> bool {
+    obj.contains_key("user_login") || obj.contains_key("day")
+}
+
 pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Lines)?;
     let mut problems = Problems::default();
     let mut gh = Github {
         people: People::new(),
-        seen: HashMap::new(),
+        days: HashMap::new(),
         rows: Vec::new(),
         first: None,
         last: None,
-        records: 0,
+        stated: None,
+        org_level: None,
     };
-    if text.trim_start().starts_with('[') {
-        // One JSON array of the same records: rows are numbered by position in the array.
-        match serde_json::from_str::<Vec<Value>>(text) {
-            Ok(items) => {
-                for (i, item) in items.into_iter().enumerate() {
-                    gh.record(i + 1, item, &mut problems);
-                }
-            }
-            Err(e) => {
-                return refuse(
-                    Some(e.line()),
-                    None,
-                    format!("the file is not valid JSON: {e}"),
-                );
-            }
-        }
-    } else {
-        for (i, line) in text.split('\n').enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(line) {
-                Ok(v) => gh.record(i + 1, v, &mut problems),
-                Err(e) => problems.push(
-                    Some(i + 1),
-                    None,
-                    format!("the line is not valid JSON: {e}"),
-                ),
-            }
-        }
+    let file = json_records(
+        &text,
+        &is_github_record,
+        &mut problems,
+        &mut |row, value, problems| gh.record(row, value, problems),
+    )?;
+    if let Some(message) = gh.org_level {
+        return refuse(None, None, message);
     }
-    if gh.records == 0 && problems.is_empty() {
+    if file.records == 0 && problems.is_empty() {
         return refuse(None, None, "the file has no records");
+    }
+    match stated_period(&file.envelope) {
+        Ok(Some(p)) => gh.widen(p),
+        Ok(None) => {}
+        Err((field, m)) => problems.push(None, Some(field), m),
     }
     let (Some(first), Some(last), true) = (gh.first, gh.last, problems.is_empty()) else {
         return Err(problems.into_vec());
     };
-    let months = ((last - first).num_days() + 1) as f64 / DAYS_PER_MONTH;
+    let (start, end) = match gh.stated {
+        Some((s, e)) => (s.min(first), e.max(last)),
+        None => (first, last),
+    };
+    let months = ((end - start).num_days() + 1) as f64 / DAYS_PER_MONTH;
     let employees = gh
         .people
         .list
@@ -226,16 +333,21 @@ pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
             }
         })
         .collect();
+    let period_from = if gh.stated.is_some() {
+        "period from the report"
+    } else {
+        "period from the days present"
+    };
     Ok(ParsedUsage {
         format: UsageFormat::GithubCopilot,
         rows: gh.rows,
         employees,
-        period_start: first,
-        period_end: last,
+        period_start: start,
+        period_end: end,
         has_hours: false,
         unit_label: "active day per month",
-        version: String::new(),
-        encoding: "UTF-8",
+        version: format!("per-user report, {}, {period_from}", file.layout.label()),
+        encoding: text.encoding,
     })
 }
 
@@ -267,7 +379,8 @@ mod tests {
         let months = 30.0 / 30.44;
         let ada = &u.employees[0];
         assert_eq!((ada.key.as_str(), ada.key_kind), ("ada", KeyKind::Login));
-        assert!(close(ada.score, 2.0 / months), "{}", ada.score);
+        // 2026-11-02 has only accepted suggestions: accepting Copilot's code is using it.
+        assert!(close(ada.score, 3.0 / months), "{}", ada.score);
         assert!(close(ada.units, ada.score) && ada.active_days == Some(ada.score));
         assert!(close(ada.tiebreak, 9.0 / months));
         assert_eq!(ada.gross_hours_month, None);
@@ -313,8 +426,8 @@ mod tests {
                     {\"day\":\"2026-11-01\",\"user_login\":\"z\",\"user_initiated_interaction_count\":\"3\"}\n\
                     [1]\n\
                     {\"day\":\"01/11/2026\",\"user_login\":\"w\"}\n\
-                    {\"day\":\"2026-11-02\",\"user_login\":\"V\"}\n\
-                    {\"day\":\"2026-11-02\",\"user_login\":\"v\"}\n";
+                    {\"day\":\"2026-11-02\",\"user_login\":\"V\",\"used_cli\":\"yes\"}\n\
+                    {\"day\":\"2026-11-02\",\"user_login\":\"v\",\"report_start_day\":\"2026-11-03\",\"report_end_day\":\"2026-11-30\"}\n";
         let problems = parse_usage(
             UsageFormat::GithubCopilot,
             text.as_bytes(),
@@ -332,14 +445,15 @@ mod tests {
                 (Some(6), Some("user_initiated_interaction_count")),
                 (Some(7), None),
                 (Some(8), Some("day")),
-                (Some(10), Some("user_login")),
+                (Some(9), Some("used_cli")),
+                (Some(10), Some("day")),
             ]
         );
         assert_eq!(problems[0].message, "missing field \"user_login\"");
         assert!(problems[1].message.contains("JSON"));
         assert_eq!(
-            problems[8].message,
-            "\"v\" on 2026-11-02 is a duplicate of row 9"
+            problems[9].message,
+            "2026-11-02 is outside the report's period 2026-11-03 to 2026-11-30"
         );
         let broken_array = parse_usage(
             UsageFormat::GithubCopilot,
@@ -368,5 +482,126 @@ mod tests {
                 .message,
             "the file is empty"
         );
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/usage/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+        parse_usage(UsageFormat::GithubCopilot, bytes, &UsageOptions::default())
+    }
+
+    fn days_per_month(u: &ParsedUsage) -> Vec<(&str, f64)> {
+        u.employees
+            .iter()
+            .map(|e| (e.key.as_str(), e.score))
+            .collect()
+    }
+
+    #[test]
+    fn githubs_own_pretty_printed_example_is_read() {
+        let u = github(&fixture("github_docs_example.json")).unwrap();
+        assert_eq!(u.rows.len(), 1);
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2025-10-01"), d("2025-10-01"))
+        );
+        assert!(u.version.contains("JSON array"), "{}", u.version);
+        assert_eq!(u.encoding, "UTF-8");
+        // One active day in a one-day file; tiebreak = 1 + 1 + 0 counts + 2 CLI prompts.
+        assert!(close(u.employees[0].score, 30.44));
+        assert!(close(u.employees[0].tiebreak, 4.0 * 30.44));
+        // The same record as one pretty-printed object, not in an array.
+        let text = String::from_utf8(fixture("github_docs_example.json")).unwrap();
+        let object = text.trim().trim_start_matches('[').trim_end_matches(']');
+        assert_eq!(github(object.as_bytes()).unwrap().employees, u.employees);
+    }
+
+    #[test]
+    fn every_surface_counts_cli_review_agent_and_chat_days_included() {
+        let u = github(&fixture("github_users_28_day.ndjson")).unwrap();
+        // The report states 2025-09-04..2025-10-01 (28 days) though its records span 09-10..09-23.
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2025-09-04"), d("2025-10-01"))
+        );
+        assert!(
+            u.version.contains("period from the report"),
+            "{}",
+            u.version
+        );
+        let per_day = 30.44 / 28.0;
+        let got = days_per_month(&u);
+        let want = [
+            ("ide-dev", 2.0),
+            ("cli-dev", 3.0),
+            ("reviewer", 2.0),
+            ("agent-dev", 1.0),
+            ("chatter", 2.0),
+            ("idle", 0.0),
+        ];
+        assert_eq!(got.len(), want.len());
+        for ((k, score), (wk, days)) in got.iter().zip(want) {
+            assert_eq!(*k, wk);
+            assert!(close(*score, days * per_day), "{k}: {score}");
+        }
+        // CLI prompts count in the tiebreak: cli-dev has 3 days × 2 prompts and no IDE events.
+        assert!(close(u.employees[1].tiebreak, 6.0 * per_day));
+    }
+
+    #[test]
+    fn the_report_period_comes_from_a_wrapping_object_too() {
+        let text = "{\"report_start_day\":\"2026-11-01\",\"report_end_day\":\"2026-11-28\",\"users\":[\
+                    {\"day\":\"2026-11-02\",\"user_login\":\"a\",\"used_chat\":true}]}";
+        let u = github(text.as_bytes()).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2026-11-01"), d("2026-11-28"))
+        );
+        assert!(close(u.employees[0].score, 30.44 / 28.0));
+        assert!(u.version.contains("JSON object"), "{}", u.version);
+        // A one-day report: the day it states is the period.
+        let one = "{\"report_day\":\"2026-11-02\",\"data\":[{\"day\":\"2026-11-02\",\"user_login\":\"a\",\"used_cli\":true}]}";
+        let u = github(one.as_bytes()).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2026-11-02"), d("2026-11-02"))
+        );
+    }
+
+    #[test]
+    fn the_same_login_and_day_from_two_organisations_counts_once() {
+        let u = github(&fixture("github_two_orgs.ndjson")).unwrap();
+        assert_eq!(u.rows.len(), 4, "every raw record is kept");
+        let per_day = 30.44 / 28.0;
+        let got = days_per_month(&u);
+        assert_eq!(got[0].0, "ide-dev");
+        assert!(close(got[0].1, 2.0 * per_day), "{}", got[0].1);
+        // Events of the repeated day count once (the larger record), not twice.
+        assert!(close(u.employees[0].tiebreak, 4.0 * per_day));
+        assert_eq!(got[1].0, "other-org-dev");
+    }
+
+    #[test]
+    fn an_organisation_level_report_is_refused_as_having_no_per_user_data() {
+        let problems = github(&fixture("github_organization_28_day.json")).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.starts_with(
+                "this file has no per-user data; download the per-user report instead"
+            ),
+            "{}",
+            problems[0].message
+        );
+        let legacy = github(
+            b"[{\"date\":\"2024-06-24\",\"total_active_users\":24,\"total_engaged_users\":20}]",
+        )
+        .unwrap_err();
+        assert!(legacy[0].message.contains("no per-user data"));
     }
 }

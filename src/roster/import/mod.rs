@@ -5,8 +5,10 @@
 //! One file per format (`roster`, `usage_csv`, `github`, `m365`) over the shared CSV machinery (`table`)
 //! and field parsers (`fields`); this file holds the types they all return.
 
+mod detect;
 mod fields;
 mod github;
+mod github_seats;
 mod m365;
 mod roster;
 mod table;
@@ -81,6 +83,10 @@ pub struct RosterRow {
     pub time_zone: Tz,
     /// User name at the vendor (e.g. a GitHub login), trimmed, as written.
     pub login: Option<String>,
+    /// Microsoft user principal name, lowercased, when the roster gives one.
+    pub upn: Option<String>,
+    /// An id the vendor assigns (IAM Identity Center user id, Viva PersonId), trimmed, as written.
+    pub vendor_id: Option<String>,
 }
 
 /// The usage file formats an admin can upload.
@@ -207,7 +213,8 @@ pub enum KeyKind {
     /// The roster's `upn` (Microsoft user principal name), lowercased; falls back to `email`.
     Upn,
     /// The roster's `vendor_id` (an id the vendor assigns, e.g. an IAM Identity Center user id or a Viva
-    /// PersonId), exact.
+    /// PersonId), trimmed and case-insensitive: Identity Center ids are UUIDs a tool may write in either
+    /// case, and no vendor issues two opaque ids differing only in case.
     VendorId,
 }
 
@@ -287,6 +294,21 @@ pub enum DateOrder {
     Mdy,
 }
 
+impl DateOrder {
+    /// The admin's choice as typed or picked: "dmy", "mdy", or empty / "auto" for "decide from the file".
+    pub fn from_choice(s: &str) -> Result<Option<DateOrder>, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(None),
+            "dmy" => Ok(Some(DateOrder::Dmy)),
+            "mdy" => Ok(Some(DateOrder::Mdy)),
+            _ => Err(format!(
+                "unknown date order {}; use dmy (day/month) or mdy (month/day)",
+                quote(s.trim())
+            )),
+        }
+    }
+}
+
 /// Choices the admin makes for a usage file (on the page or on the command line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageOptions {
@@ -302,12 +324,12 @@ pub fn parse_usage(
     options: &UsageOptions,
 ) -> Result<ParsedUsage, Vec<ImportProblem>> {
     match format {
-        UsageFormat::PlainCsv => usage_csv::parse_plain(bytes),
+        UsageFormat::PlainCsv => usage_csv::parse_plain(bytes, options),
         UsageFormat::GithubCopilot => github::parse_github(bytes),
+        UsageFormat::GithubSeats => github_seats::parse_seats(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
         // Issue 12 in progress: these importers are being written; until then the file is refused.
-        UsageFormat::GithubSeats
-        | UsageFormat::Chatgpt
+        UsageFormat::Chatgpt
         | UsageFormat::Cursor
         | UsageFormat::Gemini
         | UsageFormat::AmazonQ
@@ -317,6 +339,26 @@ pub fn parse_usage(
             format!("the {} importer is not available yet", format.label()),
         ),
     }
+}
+
+/// Picks the format of a usage file from its shape and header or keys (`--format auto`), or refuses it:
+/// an organisation-level file with the per-user report to download, an unknown one with what was looked
+/// for.
+pub fn detect_usage_format(bytes: &[u8]) -> Result<UsageFormat, Vec<ImportProblem>> {
+    detect::detect(bytes)
+}
+
+/// Detects the format when `format` is `None` (auto), then parses the file.
+pub fn parse_usage_auto(
+    format: Option<UsageFormat>,
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let format = match format {
+        Some(f) => f,
+        None => detect::detect(bytes)?,
+    };
+    parse_usage(format, bytes, options)
 }
 
 /// Per-person sums, indexed by first appearance.

@@ -1,4 +1,6 @@
-//! The roster CSV: one row per employee, with tenure, time zone and an optional vendor login.
+//! The roster CSV: one row per employee, with tenure, time zone and the optional identifiers vendors
+//! match on: `login` (e.g. GitHub), `upn` (a Microsoft user principal name, when it differs from the
+//! email) and `vendor_id` (an id the vendor assigns: an IAM Identity Center user id, a Viva PersonId).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -30,6 +32,8 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
     }
     let tz_col = table.required("time_zone", &mut problems);
     let login_col = table.col("login");
+    let upn_col = table.col("upn");
+    let vendor_col = table.col("vendor_id");
     let (Some(id_col), Some(email_col), Some(function_col), Some(tz_col), false) =
         (id_col, email_col, function_col, tz_col, problems.total > 0)
     else {
@@ -46,6 +50,8 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
     let mut ids = HashMap::new();
     let mut emails = HashMap::new();
     let mut logins = HashMap::new();
+    let mut upns = HashMap::new();
+    let mut vendor_ids = HashMap::new();
     let mut rec = StringRecord::new();
     while let Some(row) = table.next(&mut rec, &mut problems) {
         let id = rec[id_col].trim();
@@ -155,6 +161,36 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
             );
         }
 
+        let upn = upn_col.map(|c| rec[c].trim()).filter(|u| !u.is_empty());
+        if let Some(u) = upn {
+            if let Err(m) = check_email(u) {
+                let m = m.replace("email address", "user principal name (name@domain)");
+                problems.at(row, "upn", m);
+            } else if let Some(earlier) = first_row(&mut upns, &u.to_lowercase(), row) {
+                problems.at(
+                    row,
+                    "upn",
+                    format!("{} is a duplicate of row {earlier}", quote(u)),
+                );
+            }
+        }
+        let vendor_id = vendor_col.map(|c| rec[c].trim()).filter(|v| !v.is_empty());
+        if let Some(v) = vendor_id {
+            if chars_over(v, 128) {
+                problems.at(
+                    row,
+                    "vendor_id",
+                    format!("{} is longer than 128 characters", quote(v)),
+                );
+            } else if let Some(earlier) = first_row(&mut vendor_ids, &v.to_lowercase(), row) {
+                problems.at(
+                    row,
+                    "vendor_id",
+                    format!("{} is a duplicate of row {earlier}", quote(v)),
+                );
+            }
+        }
+
         // Once the file is refused the rows are never used; stop building them.
         if problems.is_empty()
             && let (Some(tenure), Some(time_zone)) = (tenure, time_zone)
@@ -167,6 +203,8 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
                 tenure,
                 time_zone,
                 login: login.map(str::to_owned),
+                upn: upn.map(str::to_lowercase),
+                vendor_id: vendor_id.map(str::to_owned),
             });
         }
     }
@@ -199,6 +237,8 @@ mod tests {
                 tenure: Tenure::HireDate(d("2020-02-29")),
                 time_zone: chrono_tz::Europe::London,
                 login: Some("Octo-Ada".into()),
+                upn: None,
+                vendor_id: None,
             }
         );
         assert_eq!(rows[1].tenure, Tenure::Band("1-3 y".into()));
@@ -354,5 +394,44 @@ mod tests {
         assert_eq!(rows.len(), 100_000);
         assert_eq!(rows[99_999].row, 100_001);
         assert_eq!(rows[99_999].email, "e099999@example.org");
+    }
+
+    #[test]
+    fn upn_and_vendor_id_are_optional_checked_and_unique() {
+        let text = "employee_id,email,function,hire_date,time_zone,upn,vendor_id\n\
+                    E1,ada@example.org,Eng,2020-01-01,UTC,Ada.L@Corp.Example.onmicrosoft.com,52C514F4-1111-2222-3333-444455556666\n\
+                    E2,bob@example.org,Eng,2020-01-01,UTC,,\n";
+        let rows = roster(text).unwrap();
+        assert_eq!(
+            rows[0].upn.as_deref(),
+            Some("ada.l@corp.example.onmicrosoft.com")
+        );
+        assert_eq!(
+            rows[0].vendor_id.as_deref(),
+            Some("52C514F4-1111-2222-3333-444455556666")
+        );
+        assert_eq!(
+            (rows[1].upn.as_deref(), rows[1].vendor_id.as_deref()),
+            (None, None)
+        );
+        let bad = roster_err(
+            "employee_id,email,function,hire_date,time_zone,upn,vendor_id\n\
+             E1,a@example.org,Eng,2020-01-01,UTC,not a upn,v1\n\
+             E2,b@example.org,Eng,2020-01-01,UTC,x@corp.example,V1\n\
+             E3,c@example.org,Eng,2020-01-01,UTC,X@corp.example,v3\n",
+        );
+        assert_eq!(
+            places(&bad),
+            vec![
+                (Some(2), Some("upn")),
+                (Some(3), Some("vendor_id")),
+                (Some(4), Some("upn"))
+            ]
+        );
+        assert!(
+            bad[0].message.contains("user principal name"),
+            "{}",
+            bad[0].message
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The shared machinery of the CSV and NDJSON formats: decoding, spreadsheet row numbers, the header and
 //! its columns, raw rows kept as JSON, and the capped list of problems.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use csv::{ReaderBuilder, StringRecord};
@@ -87,12 +88,33 @@ pub(super) enum Layout {
     Lines,
 }
 
-/// The file as UTF-8 text without BOM, or why it cannot be read.
-pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<&str, Vec<ImportProblem>> {
+/// A file decoded to text: the text without BOM, and the encoding it was read in.
+pub(super) struct Decoded<'a> {
+    text: Cow<'a, str>,
+    /// "UTF-8", "UTF-8 with BOM" or "Windows-1252"; stored with the import and said on the page.
+    pub(super) encoding: &'static str,
+}
+
+impl std::ops::Deref for Decoded<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The file as text without BOM, or why it cannot be read.
+///
+/// CSV that is not valid UTF-8 is read as Windows-1252 (what Excel on Windows writes for "CSV"), unless
+/// that gives characters no spreadsheet writes (C1 controls), in which case the first bad row is named.
+/// JSON must be UTF-8 (RFC 8259), so NDJSON/JSON never falls back.
+pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<Decoded<'_>, Vec<ImportProblem>> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return refuse(None, None, UTF16_MESSAGE);
     }
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let (bytes, bom) = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => (rest, true),
+        None => (bytes, false),
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return refuse(None, None, "the file is empty");
     }
@@ -108,19 +130,88 @@ pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<&str, Vec<ImportPro
         return refuse(None, None, UTF16_MESSAGE);
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text),
+        Ok(text) => Ok(Decoded {
+            text: Cow::Borrowed(text),
+            encoding: if bom { "UTF-8 with BOM" } else { "UTF-8" },
+        }),
         Err(e) => {
             let at = e.valid_up_to();
+            if matches!(layout, Layout::Csv) && !bom {
+                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+                // Bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D are unassigned in Windows-1252: another encoding.
+                if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+                    return Ok(Decoded {
+                        text: Cow::Owned(text.into_owned()),
+                        encoding: "Windows-1252",
+                    });
+                }
+            }
             let row = match layout {
                 Layout::Csv => csv_row_at(bytes, at),
                 Layout::Lines => 1 + newlines(&bytes[..at]),
             };
-            refuse(
-                Some(row),
-                None,
-                format!("row {row} is not valid UTF-8; save the file as UTF-8"),
-            )
+            let message = match layout {
+                Layout::Csv => format!(
+                    "row {row} is neither UTF-8 nor Windows-1252; save the file as CSV UTF-8"
+                ),
+                Layout::Lines => format!("row {row} is not valid UTF-8; save the file as UTF-8"),
+            };
+            refuse(Some(row), None, message)
         }
+    }
+}
+
+/// What `Table::open` reads: the decoded file, or any borrowed text.
+pub(super) trait TableText<'a> {
+    fn into_bytes(self) -> Cow<'a, [u8]>;
+}
+
+fn cow_bytes(text: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+impl<'a> TableText<'a> for &'a str {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl<'a, 'b: 'a> TableText<'a> for &'a &'b str {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl<'a> TableText<'a> for &'a String {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl<'a> TableText<'a> for Decoded<'a> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        cow_bytes(self.text)
+    }
+}
+
+impl<'a> TableText<'a> for &'a Decoded<'_> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.text.as_bytes())
+    }
+}
+
+impl<'a> TableText<'a> for Cow<'a, str> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        cow_bytes(self)
+    }
+}
+
+impl<'a> TableText<'a> for &'a Cow<'_, str> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
     }
 }
 
@@ -130,33 +221,31 @@ pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<&str, Vec<ImportPro
 
 /// Spreadsheet row numbers from csv's byte offsets (its own line count skips blank lines and
 /// miscounts CRLF): a blank line is a row, a quoted cell with line breaks is one row.
-struct RowCounter<'a> {
-    text: &'a [u8],
+struct RowCounter {
     offset: usize,
     line: usize,
     embedded_newlines: usize,
 }
 
-impl<'a> RowCounter<'a> {
-    fn new(text: &'a [u8]) -> Self {
+impl RowCounter {
+    fn new() -> Self {
         RowCounter {
-            text,
             offset: 0,
             line: 1,
             embedded_newlines: 0,
         }
     }
 
-    fn row(&mut self, pos: Option<&csv::Position>, content: &[u8]) -> usize {
+    fn row(&mut self, text: &[u8], pos: Option<&csv::Position>, content: &[u8]) -> usize {
         let at = pos.map_or(self.offset, |p| {
             usize::try_from(p.byte()).unwrap_or(usize::MAX)
         });
-        let mut start = at.clamp(self.offset, self.text.len());
+        let mut start = at.clamp(self.offset, text.len());
         // csv reports the offset just after the previous record, before any line ends and blank lines.
-        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+        while start < text.len() && matches!(text[start], b'\r' | b'\n') {
             start += 1;
         }
-        self.line += newlines(&self.text[self.offset..start]);
+        self.line += newlines(&text[self.offset..start]);
         self.offset = start;
         let row = self.line.saturating_sub(self.embedded_newlines).max(1);
         self.embedded_newlines += newlines(content);
@@ -168,8 +257,23 @@ fn newlines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
+/// End of the first non-blank line (where the delimiter is sniffed), capped at 64 KiB.
+fn first_line_end(bytes: &[u8]) -> usize {
+    let cap = bytes.len().min(64 * 1024);
+    let mut start = 0;
+    for (i, &b) in bytes[..cap].iter().enumerate() {
+        if b == b'\n' {
+            if bytes[start..i].iter().any(|b| !b.is_ascii_whitespace()) {
+                return i;
+            }
+            start = i + 1;
+        }
+    }
+    cap
+}
+
 /// Excel in many European locales writes ';' between columns; sniffing it spares the admin a round trip.
-fn sniff_delimiter(text: &str) -> u8 {
+pub(super) fn sniff_delimiter(text: &str) -> u8 {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if first.contains(',') {
         b','
@@ -196,7 +300,7 @@ fn csv_row_at(bytes: &[u8], at: usize) -> usize {
     ));
     let mut rdr = csv_builder(delimiter).from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
-    let mut counter = RowCounter::new(bytes);
+    let mut counter = RowCounter::new();
     let mut row = 1;
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         if rec
@@ -205,7 +309,7 @@ fn csv_row_at(bytes: &[u8], at: usize) -> usize {
         {
             break;
         }
-        row = counter.row(rec.position(), rec.as_slice());
+        row = counter.row(bytes, rec.position(), rec.as_slice());
     }
     row
 }
@@ -216,21 +320,25 @@ fn is_blank(rec: &StringRecord) -> bool {
 
 /// A CSV file being read: its header, and its data records one at a time into a reused record.
 pub(super) struct Table<'a> {
-    rdr: csv::Reader<&'a [u8]>,
+    rdr: csv::Reader<std::io::Cursor<Cow<'a, [u8]>>>,
     pub(super) header: Vec<String>,
-    rows: RowCounter<'a>,
+    rows: RowCounter,
     data_rows: usize,
 }
 
 impl<'a> Table<'a> {
-    pub(super) fn open(text: &'a str) -> Result<Self, Vec<ImportProblem>> {
-        let mut rdr = csv_builder(sniff_delimiter(text)).from_reader(text.as_bytes());
-        let mut rows = RowCounter::new(text.as_bytes());
+    /// Opens the decoded file (`Table::open(&text)` or `Table::open(text)`) and reads its header.
+    pub(super) fn open(text: impl TableText<'a>) -> Result<Self, Vec<ImportProblem>> {
+        let bytes = text.into_bytes();
+        let delimiter = sniff_delimiter(&String::from_utf8_lossy(&bytes[..first_line_end(&bytes)]));
+        let mut rdr = csv_builder(delimiter).from_reader(std::io::Cursor::new(bytes));
+        let mut rows = RowCounter::new();
         let mut rec = StringRecord::new();
         loop {
             match rdr.read_record(&mut rec) {
                 Ok(true) => {
-                    rows.row(rec.position(), rec.as_byte_record().as_slice());
+                    let text = rdr.get_ref().get_ref();
+                    rows.row(text, rec.position(), rec.as_byte_record().as_slice());
                     if !is_blank(&rec) {
                         break;
                     }
@@ -284,14 +392,16 @@ impl<'a> Table<'a> {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
-                    let row = e.position().map(|p| self.rows.row(Some(p), &[]));
+                    let text = self.rdr.get_ref().get_ref();
+                    let row = e.position().map(|p| self.rows.row(text, Some(p), &[]));
                     problems.push(row, None, format!("the file cannot be read as CSV: {e}"));
                     return None;
                 }
             }
+            let text = self.rdr.get_ref().get_ref();
             let row = self
                 .rows
-                .row(rec.position(), rec.as_byte_record().as_slice());
+                .row(text, rec.position(), rec.as_byte_record().as_slice());
             if is_blank(rec) {
                 continue;
             }
@@ -319,6 +429,193 @@ impl<'a> Table<'a> {
             Ok(())
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON reading
+// ---------------------------------------------------------------------------------------------
+
+/// Keys under which a wrapping object carries its record list: Microsoft Graph (`value`), GitHub seat
+/// assignments (`seats`), Cursor's Admin API (`data`), Google's Reports API (`items`).
+pub(super) const WRAPPER_KEYS: [&str; 4] = ["value", "seats", "data", "items"];
+
+/// How the JSON file was laid out, said on the result page as the "version" of the source read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JsonLayout {
+    /// One JSON value per line.
+    Lines,
+    /// One JSON array of records.
+    Array,
+    /// One object wrapping the record list (`{"seats": [...]}`), or several such pages.
+    Wrapped,
+    /// One record, or several pretty-printed values one after another.
+    Document,
+}
+
+impl JsonLayout {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            JsonLayout::Lines => "NDJSON",
+            JsonLayout::Array => "JSON array",
+            JsonLayout::Wrapped => "JSON object",
+            JsonLayout::Document => "JSON document",
+        }
+    }
+}
+
+/// What `json_records` found around the records.
+#[derive(Debug)]
+pub(super) struct JsonFile {
+    /// The layout read.
+    pub(super) layout: JsonLayout,
+    /// Every scalar field of the wrapping object(s), e.g. `report_start_day` or `total_seats`; the first
+    /// page's value wins.
+    pub(super) envelope: serde_json::Map<String, serde_json::Value>,
+    /// Records handed to the callback.
+    pub(super) records: usize,
+}
+
+/// The record list of an object that wraps one: a known wrapper key, or else the only field holding a
+/// list of objects when the object is not itself a record (`is_record` says which objects are).
+fn wrapped_list<'v>(
+    obj: &'v serde_json::Map<String, serde_json::Value>,
+    is_record: &dyn Fn(&serde_json::Map<String, serde_json::Value>) -> bool,
+) -> Option<&'v str> {
+    use serde_json::Value;
+    if is_record(obj) {
+        return None;
+    }
+    if let Some(k) = WRAPPER_KEYS
+        .iter()
+        .find(|k| matches!(obj.get(**k), Some(Value::Array(_))))
+    {
+        return obj.get_key_value(*k).map(|(k, _)| k.as_str());
+    }
+    let mut lists = obj.iter().filter(|(_, v)| match v {
+        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_object),
+        _ => false,
+    });
+    match (lists.next(), lists.next()) {
+        (Some((k, _)), None) => Some(k.as_str()),
+        _ => None,
+    }
+}
+
+/// Reads a JSON file in any of the shapes vendors and their tools produce — NDJSON, one array, one object
+/// wrapping the list, pages of such objects (one per line, in an array, or pretty-printed one after
+/// another), or a single pretty-printed record — and hands each record to `each` with its row: the line
+/// for NDJSON, else its 1-based position among the records. `is_record` tells a record from a wrapper
+/// (e.g. a GitHub record has `user_login`). Lines are read one at a time, so NDJSON streams.
+pub(super) fn json_records(
+    text: &str,
+    is_record: &dyn Fn(&serde_json::Map<String, serde_json::Value>) -> bool,
+    problems: &mut Problems,
+    each: &mut dyn FnMut(usize, serde_json::Value, &mut Problems),
+) -> Result<JsonFile, Vec<ImportProblem>> {
+    use serde_json::Value;
+    let mut file = JsonFile {
+        layout: JsonLayout::Document,
+        envelope: serde_json::Map::new(),
+        records: 0,
+    };
+    // Flattens one top-level value: a wrapper gives its list (and envelope), anything else is a record.
+    let mut top =
+        |value: Value, line: Option<usize>, file: &mut JsonFile, problems: &mut Problems| {
+            let list_key = match &value {
+                Value::Object(obj) => wrapped_list(obj, is_record).map(str::to_owned),
+                _ => None,
+            };
+            match (value, list_key) {
+                (Value::Object(mut obj), Some(key)) => {
+                    let Some(Value::Array(items)) = obj.remove(&key) else {
+                        return;
+                    };
+                    for (k, v) in obj {
+                        if !v.is_array() && !v.is_object() {
+                            file.envelope.entry(k).or_insert(v);
+                        }
+                    }
+                    for item in items {
+                        file.records += 1;
+                        each(file.records, item, problems);
+                    }
+                }
+                (value, _) => {
+                    file.records += 1;
+                    each(line.unwrap_or(file.records), value, problems);
+                }
+            }
+        };
+    let trimmed = text.trim_start();
+    let first_line = trimmed.lines().next().unwrap_or("").trim();
+    if trimmed.starts_with('[') {
+        let items = match serde_json::from_str::<Vec<Value>>(text) {
+            Ok(items) => items,
+            Err(e) => {
+                return refuse(
+                    Some(e.line()),
+                    None,
+                    format!("the file is not valid JSON: {e}"),
+                );
+            }
+        };
+        file.layout = JsonLayout::Array;
+        for item in items {
+            let wraps = matches!(&item, Value::Object(o) if wrapped_list(o, is_record).is_some());
+            if wraps {
+                file.layout = JsonLayout::Wrapped;
+            }
+            top(item, None, &mut file, problems);
+        }
+    } else if serde_json::from_str::<Value>(first_line).is_ok_and(|v| v.is_object()) {
+        // NDJSON (records, or pages of a wrapper one per line): each line on its own.
+        file.layout = JsonLayout::Lines;
+        for (i, line) in text.split('\n').enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(line) {
+                Ok(v) => {
+                    if matches!(&v, Value::Object(o) if wrapped_list(o, is_record).is_some()) {
+                        file.layout = JsonLayout::Wrapped;
+                    }
+                    top(v, Some(i + 1), &mut file, problems);
+                }
+                Err(e) => problems.push(
+                    Some(i + 1),
+                    None,
+                    format!("the line is not valid JSON: {e}"),
+                ),
+            }
+        }
+    } else {
+        // Pretty-printed: one value, or several one after another (`gh api --paginate`).
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut values = 0;
+        loop {
+            let at = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Ok(v)) => {
+                    values += 1;
+                    if matches!(&v, Value::Object(o) if wrapped_list(o, is_record).is_some()) {
+                        file.layout = JsonLayout::Wrapped;
+                    }
+                    top(v, None, &mut file, problems);
+                }
+                Some(Err(e)) => {
+                    // serde_json counts lines over the whole input; `at` is where this value began.
+                    let line = e.line().max(1 + newlines(&text.as_bytes()[..at]));
+                    return refuse(Some(line), None, format!("the file is not valid JSON: {e}"));
+                }
+            }
+        }
+        if values == 0 {
+            return refuse(None, None, "the file is empty");
+        }
+    }
+    Ok(file)
 }
 
 /// Serialises CSV records as JSON objects keyed by the header, without building a `serde_json::Value`.
@@ -438,19 +735,42 @@ mod tests {
             assert_eq!(problems.len(), 1);
             assert_eq!(problems[0].message, UTF16_MESSAGE);
         }
+        // Not UTF-8 but a valid Windows-1252 file (Excel's "CSV" on Windows): read as such.
         let mut bytes = HEADER.as_bytes().to_vec();
         bytes.extend_from_slice(b"E1,a@example.org,\"Sales\nand more\",2020-01-01,UTC\n");
-        bytes.extend_from_slice(b"E2,b@example.org,Vertrieb \xfcber,2020-01-01,UTC\n");
+        bytes.extend_from_slice(b"E2,b@example.org,Vertrieb \xfcber \x80,2020-01-01,UTC\n");
+        let rows = parse_roster(&bytes, today()).unwrap();
+        assert_eq!(rows[1].function, "Vertrieb über €");
+        assert_eq!(
+            decode(&bytes, Layout::Csv).unwrap().encoding,
+            "Windows-1252"
+        );
+        assert_eq!(
+            decode(HEADER.as_bytes(), Layout::Csv).unwrap().encoding,
+            "UTF-8"
+        );
+        let bom = [b"\xEF\xBB\xBF", HEADER.as_bytes()].concat();
+        assert_eq!(
+            decode(&bom, Layout::Csv).unwrap().encoding,
+            "UTF-8 with BOM"
+        );
+        // A byte Windows-1252 leaves unassigned (0x81): some other encoding; the row is named.
+        let mut bytes = HEADER.as_bytes().to_vec();
+        bytes.extend_from_slice(b"E1,a@example.org,\"Sales\nand more\",2020-01-01,UTC\n");
+        bytes.extend_from_slice(b"E2,b@example.org,Vertrieb \x81ber,2020-01-01,UTC\n");
         let problems = parse_roster(&bytes, today()).unwrap_err();
         assert_eq!(
             problems,
             vec![ImportProblem::new(
                 Some(3),
                 None,
-                "row 3 is not valid UTF-8; save the file as UTF-8"
+                "row 3 is neither UTF-8 nor Windows-1252; save the file as CSV UTF-8"
             )]
         );
-        let problems = parse_roster(b"employee_\xff,email\n", today()).unwrap_err();
+        let problems = parse_roster(b"employee_\x8d,email\n", today()).unwrap_err();
+        assert_eq!(problems[0].row, Some(1));
+        // A UTF-8 file with a BOM and one broken byte is not re-read as Windows-1252.
+        let problems = parse_roster(b"\xEF\xBB\xBFemployee_\xff,email\n", today()).unwrap_err();
         assert_eq!(problems[0].row, Some(1));
         let problems = parse_usage(
             UsageFormat::GithubCopilot,
@@ -524,5 +844,70 @@ mod tests {
         assert_eq!(v["a"], "x\"\\\n\t\u{1}");
         assert_eq!(v["a (2)"], "y");
         assert_eq!(v["column 3"], "z");
+    }
+
+    /// (layout, envelope keys, (row, login) of each record) of a JSON file.
+    fn read_json(text: &str) -> (JsonLayout, Vec<String>, Vec<(usize, String)>) {
+        let mut got = Vec::new();
+        let mut problems = Problems::default();
+        let is_record = |o: &serde_json::Map<String, Value>| o.contains_key("login");
+        let file = json_records(text, &is_record, &mut problems, &mut |row, v, _| {
+            got.push((row, v["login"].as_str().unwrap_or("?").to_owned()));
+        })
+        .unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(file.records, got.len());
+        (file.layout, file.envelope.keys().cloned().collect(), got)
+    }
+
+    #[test]
+    fn json_records_are_found_in_every_layout() {
+        let rec = |l: &str| format!("{{\"login\":\"{l}\"}}");
+        let (a, b) = (rec("a"), rec("b"));
+        let two = vec![(1, "a".to_string()), (2, "b".to_string())];
+        assert_eq!(read_json(&format!("{a}\n{b}\n")).2, two);
+        assert_eq!(read_json(&format!("{a}\n\n{b}\n")).2[1], (3, "b".into()));
+        assert_eq!(read_json(&format!("{a}\n{b}")).0, JsonLayout::Lines);
+        let (layout, _, got) = read_json(&format!("[\n  {a},\n  {b}\n]"));
+        assert_eq!((layout, got), (JsonLayout::Array, two.clone()));
+        let (layout, env, got) =
+            read_json(&format!("{{\"value\":[{a},{b}],\"@odata.context\":\"x\"}}"));
+        assert_eq!(
+            (layout, env, got),
+            (
+                JsonLayout::Wrapped,
+                vec!["@odata.context".into()],
+                two.clone()
+            )
+        );
+        // Pages: in an array, one per line, pretty-printed one after another.
+        let page = |r: &str| format!("{{\"total\":1,\"seats\":[{r}]}}");
+        for text in [
+            format!("[{},{}]", page(&a), page(&b)),
+            format!("{}\n{}\n", page(&a), page(&b)),
+            format!("{{\n \"seats\": [{a}]\n}}\n{{\n \"seats\": [{b}]\n}}\n"),
+        ] {
+            let (layout, _, got) = read_json(&text);
+            assert_eq!((layout, got), (JsonLayout::Wrapped, two.clone()), "{text}");
+        }
+        // One pretty-printed record; an unknown key holding the only list of objects.
+        assert_eq!(
+            read_json("{\n  \"login\": \"a\"\n}\n").2,
+            vec![(1, "a".into())]
+        );
+        let (_, env, got) = read_json(&format!(
+            "{{\"report_day\":\"2026-11-02\",\"users\":[{a}]}}"
+        ));
+        assert_eq!((env, got.len()), (vec!["report_day".into()], 1));
+        // Broken JSON names the line.
+        let mut problems = Problems::default();
+        let err = json_records(
+            "{\n \"login\": \"a\"\n}\n{\n \"login\" \"b\"\n}",
+            &|_| true,
+            &mut problems,
+            &mut |_, _, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(err[0].row, Some(5));
     }
 }

@@ -1,4 +1,11 @@
-//! Our own plain usage CSV: employee (id or email), month, active days and AI hours.
+//! Our own plain usage CSV: employee (id or email), month, and at least one measure of use per row.
+//!
+//! Measures: `ai_hours` (AI-assisted hours in the month), `active_days` (days with any use) and
+//! `usage_count` (a count of uses the customer's tool reports: prompts, requests, sessions). The score is
+//! the first measure every row gives, in that order — hours, else active days, else the count — averaged
+//! over the file's months; the next complete measure is the tiebreak. Gross hours come from the file only
+//! when every row has `ai_hours`. `period` is a month `YYYY-MM`, or a date in it (a spreadsheet re-saving
+//! the file turns `2026-11` into `01/11/2026` or `11/1/2026`): short dates follow `fields::ShortDates`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -6,20 +13,60 @@ use std::collections::hash_map::Entry;
 use csv::StringRecord;
 
 use super::fields::{
-    days_in_month, month_first_day, month_index, month_last_day, parse_decimal, parse_month,
+    ShortDate, ShortDates, days_in_month, month_first_day, month_index, month_last_day,
+    parse_decimal, parse_iso_date, parse_month,
 };
 use super::table::{Layout, Problems, RawJson, Table, decode, quote};
-use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
+use super::{
+    DateOrder, EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow,
+    UsageFormat, UsageOptions,
+};
+use chrono::Datelike;
+
+/// The measures a row may give, in the order they are preferred as the score.
+const MEASURES: [&str; 3] = ["ai_hours", "active_days", "usage_count"];
 
 #[derive(Default)]
 struct PlainSums {
-    hours: f64,
-    days: f64,
+    /// Sum per measure, in `MEASURES` order.
+    sums: [f64; 3],
 }
 
-pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+/// A month as written: already known, or a short date whose order the whole file decides.
+#[derive(Clone, Copy)]
+enum Month {
+    Known(i32, u32),
+    Short(ShortDate),
+}
+
+/// A valid row waiting for the file's date order.
+struct Pending {
+    row: usize,
+    kind: KeyKind,
+    person: usize,
+    month: Month,
+    period: String,
+    values: [Option<f64>; 3],
+    raw: String,
+}
+
+fn read_month(period: &str) -> Option<Month> {
+    if let Some((y, m)) = parse_month(period) {
+        return Some(Month::Known(y, m));
+    }
+    if let Some(d) = parse_iso_date(period) {
+        return Some(Month::Known(d.year(), d.month()));
+    }
+    ShortDate::parse(period).map(Month::Short)
+}
+
+pub(super) fn parse_plain(
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
-    let mut table = Table::open(text)?;
+    let encoding = text.encoding;
+    let mut table = Table::open(&text)?;
     let mut problems = Problems::default();
     let id_col = table.col("employee_id");
     let email_col = table.col("email");
@@ -31,11 +78,15 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         );
     }
     let period_col = table.required("period", &mut problems);
-    let days_col = table.required("active_days", &mut problems);
-    let hours_col = table.required("ai_hours", &mut problems);
-    let (Some(period_col), Some(days_col), Some(hours_col), false) =
-        (period_col, days_col, hours_col, problems.total > 0)
-    else {
+    let measure_cols = MEASURES.map(|m| table.col(m));
+    if measure_cols.iter().all(Option::is_none) {
+        problems.push(
+            Some(1),
+            Some("ai_hours"),
+            "missing column \"ai_hours\" (or \"active_days\" or \"usage_count\"): the file needs at least one measure of use",
+        );
+    }
+    let (Some(period_col), false) = (period_col, problems.total > 0) else {
         return Err(problems.into_vec());
     };
     let raw = RawJson::new(&table.header);
@@ -44,9 +95,13 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
     let mut by_id: People<PlainSums> = People::new();
     let mut by_email: People<PlainSums> = People::new();
     let mut order: Vec<(KeyKind, usize)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    // (key kind, person, month) → first row; months known as written are checked as rows are read.
     let mut seen: HashMap<(KeyKind, usize, i32), usize> = HashMap::new();
-    let mut months: Vec<i32> = Vec::new();
-    let mut rows = Vec::new();
+    let mut short_dates = ShortDates::default();
+    let mut any_short = false;
+    // How many valid rows give each measure: a measure is usable only if every row gives it.
+    let mut given = [0usize; 3];
     let mut rec = StringRecord::new();
     let mut email_buf = String::new();
     while let Some(row) = table.next(&mut rec, &mut problems) {
@@ -69,70 +124,50 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         };
 
         let period = rec[period_col].trim();
-        let month = parse_month(period);
-        if month.is_none() {
-            problems.at(
+        let month = read_month(period);
+        match month {
+            None => problems.at(
                 row,
                 "period",
-                format!("{} is not a month in the form YYYY-MM", quote(period)),
+                format!(
+                    "{} is not a month in the form YYYY-MM (or a date in it)",
+                    quote(period)
+                ),
+            ),
+            Some(Month::Short(d)) => {
+                any_short = true;
+                short_dates.see(period, d);
+            }
+            Some(Month::Known(..)) => {}
+        }
+        let known = match month {
+            Some(Month::Known(y, m)) => Some((y, m)),
+            _ => None,
+        };
+
+        let mut values = [None; 3];
+        for (i, col) in measure_cols.iter().enumerate() {
+            let Some(c) = *col else { continue };
+            let text = rec[c].trim();
+            if text.is_empty() {
+                continue;
+            }
+            values[i] = measure(i, text, period, known, row, &mut problems);
+        }
+        let blank = measure_cols
+            .iter()
+            .all(|c| c.is_none_or(|c| rec[c].trim().is_empty()));
+        if blank {
+            let column = MEASURES[measure_cols.iter().position(Option::is_some).unwrap_or(0)];
+            problems.at(
+                row,
+                column,
+                "the row gives no measure: fill in ai_hours, active_days or usage_count",
             );
+            continue;
         }
 
-        let days_text = rec[days_col].trim();
-        let days = match days_text.parse::<u32>() {
-            Ok(d) if d <= 31 && days_text.bytes().all(|b| b.is_ascii_digit()) => match month {
-                Some((y, m)) if d > days_in_month(y, m) => {
-                    let n = days_in_month(y, m);
-                    problems.at(
-                        row,
-                        "active_days",
-                        format!("{d} active days is more than the {n} days of {period}"),
-                    );
-                    None
-                }
-                _ => Some(f64::from(d)),
-            },
-            _ => {
-                problems.at(
-                    row,
-                    "active_days",
-                    format!(
-                        "{} is not a whole number of days from 0 to 31",
-                        quote(days_text)
-                    ),
-                );
-                None
-            }
-        };
-
-        let hours_text = rec[hours_col].trim();
-        let hours = match parse_decimal(hours_text) {
-            Ok(h) if h <= 744.0 => Some(h),
-            Err("comma") => {
-                let fixed = hours_text.replace(',', ".");
-                let message = format!(
-                    "{} has a comma; write decimals with a point, e.g. {}",
-                    quote(hours_text),
-                    quote(&fixed)
-                );
-                problems.at(row, "ai_hours", message);
-                None
-            }
-            _ => {
-                problems.at(
-                    row,
-                    "ai_hours",
-                    format!(
-                        "{} is not a number of hours from 0 to 744",
-                        quote(hours_text)
-                    ),
-                );
-                None
-            }
-        };
-
-        let (Some((kind, key)), Some((y, m)), Some(days), Some(hours)) = (key, month, days, hours)
-        else {
+        let (Some((kind, key)), Some(month)) = (key, month) else {
             continue;
         };
         let people = if kind == KeyKind::EmployeeId {
@@ -145,32 +180,28 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         if person == fresh {
             order.push((kind, person));
         }
-        let month = month_index(y, m);
-        match seen.entry((kind, person, month)) {
-            Entry::Occupied(e) => {
-                let message = format!(
-                    "{} in {period} is a duplicate of row {}",
-                    quote(key),
-                    e.get()
-                );
-                problems.at(row, kind.as_str(), message);
-                continue;
-            }
-            Entry::Vacant(v) => {
-                v.insert(row);
-            }
+        if let Month::Known(y, m) = month
+            && let Some(earlier) = first_seen(&mut seen, (kind, person, month_index(y, m)), row)
+        {
+            let message = format!(
+                "{} in {y}-{m:02} is a duplicate of row {earlier}",
+                quote(key)
+            );
+            problems.at(row, kind.as_str(), message);
+            continue;
         }
-        if !months.contains(&month) {
-            months.push(month);
+        for (g, v) in given.iter_mut().zip(&values) {
+            *g += usize::from(v.is_some());
         }
-        let sums = &mut people.list[person].1;
-        sums.hours += hours;
-        sums.days += days;
         if problems.is_empty() {
-            rows.push(RawUsageRow {
+            pending.push(Pending {
                 row,
-                key: key.to_owned(),
-                raw_json: raw.row(&rec),
+                kind,
+                person,
+                month,
+                period: period.to_owned(),
+                values,
+                raw: raw.row(&rec),
             });
         }
     }
@@ -180,6 +211,94 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
+    let date_order = short_dates.order(options.date_order);
+
+    let mut months: Vec<i32> = Vec::new();
+    let mut rows = Vec::with_capacity(pending.len());
+    for p in pending {
+        let (y, m) = match p.month {
+            Month::Known(y, m) => (y, m),
+            Month::Short(d) => match &date_order {
+                Err(message) => {
+                    problems.push(None, Some("period"), message.clone());
+                    return Err(problems.into_vec());
+                }
+                Ok(o) => match d.date(*o) {
+                    Some(date) => (date.year(), date.month()),
+                    None => {
+                        problems.at(
+                            p.row,
+                            "period",
+                            format!("{} is not a date", quote(&p.period)),
+                        );
+                        continue;
+                    }
+                },
+            },
+        };
+        // Active days are checked against the month once the month is known.
+        if let Some(days) = p.values[1]
+            && days > f64::from(days_in_month(y, m))
+        {
+            problems.at(
+                p.row,
+                "active_days",
+                format!(
+                    "{days} active days is more than the {} days of {y}-{m:02}",
+                    days_in_month(y, m)
+                ),
+            );
+            continue;
+        }
+        let month = month_index(y, m);
+        let people = if p.kind == KeyKind::EmployeeId {
+            &mut by_id
+        } else {
+            &mut by_email
+        };
+        if matches!(p.month, Month::Short(_))
+            && let Some(earlier) = first_seen(&mut seen, (p.kind, p.person, month), p.row)
+        {
+            let message = format!(
+                "{} in {y}-{m:02} is a duplicate of row {earlier}",
+                quote(&people.list[p.person].0)
+            );
+            problems.at(p.row, p.kind.as_str(), message);
+            continue;
+        }
+        if !months.contains(&month) {
+            months.push(month);
+        }
+        let sums = &mut people.list[p.person].1;
+        for (s, v) in sums.sums.iter_mut().zip(p.values) {
+            *s += v.unwrap_or(0.0);
+        }
+        rows.push(RawUsageRow {
+            row: p.row,
+            key: people.list[p.person].0.clone(),
+            raw_json: p.raw,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_vec());
+    }
+    // The measures every row gives; the first is the score, the next the tiebreak.
+    let complete: Vec<usize> = (0..3).filter(|&i| given[i] == rows.len()).collect();
+    let Some(&basis) = complete.first() else {
+        let partly: Vec<&str> = (0..3)
+            .filter(|&i| given[i] > 0)
+            .map(|i| MEASURES[i])
+            .collect();
+        return super::table::refuse(
+            None,
+            Some(MEASURES[(0..3).find(|&i| given[i] > 0).unwrap_or(0)]),
+            format!(
+                "no measure is given on every row ({} each miss some rows); give the same one on every row",
+                partly.join(", ")
+            ),
+        );
+    };
+    let tiebreak = complete.get(1).copied();
 
     // An employee missing from a month counts zero for it: divide by the file's months, not theirs.
     let n = months.len() as f64;
@@ -192,32 +311,126 @@ pub(super) fn parse_plain(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
                 &mut by_email
             };
             let (key, sums) = std::mem::take(&mut people.list[i]);
-            let gross = sums.hours / n;
-            let days = sums.days / n;
+            let per_month = sums.sums.map(|s| s / n);
+            let score = per_month[basis];
             EmployeeUsage {
                 key,
                 key_kind: kind,
-                score: gross,
-                tiebreak: days,
-                active_days: Some(days),
-                units: gross,
-                gross_hours_month: Some(gross),
+                score,
+                tiebreak: tiebreak.map_or(0.0, |t| per_month[t]),
+                active_days: (given[1] == rows.len()).then_some(per_month[1]),
+                units: score,
+                gross_hours_month: (basis == 0).then_some(per_month[0]),
             }
         })
         .collect();
     let first = months.iter().copied().min().unwrap_or_default();
     let last = months.iter().copied().max().unwrap_or_default();
+    let mut version = format!("scored on {}", MEASURES[basis]);
+    if any_short && let Ok(o) = date_order {
+        version.push_str(match o {
+            DateOrder::Dmy => ", periods read as day/month dates",
+            DateOrder::Mdy => ", periods read as month/day dates",
+        });
+    }
     Ok(ParsedUsage {
         format: UsageFormat::PlainCsv,
         rows,
         employees,
         period_start: month_first_day(first),
         period_end: month_last_day(last),
-        has_hours: true,
-        unit_label: "AI-assisted hour per month",
-        version: String::new(),
-        encoding: "UTF-8",
+        has_hours: basis == 0,
+        unit_label: [
+            "AI-assisted hour per month",
+            "active day per month",
+            "counted use per month",
+        ][basis],
+        version,
+        encoding,
     })
+}
+
+/// The first row of a (key, month), or records this one as the first.
+fn first_seen(
+    seen: &mut HashMap<(KeyKind, usize, i32), usize>,
+    at: (KeyKind, usize, i32),
+    row: usize,
+) -> Option<usize> {
+    match seen.entry(at) {
+        Entry::Occupied(e) => Some(*e.get()),
+        Entry::Vacant(v) => {
+            v.insert(row);
+            None
+        }
+    }
+}
+
+/// One measure's value, or a problem on the row.
+fn measure(
+    i: usize,
+    text: &str,
+    period: &str,
+    month: Option<(i32, u32)>,
+    row: usize,
+    problems: &mut Problems,
+) -> Option<f64> {
+    let column = MEASURES[i];
+    match i {
+        0 => match parse_decimal(text) {
+            Ok(h) if h <= 744.0 => Some(h),
+            Err("comma") => {
+                let fixed = text.replace(',', ".");
+                let message = format!(
+                    "{} has a comma; write decimals with a point, e.g. {}",
+                    quote(text),
+                    quote(&fixed)
+                );
+                problems.at(row, column, message);
+                None
+            }
+            _ => {
+                problems.at(
+                    row,
+                    column,
+                    format!("{} is not a number of hours from 0 to 744", quote(text)),
+                );
+                None
+            }
+        },
+        1 => match text.parse::<u32>() {
+            Ok(d) if d <= 31 && text.bytes().all(|b| b.is_ascii_digit()) => match month {
+                Some((y, m)) if d > days_in_month(y, m) => {
+                    let n = days_in_month(y, m);
+                    problems.at(
+                        row,
+                        column,
+                        format!("{d} active days is more than the {n} days of {period}"),
+                    );
+                    None
+                }
+                _ => Some(f64::from(d)),
+            },
+            _ => {
+                problems.at(
+                    row,
+                    column,
+                    format!("{} is not a whole number of days from 0 to 31", quote(text)),
+                );
+                None
+            }
+        },
+        _ => match text.parse::<u64>() {
+            Ok(c) if text.bytes().all(|b| b.is_ascii_digit()) => Some(c as f64),
+            _ => {
+                problems.at(
+                    row,
+                    column,
+                    format!("{} is not a whole number ≥ 0", quote(text)),
+                );
+                None
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -317,11 +530,13 @@ mod tests {
         let missing = plain("name,period\nx,2026-11\n").unwrap_err();
         assert_eq!(
             places(&missing),
-            vec![
-                (Some(1), Some("employee_id")),
-                (Some(1), Some("active_days")),
-                (Some(1), Some("ai_hours"))
-            ]
+            vec![(Some(1), Some("employee_id")), (Some(1), Some("ai_hours"))]
+        );
+        assert!(
+            missing[1].message.contains("active_days")
+                && missing[1].message.contains("usage_count"),
+            "{}",
+            missing[1].message
         );
         let dup_email =
             plain("email,period,active_days,ai_hours\na@x.org,2026-11,1,1\nA@X.org,2026-11,1,1\n")
@@ -330,6 +545,122 @@ mod tests {
         assert_eq!(
             plain("employee_id,period,active_days,ai_hours\n").unwrap_err()[0].message,
             "the file has a header but no data rows"
+        );
+    }
+
+    fn plain_with(
+        text: &[u8],
+        order: Option<DateOrder>,
+    ) -> Result<ParsedUsage, Vec<ImportProblem>> {
+        parse_usage(
+            UsageFormat::PlainCsv,
+            text,
+            &UsageOptions { date_order: order },
+        )
+    }
+
+    #[test]
+    fn active_days_or_a_usage_count_may_stand_in_for_hours() {
+        let days = plain("email,period,active_days,usage_count\na@x.org,2026-10,10,40\na@x.org,2026-11,20,\nb@x.org,2026-11,4,8\n")
+            .unwrap();
+        assert!(!days.has_hours);
+        assert_eq!(days.unit_label, "active day per month");
+        assert_eq!(days.version, "scored on active_days");
+        let a = &days.employees[0];
+        assert!(close(a.score, 15.0) && close(a.units, 15.0));
+        assert_eq!((a.gross_hours_month, a.active_days), (None, Some(15.0)));
+        // usage_count is missing on one row, so it is no tiebreak.
+        assert_eq!(a.tiebreak, 0.0);
+
+        let count =
+            plain("employee_id,period,usage_count\nE1,2026-11,120\nE2,2026-11,0\n").unwrap();
+        assert_eq!(count.unit_label, "counted use per month");
+        assert_eq!(
+            (count.employees[0].score, count.employees[0].active_days),
+            (120.0, None)
+        );
+
+        // Hours on some rows only: active days (on every row) are the score, no hours are claimed.
+        let some_hours =
+            plain("employee_id,period,active_days,ai_hours\nE1,2026-11,3,2.5\nE2,2026-11,5,\n")
+                .unwrap();
+        assert!(!some_hours.has_hours);
+        assert_eq!(some_hours.employees[1].score, 5.0);
+        assert_eq!(some_hours.employees[0].gross_hours_month, None);
+
+        let nothing = plain("employee_id,period,active_days,ai_hours\nE1,2026-11,,\n").unwrap_err();
+        assert_eq!(places(&nothing), vec![(Some(2), Some("ai_hours"))]);
+        let patchy =
+            plain("employee_id,period,active_days,ai_hours\nE1,2026-11,3,\nE2,2026-11,,2\n")
+                .unwrap_err();
+        assert!(
+            patchy[0].message.contains("every row"),
+            "{}",
+            patchy[0].message
+        );
+        let bad_count = plain("employee_id,period,usage_count\nE1,2026-11,1.5\n").unwrap_err();
+        assert_eq!(places(&bad_count), vec![(Some(2), Some("usage_count"))]);
+    }
+
+    #[test]
+    fn periods_resaved_as_short_dates_need_a_decidable_order() {
+        // Excel in a day/month locale turns "2026-11" into "01/11/2026".
+        let ambiguous = "employee_id,period,ai_hours\nE1,01/11/2026,2\nE1,01/12/2026,4\n";
+        let refused = plain_with(ambiguous.as_bytes(), None).unwrap_err();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].column.as_deref(), Some("period"));
+        assert!(
+            refused[0].message.contains("choose the date order"),
+            "{}",
+            refused[0].message
+        );
+        let dmy = plain_with(ambiguous.as_bytes(), Some(DateOrder::Dmy)).unwrap();
+        assert_eq!(
+            (dmy.period_start, dmy.period_end),
+            (d("2026-11-01"), d("2026-12-31"))
+        );
+        assert!(dmy.version.contains("day/month"), "{}", dmy.version);
+        // Read month/day, both rows fall in January: the same month twice.
+        let mdy = plain_with(ambiguous.as_bytes(), Some(DateOrder::Mdy)).unwrap_err();
+        assert_eq!(mdy[0].message, "\"E1\" in 2026-01 is a duplicate of row 2");
+        let mdy = plain_with(
+            b"employee_id,period,ai_hours\nE1,01/11/2026,2\n",
+            Some(DateOrder::Mdy),
+        )
+        .unwrap();
+        assert_eq!(
+            (mdy.period_start, mdy.period_end),
+            (d("2026-01-01"), d("2026-01-31"))
+        );
+        // A day over 12 decides it; a repeat of the month is still caught.
+        let decided = plain_with(
+            b"employee_id,period,ai_hours\nE1,30.11.2026,2\nE2,1.11.2026,4\nE2,02.11.2026,4\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(places(&decided), vec![(Some(4), Some("employee_id"))]);
+        let ok = plain_with(
+            b"employee_id,period,ai_hours\nE1,30.11.2026,2\nE2,1.12.2026,4\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.period_end, d("2026-12-31"));
+    }
+
+    #[test]
+    fn a_windows_1252_file_with_semicolons_is_read_and_said_so() {
+        let bytes =
+            b"email;period;ai_hours;team\r\nj\xfcrgen@example.org;2026-11;4.5;Stra\xdfe\r\n";
+        let u = parse_usage(UsageFormat::PlainCsv, bytes, &UsageOptions::default()).unwrap();
+        assert_eq!(u.encoding, "Windows-1252");
+        assert_eq!(u.employees[0].key, "jürgen@example.org");
+        let raw: Value = serde_json::from_str(&u.rows[0].raw_json).unwrap();
+        assert_eq!(raw["team"], "Straße");
+        assert_eq!(
+            plain("employee_id,period,ai_hours\nE1,2026-11,1\n")
+                .unwrap()
+                .encoding,
+            "UTF-8"
         );
     }
 }
