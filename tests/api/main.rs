@@ -18,3 +18,4 @@ mod roster;
 mod sample;
 mod staff;
 mod studies;
+mod vendor_imports;
