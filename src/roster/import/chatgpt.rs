@@ -11,7 +11,10 @@
 //! is therefore **active periods per month**: the periods with `is_active` = 1, × 30.44 / the days the
 //! file covers. For a weekly export that is active weeks per month (0 to about 4.3), a sound rank of
 //! regular use; for one monthly export it is 0 or 1, and the tiebreak decides within each group. The
-//! tiebreak is messages per month (`messages` × 30.44 / days covered). Matched on email.
+//! tiebreak is messages per month (`messages` × 30.44 / days covered). The GPT, tool and project message
+//! counts are kept in the raw rows but not added: OpenAI does not say whether `messages` includes them
+//! (in real exports `tool_messages` often exceeds `messages`), so adding them could count a message twice.
+//! Matched on email.
 
 use std::collections::HashMap;
 

@@ -859,6 +859,25 @@ mod tests {
     }
 
     #[test]
+    fn admin_center_labels_are_read_like_graphs_headers() {
+        // The admin center's table labels (Microsoft's page) and the capitalisation a community analysis of
+        // a real export reports; whether the export's header uses them is unverified, so both are accepted.
+        let text = "Report Refresh Date,User name,Display name,Last activity date (UTC),\
+                    Last activity date of Teams Copilot (UTC),Last activity date of Copilot Chat (web) (UTC),\
+                    Last activity date of any agent (UTC),Prompts submitted for All Apps,Active Usage Days for All Apps,Report Period\n\
+                    2026-11-30,ada.lovelace@example.org,Ada Lovelace,2026-11-29,2026-11-29,2026-11-28,2026-11-20,33,6,28\n";
+        let u = parse(text.as_bytes()).unwrap();
+        assert_eq!(u.version, "usage report v2, CSV");
+        assert!(close(u.employees[0].score, per_month(6.0, 28.0)));
+        assert!(close(u.employees[0].tiebreak, per_month(33.0, 28.0)));
+        let v1 = "User name,Last activity date (UTC),Last activity date of Teams Copilot (UTC),\
+                  Last activity date of any agent (UTC),Report Period\n\
+                  ada.lovelace@example.org,2026-11-29,2026-11-29,2026-11-20,30\n";
+        let u = parse(v1.as_bytes()).unwrap();
+        assert!(close(u.employees[0].score, per_month(2.0, 30.0)));
+    }
+
+    #[test]
     fn m365_problems() {
         let report = "User Principal Name,Last Activity Date,Word Copilot Last Activity Date,Report Period\n\
                       a@x.org,2026-11-01,,30\n\
