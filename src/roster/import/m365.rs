@@ -367,7 +367,11 @@ pub(super) fn parse_m365(
     let mut problems = Problems::default();
     let version = if matches!(text.trim_start().chars().next(), Some('{' | '[')) {
         read_json(text, &mut report, &mut problems)?;
-        "Graph JSON"
+        if report.has_active_days || report.has_prompts_all || report.has_prompts_chat {
+            "Graph JSON v2"
+        } else {
+            "Graph JSON"
+        }
     } else {
         read_csv(text, &mut report, &mut problems)?
     };
@@ -875,6 +879,19 @@ mod tests {
                   ada.lovelace@example.org,2026-11-29,2026-11-29,2026-11-20,30\n";
         let u = parse(v1.as_bytes()).unwrap();
         assert!(close(u.employees[0].score, per_month(2.0, 30.0)));
+    }
+
+    #[test]
+    fn v2_counts_are_read_from_graph_json_wherever_they_sit() {
+        // Graph documents no JSON names for v2's counts: the camelCase of the CSV headers is read at the
+        // top level or in the period entry.
+        let json = r#"{"value":[{"reportRefreshDate":"2026-11-30","userPrincipalName":"a@example.org",
+            "lastActivityDate":"2026-11-29","promptsSubmittedForAllApps":12,
+            "copilotActivityUserDetailsByPeriod":[{"reportPeriod":28,"activeUsageDaysForAllApps":7}]}]}"#;
+        let u = parse(json.as_bytes()).unwrap();
+        assert_eq!(u.version, "Graph JSON v2");
+        assert!(close(u.employees[0].score, per_month(7.0, 28.0)));
+        assert!(close(u.employees[0].tiebreak, per_month(12.0, 28.0)));
     }
 
     #[test]
