@@ -3,7 +3,9 @@
 //! user who used Amazon Q that day, split into `part_N` files above 1,000 users.
 //!
 //! One file is one UTC day, so a month is about thirty files: they may be uploaded joined one after the
-//! other (`cat *.csv`), each with its header line; a line repeating the header is skipped.
+//! other (`cat *.csv`), each with its header line; a line repeating the header is skipped. Two rows of one
+//! user and day (reports of two Regions or accounts) are merged, the day counted once; the very same row
+//! twice (one file uploaded twice) is refused.
 //!
 //! A row means the user was active that day (AWS: "Each row shows a user who interacted with Amazon Q
 //! that day"): every surface counts (chat, inline suggestions, inline chat, /dev, /test, /doc, /review,
@@ -74,7 +76,7 @@ pub(super) fn parse_amazon_q(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProb
         .collect();
     let raw = RawJson::new(&header);
     let mut tally = DayTally::new();
-    let mut seen: HashMap<(String, NaiveDate), usize> = HashMap::new();
+    let mut seen: HashMap<(String, NaiveDate), (usize, String)> = HashMap::new();
     let mut rows = Vec::new();
     let mut rec = StringRecord::new();
     while let Some(row) = t.next(&mut rec, &mut problems) {
@@ -110,21 +112,24 @@ pub(super) fn parse_amazon_q(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProb
         let (false, Some(day)) = (user.is_empty(), day) else {
             continue;
         };
-        match seen.entry((user.to_owned(), day)) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+        let raw_json = raw.row(&rec);
+        // The same row twice is one day's file uploaded twice; two different rows of one user and day
+        // (the report of another Region or account) are merged, the day counted once.
+        match seen.get(&(user.to_owned(), day)) {
+            Some((earlier, earlier_raw)) if *earlier_raw == raw_json => {
                 problems.at(
                     row,
                     &header[user_col],
                     format!(
-                        "{} on {day} is a duplicate of row {} (is one day's file in the upload twice?)",
-                        quote(user),
-                        e.get()
+                        "{} on {day} repeats row {earlier} exactly (is one day's file in the upload twice?)",
+                        quote(user)
                     ),
                 );
                 continue;
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(row);
+            Some(_) => {}
+            None => {
+                seen.insert((user.to_owned(), day), (row, raw_json.clone()));
             }
         }
         tally.add(user, day, true, count as f64);
@@ -132,7 +137,7 @@ pub(super) fn parse_amazon_q(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProb
             rows.push(RawUsageRow {
                 row,
                 key: user.to_owned(),
-                raw_json: raw.row(&rec),
+                raw_json,
             });
         }
     }
@@ -206,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn one_users_rows_of_two_regions_on_a_day_count_one_day() {
+        let text = "UserId,Date,Chat_MessagesSent,Inline_AcceptanceCount\n\
+                    \"u1\",11-01-2026,4,\n\
+                    \"u1\",11-01-2026,,7\n\
+                    \"u1\",11-02-2026,1,\n";
+        let u = parse(text.as_bytes()).unwrap();
+        let months = 2.0 / 30.44;
+        assert!(close(u.employees[0].score, 2.0 / months));
+        assert!(close(u.employees[0].tiebreak, 12.0 / months));
+    }
+
+    #[test]
     fn amazon_q_problems() {
         let text = "UserId,Date,Chat_MessagesSent\n\
                     \"u1\",2026-11-01,1\n\
@@ -213,7 +230,9 @@ mod tests {
                     ,11-01-2026,1\n\
                     \"u2\",11-01-2026,x\n\
                     \"u3\",11-01-2026,1\n\
-                    \"u3\",11-01-2026,2\n";
+                    \"u3\",11-01-2026,1\n\
+                    \"u4\",11-01-2026,1\n\
+                    \"u4\",11-01-2026,2\n";
         let problems = parse(text.as_bytes()).unwrap_err();
         assert_eq!(
             places(&problems),
@@ -226,7 +245,8 @@ mod tests {
             ]
         );
         assert!(problems[0].message.contains("MM-DD-YYYY"));
-        assert!(problems[4].message.contains("duplicate of row 6"));
+        assert!(problems[4].message.contains("repeats row 6 exactly"));
+        // u4's two different rows that day (two Regions) were merged, not refused.
         assert_eq!(
             places(&parse(b"Date,Chat_MessagesSent\n11-01-2026,1\n").unwrap_err()),
             vec![(Some(1), Some("UserId"))]

@@ -16,7 +16,7 @@
 //! (in real exports `tool_messages` often exceeds `messages`), so adding them could count a message twice.
 //! Matched on email.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use csv::StringRecord;
@@ -56,7 +56,8 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
     let header = t.header.clone();
     let raw = RawJson::new(&header);
     let mut people: People<Sums> = People::new();
-    let mut seen: HashMap<(usize, NaiveDate), usize> = HashMap::new();
+    let mut seen: HashMap<(usize, NaiveDate), (usize, String)> = HashMap::new();
+    let mut active_periods: HashSet<(usize, NaiveDate)> = HashSet::new();
     let mut cadence: Option<(String, usize)> = None;
     let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
     let mut rows = Vec::new();
@@ -137,29 +138,36 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
             continue;
         };
         let p = people.id(&key);
-        if let Some(&earlier) = seen.get(&(p, start)) {
-            problems.at(
-                row,
-                &header[email_col],
-                format!(
-                    "{} for the period starting {start} is a duplicate of row {earlier}",
-                    quote(email)
-                ),
-            );
-            continue;
+        let raw_json = raw.row(&rec);
+        // A member deleted and invited again may have two rows for one period (community reports,
+        // unverified): they are merged, the period counted once. The very same row twice is a file pasted
+        // twice, and refused.
+        match seen.get(&(p, start)) {
+            Some((earlier, earlier_raw)) if *earlier_raw == raw_json => {
+                problems.at(
+                    row,
+                    &header[email_col],
+                    format!(
+                        "{} for the period starting {start} repeats row {earlier} exactly (is a file in the upload twice?)",
+                        quote(email)
+                    ),
+                );
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                seen.insert((p, start), (row, raw_json.clone()));
+            }
         }
-        seen.insert((p, start), row);
         first = Some(first.map_or(start, |f| f.min(start)));
         last = Some(last.map_or(end, |l| l.max(end)));
         let sums = &mut people.list[p].1;
-        sums.active_periods += u32::from(active);
+        if active && active_periods.insert((p, start)) {
+            sums.active_periods += 1;
+        }
         sums.messages += messages;
         if problems.is_empty() {
-            rows.push(RawUsageRow {
-                row,
-                key,
-                raw_json: raw.row(&rec),
-            });
+            rows.push(RawUsageRow { row, key, raw_json });
         }
     }
     if problems.is_empty() {
@@ -270,6 +278,22 @@ mod tests {
     }
 
     #[test]
+    fn two_rows_of_one_member_and_period_are_merged_the_period_counted_once() {
+        // A member deleted and invited again within the month.
+        let text = "cadence,period_start,period_end,email,user_status,is_active,messages\n\
+                    Monthly,2025-05-01,2025-05-31,a@example.com,deleted,1,10\n\
+                    Monthly,2025-05-01,2025-05-31,A@example.com,enabled,1,5\n\
+                    Monthly,2025-05-01,2025-05-31,b@example.com,deleted,0,0\n\
+                    Monthly,2025-05-01,2025-05-31,b@example.com,enabled,1,2\n";
+        let u = parse(text.as_bytes()).unwrap();
+        let months = 31.0 / 30.44;
+        let (a, b) = (&u.employees[0], &u.employees[1]);
+        assert!(close(a.score, 1.0 / months) && close(a.tiebreak, 15.0 / months));
+        assert!(close(b.score, 1.0 / months) && close(b.tiebreak, 2.0 / months));
+        assert_eq!(u.rows.len(), 4);
+    }
+
+    #[test]
     fn chatgpt_problems() {
         let head = "cadence,period_start,period_end,email,is_active,messages\n";
         let text = format!(
@@ -279,7 +303,7 @@ mod tests {
              Weekly,2025-05-01,2025-05-07,c@example.com,yes,3\n\
              Weekly,2025-05-01,2025-05-07,d@example.com,1,-3\n\
              Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n\
-             Weekly,2025-05-01,2025-05-07,E@example.com,0,0\n\
+             Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n\
              Monthly,2025-05-01,2025-05-31,f@example.com,1,3\n"
         );
         let problems = parse(text.as_bytes()).unwrap_err();
@@ -295,7 +319,7 @@ mod tests {
                 (Some(9), Some("cadence")),
             ]
         );
-        assert!(problems[5].message.contains("duplicate of row 7"));
+        assert!(problems[5].message.contains("repeats row 7 exactly"));
         assert!(problems[6].message.contains("not both"));
         let missing = parse(b"email,messages\na@example.com,3\n").unwrap_err();
         assert_eq!(

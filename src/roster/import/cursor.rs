@@ -336,8 +336,8 @@ fn parse_api(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
                 problems.at(
                     row,
                     "email",
-                    "the record has no email, so it cannot be matched to the roster; \
-                     fetch the report again with an admin key of the team the member belongs to",
+                    "the record has no email, so it cannot be matched to the roster \
+                     (Cursor's daily usage is matched on the member's email)",
                 );
                 None
             }
