@@ -895,6 +895,19 @@ mod tests {
     }
 
     #[test]
+    fn a_report_re_saved_by_excel_in_a_european_locale_is_read() {
+        // Excel (e.g. de-DE, fr-FR) writes a BOM, ';' between columns and day.month.year or day/month/year.
+        let text = "\u{feff}Report Refresh Date;User Principal Name;Last Activity Date;Word Copilot Last Activity Date;Report Period\r\n\
+                    30.11.2026;ada.lovelace@example.org;29.11.2026;05.11.2026;30\r\n";
+        let u = parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2026-11-01"), d("2026-11-30"))
+        );
+        assert!(close(u.employees[0].score, per_month(2.0, 30.0)));
+    }
+
+    #[test]
     fn m365_problems() {
         let report = "User Principal Name,Last Activity Date,Word Copilot Last Activity Date,Report Period\n\
                       a@x.org,2026-11-01,,30\n\
