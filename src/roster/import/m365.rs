@@ -908,6 +908,24 @@ mod tests {
     }
 
     #[test]
+    fn graph_pages_saved_one_after_the_other_are_one_report() {
+        // Graph pages its JSON (`@odata.nextLink`); an admin may save every page into one file.
+        let page = |upn: &str, next: &str| {
+            format!(
+                "{{{next}\"value\":[{{\"reportRefreshDate\":\"2026-11-30\",\"userPrincipalName\":\"{upn}\",\
+                 \"lastActivityDate\":\"2026-11-30\",\"copilotActivityUserDetailsByPeriod\":[{{\"reportPeriod\":7}}]}}]}}\n"
+            )
+        };
+        let text = page(
+            "a@example.org",
+            "\"@odata.nextLink\":\"https://graph.microsoft.com/beta/next\",",
+        ) + &page("b@example.org", "");
+        let u = parse(text.as_bytes()).unwrap();
+        assert_eq!(u.employees.len(), 2);
+        assert_eq!(u.employees[1].key, "b@example.org");
+    }
+
+    #[test]
     fn m365_problems() {
         let report = "User Principal Name,Last Activity Date,Word Copilot Last Activity Date,Report Period\n\
                       a@x.org,2026-11-01,,30\n\
