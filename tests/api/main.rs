@@ -19,3 +19,4 @@ mod sample;
 mod staff;
 mod studies;
 mod usage_sources;
+mod vendor_imports;

@@ -241,14 +241,18 @@ async fn the_microsoft_365_copilot_report_matches_on_email() {
         )
         .await;
     assert!(html.contains("3 people matched"), "{html}");
+    // Issue 12: the score is the days known active per month (each day once over all apps), no longer
+    // the number of apps used: E00000 was active on the 2nd, 20th, 28th and 29th, e00001 on the 10th.
     let scores = app.employee_usage(id).await;
-    assert_eq!(scores[0].1, Some(4.0));
-    assert_eq!(scores[1].1, Some(1.0));
+    let per_month = |days: f64| days * 30.44 / 30.0;
+    assert!((scores[0].1.unwrap() - per_month(4.0)).abs() < 1e-9);
+    assert!((scores[1].1.unwrap() - per_month(1.0)).abs() < 1e-9);
     assert_eq!(scores[2].1, Some(0.0));
     assert_eq!(scores[3].1, None);
     let (_, page) = app.get_text(&format!("/studies/{id}/usage")).await;
     assert!(page.contains("the source has no hours"));
-    let broken = "User Principal Name,Last Activity Date\na@example.org,30/11/2026\n";
+    let broken =
+        "User Principal Name,Last Activity Date,Report Period\na@example.org,31/31/2026,30\n";
     let html = app
         .refused_usage(
             id,

@@ -148,19 +148,6 @@ pub(super) fn parse_month(s: &str) -> Option<(i32, u32)> {
     NaiveDate::from_ymd_opt(y, m, 1).map(|_| (y, m))
 }
 
-/// M/D/YYYY, the US form of the Microsoft 365 admin center export.
-pub(super) fn parse_us_date(s: &str) -> Option<NaiveDate> {
-    let mut parts = s.split('/');
-    let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
-    let ok = |p: &str, max: usize| {
-        !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit())
-    };
-    if parts.next().is_some() || !ok(m, 2) || !ok(d, 2) || y.len() != 4 || !ok(y, 4) {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
-}
-
 pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
     let next = if month == 12 {
         (year + 1, 1)

@@ -5,14 +5,19 @@
 //! One file per format (`roster`, `usage_csv`, `github`, `m365`) over the shared CSV machinery (`table`)
 //! and field parsers (`fields`); this file holds the types they all return.
 
+mod amazon_q;
+mod chatgpt;
+mod cursor;
 mod detect;
 mod fields;
+mod gemini;
 mod github;
 mod github_seats;
 mod m365;
 mod roster;
 mod table;
 mod usage_csv;
+mod viva;
 
 pub use roster::parse_roster;
 
@@ -328,16 +333,11 @@ pub fn parse_usage(
         UsageFormat::GithubCopilot => github::parse_github(bytes),
         UsageFormat::GithubSeats => github_seats::parse_seats(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
-        // Issue 12 in progress: these importers are being written; until then the file is refused.
-        UsageFormat::Chatgpt
-        | UsageFormat::Cursor
-        | UsageFormat::Gemini
-        | UsageFormat::AmazonQ
-        | UsageFormat::Viva => table::refuse(
-            None,
-            None,
-            format!("the {} importer is not available yet", format.label()),
-        ),
+        UsageFormat::Chatgpt => chatgpt::parse_chatgpt(bytes),
+        UsageFormat::Cursor => cursor::parse_cursor(bytes),
+        UsageFormat::Gemini => gemini::parse_gemini(bytes),
+        UsageFormat::AmazonQ => amazon_q::parse_amazon_q(bytes),
+        UsageFormat::Viva => viva::parse_viva(bytes),
     }
 }
 
