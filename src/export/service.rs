@@ -251,14 +251,14 @@ pub async fn audit_export(
     Ok(())
 }
 
-/// Whether the raw files are withheld from this caller: a data analyst's, when the rows can't carry the
+/// Whether the raw files are withheld from this caller: from every non-admin when the rows can't carry the
 /// cohort (see [`raw_withheld`]). Admins always get them; aggregate analysts never do anyway.
 pub async fn raw_withheld_from(
     state: &AppState,
     study: StudyId,
     access: StudyAccess,
 ) -> Result<bool> {
-    if access != StudyAccess::Granted(StudyRole::DataAnalyst)
+    if access == StudyAccess::Admin
         || crate::retention::service::purged(state, study)
             .await?
             .is_some()
@@ -309,10 +309,10 @@ pub async fn file(
             crate::retention::service::require_raw_data(state, study).await?;
         }
         audit_export(state, actor, study, name, false).await?;
-        // A data analyst may still hold rows downloaded before the purge: their summary, as before.
+        // Rows downloaded before the purge may still exist: a non-admin's summary, as before it.
         let summary = match p.snapshot.raw_summary_csv {
-            Some(csv) if access == StudyAccess::Granted(StudyRole::DataAnalyst) => csv,
-            None if access == StudyAccess::Granted(StudyRole::DataAnalyst) => p
+            Some(csv) if access != StudyAccess::Admin => csv,
+            None if access != StudyAccess::Admin => p
                 .snapshot
                 .summary_csv
                 .lines()
@@ -323,17 +323,16 @@ pub async fn file(
         };
         return Ok((summary.into_bytes(), "text/csv; charset=utf-8"));
     }
-    // The summary alone follows its reader (see `Audience`); every other file carries raw rows, and a
-    // summary inside it breaks down only by their columns.
+    // Every file breaks down only by the columns the raw rows carry (see `Audience`): a bundle carries the
+    // rows, and an analyst's summary can reach someone who holds them. Two exceptions read every group of
+    // k: an admin's summary, and anyone's when no non-admin gets raw rows (they can't carry the cohort).
     let data_analyst = access == StudyAccess::Granted(StudyRole::DataAnalyst);
-    // The summary's reader holds no raw rows when an admin, an aggregate analyst, or a data analyst
-    // refused the raw files.
-    let audience = if name != "summary.csv"
-        || (data_analyst && !raw_withheld_from(state, study, access).await?)
+    let audience = if name == "summary.csv"
+        && (access == StudyAccess::Admin || raw_withheld_from(state, study, access).await?)
     {
-        Audience::RawFiles
-    } else {
         Audience::Aggregates
+    } else {
+        Audience::RawFiles
     };
     let data = gather(
         state,

@@ -27,18 +27,18 @@ pub struct Computed {
 }
 
 /// Who reads the figures. Every published aggregate is exact, and the raw files give each row's exact
-/// values: a reader who holds both can search the rows for a subset whose figures add up to a published
-/// group (the subset-sum attack of issue 11 found all nine HR participants of a study that way, though
-/// `participants.csv` carried no function). So the breakdowns shown to someone who can also download the
-/// raw files are only those the raw files carry for every row: then every figure they see can be computed
-/// from the rows they hold, and adds nothing to them.
+/// values: whoever holds both can search the rows for a subset whose figures add up to a published group
+/// (the subset-sum attack of issue 11 found all nine HR participants of a study that way, though
+/// `participants.csv` carried no function). So every figure published beyond the admins is one the raw
+/// files could compute: breakdowns only by the columns those files carry for every row. This holds for
+/// analysts without raw files too, since their figures can reach someone who holds the rows (a colleague,
+/// or themselves before a role change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audience {
-    /// No raw files (an analyst with the aggregate study role, or an admin, who holds the key anyway):
-    /// every group of at least k people.
+    /// An admin, who holds the key anyway: every group of at least k people.
     Aggregates,
-    /// Holds the raw files (a data analyst, or any file that bundles the raw rows with the summary): only
-    /// the breakdowns the raw files carry.
+    /// Everyone else, and any file that bundles the raw rows with the summary: only the breakdowns the
+    /// raw files carry.
     RawFiles,
 }
 

@@ -49,9 +49,9 @@ pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64)
 }
 
 /// The participants under `min_compliance` and everything computed from them, for `audience`: a reader who
-/// also holds the raw files sees only the breakdowns those files carry (see [`Audience`]); the ones
-/// withheld are named. A data analyst whose study's rows can't carry the cohort gets no raw file
-/// (`export::service::file` refuses it), so nothing is withheld from them.
+/// is not an admin sees only the breakdowns the raw files carry (see [`Audience`]); the ones withheld are
+/// named. When the rows can't carry the cohort, no non-admin gets a raw file (`export::service::file`
+/// refuses it), so nothing is withheld.
 pub async fn computed_for(
     state: &AppState,
     study: StudyId,
@@ -90,7 +90,7 @@ pub fn withheld_note(withheld: &[&str]) -> Option<String> {
         return None;
     }
     Some(format!(
-        "Breakdowns by {} are not shown to you for this study: the raw files you can download leave {} out (some groups are too small), and next to exact group figures the rows would let someone put {} back on a participant. Analysts without the raw files see them.",
+        "Breakdowns by {} are not shown for this study: its pseudonymous raw files leave {} out (some groups are too small), and next to exact group figures the rows would let someone put {} back on a participant. Only admins see them.",
         withheld.join(" and "),
         if withheld.len() == 1 {
             "that column"

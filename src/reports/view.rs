@@ -173,7 +173,7 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
 pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<View> {
     // After a purge the figures are the snapshot frozen just before it.
     if let Some(p) = crate::retention::service::purged(state, id).await? {
-        // Files downloaded before the purge may still exist: a data analyst keeps seeing what they saw.
+        // Files downloaded before the purge may still exist: non-admins keep seeing what they saw.
         let mut v = match audience {
             Audience::Aggregates => p.snapshot.view,
             Audience::RawFiles => p.snapshot.raw_view.unwrap_or_else(|| {

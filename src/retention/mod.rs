@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 pub struct Snapshot {
     /// The report and readout, every number already written out.
     pub view: View,
-    /// The report as a reader holding the raw files saw it (breakdowns the rows lacked withheld); `None`
-    /// in snapshots frozen before it was kept.
+    /// The report as non-admins saw it (breakdowns the raw rows lacked withheld); `None` in snapshots
+    /// frozen before it was kept.
     #[serde(default)]
     pub raw_view: Option<View>,
     /// `summary.csv` as the export wrote it.
     pub summary_csv: String,
-    /// `summary.csv` as a data analyst got it (see `raw_view`).
+    /// `summary.csv` as non-admins got it (see `raw_view`).
     #[serde(default)]
     pub raw_summary_csv: Option<String>,
     /// Participants in the estimates.

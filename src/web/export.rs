@@ -72,7 +72,7 @@ pub async fn page(
             })
             .collect(),
         raw_files,
-        withheld: withheld.then(|| export::service::raw_withheld(k)),
+        withheld: (withheld && access.raw_files()).then(|| export::service::raw_withheld(k)),
         min_cell: k,
     };
     Ok((jar, Html(page.render()?)).into_response())

@@ -6,7 +6,7 @@ use crate::auth::extract::{AdminForm, Staff};
 use crate::error::Result;
 use crate::reports::compute::Audience;
 use crate::reports::view::{View, view};
-use crate::staff::{StudyAccess, StudyRole};
+use crate::staff::StudyAccess;
 use crate::state::AppState;
 use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
@@ -31,12 +31,14 @@ struct ReadoutPage {
     generated: String,
 }
 
-/// Who reads a study's figures: a data analyst also holds the raw files.
+/// Who reads a study's figures. Only an admin (who holds the key anyway) reads every breakdown: an analyst
+/// without raw files can hand the figures to one with them, or was one before a role change, so every
+/// non-admin reads what the raw files carry (see `Audience`).
 pub fn audience(access: StudyAccess) -> Audience {
-    if access == StudyAccess::Granted(StudyRole::DataAnalyst) {
-        Audience::RawFiles
-    } else {
+    if access == StudyAccess::Admin {
         Audience::Aggregates
+    } else {
+        Audience::RawFiles
     }
 }
 

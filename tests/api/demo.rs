@@ -110,14 +110,14 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         "{html}"
     );
     assert!(!html.contains("cannot be computed"), "{html}");
-    // The demo analyst also holds the raw files, which carry no function or tenure in this study: those
-    // breakdowns are withheld from them (with the reason) and shown to the aggregate viewer.
+    // The raw files carry no function or tenure in this study: beyond the admins those breakdowns are
+    // withheld (with the reason); the admin sees them.
     assert!(!html.contains("By function") && html.contains("id=\"withheld\""));
-    let viewer = app.stranger();
-    viewer
-        .login(layer2::demo::VIEWER_EMAIL, layer2::demo::VIEWER_PASSWORD)
+    let admin = app.stranger();
+    admin
+        .login(layer2::demo::ADMIN_EMAIL, layer2::demo::ADMIN_PASSWORD)
         .await;
-    let (_, seen) = viewer
+    let (_, seen) = admin
         .get_text(&format!("/studies/{}/analysis", info.analysis_study_id))
         .await;
     assert!(seen.contains("By function") && seen.contains("By tenure"));

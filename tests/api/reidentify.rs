@@ -379,16 +379,23 @@ async fn the_subtraction_attack_on_the_summary_and_the_raw_participants_restores
             assert!((published - used / all).abs() < 1e-9, "{study} {}", r[1]);
         }
     }
-    // An analyst without the raw files still reads every breakdown of at least k people.
+    // The review's second attack: the aggregate viewer's summary joined to the data analyst's rows. The
+    // viewer's summary is the data analyst's: no breakdown the rows lack. Only an admin's has them.
     let viewer = app.stranger();
     viewer
         .login(layer2::demo::VIEWER_EMAIL, layer2::demo::VIEWER_PASSWORD)
         .await;
-    let (status, summary) = download(&viewer, info.analysis_study_id, "summary.csv").await;
-    assert_eq!(status, StatusCode::OK);
+    for study in [info.analysis_study_id, info.collection_study_id] {
+        let (status, summary) = download(&viewer, study, "summary.csv").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(summary, download(&app, study, "summary.csv").await.1);
+        let (status, _) = download(&viewer, study, "diary.csv").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let admin = app.stranger();
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, summary) = download(&admin, info.analysis_study_id, "summary.csv").await;
     assert!(summary.contains("\nfunction,"), "{summary}");
-    let (status, _) = download(&viewer, info.analysis_study_id, "diary.csv").await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[test]
