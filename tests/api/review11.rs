@@ -1,0 +1,223 @@
+//! Issue 11, after review: raw files carry no calendar time, the aggregate viewer sees no small cell,
+//! passwords are checked after normalising, and a deleted account takes its device cookies with it.
+use crate::helpers::*;
+use layer2::demo::{ANALYST_EMAIL, ANALYST_PASSWORD, DemoInfo};
+use reqwest::StatusCode;
+use std::collections::HashMap;
+
+async fn demo() -> (TestApp, DemoInfo) {
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    (app, info)
+}
+
+async fn download(app: &TestApp, study: i64, file: &str) -> (StatusCode, String) {
+    let r = app
+        .post(&format!("/studies/{study}/export"), &[("file", file)])
+        .await;
+    (r.status(), r.text().await.unwrap())
+}
+
+fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Whether a value looks like a calendar date or a clock time with a zone (2027-02-01, 09:30:00Z,
+/// +00:00, a 10-digit Unix time).
+fn calendar_like(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let date = b.windows(10).any(|w| {
+        digits(&w[..4]) && w[4] == b'-' && digits(&w[5..7]) && w[7] == b'-' && digits(&w[8..])
+    });
+    let zoned = v.contains(':') && (v.ends_with('Z') || v.contains("+00") || v.contains('T'));
+    let seconds = v.matches(':').count() >= 2;
+    let unix = v.len() >= 10 && digits(b);
+    date || zoned || seconds || unix
+}
+
+/// A consented main-sample participant of the study with delivered pings: (participant, employee id).
+async fn two_with_pings(app: &TestApp, study: i64) -> [(i64, String); 2] {
+    let found: Vec<(i64, String)> = app
+        .rows(
+            "SELECT p.id, e.employee_id FROM participants p JOIN employees e ON e.id = p.employee
+             WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
+               AND EXISTS (SELECT 1 FROM pings g JOIN ping_answers a ON a.ping = g.id WHERE g.participant = p.id)
+               AND EXISTS (SELECT 1 FROM diary_entries d WHERE d.participant = p.id)
+             ORDER BY p.id LIMIT 2",
+            Some(study),
+        )
+        .await;
+    [found[0].clone(), found[1].clone()]
+}
+
+async fn exec(app: &TestApp, sql: &'static str, binds: &[&str]) {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.execute(&app.state.pool).await.unwrap();
+}
+
+/// Makes `b` live `a`'s study on a clock `hours` earlier: b's consent, diary and pings are a's, shifted
+/// in UTC by `-hours`, and a lives in Africa/Lagos (UTC+1) while b lives in Asia/Singapore (UTC+8), neither
+/// with daylight saving: the same local schedule in two time zones.
+async fn same_local_schedule(app: &TestApp, a: i64, b: i64) {
+    let (a, b) = (a.to_string(), b.to_string());
+    let (a, b) = (a.as_str(), b.as_str());
+    exec(app, "UPDATE employees SET time_zone = 'Africa/Lagos' WHERE id = (SELECT employee FROM participants WHERE id = ?)", &[a]).await;
+    exec(app, "UPDATE employees SET time_zone = 'Asia/Singapore' WHERE id = (SELECT employee FROM participants WHERE id = ?)", &[b]).await;
+    // a's times in milliseconds, so that a's and b's durations round alike.
+    exec(app, "UPDATE participants SET consent_at = strftime('%Y-%m-%dT%H:%M:%fZ', consent_at) WHERE id = ?", &[a]).await;
+    exec(app, "UPDATE diary_entries SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_at) WHERE participant = ?", &[a]).await;
+    exec(app, "UPDATE pings SET due_at = strftime('%Y-%m-%dT%H:%M:%fZ', due_at), expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', expires_at), sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', sent_at) WHERE participant = ?", &[a]).await;
+    exec(app, "UPDATE ping_answers SET answered_at = strftime('%Y-%m-%dT%H:%M:%fZ', answered_at) WHERE ping IN (SELECT id FROM pings WHERE participant = ?)", &[a]).await;
+    exec(app, "UPDATE participants SET consent_at = (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', consent_at, '-7 hours') FROM participants WHERE id = ?) WHERE id = ?", &[a, b]).await;
+    exec(app, "DELETE FROM diary_entries WHERE participant = ?", &[b]).await;
+    exec(app, "DELETE FROM pings WHERE participant = ?", &[b]).await;
+    exec(
+        app,
+        "INSERT INTO diary_entries (participant, category, description, outcome, minutes_with_ai, minutes_without_ai, instrument_version, created_at, updated_at)
+         SELECT ?, category, description, outcome, minutes_with_ai, minutes_without_ai, instrument_version,
+                strftime('%Y-%m-%dT%H:%M:%fZ', created_at, '-7 hours'), updated_at
+         FROM diary_entries WHERE participant = ? ORDER BY id",
+        &[b, a],
+    )
+    .await;
+    exec(
+        app,
+        "INSERT INTO pings (participant, slot, due_at, expires_at, status, sent_at)
+         SELECT ?, slot, strftime('%Y-%m-%dT%H:%M:%fZ', due_at, '-7 hours'), strftime('%Y-%m-%dT%H:%M:%fZ', expires_at, '-7 hours'),
+                status, strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-7 hours')
+         FROM pings WHERE participant = ? ORDER BY slot",
+        &[b, a],
+    )
+    .await;
+    exec(
+        app,
+        "INSERT INTO ping_answers (ping, used_copilot, verification_min, correction_min, context_min, trust_min, instrument_version, answered_at)
+         SELECT nb.id, x.used_copilot, x.verification_min, x.correction_min, x.context_min, x.trust_min, x.instrument_version,
+                strftime('%Y-%m-%dT%H:%M:%fZ', x.answered_at, '-7 hours')
+         FROM ping_answers x JOIN pings ga ON ga.id = x.ping JOIN pings nb ON nb.slot = ga.slot AND nb.participant = ?
+         WHERE ga.participant = ?",
+        &[b, a],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_data_analysts_raw_files_carry_no_date_or_utc_time_and_two_zones_look_alike() {
+    let (app, info) = demo().await;
+    let study = info.analysis_study_id;
+    let [(a, a_employee), (b, b_employee)] = two_with_pings(&app, study).await;
+    same_local_schedule(&app, a, b).await;
+
+    let analyst = app.stranger();
+    analyst.login(ANALYST_EMAIL, ANALYST_PASSWORD).await;
+    let mut files = HashMap::new();
+    for file in [
+        "participants.csv",
+        "diary.csv",
+        "pings.csv",
+        "population.csv",
+        "control.csv",
+    ] {
+        let (status, text) = download(&analyst, study, file).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        let (header, rows) = table(&text);
+        assert!(
+            header.iter().all(|h| !h.ends_with("_at")),
+            "{file}: {header:?}"
+        );
+        for row in &rows {
+            for (h, v) in header.iter().zip(row) {
+                assert!(!calendar_like(v), "{file}, {h}: {v}");
+            }
+        }
+        files.insert(file, (header, rows));
+    }
+    // Study days count from 1 on the participant's own calendar; times of day are HH:MM on their clock.
+    for file in ["diary.csv", "pings.csv"] {
+        let (header, rows) = &files[file];
+        let day = header.iter().position(|h| h == "study_day").unwrap();
+        let time = header.iter().position(|h| h == "local_time").unwrap();
+        assert!(rows.len() > 100, "{file}: {}", rows.len());
+        for r in rows {
+            assert!(r[day].parse::<i64>().unwrap() >= 1, "{file}: {r:?}");
+            assert!(
+                chrono::NaiveTime::parse_from_str(&r[time], "%H:%M").is_ok(),
+                "{file}: {r:?}"
+            );
+        }
+    }
+    // The JSON export's raw tables too.
+    let (_, json) = download(&analyst, study, "export.json").await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for t in ["participants", "diary", "pings", "control"] {
+        for row in json[t].as_array().unwrap() {
+            for (k, v) in row.as_object().unwrap() {
+                let v = v.to_string();
+                assert!(!calendar_like(v.trim_matches('"')), "{t}.{k}: {v}");
+            }
+        }
+    }
+
+    // Two people in Lagos and Singapore with the same local schedule have the same time columns.
+    download(&analyst, study, "summary.csv").await;
+    let key: Vec<u8> = app
+        .value(
+            "SELECT key FROM export_keys WHERE study_id = ?",
+            Some(study),
+        )
+        .await;
+    let (pa, pb) = (
+        layer2::export::pseudonym(&key, &a_employee),
+        layer2::export::pseudonym(&key, &b_employee),
+    );
+    for file in ["diary.csv", "pings.csv"] {
+        let rows = &files[file].1;
+        let of = |p: &str| -> Vec<Vec<String>> {
+            rows.iter()
+                .filter(|r| r[0] == p)
+                .map(|r| r[1..].to_vec())
+                .collect()
+        };
+        assert!(!of(&pa).is_empty(), "{file}");
+        assert_eq!(of(&pa), of(&pb), "{file}");
+    }
+    // And the files still give the platform's numbers (the round trip in readout.rs checks the profile).
+    let dir = tempfile::tempdir().unwrap();
+    for file in &layer2::export::CSV_FILES[..4] {
+        std::fs::write(
+            dir.path().join(file),
+            download(&analyst, study, file).await.1,
+        )
+        .unwrap();
+    }
+    let offline = layer2::stats::input::read_dir(
+        dir.path(),
+        layer2::stats::input::Rules {
+            window_minutes: 1,
+            min_compliance: 0.0,
+        },
+    )
+    .unwrap();
+    let (ta, tb) = (
+        offline.kept.iter().find(|t| t.id == pa).unwrap(),
+        offline.kept.iter().find(|t| t.id == pb).unwrap(),
+    );
+    assert!(
+        ta.valid > 0.0,
+        "answers counted by their own deadline, not a 1-minute window"
+    );
+    assert_eq!(
+        (ta.delivered, ta.valid, ta.n_tasks, ta.oversight_min),
+        (tb.delivered, tb.valid, tb.n_tasks, tb.oversight_min)
+    );
+}
