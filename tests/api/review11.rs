@@ -221,3 +221,133 @@ async fn a_data_analysts_raw_files_carry_no_date_or_utc_time_and_two_zones_look_
         (tb.delivered, tb.valid, tb.n_tasks, tb.oversight_min)
     );
 }
+
+/// A study of 200 employees over four functions plus one lawyer (a heavy user), with a drawn sample, and a
+/// staff member granted the aggregate `analyst` role on it.
+async fn study_with_a_lawyer() -> (TestApp, TestApp, i64) {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("Small function").await;
+    let roster = roster_csv(200) + "E90000,lex@example.org,Legal,2025-06-01,Europe/Berlin\n";
+    app.upload_ok(
+        &format!("/studies/{id}/roster"),
+        "r.csv",
+        roster.into_bytes(),
+        &[],
+    )
+    .await;
+    let usage = usage_csv(200) + "E90000,2026-11,20,700.0\n";
+    app.upload_ok(
+        &format!("/studies/{id}/usage"),
+        "u.csv",
+        usage.into_bytes(),
+        &[("format", "csv")],
+    )
+    .await;
+    app.post_ok(
+        &format!("/studies/{id}/sample"),
+        &[
+            ("n", "60"),
+            ("min_per_cohort", "5"),
+            ("pilot_n", "20"),
+            ("seed", "9"),
+        ],
+    )
+    .await;
+    let viewer = app.staff_member("viewer@example.org").await;
+    app.grant("viewer@example.org", id, "analyst").await;
+    (app, viewer, id)
+}
+
+/// The whole numbers of a page's number cells (counts; shares, means and text are left out).
+fn counts_in(html: &str) -> Vec<i64> {
+    html.split("<td class=\"num\">")
+        .skip(1)
+        .filter_map(|c| c.split("</td>").next())
+        .filter_map(|c| c.replace(',', "").parse::<i64>().ok())
+        .collect()
+}
+
+/// The rows of the table under a heading: (label, number cells).
+fn rows_under(html: &str, heading: &str) -> Vec<(String, Vec<String>)> {
+    let at = html.find(&format!("<h2>{heading}</h2>")).expect(heading);
+    let body = &html[at..];
+    let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];
+    body.split("<tr")
+        .skip(1)
+        .map(|r| {
+            let label = r
+                .split("<th scope=\"row\">")
+                .nth(1)
+                .unwrap()
+                .split("</th>")
+                .next()
+                .unwrap();
+            let cells = r
+                .split("<td class=\"num\">")
+                .skip(1)
+                .map(|c| c.split("</td>").next().unwrap().to_string())
+                .collect();
+            (label.to_string(), cells)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_aggregate_viewer_sees_no_group_under_k_on_the_cohorts_and_sample_pages() {
+    let (app, viewer, id) = study_with_a_lawyer().await;
+    let k = app.state.config.min_cell_size as i64;
+
+    // The admin sees everything, the lawyer too: the test can fail.
+    let (_, admin_page) = app.get_text(&format!("/studies/{id}/cohorts")).await;
+    assert!(
+        admin_page.contains("Cohort × function × tenure")
+            && admin_page.contains("Usage score range")
+    );
+    let legal = rows_under(&admin_page, "By function")
+        .into_iter()
+        .find(|(l, _)| l == "Legal")
+        .unwrap();
+    assert_eq!(legal.1.last().unwrap(), "1", "{legal:?}");
+
+    let (status, page) = viewer.get_text(&format!("/studies/{id}/cohorts")).await;
+    assert_eq!(status, StatusCode::OK);
+    for n in counts_in(&page) {
+        assert!(
+            n == 0 || n >= k,
+            "a count of {n} on the viewer's cohorts page"
+        );
+    }
+    assert!(!page.contains("Cohort × function × tenure") && !page.contains("Usage score range"));
+    assert!(!page.contains("700.0"), "no one's usage score");
+    // The lawyer is merged with others, and the lines still add up: nothing follows by subtraction.
+    let functions = rows_under(&page, "By function");
+    let merged = functions.iter().find(|(l, _)| l.contains("Legal")).unwrap();
+    assert!(merged.0.contains(", "), "Legal is not alone: {merged:?}");
+    let sum: i64 = functions
+        .iter()
+        .map(|(_, c)| c[0].replace(',', "").parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(sum, 201);
+    for (_, cells) in rows_under(&page, "Adoption cohorts") {
+        assert!(cells.len() <= 3, "count, share and mean only: {cells:?}");
+    }
+
+    let (status, page) = viewer.get_text(&format!("/studies/{id}/sample")).await;
+    assert_eq!(status, StatusCode::OK);
+    let composition = &page[page.find("id=\"composition\"").unwrap()..];
+    for n in counts_in(composition) {
+        assert!(
+            n == 0 || n >= k,
+            "a count of {n} in the viewer's sample composition"
+        );
+    }
+    assert!(!composition.contains("By cohort and function") && !composition.contains(">Pilot<"));
+    let (_, admin_sample) = app.get_text(&format!("/studies/{id}/sample")).await;
+    let admin_composition = &admin_sample[admin_sample.find("id=\"composition\"").unwrap()..];
+    assert!(
+        counts_in(admin_composition).iter().any(|&n| n > 0 && n < k),
+        "the admin's composition has small cells"
+    );
+    assert!(admin_composition.contains("By cohort and function"));
+}
