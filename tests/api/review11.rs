@@ -351,3 +351,46 @@ async fn the_aggregate_viewer_sees_no_group_under_k_on_the_cohorts_and_sample_pa
     );
     assert!(admin_composition.contains("By cohort and function"));
 }
+
+/// Device cookies stored for an account.
+async fn devices_of(app: &TestApp, user: i64) -> i64 {
+    app.value(
+        "SELECT COUNT(*) FROM device_tokens WHERE user_id = ?",
+        Some(user),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deleting_or_disabling_a_staff_account_forgets_its_device_cookies() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    for (email, action, fields) in [
+        ("grace@example.org", "delete", vec![("confirm", "yes")]),
+        ("alan.t@example.org", "disable", vec![]),
+    ] {
+        let _browser = app.staff_member(email).await;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            devices_of(&app, id).await,
+            1,
+            "signing in left a device cookie"
+        );
+        let r = app
+            .post(&format!("/admin/users/{id}/{action}"), &fields)
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{action}");
+        assert_eq!(devices_of(&app, id).await, 0, "after {action}");
+    }
+    // The admin's own device cookie is untouched.
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(ADMIN)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(devices_of(&app, admin).await, 1);
+}
