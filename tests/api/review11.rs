@@ -29,7 +29,7 @@ fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// Whether a value looks like a calendar date or a clock time with a zone (2027-02-01, 09:30:00Z,
-/// +00:00, a 10-digit Unix time).
+/// +00:00, a Unix time in seconds or milliseconds).
 fn calendar_like(v: &str) -> bool {
     let b = v.as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
@@ -38,7 +38,7 @@ fn calendar_like(v: &str) -> bool {
     });
     let zoned = v.contains(':') && (v.ends_with('Z') || v.contains("+00") || v.contains('T'));
     let seconds = v.matches(':').count() >= 2;
-    let unix = v.len() >= 10 && digits(b);
+    let unix = (v.len() == 10 || v.len() == 13) && digits(b);
     date || zoned || seconds || unix
 }
 
