@@ -1,32 +1,10 @@
 //! Issue 11, after review: raw files carry no calendar time, the aggregate viewer sees no small cell,
 //! passwords are checked after normalising, and a deleted account takes its device cookies with it.
 use crate::helpers::*;
-use layer2::demo::{ANALYST_EMAIL, ANALYST_PASSWORD, DemoInfo};
+use crate::reidentify::{analysed_offline, demo, download, pseudonyms_of, table};
+use layer2::demo::{ANALYST_EMAIL, ANALYST_PASSWORD};
 use reqwest::StatusCode;
 use std::collections::HashMap;
-
-async fn demo() -> (TestApp, DemoInfo) {
-    let app = spawn_app().await;
-    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
-    (app, info)
-}
-
-async fn download(app: &TestApp, study: i64, file: &str) -> (StatusCode, String) {
-    let r = app
-        .post(&format!("/studies/{study}/export"), &[("file", file)])
-        .await;
-    (r.status(), r.text().await.unwrap())
-}
-
-fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_reader(csv.as_bytes());
-    let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
 
 /// Whether a value looks like a calendar date or a clock time with a zone (2027-02-01, 09:30:00Z,
 /// +00:00, a Unix time in seconds or milliseconds).
@@ -169,17 +147,10 @@ async fn a_data_analysts_raw_files_carry_no_date_or_utc_time_and_two_zones_look_
     }
 
     // Two people in Lagos and Singapore with the same local schedule have the same time columns.
-    download(&analyst, study, "summary.csv").await;
-    let key: Vec<u8> = app
-        .value(
-            "SELECT key FROM export_keys WHERE study_id = ?",
-            Some(study),
-        )
-        .await;
-    let (pa, pb) = (
-        layer2::export::pseudonym(&key, &a_employee),
-        layer2::export::pseudonym(&key, &b_employee),
-    );
+    let [pa, pb]: [String; 2] = pseudonyms_of(&analyst, study, &[a_employee, b_employee])
+        .await
+        .try_into()
+        .unwrap();
     for file in ["diary.csv", "pings.csv"] {
         let rows = &files[file].1;
         let of = |p: &str| -> Vec<Vec<String>> {
@@ -192,22 +163,15 @@ async fn a_data_analysts_raw_files_carry_no_date_or_utc_time_and_two_zones_look_
         assert_eq!(of(&pa), of(&pb), "{file}");
     }
     // And the files still give the platform's numbers (the round trip in readout.rs checks the profile).
-    let dir = tempfile::tempdir().unwrap();
-    for file in &layer2::export::CSV_FILES[..4] {
-        std::fs::write(
-            dir.path().join(file),
-            download(&analyst, study, file).await.1,
-        )
-        .unwrap();
-    }
-    let offline = layer2::stats::input::read_dir(
-        dir.path(),
+    let offline = analysed_offline(
+        &analyst,
+        study,
         layer2::stats::input::Rules {
             window_minutes: 1,
             min_compliance: 0.0,
         },
     )
-    .unwrap();
+    .await;
     let (ta, tb) = (
         offline.kept.iter().find(|t| t.id == pa).unwrap(),
         offline.kept.iter().find(|t| t.id == pb).unwrap(),
@@ -229,31 +193,17 @@ async fn study_with_a_lawyer() -> (TestApp, TestApp, i64) {
     app.login_admin().await;
     let id = app.create_study("Small function").await;
     let roster = roster_csv(200) + "E90000,lex@example.org,Legal,2025-06-01,Europe/Berlin\n";
-    app.upload_ok(
-        &format!("/studies/{id}/roster"),
-        "r.csv",
-        roster.into_bytes(),
-        &[],
-    )
-    .await;
+    app.import_roster(id, "r.csv", roster.into_bytes()).await;
     let usage = usage_csv(200) + "E90000,2026-11,20,700.0\n";
-    app.upload_ok(
-        &format!("/studies/{id}/usage"),
-        "u.csv",
-        usage.into_bytes(),
-        &[("format", "csv")],
-    )
-    .await;
-    app.post_ok(
-        &format!("/studies/{id}/sample"),
-        &[
-            ("n", "60"),
-            ("min_per_cohort", "5"),
-            ("pilot_n", "20"),
-            ("seed", "9"),
-        ],
-    )
-    .await;
+    app.import_usage(id, "u.csv", usage.into_bytes(), &[("format", "csv")])
+        .await;
+    let draw = [
+        ("n", "60"),
+        ("min_per_cohort", "5"),
+        ("pilot_n", "20"),
+        ("seed", "9"),
+    ];
+    app.post_ok(&format!("/studies/{id}/sample"), &draw).await;
     let viewer = app.staff_member("viewer@example.org").await;
     app.grant("viewer@example.org", id, "analyst").await;
     (app, viewer, id)
