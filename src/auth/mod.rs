@@ -85,8 +85,9 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 impl NewPassword {
-    /// Applies the policy for the account `email`: length, not a common password, and not containing
-    /// the account's email, its local part or a part of it (the name, as in `ada.lovelace@…`).
+    /// Applies the policy for the account `email`: length, not a common password (after normalising: see
+    /// [`password::is_common`]), and not containing the account's email, its local part or a part of it
+    /// (the name, as in `ada.lovelace@…`), also with substitutions such as `0` for `o` undone.
     pub fn parse(s: String, email: &Email) -> Result<Self, String> {
         if s.chars().count() < MIN_PASSWORD_CHARS {
             return Err(format!(
@@ -98,13 +99,12 @@ impl NewPassword {
                 "the password must be at most {MAX_PASSWORD_BYTES} bytes long"
             ));
         }
-        let lower = s.to_lowercase();
-        if password::is_common(&lower) {
+        if password::is_common(&s) {
             return Err(
                 "this password is on a list of commonly used passwords; choose another".into(),
             );
         }
-        if account_words(email).any(|w| lower.contains(w)) {
+        if account_words(email).any(|w| password::contains_word(&s, w)) {
             return Err("the password must not contain your email address or name".into());
         }
         Ok(Self(s))

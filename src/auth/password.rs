@@ -5,6 +5,7 @@ use anyhow::Context;
 use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Semaphore;
 
@@ -187,12 +188,60 @@ pub async fn verify(
 /// anyway) from a list of common passwords, lower-cased, sorted; see `common_passwords.md`.
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 
-/// Whether a lower-cased password is on the common-password list.
-pub fn is_common(lowercase: &str) -> bool {
+/// Whether a password is a common one, after normalising: exactly on the list (any case), or, once
+/// lower-cased, stripped of leading and trailing digits and symbols and with common substitutions undone
+/// ([`core_forms`]), the same word as the core of a listed password. `Password123!`, `P@ssw0rd2026` and
+/// `Welcome12345` are refused; a passphrase that merely contains a common word among others (`my
+/// password is purple rain`) is not, because its core is the whole phrase.
+pub fn is_common(password: &str) -> bool {
     static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
-    LIST.get_or_init(|| COMMON_PASSWORDS.lines().collect())
-        .binary_search(&lowercase)
-        .is_ok()
+    static CORES: OnceLock<HashSet<String>> = OnceLock::new();
+    let lower = password.to_lowercase();
+    let list = LIST.get_or_init(|| COMMON_PASSWORDS.lines().collect());
+    if list.binary_search(&lower.as_str()).is_ok() {
+        return true;
+    }
+    let cores = CORES.get_or_init(|| list.iter().flat_map(|p| core_forms(p)).collect());
+    core_forms(&lower).iter().any(|c| cores.contains(c))
+}
+
+/// Common substitutions undone (0→o, 3→e, 4→a, 5→s, 7→t, @→a, $→s), `1` read as `one`.
+fn undo_leet(s: &str, one: char) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => one,
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            '@' => 'a',
+            '$' => 's',
+            c => c,
+        })
+        .collect()
+}
+
+/// The word a lower-cased password is built on: leading and trailing digits, symbols and spaces
+/// stripped, then substitutions undone (`1` read as `i` and, as a second form, as `l`). Empty forms
+/// (a password of digits and symbols only) are left out: the exact list covers the common ones.
+pub fn core_forms(lower: &str) -> Vec<String> {
+    let core = lower.trim_matches(|c: char| !c.is_alphabetic());
+    if core.is_empty() {
+        return vec![];
+    }
+    let (i, l) = (undo_leet(core, 'i'), undo_leet(core, 'l'));
+    if i == l { vec![i] } else { vec![i, l] }
+}
+
+/// Whether a password contains `word` (lower-case), as typed or with substitutions undone:
+/// `B0b.Sm1th2026!` contains `bob` and `smith`.
+pub fn contains_word(password: &str, word: &str) -> bool {
+    let lower = password.to_lowercase();
+    lower.contains(word)
+        || ['i', 'l']
+            .iter()
+            .any(|&one| undo_leet(&lower, one).contains(word))
 }
 
 #[cfg(test)]
@@ -259,5 +308,52 @@ mod tests {
         ));
         assert!(is_common("password1234") && is_common("123456789012"));
         assert!(!is_common("a long enough password"));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_after_normalising_and_passphrases_pass() {
+        for weak in [
+            "Password123!",
+            "Welcome12345",
+            "P@ssw0rd2026",
+            "!!Passw0rd!!2026",
+            "PASSWORD-2026-!",
+            "Qwerty123456!",
+            "IL0veY0u2026!!",
+        ] {
+            assert!(is_common(weak), "{weak}");
+        }
+        for strong in [
+            "correct horse battery staple",
+            "my password is purple rain",
+            "Welcome to the jungle, 2026",
+            "tree-lamp-orbit-velvet",
+            "8392-1749-2281",
+        ] {
+            assert!(!is_common(strong), "{strong}");
+        }
+        assert!(contains_word("B0b.Sm1th2026!", "bob") && contains_word("B0b.Sm1th2026!", "smith"));
+        assert!(contains_word("my name is LOVELACE", "lovelace"));
+        assert!(!contains_word("a job well done", "bob"));
+    }
+
+    #[test]
+    fn the_policy_refuses_a_common_word_with_digits_added_or_a_disguised_name_and_keeps_passphrases()
+     {
+        use crate::auth::{Email, NewPassword};
+        let bob = Email::parse("bob.smith@example.org").unwrap();
+        for weak in ["Password123!", "Welcome12345", "B0b.Sm1th2026!"] {
+            assert!(NewPassword::parse(weak.into(), &bob).is_err(), "{weak}");
+        }
+        let e = NewPassword::parse("B0b.Sm1th2026!".into(), &bob).unwrap_err();
+        assert!(e.contains("email address or name"), "{e}");
+        for good in [
+            "correct horse battery staple",
+            "my password is purple rain",
+            "Welcome to the jungle, 2026",
+            "tree-lamp-orbit-velvet",
+        ] {
+            assert!(NewPassword::parse(good.into(), &bob).is_ok(), "{good}");
+        }
     }
 }

@@ -8,7 +8,7 @@ pub struct Column {
     pub file: &'static str,
     /// Column name.
     pub column: &'static str,
-    /// text, integer, number, time or 0/1.
+    /// text, integer, number, time of day or 0/1.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Unit, if any.
@@ -38,7 +38,9 @@ const fn col(
 }
 
 const PID: &str = "16 hex digits; the same person has the same id in every export of this study and a different one in other studies";
-const TIME: &str = "UTC, RFC 3339 (2027-02-01T09:30:00Z)";
+const DAY: &str = "1, 2, …";
+const DAY_TEXT: &str = "Study day on the participant's own calendar: 1 is the local date they joined the study (consented), 2 the next local date, and so on (calendar days, whatever their length under daylight saving). No calendar date is exported: a date or a UTC time would tell the week someone joined and their time zone.";
+const CLOCK: &str = "HH:MM, 00:00–23:59";
 
 /// Every column of an export: the description columns only when they are exported, and of cohort,
 /// function and tenure only those the file publishes.
@@ -106,13 +108,14 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
             PID,
             "Who logged the task (participants.csv id).",
         ),
+        col("diary.csv", "study_day", "integer", "days", DAY, DAY_TEXT),
         col(
             "diary.csv",
-            "logged_at",
-            "time",
+            "local_time",
+            "time of day",
             "",
-            TIME,
-            "When the task was logged.",
+            CLOCK,
+            "When the task was logged, on the participant's own clock (their time zone).",
         ),
         col(
             "diary.csv",
@@ -156,19 +159,43 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
         ),
         col(
             "pings.csv",
-            "sent_at",
-            "time",
-            "",
-            TIME,
-            "When the ping's email was sent (only delivered pings are listed).",
+            "study_day",
+            "integer",
+            "days",
+            DAY,
+            "The study day the ping was scheduled for (only delivered pings are listed). Day 1 is the local date the participant joined; no calendar date is exported.",
         ),
         col(
             "pings.csv",
-            "answered_at",
-            "time",
+            "local_time",
+            "time of day",
             "",
-            "empty when unanswered",
-            "When it was answered.",
+            CLOCK,
+            "The time the ping was scheduled for, on the participant's own clock (pings are drawn inside the study's local working window); it is sent then or at the platform's next round.",
+        ),
+        col(
+            "pings.csv",
+            "window_min",
+            "integer",
+            "minutes",
+            "≥ 0",
+            "Whole minutes from sending to the ping's answer deadline (the study's answer window, less any sending delay).",
+        ),
+        col(
+            "pings.csv",
+            "answer_delay_min",
+            "integer",
+            "minutes",
+            "≥ 0; empty when unanswered",
+            "Whole minutes (rounded down) from sending to the answer.",
+        ),
+        col(
+            "pings.csv",
+            "answered_in_time",
+            "0/1",
+            "",
+            "1, 0, or empty when unanswered",
+            "1: answered by the deadline (a valid answer; compliance = valid ÷ delivered), decided on the exact times; 0: answered late (counts as missed). `layer2 analyze` uses it instead of --window-minutes.",
         ),
         col(
             "pings.csv",
@@ -211,14 +238,6 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
             "Deciding whether to use it at all. The four add up to at most 60.",
         ),
         col(
-            "pings.csv",
-            "expires_at",
-            "time",
-            "",
-            TIME,
-            "The answer deadline; `layer2 analyze` uses it instead of --window-minutes.",
-        ),
-        col(
             "population.csv",
             "cohort",
             "text",
@@ -242,13 +261,14 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
             PID,
             "Control-group participant (no copilot seat; not in participants.csv).",
         ),
+        col("control.csv", "study_day", "integer", "days", DAY, DAY_TEXT),
         col(
             "control.csv",
-            "logged_at",
-            "time",
+            "local_time",
+            "time of day",
             "",
-            TIME,
-            "When the task was logged.",
+            CLOCK,
+            "When the task was logged, on the participant's own clock.",
         ),
         col(
             "control.csv",
@@ -341,8 +361,12 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
         ),
     ];
     if descriptions {
+        let after_diary = c
+            .iter()
+            .rposition(|c| c.file == "diary.csv")
+            .map_or(c.len(), |i| i + 1);
         c.insert(
-            11,
+            after_diary,
             col("diary.csv", "description", "text", "", "free text, at most 500 characters", "The participant's own description (sensitive; included by an admin's choice, which is audited)."),
         );
         c.push(col(

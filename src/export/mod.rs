@@ -65,8 +65,10 @@ pub struct ParticipantOut {
 pub struct DiaryOut {
     /// Pseudonymous participant id.
     pub participant_id: String,
-    /// When it was logged (UTC).
-    pub logged_at: String,
+    /// The participant's study day it was logged on (1 = the day they joined, on their own calendar).
+    pub study_day: i64,
+    /// Its time of day on the participant's own clock (HH:MM).
+    pub local_time: String,
     /// all / most / some / none.
     pub outcome: String,
     /// Task category.
@@ -85,10 +87,16 @@ pub struct DiaryOut {
 pub struct PingOut {
     /// Pseudonymous participant id.
     pub participant_id: String,
-    /// When its email was sent (UTC).
-    pub sent_at: String,
-    /// When it was answered, if it was.
-    pub answered_at: Option<String>,
+    /// The participant's study day the ping was scheduled for.
+    pub study_day: i64,
+    /// Its scheduled time of day on the participant's own clock (HH:MM).
+    pub local_time: String,
+    /// Whole minutes from sending to the answer deadline.
+    pub window_min: i64,
+    /// Whole minutes from sending to the answer, if it was answered.
+    pub answer_delay_min: Option<i64>,
+    /// 1 answered by the deadline, 0 answered late, empty unanswered.
+    pub answered_in_time: Option<u8>,
     /// 1 used the copilot, 0 did not or was not working, empty unanswered.
     pub used_copilot: Option<u8>,
     /// Verification minutes (answers with use only).
@@ -99,8 +107,6 @@ pub struct PingOut {
     pub context_min: Option<i64>,
     /// Trust-calibration minutes.
     pub trust_min: Option<i64>,
-    /// The answer deadline.
-    pub expires_at: String,
 }
 
 /// A control-group task (Instrument C).
@@ -108,8 +114,10 @@ pub struct PingOut {
 pub struct ControlOut {
     /// Pseudonymous id of the control participant.
     pub participant_id: String,
-    /// When it was logged (UTC).
-    pub logged_at: String,
+    /// The participant's study day it was logged on.
+    pub study_day: i64,
+    /// Its time of day on the participant's own clock (HH:MM).
+    pub local_time: String,
     /// Task category.
     pub category: String,
     /// Minutes without AI.
@@ -151,7 +159,7 @@ pub struct StudyOut {
     pub vendor: String,
     pub product: String,
     pub model_version: String,
-    /// Answer window of a ping in minutes (`expires_at` carries each ping's own deadline).
+    /// Answer window of a ping in minutes (`window_min` carries each ping's own, from its sending).
     pub window_minutes: i64,
     /// Minimum cell size applied.
     pub min_cell_size: usize,

@@ -1,7 +1,16 @@
 //! Pseudonymisation, pure: the keyed pseudonym of an employee id, which quasi-identifying columns a raw
-//! file may carry, gross hours in bands, and timestamps written without their sub-second detail.
-use super::ParticipantOut;
-use chrono::{DateTime, SecondsFormat, Utc};
+//! file may carry, gross hours in bands, and times told on each participant's own clock and calendar.
+//!
+//! Why no calendar time leaves in a raw file: pings fall in a 09–17 *local* window, so a UTC time of day
+//! tells a participant's time zone (the one heavy user in Singapore), and a participant's first date tells
+//! the week they joined; neither is in the k-check of the quasi-identifiers. A row instead carries the
+//! participant's study day (counted from the day they joined, on their own calendar) and the time of day
+//! on their own clock, and durations where a timestamp only served to measure one. Two people in
+//! different zones who did the same thing at the same local times get the same rows.
+use super::repo::{ControlRow, DiaryRow, PingRow};
+use super::{ControlOut, DiaryOut, ParticipantOut, PingOut};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeSet, HashMap};
@@ -10,14 +19,89 @@ pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A stored UTC timestamp (`2027-02-01T09:30:00+00:00`, maybe with a fraction) as an export writes it:
-/// whole seconds with `Z`. Text in, text out: half a million rows need no date parsing. Truncating both an
-/// answer and its deadline keeps their order, so a round trip counts the same answers in time.
-pub(crate) fn stored_utc(s: &str) -> String {
-    let base = s.get(..19).unwrap_or(s);
-    match (base.get(..10), base.get(11..)) {
-        (Some(day), Some(time)) => format!("{day}T{time}Z"),
-        _ => format!("{base}Z"),
+/// A participant's own calendar and clock: their time zone and the local date they joined the study.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnClock {
+    tz: Tz,
+    day_one: NaiveDate,
+}
+
+impl OwnClock {
+    /// The clock of someone in `time_zone` (an IANA name; an unknown one reads as UTC) who joined at
+    /// `joined` (their consent).
+    pub fn new(time_zone: &str, joined: DateTime<Utc>) -> Self {
+        let tz = crate::clock::zone(time_zone);
+        Self {
+            tz,
+            day_one: joined.with_timezone(&tz).date_naive(),
+        }
+    }
+
+    /// The study day of `t`: 1 on the local date they joined, 2 the next local date, and so on (a
+    /// calendar day, whatever its length under daylight saving).
+    pub fn day(&self, t: DateTime<Utc>) -> i64 {
+        (t.with_timezone(&self.tz).date_naive() - self.day_one).num_days() + 1
+    }
+
+    /// The time of day of `t` on their clock, HH:MM.
+    pub fn time_of_day(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.tz).format("%H:%M").to_string()
+    }
+}
+
+/// Whole minutes from `from` to `to` (rounded down; never negative).
+pub fn whole_minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_minutes().max(0)
+}
+
+/// A diary task as `diary.csv` writes it.
+pub fn diary_out(participant_id: String, d: DiaryRow, descriptions: bool) -> DiaryOut {
+    let clock = OwnClock::new(&d.time_zone, d.joined_at);
+    DiaryOut {
+        participant_id,
+        study_day: clock.day(d.created_at),
+        local_time: clock.time_of_day(d.created_at),
+        outcome: d.outcome,
+        category: d.category,
+        minutes_with_ai: d.minutes_with_ai,
+        minutes_without_ai: d.minutes_without_ai,
+        description: descriptions.then_some(d.description),
+    }
+}
+
+/// A delivered ping as `pings.csv` writes it: its scheduled day and time on the participant's clock (the
+/// schedule is drawn in local time; a sending delay is a server's, and would line zones up), the minutes it
+/// gave from sending to its deadline, and the answer's delay. Whether the answer was in time is decided
+/// here on the exact times, so a file reader counts exactly the answers the platform counts.
+pub fn ping_out(participant_id: String, g: PingRow) -> PingOut {
+    let clock = OwnClock::new(&g.time_zone, g.joined_at);
+    let yes = g.used_copilot.as_deref() == Some("yes");
+    let minutes = |m: Option<i64>| if yes { m } else { None };
+    PingOut {
+        participant_id,
+        study_day: clock.day(g.due_at),
+        local_time: clock.time_of_day(g.due_at),
+        window_min: whole_minutes(g.sent_at, g.expires_at),
+        answer_delay_min: g.answered_at.map(|a| whole_minutes(g.sent_at, a)),
+        answered_in_time: g.answered_at.map(|a| u8::from(a <= g.expires_at)),
+        used_copilot: g.used_copilot.map(|u| u8::from(u == "yes")),
+        verification_min: minutes(g.verification_min),
+        correction_min: minutes(g.correction_min),
+        context_min: minutes(g.context_min),
+        trust_min: minutes(g.trust_min),
+    }
+}
+
+/// A control-group task as `control.csv` writes it.
+pub fn control_out(participant_id: String, t: ControlRow, descriptions: bool) -> ControlOut {
+    let clock = OwnClock::new(&t.time_zone, t.joined_at);
+    ControlOut {
+        participant_id,
+        study_day: clock.day(t.created_at),
+        local_time: clock.time_of_day(t.created_at),
+        category: t.category,
+        minutes: t.minutes,
+        description: descriptions.then_some(t.description),
     }
 }
 
@@ -151,17 +235,39 @@ pub fn publish(
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
     #[test]
-    fn stored_times_are_written_in_whole_seconds_with_z() {
+    fn study_days_and_times_of_day_are_the_participants_own() {
+        // Both joined on Monday 1 February at 08:30 on their own clocks, and logged at 09:15 on the Wednesday.
+        let berlin = OwnClock::new("Europe/Berlin", at("2027-02-01T07:30:00Z"));
+        let singapore = OwnClock::new("Asia/Singapore", at("2027-02-01T00:30:00Z"));
+        for (c, t) in [
+            (berlin, at("2027-02-03T08:15:00Z")),
+            (singapore, at("2027-02-03T01:15:00Z")),
+        ] {
+            assert_eq!((c.day(t), c.time_of_day(t)), (3, "09:15".to_string()));
+        }
+        // The joining day is day 1 until local midnight, whatever the UTC date.
+        assert_eq!(singapore.day(at("2027-02-01T15:59:00Z")), 1);
+        assert_eq!(singapore.day(at("2027-02-01T16:00:00Z")), 2);
+        // Daylight saving changes the clock, not the count of calendar days.
+        let london = OwnClock::new("Europe/London", at("2027-03-27T10:00:00Z"));
+        let after = at("2027-03-29T08:00:00Z");
         assert_eq!(
-            stored_utc("2027-02-01T09:30:00+00:00"),
-            "2027-02-01T09:30:00Z"
+            (london.day(after), london.time_of_day(after)),
+            (3, "09:00".to_string())
         );
         assert_eq!(
-            stored_utc("2027-02-01T09:30:00.987654+00:00"),
-            "2027-02-01T09:30:00Z"
+            whole_minutes(at("2027-02-01T09:00:00Z"), at("2027-02-01T09:44:59Z")),
+            44
         );
-        assert_eq!(stored_utc("2027-02-01 09:30:00"), "2027-02-01T09:30:00Z");
+        assert_eq!(
+            whole_minutes(at("2027-02-01T09:00:00Z"), at("2027-02-01T08:00:00Z")),
+            0
+        );
     }
 
     #[test]

@@ -9,8 +9,12 @@ use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
 pub struct DiaryRow {
     /// The participant's employee id (never exported as such).
     pub employee_id: String,
-    /// When it was logged, as stored (UTC).
-    pub created_at: String,
+    /// When it was logged.
+    pub created_at: DateTime<Utc>,
+    /// The participant's time zone (IANA name).
+    pub time_zone: String,
+    /// When the participant joined (consented).
+    pub joined_at: DateTime<Utc>,
     /// all / most / some / none.
     pub outcome: String,
     /// Task category.
@@ -28,10 +32,16 @@ pub struct DiaryRow {
 pub struct PingRow {
     /// The participant's employee id.
     pub employee_id: String,
-    /// When its email was sent, as stored (UTC).
-    pub sent_at: String,
+    /// The participant's time zone (IANA name).
+    pub time_zone: String,
+    /// When the participant joined (consented).
+    pub joined_at: DateTime<Utc>,
+    /// When the ping was scheduled.
+    pub due_at: DateTime<Utc>,
+    /// When its email was sent.
+    pub sent_at: DateTime<Utc>,
     /// When it was answered.
-    pub answered_at: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
     /// yes / no / not_working.
     pub used_copilot: Option<String>,
     /// Verification minutes.
@@ -42,8 +52,8 @@ pub struct PingRow {
     pub context_min: Option<i64>,
     /// Trust-calibration minutes.
     pub trust_min: Option<i64>,
-    /// The answer deadline, as stored (UTC).
-    pub expires_at: String,
+    /// The answer deadline.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A control-group task.
@@ -51,8 +61,12 @@ pub struct PingRow {
 pub struct ControlRow {
     /// The participant's employee id.
     pub employee_id: String,
-    /// When it was logged, as stored (UTC).
-    pub created_at: String,
+    /// When it was logged.
+    pub created_at: DateTime<Utc>,
+    /// The participant's time zone (IANA name).
+    pub time_zone: String,
+    /// When the participant joined (consented).
+    pub joined_at: DateTime<Utc>,
     /// Task category.
     pub category: String,
     /// Minutes without AI.
@@ -88,7 +102,7 @@ pub async fn insert_key(
 /// Diary tasks of the consented main sample, by participant and entry.
 pub async fn diary<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<Vec<DiaryRow>> {
     sqlx::query_as(
-        "SELECT e.employee_id, d.created_at, d.outcome, d.category, d.minutes_with_ai, d.minutes_without_ai, d.description
+        "SELECT e.employee_id, d.created_at, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, d.outcome, d.category, d.minutes_with_ai, d.minutes_without_ai, d.description
          FROM diary_entries d JOIN participants p ON p.id = d.participant JOIN employees e ON e.id = p.employee
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
          ORDER BY d.participant, d.id",
@@ -101,7 +115,7 @@ pub async fn diary<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Res
 /// Delivered pings of the consented main sample with their answers, by participant and slot.
 pub async fn pings<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<Vec<PingRow>> {
     sqlx::query_as(
-        "SELECT e.employee_id, g.sent_at, a.answered_at, a.used_copilot, a.verification_min, a.correction_min,
+        "SELECT e.employee_id, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, g.due_at, g.sent_at, a.answered_at, a.used_copilot, a.verification_min, a.correction_min,
            a.context_min, a.trust_min, g.expires_at
          FROM pings g JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
          LEFT JOIN ping_answers a ON a.ping = g.id
@@ -120,7 +134,7 @@ pub async fn control<'e>(
     study: StudyId,
 ) -> sqlx::Result<Vec<ControlRow>> {
     sqlx::query_as(
-        "SELECT e.employee_id, t.created_at, t.category, t.minutes, t.description
+        "SELECT e.employee_id, t.created_at, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, t.category, t.minutes, t.description
          FROM control_tasks t JOIN participants p ON p.id = t.participant JOIN employees e ON e.id = p.employee
          WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted' ORDER BY t.participant, t.id",
     )

@@ -1,8 +1,13 @@
 //! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
 //! compliance rule, and the audit record of who took what.
 use super::pseudonymise::{
+<<<<<<< HEAD
     HiddenGroups, Published, Quasi, choose_columns, gross_bands, pseudonym, publish, stored_utc,
     utc,
+=======
+    HiddenGroups, Quasi, choose_columns, control_out, diary_out, gross_bands, ping_out, pseudonym,
+    publish, utc,
+>>>>>>> h11
 };
 use super::{
     ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,
@@ -147,57 +152,26 @@ pub async fn gather(
     let diary_rows = repo::diary(&state.pool, study).await?;
     let mut diary: Vec<DiaryOut> = diary_rows
         .into_iter()
-        .filter_map(|d| {
-            Some(DiaryOut {
-                participant_id: pseud(&d.employee_id)?,
-                logged_at: stored_utc(&d.created_at),
-                outcome: d.outcome,
-                category: d.category,
-                minutes_with_ai: d.minutes_with_ai,
-                minutes_without_ai: d.minutes_without_ai,
-                description: descriptions.then_some(d.description),
-            })
-        })
+        .filter_map(|d| Some(diary_out(pseud(&d.employee_id)?, d, descriptions)))
         .collect();
 
     let ping_rows = repo::pings(&state.pool, study).await?;
     let mut pings: Vec<PingOut> = ping_rows
         .into_iter()
-        .filter_map(|g| {
-            let yes = g.used_copilot.as_deref() == Some("yes");
-            let minutes = |m: Option<i64>| if yes { m } else { None };
-            Some(PingOut {
-                participant_id: pseud(&g.employee_id)?,
-                sent_at: stored_utc(&g.sent_at),
-                answered_at: g.answered_at.as_deref().map(stored_utc),
-                used_copilot: g.used_copilot.map(|u| u8::from(u == "yes")),
-                verification_min: minutes(g.verification_min),
-                correction_min: minutes(g.correction_min),
-                context_min: minutes(g.context_min),
-                trust_min: minutes(g.trust_min),
-                expires_at: stored_utc(&g.expires_at),
-            })
-        })
+        .filter_map(|g| Some(ping_out(pseud(&g.employee_id)?, g)))
         .collect();
 
     let control_rows = repo::control(&state.pool, study).await?;
     let mut control: Vec<ControlOut> = control_rows
         .into_iter()
-        .map(|t| ControlOut {
-            participant_id: pseudonym(&key, &t.employee_id),
-            logged_at: stored_utc(&t.created_at),
-            category: t.category,
-            minutes: t.minutes,
-            description: descriptions.then_some(t.description),
-        })
+        .map(|t| control_out(pseudonym(&key, &t.employee_id), t, descriptions))
         .collect();
 
-    // Rows in pseudonym order, then time: the database's order follows employee ids, which would tie
-    // pseudonyms back to people.
-    diary.sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
-    pings.sort_by(|a, b| (&a.participant_id, &a.sent_at).cmp(&(&b.participant_id, &b.sent_at)));
-    control
-        .sort_by(|a, b| (&a.participant_id, &a.logged_at).cmp(&(&b.participant_id, &b.logged_at)));
+    // Rows in pseudonym order (a stable sort keeps each person's rows in time order): the database's
+    // order follows employee ids, which would tie pseudonyms back to people.
+    diary.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+    pings.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+    control.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
     let mut population: Vec<(String, i64)> = crate::reports::repo::cohort_sizes(&state.pool, study)
         .await?
         .into_iter()

@@ -82,7 +82,8 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 .map(|e| {
                     let mut r = vec![
                         text(&e.participant_id),
-                        text(&e.logged_at),
+                        Cell::Int(e.study_day),
+                        text(&e.local_time),
                         text(&e.outcome),
                         text(&e.category),
                         Cell::Int(e.minutes_with_ai),
@@ -104,14 +105,16 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 .map(|g| {
                     vec![
                         text(&g.participant_id),
-                        text(&g.sent_at),
-                        opt_text(&g.answered_at),
+                        Cell::Int(g.study_day),
+                        text(&g.local_time),
+                        Cell::Int(g.window_min),
+                        opt_int(g.answer_delay_min),
+                        opt_int(g.answered_in_time.map(i64::from)),
                         opt_int(g.used_copilot.map(i64::from)),
                         opt_int(g.verification_min),
                         opt_int(g.correction_min),
                         opt_int(g.context_min),
                         opt_int(g.trust_min),
-                        text(&g.expires_at),
                     ]
                 })
                 .collect(),
@@ -134,7 +137,8 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 .map(|t| {
                     let mut r = vec![
                         text(&t.participant_id),
-                        text(&t.logged_at),
+                        Cell::Int(t.study_day),
+                        text(&t.local_time),
                         text(&t.category),
                         Cell::Int(t.minutes),
                     ];
@@ -312,7 +316,8 @@ mod tests {
             }],
             diary: vec![DiaryOut {
                 participant_id: "ab12".into(),
-                logged_at: "2027-01-01T09:00:00Z".into(),
+                study_day: 3,
+                local_time: "09:00".into(),
                 outcome: "most".into(),
                 category: "Code, \"review\"".into(),
                 minutes_with_ai: 10,

@@ -109,9 +109,174 @@ pub fn cohort_stats(
         .collect()
 }
 
+/// One line of a one-dimensional table as someone who may see no person reads it: one group, or several
+/// merged, with the line's counts (for example population, main sample).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line<K> {
+    /// The groups on this line (more than one when merged).
+    pub keys: Vec<K>,
+    /// The line's counts, summed over its groups.
+    pub counts: Vec<usize>,
+}
+
+/// Groups the lines of a one-dimensional table so that no count shown is from 1 to `k` − 1.
+///
+/// Why merging, not blanking: a blanked cell beside its total (and the total of a roster is on every
+/// page) comes back by subtraction, and so does any single blank in a column. So every line with a count
+/// under `k` joins one merged line; while that line still has a count under `k`, the smallest other line
+/// (by its first count) joins it too. Each shown count is then a group of at least `k` people (or 0), the
+/// lines still add up to the total, and no count of a merged group's members follows from the others.
+/// Only if the whole table is under `k` does one line keep a small count, which a page shows as "fewer
+/// than k". Lines keep their order; the merged line comes last.
+pub fn at_least_k<K: Clone>(lines: Vec<(K, Vec<usize>)>, k: usize) -> Vec<Line<K>> {
+    let small = |c: &[usize]| c.iter().any(|&n| n > 0 && n < k);
+    let (smalls, mut kept): (Vec<_>, Vec<_>) = lines
+        .into_iter()
+        .map(|(key, counts)| Line {
+            keys: vec![key],
+            counts,
+        })
+        .partition(|l| small(&l.counts));
+    let Some(mut merged) = smalls.into_iter().reduce(|mut a, b| {
+        merge(&mut a, b);
+        a
+    }) else {
+        return kept;
+    };
+    while small(&merged.counts) && !kept.is_empty() {
+        let (i, _) = kept
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| l.counts.first().copied().unwrap_or(0))
+            .expect("kept is not empty");
+        merge(&mut merged, kept.remove(i));
+    }
+    kept.push(merged);
+    kept
+}
+
+/// The cohort summary as a non-admin sees it: cohorts merged by [`at_least_k`], and each line's mean gross
+/// hours only when at least `k` of its people have hours. No range: a lowest or highest score is one
+/// person's.
+pub fn cohort_lines(
+    employees: impl IntoIterator<Item = (Cohort, Option<f64>)>,
+    k: usize,
+) -> Vec<(Line<Cohort>, Option<f64>)> {
+    let mut count = [0usize; 3];
+    let mut gross = [(0.0f64, 0usize); 3];
+    for (cohort, hours) in employees {
+        let i = cohort.index();
+        count[i] += 1;
+        if let Some(h) = hours {
+            gross[i].0 += h;
+            gross[i].1 += 1;
+        }
+    }
+    let lines = Cohort::ALL
+        .iter()
+        .map(|&c| (c, vec![count[c.index()]]))
+        .collect();
+    at_least_k(lines, k)
+        .into_iter()
+        .map(|l| {
+            let (sum, n) = l.keys.iter().fold((0.0, 0), |(s, n), c| {
+                (s + gross[c.index()].0, n + gross[c.index()].1)
+            });
+            let mean = (n >= k).then(|| sum / n as f64);
+            (l, mean)
+        })
+        .collect()
+}
+
+fn merge<K>(into: &mut Line<K>, other: Line<K>) {
+    into.keys.extend(other.keys);
+    for (a, b) in into.counts.iter_mut().zip(other.counts) {
+        *a += b;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shown<K: Clone + std::fmt::Debug>(lines: &[Line<K>]) -> Vec<(Vec<K>, Vec<usize>)> {
+        lines
+            .iter()
+            .map(|l| (l.keys.clone(), l.counts.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn small_groups_are_merged_until_every_count_shown_holds_k_people() {
+        // One lawyer, two in HR: merged together (3), still under 5, so the smallest big line joins them.
+        let lines = at_least_k(
+            vec![
+                ("Sales", vec![40]),
+                ("Legal", vec![1]),
+                ("Finance", vec![9]),
+                ("HR", vec![2]),
+            ],
+            5,
+        );
+        assert_eq!(
+            shown(&lines),
+            vec![
+                (vec!["Sales"], vec![40]),
+                (vec!["Legal", "HR", "Finance"], vec![12])
+            ]
+        );
+        // Nothing small: nothing changes; zeros are no person and stay.
+        let lines = at_least_k(vec![("heavy", vec![5, 0]), ("light", vec![50, 7])], 5);
+        assert_eq!(shown(&lines).len(), 2);
+        // Any count of a line counts: 3 of the main sample in a cohort of 20 is small.
+        let lines = at_least_k(
+            vec![
+                ("heavy", vec![20, 3]),
+                ("moderate", vec![30, 9]),
+                ("light", vec![100, 30]),
+            ],
+            5,
+        );
+        assert_eq!(
+            shown(&lines),
+            vec![
+                (vec!["light"], vec![100, 30]),
+                (vec!["heavy", "moderate"], vec![50, 12])
+            ]
+        );
+        // The cohort summary: a heavy cohort of 2 merges with moderate; means only over k with hours.
+        let mut people = vec![(Cohort::Heavy, Some(50.0)), (Cohort::Heavy, Some(40.0))];
+        people.extend(std::iter::repeat_n((Cohort::Moderate, None), 6));
+        people.extend(std::iter::repeat_n((Cohort::Light, Some(1.0)), 9));
+        let lines = cohort_lines(people, 5);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].0.keys, vec![Cohort::Light]);
+        assert_eq!(lines[0].1, Some(1.0));
+        assert_eq!(lines[1].0.keys, vec![Cohort::Heavy, Cohort::Moderate]);
+        assert_eq!(
+            (lines[1].0.counts[0], lines[1].1),
+            (8, None),
+            "2 with hours"
+        );
+        // A table under k altogether keeps one small line.
+        let lines = at_least_k(vec![("a", vec![1]), ("b", vec![2])], 5);
+        assert_eq!(shown(&lines), vec![(vec!["a", "b"], vec![3])]);
+        // Whatever the input, every count shown is 0 or at least k (unless all is under k) and the total holds.
+        for seed in 0..200u64 {
+            let lines: Vec<(u64, Vec<usize>)> = (0..(seed % 7 + 1))
+                .map(|i| (i, vec![((seed * 31 + i * 17) % 13) as usize]))
+                .collect();
+            let total: usize = lines.iter().map(|l| l.1[0]).sum();
+            let out = at_least_k(lines, 5);
+            assert_eq!(out.iter().map(|l| l.counts[0]).sum::<usize>(), total);
+            if total >= 5 {
+                assert!(
+                    out.iter().all(|l| l.counts[0] == 0 || l.counts[0] >= 5),
+                    "{out:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn cells_add_up_to_functions_bands_and_the_total() {

@@ -111,17 +111,20 @@ pub async fn reenable(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<(
     Ok(())
 }
 
-/// Ends every session of an account at once.
+/// Ends every session of an account at once, and forgets its device cookies: a disabled account's
+/// browsers are strangers again (re-enabled, it signs in afresh).
 pub async fn end_sessions(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    for sql in [
+        "DELETE FROM sessions WHERE user_id = ?",
+        "DELETE FROM device_tokens WHERE user_id = ?",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Turns an account into a tombstone: no email, no password, no grants, no links, no sessions. The row
-/// stays because the append-only audit log refers to its id.
+/// Turns an account into a tombstone: no email, no password, no grants, no links, no sessions, no device
+/// cookies. The row stays because the append-only audit log refers to its id (so nothing cascades).
 pub async fn tombstone(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE users SET status = 'deleted', password_hash = '', email = 'deleted-' || id || '@deleted.invalid' WHERE id = ?",
@@ -131,6 +134,7 @@ pub async fn tombstone(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<
     .await?;
     for sql in [
         "DELETE FROM sessions WHERE user_id = ?",
+        "DELETE FROM device_tokens WHERE user_id = ?",
         "DELETE FROM study_grants WHERE user_id = ?",
         "DELETE FROM staff_setup_links WHERE user_id = ?",
         "DELETE FROM outbox WHERE staff_user = ? AND status = 'pending'",

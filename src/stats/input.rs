@@ -180,6 +180,49 @@ impl<'a> Table<'a> {
     }
 }
 
+impl Table<'_> {
+    /// Checks a row's time: `logged_at`/`sent_at` (a calendar time, for files of one's own) when the file has
+    /// that column, else the exports' `study_day` and `local_time` (on the participant's own clock).
+    fn when(&self, rec: &csv::StringRecord, row: usize, calendar: &str) -> Result<(), String> {
+        if self.index.contains_key(calendar) {
+            return self.time(rec, row, calendar).map(|_| ());
+        }
+        let day = self.get(rec, "study_day");
+        if day.parse::<i64>().is_err() {
+            return Err(err(
+                self.file,
+                row,
+                "study_day",
+                format!("{day:?} is not a whole number of days"),
+            ));
+        }
+        let clock = self.get(rec, "local_time");
+        if !clock.is_empty() && chrono::NaiveTime::parse_from_str(clock, "%H:%M").is_err() {
+            return Err(err(
+                self.file,
+                row,
+                "local_time",
+                format!("{clock:?} is not a time of day such as 09:30"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the file has `calendar` or, instead, the exports' `study_day`; an error names `calendar`.
+    fn has_when(&self, calendar: &str) -> Result<(), String> {
+        if self.index.contains_key(calendar) || self.index.contains_key("study_day") {
+            Ok(())
+        } else {
+            Err(err(
+                self.file,
+                1,
+                calendar,
+                "this column (or the exports' study_day) is missing",
+            ))
+        }
+    }
+}
+
 /// RFC 3339, or a time without offset taken as UTC.
 fn parse_time(v: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v)
@@ -287,15 +330,12 @@ pub fn parse(
         })
     };
 
-    let d = Table::read(
-        "diary.csv",
-        diary,
-        &["participant_id", "logged_at", "outcome"],
-    )?;
+    let d = Table::read("diary.csv", diary, &["participant_id", "outcome"])?;
+    d.has_when("logged_at")?;
     for (i, rec) in d.rows.iter().enumerate() {
         let row = i + 2;
         let who = find(&d, rec, row)?;
-        d.time(rec, row, "logged_at")?;
+        d.when(rec, row, "logged_at")?;
         let used = match d.get(rec, "outcome") {
             "all" | "most" => 1.0,
             "some" | "none" => 0.0,
@@ -317,8 +357,6 @@ pub fn parse(
         pings,
         &[
             "participant_id",
-            "sent_at",
-            "answered_at",
             "used_copilot",
             "verification_min",
             "correction_min",
@@ -326,27 +364,52 @@ pub fn parse(
             "trust_min",
         ],
     )?;
+    // Two shapes: calendar times (`sent_at`, `answered_at`, optional `expires_at`: files of one's own), or
+    // the exports' durations (`answered_in_time`, else `answer_delay_min` against `window_min`), which
+    // carry no calendar time.
+    let durations =
+        g.index.contains_key("answered_in_time") || g.index.contains_key("answer_delay_min");
+    if !durations {
+        for c in ["sent_at", "answered_at"] {
+            if !g.index.contains_key(c) {
+                return Err(err(
+                    g.file,
+                    1,
+                    c,
+                    "this column (or the exports' answered_in_time) is missing",
+                ));
+            }
+        }
+    }
     let window = chrono::Duration::minutes(rules.window_minutes);
     for (i, rec) in g.rows.iter().enumerate() {
         let row = i + 2;
         let who = find(&g, rec, row)?;
-        let sent = g.time(rec, row, "sent_at")?;
         totals[who].delivered += 1.0;
-        if g.get(rec, "answered_at").is_empty() {
-            continue;
-        }
-        let answered = g.time(rec, row, "answered_at")?;
-        if answered < sent {
-            return Err(err(g.file, row, "answered_at", "is before sent_at"));
-        }
-        // The optional `expires_at` (the study's own exports write it) is the ping's real deadline;
-        // without it, the window counts from `sent_at`.
-        let late = if g.get(rec, "expires_at").is_empty() {
-            answered - sent > window
+        let in_time = if durations {
+            g.when(rec, row, "sent_at")?;
+            match in_time_of(&g, rec, row, rules.window_minutes)? {
+                Some(v) => v,
+                None => continue, // unanswered
+            }
         } else {
-            answered > g.time(rec, row, "expires_at")?
+            let sent = g.time(rec, row, "sent_at")?;
+            if g.get(rec, "answered_at").is_empty() {
+                continue;
+            }
+            let answered = g.time(rec, row, "answered_at")?;
+            if answered < sent {
+                return Err(err(g.file, row, "answered_at", "is before sent_at"));
+            }
+            // The optional `expires_at` is the ping's real deadline; without it, the window counts from
+            // `sent_at`.
+            if g.get(rec, "expires_at").is_empty() {
+                answered - sent <= window
+            } else {
+                answered <= g.time(rec, row, "expires_at")?
+            }
         };
-        if late {
+        if !in_time {
             continue; // counts as missed
         }
         totals[who].valid += 1.0;
@@ -434,6 +497,39 @@ pub fn parse(
     Ok(Inputs::split(totals, populations, rules.min_compliance))
 }
 
+/// Whether a ping of the durations shape was answered in time: `answered_in_time` (1/0) when given, else
+/// `answer_delay_min` within `window_min` (or the run's window); `None` when unanswered.
+fn in_time_of(
+    g: &Table,
+    rec: &csv::StringRecord,
+    row: usize,
+    window_minutes: i64,
+) -> Result<Option<bool>, String> {
+    match g.get(rec, "answered_in_time") {
+        "1" => return Ok(Some(true)),
+        "0" => return Ok(Some(false)),
+        "" => {}
+        other => {
+            return Err(err(
+                g.file,
+                row,
+                "answered_in_time",
+                format!("{other:?} is not 1, 0 or empty"),
+            ));
+        }
+    }
+    if g.get(rec, "answer_delay_min").is_empty() {
+        return Ok(None);
+    }
+    let delay = g.num(rec, row, "answer_delay_min", 0.0, 1e9)?;
+    let window = if g.get(rec, "window_min").is_empty() {
+        window_minutes as f64
+    } else {
+        g.num(rec, row, "window_min", 0.0, 1e9)?
+    };
+    Ok(Some(delay <= window))
+}
+
 /// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder.
 pub fn read_dir(dir: &std::path::Path, rules: Rules) -> Result<Inputs, String> {
     let read = |name: &str| {
@@ -487,6 +583,52 @@ mod tests {
             parse(PARTICIPANTS, diary, &bad, POPULATION, Rules::default())
                 .unwrap_err()
                 .contains("pings.csv, row 3, column expires_at")
+        );
+    }
+
+    #[test]
+    fn the_exports_study_days_and_durations_give_the_same_totals_as_calendar_times() {
+        let times = parse(
+            PARTICIPANTS,
+            "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\nb,2027-02-02T10:00:00Z,some\n",
+            "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min,expires_at\n\
+             a,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,1,4,,,,2027-02-01T10:00:00Z\n\
+             a,2027-02-01T12:00:00Z,2027-02-01T12:20:00Z,1,4,,,,2027-02-01T12:19:00Z\n\
+             a,2027-02-01T14:00:00Z,,,,,,,2027-02-01T15:00:00Z\n\
+             b,2027-02-01T09:00:00Z,2027-02-01T09:05:00Z,0,,,,,2027-02-01T10:00:00Z\n",
+            POPULATION,
+            Rules::default(),
+        )
+        .unwrap();
+        let diary = "participant_id,study_day,local_time,outcome\na,2,09:00,all\nb,3,10:00,some\n";
+        let pings = "participant_id,study_day,local_time,window_min,answer_delay_min,answered_in_time,used_copilot,verification_min,correction_min,context_min,trust_min\n\
+                     a,2,10:00,60,45,1,1,4,,,\n\
+                     a,2,13:00,19,20,0,1,4,,,\n\
+                     a,2,15:00,60,,,,,,,\n\
+                     b,2,10:00,60,5,1,0,,,,\n";
+        let days = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap();
+        assert_eq!(times.kept, days.kept);
+        assert_eq!(times.excluded, days.excluded);
+        let a = days.kept.iter().find(|t| t.id == "a").unwrap();
+        assert_eq!((a.delivered, a.valid, a.oversight_min), (3.0, 1.0, 4.0));
+        // Without answered_in_time, the delay is judged against the ping's own window.
+        let no_flag = pings
+            .replace(",answered_in_time,", ",x,")
+            .replace(",1,1,4", ",,1,4")
+            .replace(",0,1,4", ",,1,4")
+            .replace(",1,0,", ",,0,");
+        let again = parse(PARTICIPANTS, diary, &no_flag, POPULATION, Rules::default()).unwrap();
+        assert_eq!(times.kept, again.kept);
+        let bad = diary.replace("a,2,09:00", "a,second,09:00");
+        assert_eq!(
+            parse(PARTICIPANTS, &bad, pings, POPULATION, Rules::default()).unwrap_err(),
+            "diary.csv, row 2, column study_day: \"second\" is not a whole number of days"
+        );
+        let bad = pings.replace("a,2,13:00", "a,2,1pm");
+        assert!(
+            parse(PARTICIPANTS, diary, &bad, POPULATION, Rules::default())
+                .unwrap_err()
+                .starts_with("pings.csv, row 3, column local_time")
         );
     }
 

@@ -1,10 +1,12 @@
 //! The sample page: the sample size calculator, the draw form and the drawn sample's composition.
+use super::cohorts::count_shown;
 use super::extract::PathStudy;
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, pct, thousands};
 use crate::auth::extract::{AdminForm, NoFields, Staff};
 use crate::error::{AppError, Result};
 use crate::roster::cohort::Cohort;
+use crate::roster::population::at_least_k;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service::{self, DrawOverview};
 use crate::state::AppState;
@@ -35,10 +37,12 @@ struct SamplePage {
     editable: bool,
     drawn: Option<DrawView>,
     can_discard: bool,
+    /// The smallest group a non-admin sees.
+    k: usize,
 }
 
 struct MarginRow {
-    label: &'static str,
+    label: String,
     population: String,
     n: String,
     margin: String,
@@ -89,22 +93,56 @@ fn margin_text(margin: Option<f64>) -> String {
     }
 }
 
-/// Proportional allocation of `n` over the cohorts, and the wider margin that follows for each.
+/// Proportional allocation of `n` over the cohorts, and the wider margin that follows for each. With
+/// `small = Some(k)` (anyone but an admin) cohorts of fewer than k employees are merged first
+/// ([`at_least_k`]), so no line shows a group under k.
 fn per_cohort_margins(
     cohort_sizes: &[(Cohort, u64)],
     n: u64,
     big_n: u64,
     confidence: f64,
+    small: Option<usize>,
 ) -> Vec<MarginRow> {
-    proportional_margins(cohort_sizes, n, big_n, confidence)
+    let Some(k) = small else {
+        return proportional_margins(cohort_sizes, n, big_n, confidence)
+            .into_iter()
+            .map(|m| MarginRow {
+                label: m.stratum.label().to_string(),
+                population: thousands(m.population as i64),
+                n: thousands(m.n as i64),
+                margin: margin_text(m.margin),
+            })
+            .collect();
+    };
+    let groups = at_least_k(
+        cohort_sizes
+            .iter()
+            .map(|&(c, size)| (c, vec![size as usize]))
+            .collect(),
+        k,
+    );
+    let strata: Vec<(usize, u64)> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (i, g.counts[0] as u64))
+        .collect();
+    proportional_margins(&strata, n, big_n, confidence)
         .into_iter()
         .map(|m| MarginRow {
-            label: m.stratum.label(),
-            population: thousands(m.population as i64),
+            label: cohorts_label(&groups[m.stratum].keys),
+            population: count_shown(m.population as usize, k),
             n: thousands(m.n as i64),
             margin: margin_text(m.margin),
         })
         .collect()
+}
+
+fn cohorts_label(cohorts: &[Cohort]) -> String {
+    cohorts
+        .iter()
+        .map(|c| c.label())
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// The calculator's answers, as the page shows them.
@@ -117,7 +155,12 @@ struct Calculator {
 }
 
 /// Cochran with the finite population correction (SPEC "Sampling"), both ways.
-fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calculator {
+fn calculate(
+    q: &CalcQuery,
+    cohort_sizes: &[(Cohort, u64)],
+    big_n: u64,
+    small: Option<usize>,
+) -> Calculator {
     let margin = pct_input(q.margin.as_deref(), 0.05);
     let confidence = pct_input(q.confidence.as_deref(), 0.95);
     let mut c = Calculator {
@@ -139,7 +182,7 @@ fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calcu
                     conf * 100.0,
                     margin_text(margin_of_error(n, big_n, conf))
                 ));
-                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf);
+                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf, small);
             }
             Err(e) => c.error = Some(e),
         },
@@ -151,7 +194,7 @@ fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calcu
     if let Some(v) = q.n.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         match (v.parse::<u64>(), confidence) {
             (Ok(n), Ok(conf)) if n >= 1 && n <= big_n => {
-                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf);
+                c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf, small);
                 c.for_n = Some(format!(
                     "n = {} of {} employees gives {} at {:.0}% confidence.",
                     thousands(n as i64),
@@ -171,7 +214,17 @@ fn calculate(q: &CalcQuery, cohort_sizes: &[(Cohort, u64)], big_n: u64) -> Calcu
     c
 }
 
-fn draw_view(d: &DrawOverview, population: u64, confidence: f64, admin: bool) -> DrawView {
+/// The drawn sample against the population. Anyone but an admin (`small = Some(k)`) sees the cohort lines
+/// only, cohorts with fewer than k people in the population or the main sample merged ([`at_least_k`]),
+/// and the pilot as its total (per cohort it is a handful of people); the cohort × function table is the
+/// admin's.
+fn draw_view(
+    d: &DrawOverview,
+    population: u64,
+    confidence: f64,
+    admin: bool,
+    small: Option<usize>,
+) -> DrawView {
     let total_pop = population as f64;
     let total_main = d.main as f64;
     let row = |label: String, sub: String, c: &Composition, with_margin: bool| CompositionRow {
@@ -201,16 +254,43 @@ fn draw_view(d: &DrawOverview, population: u64, confidence: f64, admin: bool) ->
             r.pilot_n,
             r.min_per_cohort
         ),
-        cohorts: d
-            .by_cohort
-            .iter()
-            .map(|(c, v)| row(c.label().to_string(), String::new(), v, true))
+        cohorts: match small {
+            None => d
+                .by_cohort
+                .iter()
+                .map(|(c, v)| row(c.label().to_string(), String::new(), v, true))
+                .collect(),
+            Some(k) => at_least_k(
+                d.by_cohort
+                    .iter()
+                    .map(|(c, v)| (*c, vec![v.population as usize, v.main as usize]))
+                    .collect(),
+                k,
+            )
+            .into_iter()
+            .map(|l| {
+                let c = Composition {
+                    population: l.counts[0] as u64,
+                    main: l.counts[1] as u64,
+                    pilot: 0,
+                };
+                CompositionRow {
+                    pilot: String::new(),
+                    population: count_shown(l.counts[0], k),
+                    main: count_shown(l.counts[1], k),
+                    ..row(cohorts_label(&l.keys), String::new(), &c, true)
+                }
+            })
             .collect(),
-        cells: d
-            .by_cell
-            .iter()
-            .map(|((c, f), v)| row(c.label().to_string(), f.clone(), v, false))
-            .collect(),
+        },
+        cells: match small {
+            None => d
+                .by_cell
+                .iter()
+                .map(|((c, f), v)| row(c.label().to_string(), f.clone(), v, false))
+                .collect(),
+            Some(_) => vec![],
+        },
     }
 }
 
@@ -224,12 +304,14 @@ pub async fn sample_page(
 ) -> Result<Response> {
     let o = service::sample_overview(&state, &study).await?;
     let big_n = o.population;
-    let calc = calculate(&q, &o.cohort_sizes, big_n);
+    // Anyone but an admin sees no group under k: why, in `at_least_k` and `cohorts_page`.
+    let small = (!staff.is_admin()).then_some(state.config.min_cell_size);
+    let calc = calculate(&q, &o.cohort_sizes, big_n, small);
     let confidence = pct_input(q.confidence.as_deref(), 0.95).unwrap_or(0.95);
     let drawn = o
         .drawn
         .as_ref()
-        .map(|d| draw_view(d, big_n, confidence, staff.is_admin()));
+        .map(|d| draw_view(d, big_n, confidence, staff.is_admin(), small));
     let editable = staff.is_admin() && o.editable;
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = SamplePage {
@@ -248,6 +330,7 @@ pub async fn sample_page(
         can_discard: editable && drawn.is_some(),
         editable,
         drawn,
+        k: state.config.min_cell_size,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -340,14 +423,14 @@ mod tests {
 
     #[test]
     fn the_calculator_answers_both_ways_and_splits_n_over_the_cohorts() {
-        let c = calculate(&query("5", "95", ""), &SIZES, 25_000);
+        let c = calculate(&query("5", "95", ""), &SIZES, 25_000, None);
         assert_eq!(c.default_n, 379);
         assert!(
             c.result
                 .unwrap()
                 .starts_with("n = 379 of 25,000 employees gives ±5.0%")
         );
-        let c = calculate(&query("", "", "300"), &SIZES, 25_000);
+        let c = calculate(&query("", "", "300"), &SIZES, 25_000, None);
         assert_eq!(
             c.for_n.as_deref(),
             Some("n = 300 of 25,000 employees gives ±5.6% at 95% confidence.")
@@ -358,11 +441,11 @@ mod tests {
 
     #[test]
     fn the_calculator_names_what_is_wrong() {
-        let c = calculate(&query("abc", "", ""), &SIZES, 25_000);
+        let c = calculate(&query("abc", "", ""), &SIZES, 25_000, None);
         assert!(c.error.unwrap().contains("is not a number of percent"));
-        let c = calculate(&query("", "", "25001"), &SIZES, 25_000);
+        let c = calculate(&query("", "", "25001"), &SIZES, 25_000, None);
         assert!(c.error.unwrap().contains("from 1 to 25,000"));
-        let c = calculate(&query("", "", ""), &[], 0);
+        let c = calculate(&query("", "", ""), &[], 0, None);
         assert_eq!(c.error.as_deref(), Some("Import a roster first."));
     }
 }

@@ -14,6 +14,7 @@ mod privacy;
 mod readout;
 mod reidentify;
 mod retention;
+mod review11;
 mod roster;
 mod sample;
 mod staff;

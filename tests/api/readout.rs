@@ -184,7 +184,7 @@ async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
         .unwrap();
     for column in [
         "gross_hours_month",
-        "expires_at",
+        "answered_in_time",
         "used_copilot",
         "suppressed",
     ] {

@@ -9,21 +9,51 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 const K: usize = 5;
 
-async fn demo() -> (TestApp, DemoInfo) {
+pub(crate) async fn demo() -> (TestApp, DemoInfo) {
     let app = spawn_app().await;
     let info = layer2::demo::seed(&app.state, 600).await.unwrap();
     (app, info)
 }
 
-async fn download(app: &TestApp, study: i64, file: &str) -> (StatusCode, String) {
+pub(crate) async fn download(app: &TestApp, study: i64, file: &str) -> (StatusCode, String) {
     let r = app
         .post(&format!("/studies/{study}/export"), &[("file", file)])
         .await;
     (r.status(), r.text().await.unwrap())
 }
 
+/// The pseudonyms of employees in a study's exports, from the study's export key (made by the first
+/// export, here of the summary through `app`'s session if none was made before).
+pub(crate) async fn pseudonyms_of(app: &TestApp, study: i64, employees: &[String]) -> Vec<String> {
+    download(app, study, "summary.csv").await;
+    let key: Vec<u8> = app
+        .value(
+            "SELECT key FROM export_keys WHERE study_id = ?",
+            Some(study),
+        )
+        .await;
+    employees
+        .iter()
+        .map(|e| layer2::export::pseudonym(&key, e))
+        .collect()
+}
+
+/// The files `layer2 analyze` reads, as `app` downloads them, read back under `rules`.
+pub(crate) async fn analysed_offline(
+    app: &TestApp,
+    study: i64,
+    rules: layer2::stats::input::Rules,
+) -> layer2::stats::input::Inputs {
+    let dir = tempfile::tempdir().unwrap();
+    // The four files `layer2 analyze` reads come first in the export's list.
+    for file in &layer2::export::CSV_FILES[..4] {
+        std::fs::write(dir.path().join(file), download(app, study, file).await.1).unwrap();
+    }
+    layer2::stats::input::read_dir(dir.path(), rules).unwrap()
+}
+
 /// A CSV file as a header and rows of fields (the files hold no quoted commas in these columns).
-fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     let header = r.headers().unwrap().iter().map(str::to_string).collect();
     let rows = r
@@ -70,7 +100,7 @@ fn per_person(diary: &str, pings: &str) -> HashMap<String, (i64, i64, i64)> {
         out.entry(r[0].clone()).or_default().0 += 1;
     }
     let (h, rows) = table(pings);
-    let answered = column(&h, "answered_at").unwrap();
+    let answered = column(&h, "answer_delay_min").unwrap();
     for r in rows {
         let e = out.entry(r[0].clone()).or_default();
         e.1 += 1;
@@ -201,15 +231,12 @@ async fn an_admin_still_sees_each_participant_on_the_collection_page() {
 /// Pseudonyms meeting the study's compliance rule (what the summary counts), from pings.csv.
 fn compliant(pings: &str) -> HashSet<String> {
     let (h, rows) = table(pings);
-    let (answered, expires) = (
-        column(&h, "answered_at").unwrap(),
-        column(&h, "expires_at").unwrap(),
-    );
+    let in_time = column(&h, "answered_in_time").unwrap();
     let mut per: HashMap<String, (f64, f64)> = HashMap::new();
     for r in rows {
         let e = per.entry(r[0].clone()).or_default();
         e.0 += 1.0;
-        e.1 += f64::from(!r[answered].is_empty() && r[answered] <= r[expires]);
+        e.1 += f64::from(r[in_time] == "1");
     }
     per.into_iter()
         .filter(|(_, (d, v))| *d > 0.0 && v / d >= 1.0 / 3.0)
@@ -440,17 +467,11 @@ async fn a_cohort_hidden_on_the_report_cannot_be_rebuilt_from_the_raw_files() {
     }
     let (_, report) = app.get_text(&format!("/studies/{study}/report")).await;
     assert!(report.contains("not shown"), "the heavy cohort is hidden");
-    // The study's export key (made by the first export), to know which pseudonyms are the three.
-    download(&app, study, "summary.csv").await;
-    let key: Vec<u8> = app
-        .value(
-            "SELECT key FROM export_keys WHERE study_id = ?",
-            Some(study),
-        )
-        .await;
-    let hidden: HashSet<String> = heavy[..3]
-        .iter()
-        .map(|(_, e)| layer2::export::pseudonym(&key, e))
+    // The study's export key, to know which pseudonyms are the three.
+    let three: Vec<String> = heavy[..3].iter().map(|(_, e)| e.clone()).collect();
+    let hidden: HashSet<String> = pseudonyms_of(&app, study, &three)
+        .await
+        .into_iter()
         .collect();
 
     let analyst = app.stranger();
@@ -506,12 +527,7 @@ async fn a_cohort_hidden_on_the_report_cannot_be_rebuilt_from_the_raw_files() {
         }
     }
     // And the offline analysis of the files has no heavy cohort to report.
-    let dir = tempfile::tempdir().unwrap();
-    // The four files `layer2 analyze` reads come first in the export's list.
-    for file in &layer2::export::CSV_FILES[..4] {
-        std::fs::write(dir.path().join(file), download(&app, study, file).await.1).unwrap();
-    }
-    let offline = layer2::stats::input::read_dir(dir.path(), Default::default()).unwrap();
+    let offline = analysed_offline(&app, study, Default::default()).await;
     assert!(
         offline
             .kept
