@@ -417,6 +417,8 @@ pub async fn import_usage_as(
     )
     .await?;
     tx.commit().await?;
+    // A preview left unconfirmed is superseded by this import: its copy of the upload goes.
+    discard_pending(state, study.id);
     Ok(Ok(UsageOutcome {
         rows: parsed.rows.len(),
         matched,
@@ -460,13 +462,8 @@ fn store_pending(state: &AppState, study: StudyId, bytes: &[u8]) -> std::io::Res
     use std::os::unix::fs::OpenOptionsExt;
     let dir = pending_dir(state);
     std::fs::create_dir_all(&dir)?;
+    discard_pending(state, study);
     let prefix = format!("{}-", study.0);
-    for entry in std::fs::read_dir(&dir)? {
-        let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            std::fs::remove_file(entry.path())?;
-        }
-    }
     let token = crate::auth::token::new_token();
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -476,6 +473,21 @@ fn store_pending(state: &AppState, study: StudyId, bytes: &[u8]) -> std::io::Res
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(token)
+}
+
+/// Removes any upload a preview of this study is holding (best effort: a leftover is replaced by the
+/// study's next preview).
+pub fn discard_pending(state: &AppState, study: StudyId) {
+    let prefix = format!("{}-", study.0);
+    if let Ok(entries) = std::fs::read_dir(pending_dir(state)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix)
+                && let Err(e) = std::fs::remove_file(entry.path())
+            {
+                tracing::warn!(error = %e, "a pending usage upload could not be removed");
+            }
+        }
+    }
 }
 
 /// Takes the stored upload back (and removes it); `None` if there is none under that id.

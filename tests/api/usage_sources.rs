@@ -394,6 +394,9 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
         0,
         "nothing changes before confirming"
     );
+    let pending = app.state.config.data_dir.join("pending-usage");
+    let held = || std::fs::read_dir(&pending).unwrap().count();
+    assert_eq!(held(), 1, "the upload waits for the confirmation");
     let token = html
         .split("name=\"token\" value=\"")
         .nth(1)
@@ -415,6 +418,7 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
         "{page}"
     );
     assert_eq!(imports(&app, id).await, 1);
+    assert_eq!(held(), 0, "the waiting copy is removed once imported");
     // The stored upload is gone: the same confirmation cannot import it twice.
     let again = app
         .follow(
