@@ -144,6 +144,40 @@ fn parse_hours(s: Option<&String>) -> std::result::Result<Option<f64>, String> {
     }
 }
 
+/// The usage form's choices besides the file: format (None = detect), date order, conversion.
+struct Choices {
+    chosen: String,
+    format: Option<UsageFormat>,
+    order_text: String,
+    date_order: Option<DateOrder>,
+    hours: Option<f64>,
+}
+
+impl Choices {
+    fn read(up: &super::roster::Upload) -> std::result::Result<Self, String> {
+        let chosen = up.fields.get("format").cloned().unwrap_or_default();
+        let format = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
+            None
+        } else {
+            Some(
+                chosen
+                    .parse::<UsageFormat>()
+                    .map_err(|_| "Choose the format of the usage file.".to_string())?,
+            )
+        };
+        let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
+        let date_order = DateOrder::from_choice(&order_text)?;
+        let hours = parse_hours(up.fields.get("hours_per_unit"))?;
+        Ok(Choices {
+            chosen,
+            format,
+            order_text,
+            date_order,
+            hours,
+        })
+    }
+}
+
 /// Imports a usage file, its format detected ("auto") or named.
 pub async fn usage_import(
     State(state): State<AppState>,
@@ -154,23 +188,8 @@ pub async fn usage_import(
 ) -> Result<Response> {
     let up = read_upload(&staff, mp).await?;
     let back = format!("/studies/{}/usage", study.id.0);
-    let chosen = up.fields.get("format").cloned().unwrap_or_default();
-    let choice = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
-        None
-    } else {
-        let Ok(format) = chosen.parse::<UsageFormat>() else {
-            let e = AppError::BadRequest("Choose the format of the usage file.".into());
-            return outcome(Err(e), jar, &back, "");
-        };
-        Some(format)
-    };
-    let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
-    let date_order = match DateOrder::from_choice(&order_text) {
-        Ok(o) => o,
-        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
-    };
-    let hours = match parse_hours(up.fields.get("hours_per_unit")) {
-        Ok(h) => h,
+    let c = match Choices::read(&up) {
+        Ok(c) => c,
         Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
     };
     let actor = staff.actor();
@@ -179,10 +198,12 @@ pub async fn usage_import(
         &actor,
         &study,
         &up.filename,
-        choice,
-        UsageOptions { date_order },
+        c.format,
+        UsageOptions {
+            date_order: c.date_order,
+        },
         up.bytes,
-        hours,
+        c.hours,
     )
     .await
     {
@@ -205,7 +226,7 @@ pub async fn usage_import(
                 &study,
                 views,
                 up.filename,
-                (chosen, order_text),
+                (c.chosen, c.order_text),
             )
             .await?;
             Ok(refused(jar, html))
@@ -247,27 +268,14 @@ pub async fn usage_preview(
 ) -> Result<Response> {
     let up = read_upload(&staff, mp).await?;
     let back = format!("/studies/{}/usage", study.id.0);
-    let chosen = up.fields.get("format").cloned().unwrap_or_default();
-    let choice = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
-        None
-    } else {
-        let Ok(format) = chosen.parse::<UsageFormat>() else {
-            let e = AppError::BadRequest("Choose the format of the usage file.".into());
-            return outcome(Err(e), jar, &back, "");
-        };
-        Some(format)
-    };
-    let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
-    let date_order = match DateOrder::from_choice(&order_text) {
-        Ok(o) => o,
+    let c = match Choices::read(&up) {
+        Ok(c) => c,
         Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
     };
-    let hours = match parse_hours(up.fields.get("hours_per_unit")) {
-        Ok(h) => h,
-        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
+    let options = UsageOptions {
+        date_order: c.date_order,
     };
-    let options = UsageOptions { date_order };
-    match service::preview_usage(&state, &study, choice, options, up.bytes).await {
+    match service::preview_usage(&state, &study, c.format, options, up.bytes).await {
         Ok(Ok(p)) => {
             let (jar, ctx) = PageCtx::staff(&staff, jar);
             let page = PreviewPage {
@@ -297,8 +305,8 @@ pub async fn usage_preview(
                 unit_label: p.unit_label,
                 token: p.token,
                 format: p.read.format.as_str(),
-                date_order: order_text,
-                hours_per_unit: hours.map(|h| h.to_string()).unwrap_or_default(),
+                date_order: c.order_text,
+                hours_per_unit: c.hours.map(|h| h.to_string()).unwrap_or_default(),
                 filename: up.filename,
             };
             Ok((jar, Html(page.render()?)).into_response())
@@ -312,7 +320,7 @@ pub async fn usage_preview(
                 &study,
                 views,
                 up.filename,
-                (chosen, order_text),
+                (c.chosen, c.order_text),
             )
             .await?;
             Ok(refused(jar, html))
