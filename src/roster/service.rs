@@ -295,7 +295,7 @@ pub struct UsageOutcome {
 }
 
 impl UsageOutcome {
-    /// "GitHub Copilot usage metrics (NDJSON) — per-user report, NDJSON; UTF-8", for the page and the CLI.
+    /// "GitHub Copilot usage metrics (per user and day) — per-user report, NDJSON; UTF-8", for the page and CLI.
     pub fn source_read(&self) -> String {
         if self.version.is_empty() {
             format!("{}; {}", self.format.label(), self.encoding)
@@ -417,6 +417,8 @@ pub async fn import_usage_as(
     )
     .await?;
     tx.commit().await?;
+    // A preview left unconfirmed is superseded by this import: its copy of the upload goes.
+    discard_pending(state, study.id);
     Ok(Ok(UsageOutcome {
         rows: parsed.rows.len(),
         matched,
@@ -426,6 +428,212 @@ pub async fn import_usage_as(
         encoding: parsed.encoding,
         period: (parsed.period_start, parsed.period_end),
     }))
+}
+
+/// What a usage file would do to the study, shown before anything changes.
+pub struct UsagePreview {
+    /// The outcome's description of what was read (source, version, encoding, period).
+    pub read: UsageOutcome,
+    /// People in the file.
+    pub people: usize,
+    /// The first people in the file not on the roster (their key as in the file).
+    pub not_on_roster: Vec<String>,
+    /// Roster employees the file has no usage for: the first few employee ids, and how many.
+    pub without_usage: (Vec<String>, usize),
+    /// The first ten roster employees with usage: employee id, score, active days per month, cohort.
+    pub scores: Vec<(String, f64, Option<f64>, Cohort)>,
+    /// What the score counts.
+    pub unit_label: &'static str,
+    /// The random id of the stored upload, for the confirmation.
+    pub token: String,
+}
+
+/// How many names each list of the preview shows.
+const PREVIEW_NAMES: usize = 20;
+
+fn pending_dir(state: &AppState) -> std::path::PathBuf {
+    state.config.data_dir.join("pending-usage")
+}
+
+/// Keeps the upload until the admin confirms it: one file per study (a new preview replaces the last),
+/// readable by the service only, named by a random id the confirmation must present.
+fn store_pending(state: &AppState, study: StudyId, bytes: &[u8]) -> std::io::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = pending_dir(state);
+    std::fs::create_dir_all(&dir)?;
+    discard_pending(state, study);
+    let prefix = format!("{}-", study.0);
+    let token = crate::auth::token::new_token();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join(format!("{prefix}{token}")))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(token)
+}
+
+/// Removes any upload a preview of this study is holding (best effort: a leftover is replaced by the
+/// study's next preview).
+pub fn discard_pending(state: &AppState, study: StudyId) {
+    let prefix = format!("{}-", study.0);
+    if let Ok(entries) = std::fs::read_dir(pending_dir(state)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix)
+                && let Err(e) = std::fs::remove_file(entry.path())
+            {
+                tracing::warn!(error = %e, "a pending usage upload could not be removed");
+            }
+        }
+    }
+}
+
+/// Takes the stored upload back (and removes it); `None` if there is none under that id.
+fn take_pending(state: &AppState, study: StudyId, token: &str) -> std::io::Result<Option<Vec<u8>>> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let path = pending_dir(state).join(format!("{}-{token}", study.0));
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            std::fs::remove_file(&path)?;
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a usage file and matches it to the roster without changing anything; the upload is kept under a
+/// random id until `confirm_usage` imports it.
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn preview_usage(
+    state: &AppState,
+    study: &StudyRow,
+    choice: Option<UsageFormat>,
+    options: UsageOptions,
+    bytes: Vec<u8>,
+) -> Result<std::result::Result<UsagePreview, Problems>> {
+    let (parsed, bytes) = tokio::task::spawn_blocking(move || {
+        let parsed = parse_usage_auto(choice, &bytes, &options);
+        (parsed, bytes)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    let mut conn = state.pool.acquire().await?;
+    if !frame_editable(&mut conn, study).await? {
+        return Err(AppError::Conflict(
+            "The usage data can no longer change for this study.".into(),
+        ));
+    }
+    let employees = repo::employees(&mut *conn, study.id).await?;
+    drop(conn);
+    let ix = index(&employees);
+    let mut usage: Vec<Option<&super::import::EmployeeUsage>> = vec![None; employees.len()];
+    let mut not_on_roster = Vec::new();
+    let (mut matched, mut unmatched) = (0, 0);
+    for e in &parsed.employees {
+        match ix.find(e.key_kind, &e.key) {
+            Some(i) if usage[i].is_none() => {
+                usage[i] = Some(e);
+                matched += 1;
+            }
+            Some(_) => {}
+            None => {
+                unmatched += 1;
+                if not_on_roster.len() < PREVIEW_NAMES {
+                    not_on_roster.push(e.key.clone());
+                }
+            }
+        }
+    }
+    let ranks: Vec<UsageRank<'_>> = employees
+        .iter()
+        .zip(&usage)
+        .map(|(e, u)| UsageRank {
+            employee_id: &e.employee_id,
+            score: u.map(|s| s.score),
+            tiebreak: u.map(|s| s.tiebreak).unwrap_or(0.0),
+        })
+        .collect();
+    let cohorts = assign_cohorts(&ranks, &shares(study));
+    let without: Vec<&EmployeeRow> = employees
+        .iter()
+        .zip(&usage)
+        .filter(|(_, u)| u.is_none())
+        .map(|(e, _)| e)
+        .collect();
+    let scores = employees
+        .iter()
+        .zip(&usage)
+        .zip(&cohorts)
+        .filter_map(|((e, u), c)| u.map(|u| (e.employee_id.clone(), u.score, u.active_days, *c)))
+        .take(10)
+        .collect();
+    let token = store_pending(state, study.id, &bytes).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Ok(UsagePreview {
+        people: parsed.employees.len(),
+        not_on_roster,
+        without_usage: (
+            without
+                .iter()
+                .take(PREVIEW_NAMES)
+                .map(|e| e.employee_id.clone())
+                .collect(),
+            without.len(),
+        ),
+        scores,
+        unit_label: parsed.unit_label,
+        token,
+        read: UsageOutcome {
+            rows: parsed.rows.len(),
+            matched,
+            unmatched,
+            format: parsed.format,
+            version: parsed.version,
+            encoding: parsed.encoding,
+            period: (parsed.period_start, parsed.period_end),
+        },
+    }))
+}
+
+/// Imports the upload a preview stored, read the same way; refused if the preview is gone.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn confirm_usage(
+    state: &AppState,
+    actor: &Actor,
+    study: &StudyRow,
+    token: &str,
+    filename: &str,
+    format: UsageFormat,
+    options: UsageOptions,
+    hours_per_unit: Option<f64>,
+) -> Result<std::result::Result<UsageOutcome, Problems>> {
+    let Some(bytes) =
+        take_pending(state, study.id, token).map_err(|e| AppError::Internal(e.into()))?
+    else {
+        return Err(AppError::BadRequest(
+            "This preview is no longer available (imported already, or replaced by a newer one); upload the file again.".into(),
+        ));
+    };
+    import_usage_as(
+        state,
+        actor,
+        study,
+        filename,
+        Some(format),
+        options,
+        bytes,
+        hours_per_unit,
+    )
+    .await
 }
 
 /// Sets (or clears) the admin's conversion from usage units to gross AI hours for the active import.
@@ -548,17 +756,8 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
     let mut usage: Vec<Option<&repo::SummaryRow>> = vec![None; employees.len()];
     let (mut matched, mut unmatched) = (0, 0);
     for s in &summaries {
-        let key = s.key.to_lowercase();
-        let found = match s.key_kind {
-            KeyKind::EmployeeId => ix.id.get(&key),
-            KeyKind::Email => ix.email.get(&key),
-            KeyKind::Login => ix.login.get(&key).or_else(|| ix.id.get(&key)),
-            // Where UPN and mail differ the roster's upn column says so; elsewhere the UPN is the mail.
-            KeyKind::Upn => ix.upn.get(&key).or_else(|| ix.email.get(&key)),
-            KeyKind::VendorId => ix.vendor_id.get(key.trim()),
-        };
-        match found {
-            Some(&i) => {
+        match ix.find(s.key_kind, &s.key) {
+            Some(i) => {
                 // A second record for the same person (a plain CSV keyed by id on some rows and by email
                 // on others) is ignored: the first one found counts, and the person counts once.
                 if usage[i].is_none() {
@@ -613,6 +812,22 @@ struct Indexes {
     login: Index,
     upn: Index,
     vendor_id: Index,
+}
+
+impl Indexes {
+    /// The roster position a usage key matches, if any.
+    fn find(&self, kind: KeyKind, key: &str) -> Option<usize> {
+        let key = key.trim().to_lowercase();
+        let found = match kind {
+            KeyKind::EmployeeId => self.id.get(&key),
+            KeyKind::Email => self.email.get(&key),
+            KeyKind::Login => self.login.get(&key).or_else(|| self.id.get(&key)),
+            // Where UPN and mail differ the roster's upn column says so; elsewhere the UPN is the mail.
+            KeyKind::Upn => self.upn.get(&key).or_else(|| self.email.get(&key)),
+            KeyKind::VendorId => self.vendor_id.get(&key),
+        };
+        found.copied()
+    }
 }
 
 fn index(employees: &[EmployeeRow]) -> Indexes {

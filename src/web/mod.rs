@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/studies/{id}/roster", post(roster::roster_import))
         .route("/studies/{id}/usage", post(usage::usage_import))
+        .route("/studies/{id}/usage/preview", post(usage::usage_preview))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
     // Every route of one study: the gate settles the study and the caller's grant first (404 without one).
     let study = Router::new()
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/roster", get(roster::roster_page))
         .route("/studies/{id}/usage", get(usage::usage_page))
         .route("/studies/{id}/usage/conversion", post(usage::conversion))
+        .route("/studies/{id}/usage/confirm", post(usage::usage_confirm))
         .route(
             "/studies/{id}/cohorts",
             get(cohorts::cohorts_page).post(cohorts::cohort_settings),

@@ -144,6 +144,40 @@ fn parse_hours(s: Option<&String>) -> std::result::Result<Option<f64>, String> {
     }
 }
 
+/// The usage form's choices besides the file: format (None = detect), date order, conversion.
+struct Choices {
+    chosen: String,
+    format: Option<UsageFormat>,
+    order_text: String,
+    date_order: Option<DateOrder>,
+    hours: Option<f64>,
+}
+
+impl Choices {
+    fn read(up: &super::roster::Upload) -> std::result::Result<Self, String> {
+        let chosen = up.fields.get("format").cloned().unwrap_or_default();
+        let format = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
+            None
+        } else {
+            Some(
+                chosen
+                    .parse::<UsageFormat>()
+                    .map_err(|_| "Choose the format of the usage file.".to_string())?,
+            )
+        };
+        let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
+        let date_order = DateOrder::from_choice(&order_text)?;
+        let hours = parse_hours(up.fields.get("hours_per_unit"))?;
+        Ok(Choices {
+            chosen,
+            format,
+            order_text,
+            date_order,
+            hours,
+        })
+    }
+}
+
 /// Imports a usage file, its format detected ("auto") or named.
 pub async fn usage_import(
     State(state): State<AppState>,
@@ -154,23 +188,8 @@ pub async fn usage_import(
 ) -> Result<Response> {
     let up = read_upload(&staff, mp).await?;
     let back = format!("/studies/{}/usage", study.id.0);
-    let chosen = up.fields.get("format").cloned().unwrap_or_default();
-    let choice = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
-        None
-    } else {
-        let Ok(format) = chosen.parse::<UsageFormat>() else {
-            let e = AppError::BadRequest("Choose the format of the usage file.".into());
-            return outcome(Err(e), jar, &back, "");
-        };
-        Some(format)
-    };
-    let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
-    let date_order = match DateOrder::from_choice(&order_text) {
-        Ok(o) => o,
-        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
-    };
-    let hours = match parse_hours(up.fields.get("hours_per_unit")) {
-        Ok(h) => h,
+    let c = match Choices::read(&up) {
+        Ok(c) => c,
         Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
     };
     let actor = staff.actor();
@@ -179,10 +198,12 @@ pub async fn usage_import(
         &actor,
         &study,
         &up.filename,
-        choice,
-        UsageOptions { date_order },
+        c.format,
+        UsageOptions {
+            date_order: c.date_order,
+        },
         up.bytes,
-        hours,
+        c.hours,
     )
     .await
     {
@@ -205,7 +226,176 @@ pub async fn usage_import(
                 &study,
                 views,
                 up.filename,
-                (chosen, order_text),
+                (c.chosen, c.order_text),
+            )
+            .await?;
+            Ok(refused(jar, html))
+        }
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "roster/usage_preview.html")]
+struct PreviewPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    source: String,
+    period: String,
+    rows: String,
+    people: String,
+    matched: String,
+    unmatched: String,
+    not_on_roster: Vec<String>,
+    without_usage: Vec<String>,
+    without_usage_total: String,
+    scores: Vec<(String, String, String, &'static str)>,
+    unit_label: &'static str,
+    token: String,
+    format: &'static str,
+    date_order: String,
+    hours_per_unit: String,
+    filename: String,
+}
+
+/// Reads an uploaded usage file and shows what importing it would do; nothing changes until confirmed.
+pub async fn usage_preview(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    mp: Multipart,
+) -> Result<Response> {
+    let up = read_upload(&staff, mp).await?;
+    let back = format!("/studies/{}/usage", study.id.0);
+    let c = match Choices::read(&up) {
+        Ok(c) => c,
+        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
+    };
+    let options = UsageOptions {
+        date_order: c.date_order,
+    };
+    match service::preview_usage(&state, &study, c.format, options, up.bytes).await {
+        Ok(Ok(p)) => {
+            let (jar, ctx) = PageCtx::staff(&staff, jar);
+            let page = PreviewPage {
+                ctx,
+                nav: StudyNav::new(&study, "usage"),
+                source: p.read.source_read(),
+                period: format!("{} to {}", p.read.period.0, p.read.period.1),
+                rows: thousands(p.read.rows as i64),
+                people: thousands(p.people as i64),
+                matched: thousands(p.read.matched as i64),
+                unmatched: thousands(p.read.unmatched as i64),
+                not_on_roster: p.not_on_roster,
+                without_usage: p.without_usage.0,
+                without_usage_total: thousands(p.without_usage.1 as i64),
+                scores: p
+                    .scores
+                    .into_iter()
+                    .map(|(id, score, days, cohort)| {
+                        (
+                            id,
+                            format!("{score:.2}"),
+                            days.map(|d| format!("{d:.1}")).unwrap_or_default(),
+                            cohort.label(),
+                        )
+                    })
+                    .collect(),
+                unit_label: p.unit_label,
+                token: p.token,
+                format: p.read.format.as_str(),
+                date_order: c.order_text,
+                hours_per_unit: c.hours.map(|h| h.to_string()).unwrap_or_default(),
+                filename: up.filename,
+            };
+            Ok((jar, Html(page.render()?)).into_response())
+        }
+        Ok(Err(problems)) => {
+            let views = problem_views(&problems);
+            let (jar, html) = render_usage(
+                &state,
+                &staff,
+                jar,
+                &study,
+                views,
+                up.filename,
+                (c.chosen, c.order_text),
+            )
+            .await?;
+            Ok(refused(jar, html))
+        }
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
+}
+
+/// The preview's confirmation.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    token: String,
+    format: String,
+    #[serde(default)]
+    date_order: String,
+    #[serde(default)]
+    hours_per_unit: String,
+    #[serde(default)]
+    filename: String,
+}
+
+/// Imports the previewed file.
+pub async fn usage_confirm(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
+) -> Result<Response> {
+    let back = format!("/studies/{}/usage", study.id.0);
+    let bad = |m: String| outcome(Err(AppError::BadRequest(m)), jar.clone(), &back, "");
+    let format = match f.format.parse::<UsageFormat>() {
+        Ok(f) => f,
+        Err(m) => return bad(m),
+    };
+    let date_order = match DateOrder::from_choice(&f.date_order) {
+        Ok(o) => o,
+        Err(m) => return bad(m),
+    };
+    let hours = match parse_hours(Some(&f.hours_per_unit)) {
+        Ok(h) => h,
+        Err(m) => return bad(m),
+    };
+    let result = service::confirm_usage(
+        &state,
+        &staff.actor(),
+        &study,
+        &f.token,
+        &f.filename,
+        format,
+        UsageOptions { date_order },
+        hours,
+    )
+    .await;
+    match result {
+        Ok(Ok(o)) => {
+            let msg = format!(
+                "Imported {} rows of {}: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+                thousands(o.rows as i64),
+                o.source_read(),
+                thousands(o.matched as i64),
+                thousands(o.unmatched as i64)
+            );
+            outcome(Ok(()), jar, &back, msg)
+        }
+        // The file was read the same way a moment ago; only a roster change in between can refuse it.
+        Ok(Err(problems)) => {
+            let views = problem_views(&problems);
+            let (jar, html) = render_usage(
+                &state,
+                &staff,
+                jar,
+                &study,
+                views,
+                f.filename,
+                (format.as_str().to_owned(), f.date_order),
             )
             .await?;
             Ok(refused(jar, html))

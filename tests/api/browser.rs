@@ -249,6 +249,9 @@ async fn an_admin_sets_up_a_study_in_the_browser_and_an_analyst_can_only_look() 
         .await
         .unwrap();
     click(&c, "form[enctype] button[type=submit]").await;
+    // The preview (issue 12): nothing is imported until the admin confirms.
+    assert!(text(&c).await.contains("Nothing has changed yet"));
+    click(&c, "form.confirm button[type=submit]").await;
     assert!(text(&c).await.contains("360 people matched"));
 
     // Cohorts and the sample.
@@ -650,5 +653,65 @@ async fn an_analyst_reads_the_report_prints_the_readout_and_downloads_a_csv() {
     .unwrap();
     assert_eq!(audited, 1);
     shot(&c, "07-export").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_imports_a_github_report_through_the_preview() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("GitHub wave").await;
+    let roster = "employee_id,email,function,hire_date,time_zone,login\n\
+        E1,ide@example.org,Engineering,2020-01-01,UTC,ide-dev\n\
+        E2,cli@example.org,Engineering,2020-01-01,UTC,cli-dev\n\
+        E3,rev@example.org,Engineering,2020-01-01,UTC,reviewer\n\
+        E7,none@example.org,Engineering,2020-01-01,UTC,\n";
+    app.import_roster(id, "roster.csv", roster.as_bytes().to_vec())
+        .await;
+    let c = browser(&driver).await;
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(&c, "email", ADMIN).await;
+    fill(&c, "password", PASSWORD).await;
+    click(&c, "main button[type=submit]").await;
+
+    c.goto(&app.url(&format!("/studies/{id}/usage")))
+        .await
+        .unwrap();
+    let report = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/usage/github_users_28_day.ndjson");
+    c.find(Locator::Id("ufile"))
+        .await
+        .unwrap()
+        .send_keys(report.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "form[enctype] button[type=submit]").await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("GitHub Copilot usage metrics")
+            && page.contains("per-user report, NDJSON, period from the report; UTF-8")
+            && page.contains("2025-09-04 to 2025-10-01")
+            && page.contains("6 in the file: 3 matched to the roster, 3 not on it"),
+        "{page}"
+    );
+    // Not on the roster (agent-dev, chatter, idle), on it without usage (E7), and the first scores.
+    assert!(page.contains("agent-dev") && page.contains("E7"), "{page}");
+    assert!(page.contains("E2 3.26"), "CLI-only days count: {page}");
+    shot(&c, "05-usage-preview").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
+            .await,
+        0,
+        "nothing changes before the confirmation"
+    );
+    click(&c, "form.confirm button[type=submit]").await;
+    let page = text(&c).await;
+    assert!(
+        page.contains("Imported 11 rows of GitHub Copilot usage metrics")
+            && page.contains("3 people matched to the roster, 3 not on it"),
+        "{page}"
+    );
+    assert!(page.contains("Read as"), "{page}");
     c.close().await.unwrap();
 }

@@ -369,3 +369,74 @@ async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read()
         text(&o)
     );
 }
+
+#[tokio::test]
+async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once() {
+    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage/preview"),
+            "users-28-day.ndjson",
+            fixture("github_users_28_day.ndjson"),
+            &[("format", "auto")],
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("6 in the file: 6 matched to the roster, 0 not on it")
+            && html.contains("1 employees (they count as light)")
+            && html.contains("<li>E7</li>"),
+        "{html}"
+    );
+    assert_eq!(
+        imports(&app, id).await,
+        0,
+        "nothing changes before confirming"
+    );
+    let pending = app.state.config.data_dir.join("pending-usage");
+    let held = || std::fs::read_dir(&pending).unwrap().count();
+    assert_eq!(held(), 1, "the upload waits for the confirmation");
+    let token = html
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let confirm = [
+        ("token", token.as_str()),
+        ("format", "github"),
+        ("filename", "users-28-day.ndjson"),
+    ];
+    let page = app
+        .post_ok(&format!("/studies/{id}/usage/confirm"), &confirm)
+        .await;
+    assert!(
+        page.contains("Imported 11 rows of GitHub Copilot usage metrics"),
+        "{page}"
+    );
+    assert_eq!(imports(&app, id).await, 1);
+    assert_eq!(held(), 0, "the waiting copy is removed once imported");
+    // The stored upload is gone: the same confirmation cannot import it twice.
+    let again = app
+        .follow(
+            app.post(&format!("/studies/{id}/usage/confirm"), &confirm)
+                .await,
+        )
+        .await;
+    assert!(again.contains("no longer available"), "{again}");
+    assert_eq!(imports(&app, id).await, 1);
+    // A refused file is listed on the usage page, as with a direct import.
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage/preview"),
+            "org.json",
+            fixture("github_organization_28_day.json"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("no per-user data"));
+}

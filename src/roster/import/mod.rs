@@ -150,7 +150,7 @@ impl UsageFormat {
     pub fn label(self) -> &'static str {
         match self {
             UsageFormat::PlainCsv => "Plain CSV (AI hours per employee and month)",
-            UsageFormat::GithubCopilot => "GitHub Copilot usage metrics (NDJSON)",
+            UsageFormat::GithubCopilot => "GitHub Copilot usage metrics (per user and day)",
             UsageFormat::M365Copilot => "Microsoft 365 Copilot usage report (CSV)",
             UsageFormat::GithubSeats => "GitHub Copilot seat assignments (JSON)",
             UsageFormat::Chatgpt => "ChatGPT Enterprise user engagement report (CSV)",
