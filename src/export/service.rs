@@ -1,13 +1,8 @@
 //! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
 //! compliance rule, and the audit record of who took what.
 use super::pseudonymise::{
-<<<<<<< HEAD
-    HiddenGroups, Published, Quasi, choose_columns, gross_bands, pseudonym, publish, stored_utc,
-    utc,
-=======
-    HiddenGroups, Quasi, choose_columns, control_out, diary_out, gross_bands, ping_out, pseudonym,
-    publish, utc,
->>>>>>> h11
+    HiddenGroups, Published, Quasi, choose_columns, control_out, diary_out, gross_bands, ping_out,
+    pseudonym, publish, utc,
 };
 use super::{
     ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,

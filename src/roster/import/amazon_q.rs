@@ -156,7 +156,7 @@ pub(super) fn parse_amazon_q(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProb
         has_hours: false,
         unit_label: "active day per month",
         version: "per-user activity report, CSV".into(),
-        encoding: "UTF-8",
+        encoding: text.encoding,
     })
 }
 

@@ -212,7 +212,7 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
             Some((c, _)) => format!("user engagement report, {c}, CSV"),
             None => "user engagement report, CSV".into(),
         },
-        encoding: "UTF-8",
+        encoding: text.encoding,
     })
 }
 

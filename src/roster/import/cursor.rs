@@ -261,10 +261,13 @@ const CSV_COUNTS: [&[&str]; 8] = [
 // `decode` will return a Cow (vendorsA); the borrow below is needed then.
 #[allow(clippy::needless_borrow)]
 pub(super) fn parse_cursor(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let text = decode(bytes, Layout::Lines)?;
-    let text: &str = &text;
+    let decoded = decode(bytes, Layout::Lines)?;
+    let text: &str = &decoded;
     if matches!(text.trim_start().chars().next(), Some('{' | '[')) {
-        parse_api(text)
+        parse_api(text).map(|mut p| {
+            p.encoding = decoded.encoding;
+            p
+        })
     } else {
         parse_dashboard(bytes)
     }
@@ -540,7 +543,7 @@ fn parse_dashboard(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         has_hours: false,
         unit_label: "active day per month",
         version: "dashboard analytics CSV".into(),
-        encoding: "UTF-8",
+        encoding: text.encoding,
     })
 }
 

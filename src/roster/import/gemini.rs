@@ -167,7 +167,7 @@ pub(super) fn parse_gemini(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
         has_hours: false,
         unit_label: "active day per month",
         version: format!("Reports API activities, {}", file.shape),
-        encoding: "UTF-8",
+        encoding: text.encoding,
     })
 }
 

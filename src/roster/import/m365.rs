@@ -361,8 +361,8 @@ pub(super) fn parse_m365(
     bytes: &[u8],
     options: &UsageOptions,
 ) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let text = decode(bytes, Layout::Csv)?;
-    let text: &str = &text;
+    let decoded = decode(bytes, Layout::Csv)?;
+    let text: &str = &decoded;
     let mut report = M365::new();
     let mut problems = Problems::default();
     let version = if matches!(text.trim_start().chars().next(), Some('{' | '[')) {
@@ -399,7 +399,9 @@ pub(super) fn parse_m365(
     if report.users.is_empty() {
         return refuse(None, None, "the file has no users");
     }
-    finish(report, options, version)
+    let mut parsed = finish(report, options, version)?;
+    parsed.encoding = decoded.encoding;
+    Ok(parsed)
 }
 
 fn read_csv(

@@ -191,7 +191,7 @@ pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>
         } else {
             "person query by week".into()
         },
-        encoding: "UTF-8",
+        encoding: text.encoding,
     })
 }
 
