@@ -186,6 +186,8 @@ async fn purge(
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("the file remover stopped: {e}")))?
     .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot delete a mail file: {e}")))?;
+    // A usage upload still waiting in a preview holds person-level rows too.
+    crate::roster::service::discard_pending(state, id);
     repo::insert_purge(&mut tx, id, on, now, &json).await?;
     audit::record(
         &mut tx,

@@ -440,3 +440,26 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
     assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("no per-user data"));
 }
+
+#[tokio::test]
+async fn a_purge_removes_a_usage_upload_still_waiting_in_a_preview() {
+    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage/preview"),
+            "users-28-day.ndjson",
+            fixture("github_users_28_day.ndjson"),
+            &[("format", "auto")],
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let pending = app.state.config.data_dir.join("pending-usage");
+    let held = || std::fs::read_dir(&pending).unwrap().count();
+    assert_eq!(held(), 1);
+    app.post_ok(
+        &format!("/studies/{id}/privacy/purge"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(held(), 0, "deleted means gone, the waiting upload too");
+}

@@ -138,6 +138,9 @@ async fn erase_in(
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("the file remover stopped: {e}")))?
     .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot delete a mail file: {e}")))?;
+    // A usage upload waiting for the admin's confirmation may name the person too: it goes as well (the
+    // admin uploads it again).
+    crate::roster::service::discard_pending(state, study);
     let erased = Erased { counts, mail_files };
     repo::insert_erasure(
         &mut tx,
