@@ -370,9 +370,8 @@ async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read()
     );
 }
 
-#[tokio::test]
-async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once() {
-    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+/// Previews GitHub's 28-day report for the study; the preview page.
+async fn preview_github(app: &TestApp, id: i64) -> String {
     let r = app
         .upload(
             &format!("/studies/{id}/usage/preview"),
@@ -382,7 +381,13 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
         )
         .await;
     assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let html = r.text().await.unwrap();
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once() {
+    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+    let html = preview_github(&app, id).await;
     assert!(
         html.contains("6 in the file: 6 matched to the roster, 0 not on it")
             && html.contains("1 employees (they count as light)")
@@ -444,15 +449,7 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
 #[tokio::test]
 async fn a_purge_removes_a_usage_upload_still_waiting_in_a_preview() {
     let (app, id) = study_with_roster(GITHUB_ROSTER).await;
-    let r = app
-        .upload(
-            &format!("/studies/{id}/usage/preview"),
-            "users-28-day.ndjson",
-            fixture("github_users_28_day.ndjson"),
-            &[("format", "auto")],
-        )
-        .await;
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    preview_github(&app, id).await;
     let pending = app.state.config.data_dir.join("pending-usage");
     let held = || std::fs::read_dir(&pending).unwrap().count();
     assert_eq!(held(), 1);
