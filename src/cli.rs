@@ -58,7 +58,8 @@ enum Command {
     Analyze {
         /// The folder holding the four CSV files.
         dir: PathBuf,
-        /// Answers later than this many minutes after sent_at count as missed.
+        /// Answers later than this many minutes after sending count as missed, where the files give no
+        /// deadline of their own (`expires_at`, or the exports' `window_min` and `answered_in_time`).
         #[arg(long, default_value_t = 30)]
         window_minutes: i64,
         /// Participants answering fewer than this share of their pings in time are left out (0 keeps everyone).

@@ -54,8 +54,6 @@ fn q_date(s: &str) -> Option<NaiveDate> {
     )
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_amazon_q(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;

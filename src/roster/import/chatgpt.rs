@@ -32,8 +32,6 @@ struct Sums {
     messages: u64,
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;

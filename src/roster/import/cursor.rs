@@ -258,8 +258,6 @@ const CSV_COUNTS: [&[&str]; 8] = [
 ];
 
 /// Parses either Cursor export, told apart by its first character.
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_cursor(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let decoded = decode(bytes, Layout::Lines)?;
     let text: &str = &decoded;
@@ -440,8 +438,6 @@ fn csv_bool(s: &str) -> Option<bool> {
     }
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 fn parse_dashboard(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;

@@ -35,8 +35,6 @@ fn parameter<'a>(event: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_gemini(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Lines)?;
     let file = json_records(&text)?;

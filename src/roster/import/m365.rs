@@ -355,8 +355,6 @@ fn new_user(row: usize, raw_json: String) -> M365User {
     }
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_m365(
     bytes: &[u8],
     options: &UsageOptions,

@@ -29,8 +29,6 @@ struct Sums {
     hours: f64,
 }
 
-// `decode` will return a Cow (vendorsA); the borrow below is needed then.
-#[allow(clippy::needless_borrow)]
 pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
     const ACTIVE: &str = "Total_Copilot_active_days";
     let text = decode(bytes, Layout::Csv)?;
