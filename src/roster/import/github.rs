@@ -162,6 +162,15 @@ impl Github {
                 problems.at(row, "day", "missing field \"day\"");
                 None
             }
+            // Never skipped silently: a record that names no day can't be counted.
+            Some(Value::Null) => {
+                problems.at(
+                    row,
+                    "day",
+                    "day is empty (null): every record needs its day",
+                );
+                None
+            }
             Some(_) => match json_day(obj, "day") {
                 Ok(d) => d,
                 Err(m) => {
@@ -427,7 +436,8 @@ mod tests {
                     [1]\n\
                     {\"day\":\"01/11/2026\",\"user_login\":\"w\"}\n\
                     {\"day\":\"2026-11-02\",\"user_login\":\"V\",\"used_cli\":\"yes\"}\n\
-                    {\"day\":\"2026-11-02\",\"user_login\":\"v\",\"report_start_day\":\"2026-11-03\",\"report_end_day\":\"2026-11-30\"}\n";
+                    {\"day\":\"2026-11-02\",\"user_login\":\"v\",\"report_start_day\":\"2026-11-03\",\"report_end_day\":\"2026-11-30\"}\n\
+                    {\"day\":null,\"user_login\":\"u\",\"used_chat\":true}\n";
         let problems = parse_usage(
             UsageFormat::GithubCopilot,
             text.as_bytes(),
@@ -447,7 +457,13 @@ mod tests {
                 (Some(8), Some("day")),
                 (Some(9), Some("used_cli")),
                 (Some(10), Some("day")),
+                (Some(11), Some("day")),
             ]
+        );
+        assert!(
+            problems[10].message.contains("null"),
+            "{}",
+            problems[10].message
         );
         assert_eq!(problems[0].message, "missing field \"user_login\"");
         assert!(problems[1].message.contains("JSON"));
