@@ -150,6 +150,23 @@ pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
+    // GitHub pages the list (50 seats a page by default): a file with fewer seats than the total it
+    // states is a first page, and everyone on the missing pages would count as inactive.
+    if let Some(total) = file
+        .envelope
+        .get("total_seats")
+        .and_then(serde_json::Value::as_u64)
+        && (file.records as u64) < total
+    {
+        return refuse(
+            None,
+            Some("total_seats"),
+            format!(
+                "the file holds {} of the {total} seats GitHub counts: it is one page of the list; download every page (e.g. gh api --paginate) and import them together",
+                file.records
+            ),
+        );
+    }
     if seats.order.is_empty() {
         return refuse(
             None,
@@ -213,6 +230,23 @@ pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
 #[cfg(test)]
 mod tests {
     use crate::roster::import::test_util::*;
+
+    #[test]
+    fn a_first_page_of_the_seat_list_is_refused_as_incomplete() {
+        let page = "{\"total_seats\":120,\"seats\":[{\"created_at\":\"2026-01-01T00:00:00Z\",\"last_activity_at\":\"2026-11-20T10:00:00Z\",\"last_activity_editor\":\"vscode\",\"assignee\":{\"login\":\"octocat\",\"id\":1}}]}";
+        let problems = crate::roster::import::parse_usage(
+            crate::roster::import::UsageFormat::GithubSeats,
+            page.as_bytes(),
+            &crate::roster::import::UsageOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("total_seats"))]);
+        assert!(
+            problems[0].message.contains("1 of the 120 seats"),
+            "{}",
+            problems[0].message
+        );
+    }
     use crate::roster::import::*;
 
     /// GitHub's own `copilot-seats-list` example (OpenAPI description), assignee trimmed to the login
