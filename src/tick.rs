@@ -84,6 +84,12 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
             .map(|m| m.len()),
         &mut errors,
     );
+    // A study whose collection ended without its final release (a failed attempt, an upgrade) gets it.
+    keep(
+        "releases",
+        crate::reports::release::release_tick(state).await,
+        &mut errors,
+    );
     let pings = keep("pings", ping_tick(state, now).await, &mut errors);
     let reminders = keep("reminders", reminder_tick(state, now).await, &mut errors);
     let purged = keep(

@@ -9,6 +9,7 @@ use crate::study::StudyId;
 use crate::study::repo::StudyRow;
 
 /// The vendor comparison in words and figures.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct VendorView {
     pub tasks: usize,
     pub saving: String,
@@ -20,6 +21,7 @@ pub struct VendorView {
 }
 
 /// One category of the comparison table.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Row {
     pub category: String,
     pub with_ai: String,

@@ -128,7 +128,7 @@ pub struct ControlOut {
 }
 
 /// One metric of one group in the summary.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct SummaryOut {
     /// cohort, overall, function or tenure.
     pub group: String,

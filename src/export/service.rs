@@ -278,7 +278,12 @@ pub async fn file(
             crate::retention::service::require_raw_data(state, study).await?;
         }
         audit_export(state, actor, study, name, false).await?;
-        // Rows downloaded before the purge may still exist: a non-admin's summary, as before it.
+        // Non-admins keep the newest release (see `reports::release`), or the purge's own non-admin summary.
+        if access != StudyAccess::Admin
+            && let Some((_, r)) = crate::reports::release::latest(state, study).await?
+        {
+            return Ok((r.summary_csv.into_bytes(), "text/csv; charset=utf-8"));
+        }
         let summary = match p.snapshot.raw_summary_csv {
             Some(csv) if access != StudyAccess::Admin => csv,
             None if access != StudyAccess::Admin => p
@@ -296,6 +301,19 @@ pub async fn file(
     // rows, and an analyst's summary can reach someone who holds them. Two exceptions read every group of
     // k: an admin's summary, and anyone's when no non-admin gets raw rows (they can't carry the cohort).
     let data_analyst = access == StudyAccess::Granted(StudyRole::DataAnalyst);
+    // Non-admins read released figures only (see `reports::release`): the summary is the release's, and
+    // no file is handed out before the first release.
+    let released = if access == StudyAccess::Admin {
+        None
+    } else {
+        Some(crate::reports::release::summary(state, study).await?)
+    };
+    if let Some((csv, _)) = &released
+        && name == "summary.csv"
+    {
+        audit_export(state, actor, study, name, false).await?;
+        return Ok((csv.clone().into_bytes(), "text/csv; charset=utf-8"));
+    }
     let audience = if name == "summary.csv"
         && (access == StudyAccess::Admin || raw_withheld_from(state, study, access).await?)
     {
@@ -313,6 +331,10 @@ pub async fn file(
     .await?;
     if data_analyst && name != "summary.csv" && !data.columns.cohort {
         return Err(AppError::Conflict(raw_withheld(state.config.min_cell_size)));
+    }
+    let mut data = data;
+    if let Some((_, rows)) = released {
+        data.summary = rows;
     }
     let file = match name {
         "export.json" => (write::json(&data), "application/json"),
@@ -335,9 +357,14 @@ pub async fn file(
 /// `summary.csv` as an export writes it now (the retention snapshot keeps it).
 pub async fn summary_csv(state: &AppState, study: StudyId, audience: Audience) -> Result<String> {
     let data = gather(state, study, false, crate::stats::MIN_COMPLIANCE, audience).await?;
-    let table = super::write::tables(&data)
+    Ok(summary_csv_of(&data))
+}
+
+/// `summary.csv` of gathered export data.
+pub fn summary_csv_of(data: &ExportData) -> String {
+    super::write::tables(data)
         .into_iter()
         .find(|t| t.name == "summary.csv")
-        .ok_or_else(|| super::unknown("summary.csv"))?;
-    Ok(String::from_utf8_lossy(&super::write::csv(&table)).into_owned())
+        .map(|t| String::from_utf8_lossy(&super::write::csv(&t)).into_owned())
+        .unwrap_or_default()
 }

@@ -17,6 +17,7 @@ use crate::stats::profile::{Metric, Profile};
 use crate::study::repo::StudyRow;
 
 /// Everything the analysis page shows, written out.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Analysis {
     /// The profile per cohort, then overall.
     pub rows: Vec<ProfileRow>,
@@ -43,7 +44,7 @@ pub struct Analysis {
     /// Design effects per cohort and overall.
     pub deffs: Vec<DeffRow>,
     /// (key, heading, rows) per kind of segment.
-    pub segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
+    pub segments: Vec<(String, String, Vec<ProfileRow>)>,
     /// The baseline comparison per category.
     pub baseline_rows: Vec<Row>,
     /// The vendor check against this page's profile.
@@ -55,6 +56,7 @@ pub struct Analysis {
 }
 
 /// Oversight by kind of one group.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct CategoryRow {
     pub name: String,
     pub hidden: bool,
@@ -62,6 +64,7 @@ pub struct CategoryRow {
 }
 
 /// Design effects of one group.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DeffRow {
     pub name: String,
     pub yield_deff: String,
@@ -71,6 +74,7 @@ pub struct DeffRow {
 }
 
 /// The profile of one group, with its bootstrap intervals when asked for.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ProfileRow {
     pub name: String,
     pub n: usize,
@@ -82,6 +86,7 @@ pub struct ProfileRow {
 }
 
 /// Compliance of one group.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ComplianceRow {
     pub name: String,
     pub n: usize,
@@ -268,7 +273,7 @@ pub async fn analysis(
                             .into_iter()
                             .map(|(name, sp)| row(name, sp, None, hidden.contains(name)))
                             .collect();
-                        segments.push((label, heading, rows));
+                        segments.push((label.to_string(), heading.to_string(), rows));
                     }
                 }
                 let mut rows: Vec<ProfileRow> = cohorts

@@ -7,6 +7,7 @@ pub mod distribution;
 pub mod economics;
 pub mod order;
 pub mod readout;
+pub mod release;
 pub mod repo;
 pub mod service;
 pub mod text;

@@ -71,13 +71,52 @@ pub struct Readout {
     pub purged_on: Option<chrono::NaiveDate>,
     /// The breakdowns withheld from this reader (see [`Audience`]).
     pub withheld: Vec<&'static str>,
+    /// "final results released on D", when these are a release's frozen groups.
+    pub released: Option<String>,
 }
 
 /// A purged study's readout: the groups frozen at the purge (hidden ones with no figure), nothing else.
 fn frozen(study: StudyRow, k: usize, p: crate::retention::Purged) -> Readout {
-    let groups = p
-        .snapshot
-        .groups
+    let mut r = from_groups(study, k, p.snapshot.kept, p.snapshot.groups);
+    r.purged_on = Some(p.on);
+    r
+}
+
+/// The groups as a purge or a release keeps them: a hidden group keeps its name and size, no figure.
+pub fn freeze(groups: Vec<Group>) -> Vec<crate::retention::FrozenGroup> {
+    groups
+        .into_iter()
+        .map(|g| crate::retention::FrozenGroup {
+            name: g.name,
+            n: g.n,
+            hidden: g.hidden,
+            profile: if g.hidden { blank(g.n) } else { g.profile },
+        })
+        .collect()
+}
+
+/// A profile with no figure: what a hidden group keeps.
+fn blank(n: usize) -> crate::stats::profile::Profile {
+    crate::stats::profile::Profile {
+        n,
+        yield_rate: None,
+        oversight_min_per_hour: None,
+        gross_hours_month: None,
+        net_hours_month: None,
+        labor_multiplier: None,
+        vendor_gap: None,
+        not_enough: Default::default(),
+    }
+}
+
+/// A readout of frozen groups (a purge's or a release's): the groups, nothing recomputed.
+pub fn from_groups(
+    study: StudyRow,
+    k: usize,
+    kept: usize,
+    groups: Vec<crate::retention::FrozenGroup>,
+) -> Readout {
+    let groups = groups
         .into_iter()
         .map(|g| Group {
             name: g.name,
@@ -93,11 +132,11 @@ fn frozen(study: StudyRow, k: usize, p: crate::retention::Purged) -> Readout {
         study,
         min_compliance: crate::stats::MIN_COMPLIANCE,
         k,
-        kept: p.snapshot.kept,
+        kept,
         excluded: 0,
         groups,
         computed: Computed {
-            profile: Err("the raw data was purged".into()),
+            profile: Err("frozen figures: nothing is recomputed".into()),
             boot: None,
             categories: None,
             deffs: None,
@@ -109,8 +148,9 @@ fn frozen(study: StudyRow, k: usize, p: crate::retention::Purged) -> Readout {
         compliance: vec![],
         daily: vec![],
         pilot: 0,
-        purged_on: Some(p.on),
+        purged_on: None,
         withheld: vec![],
+        released: None,
     }
 }
 
@@ -227,6 +267,7 @@ pub async fn load(
         pilot,
         purged_on: None,
         withheld,
+        released: None,
     })
 }
 

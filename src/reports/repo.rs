@@ -168,3 +168,120 @@ pub async fn compliance_by_day<'e>(
     .fetch_all(db)
     .await
 }
+
+/// A stored release: id, kind, when, the day in the study's zone, who, and the frozen figures (JSON).
+#[derive(Clone, Debug, FromRow)]
+pub struct ReleaseRow {
+    pub id: i64,
+    pub kind: String,
+    pub released_at: chrono::DateTime<chrono::Utc>,
+    pub released_on: NaiveDate,
+    pub actor: String,
+}
+
+/// The study's releases, newest first (without their figures).
+pub async fn releases(e: impl SqliteExecutor<'_>, study: StudyId) -> sqlx::Result<Vec<ReleaseRow>> {
+    sqlx::query_as(
+        "SELECT id, kind, released_at, released_on, actor FROM study_releases
+         WHERE study_id = ? ORDER BY id DESC",
+    )
+    .bind(study.0)
+    .fetch_all(e)
+    .await
+}
+
+/// The study's newest release with its figures (JSON).
+pub async fn latest_release(
+    e: impl SqliteExecutor<'_>,
+    study: StudyId,
+) -> sqlx::Result<Option<(ReleaseRow, String)>> {
+    let row: Option<(
+        i64,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        NaiveDate,
+        String,
+        String,
+    )> = sqlx::query_as(
+        "SELECT id, kind, released_at, released_on, actor, snapshot FROM study_releases
+             WHERE study_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(study.0)
+    .fetch_optional(e)
+    .await?;
+    Ok(
+        row.map(|(id, kind, released_at, released_on, actor, json)| {
+            (
+                ReleaseRow {
+                    id,
+                    kind,
+                    released_at,
+                    released_on,
+                    actor,
+                },
+                json,
+            )
+        }),
+    )
+}
+
+/// Stores a release; returns its id.
+pub async fn insert_release(
+    conn: &mut sqlx::SqliteConnection,
+    study: StudyId,
+    kind: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    on: NaiveDate,
+    actor: &str,
+    snapshot: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO study_releases (study_id, kind, released_at, released_on, actor, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(study.0)
+    .bind(kind)
+    .bind(at)
+    .bind(on)
+    .bind(actor)
+    .bind(snapshot)
+    .fetch_one(conn)
+    .await
+}
+
+/// How many participants of the study may have different figures since `since`: anyone who wrote or
+/// edited a diary or control task, answered a ping, was sent a ping (their compliance moved), gave, declined or
+/// withdrew consent; plus every erasure (the erased person's rows are gone, so they are counted from the
+/// erasure log).
+pub async fn changed_since(
+    e: impl SqliteExecutor<'_>,
+    study: StudyId,
+    since: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM (
+                    SELECT d.participant FROM diary_entries d
+                      JOIN participants p ON p.id = d.participant
+                     WHERE p.study_id = ?1 AND d.updated_at > ?2
+                    UNION
+                    SELECT t.participant FROM control_tasks t
+                      JOIN participants p ON p.id = t.participant
+                     WHERE p.study_id = ?1 AND t.updated_at > ?2
+                    UNION
+                    SELECT g.participant FROM pings g
+                      JOIN participants p ON p.id = g.participant
+                      LEFT JOIN ping_answers a ON a.ping = g.id
+                     WHERE p.study_id = ?1 AND (g.sent_at > ?2 OR a.answered_at > ?2)
+                    UNION
+                    SELECT c.participant FROM consent_events c
+                      JOIN participants p ON p.id = c.participant
+                     WHERE p.study_id = ?1 AND c.at > ?2
+                    UNION
+                    SELECT p.id FROM participants p WHERE p.study_id = ?1 AND p.withdrawn_at > ?2))
+              + (SELECT COUNT(*) FROM erasures WHERE study_id = ?1 AND at > ?2)",
+    )
+    .bind(study.0)
+    .bind(since)
+    .fetch_one(e)
+    .await
+}

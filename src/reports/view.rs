@@ -77,6 +77,9 @@ pub struct View {
     /// Why breakdowns are missing for this reader (see `Audience`); never in a frozen snapshot.
     #[serde(default)]
     pub withheld: Option<String>,
+    /// "final results released on D", when a non-admin reads a release (see `reports::release`).
+    #[serde(default)]
+    pub released: Option<String>,
 }
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
@@ -388,6 +391,7 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
         assumptions,
         purged_on: None,
         withheld: super::withheld_note(&r.withheld),
+        released: None,
         sample: format!(
             "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.{}",
             r.kept,

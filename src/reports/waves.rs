@@ -67,9 +67,9 @@ fn shown<'a>(r: &'a Readout, group: &str, m: Metric) -> Option<&'a Estimate> {
 }
 
 /// The waves `ids` (in that order) side by side; an unknown id is 404. With fewer than two, the chooser
-/// only.
+/// only. An admin compares live figures, everyone else released ones.
 #[tracing::instrument(skip_all)]
-pub async fn compare(state: &AppState, ids: &[i64]) -> Result<Waves> {
+pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves> {
     let all = crate::study::repo::list(&state.pool).await?;
     for id in ids {
         if !all.iter().any(|s| s.id.0 == *id) {
@@ -91,16 +91,42 @@ pub async fn compare(state: &AppState, ids: &[i64]) -> Result<Waves> {
     let mut readouts = vec![];
     if ids.len() >= 2 {
         for id in ids {
-            readouts.push(
-                load(
-                    state,
-                    crate::study::StudyId(*id),
-                    crate::stats::MIN_COMPLIANCE,
-                    // Waves compare cohorts only, which the raw files always carry for a data analyst.
-                    super::compute::Audience::Aggregates,
-                )
-                .await?,
-            );
+            let study = crate::study::StudyId(*id);
+            // An admin compares live figures; everyone else the newest releases (see `reports::release`),
+            // or a purge's frozen groups.
+            let released = if admin {
+                None
+            } else {
+                super::release::readout(state, study).await?
+            };
+            let r = match released {
+                Some(r) => r,
+                None if !admin
+                    && crate::retention::service::purged_on(state, study)
+                        .await?
+                        .is_none() =>
+                {
+                    let name = &all
+                        .iter()
+                        .find(|s| s.id == study)
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    return Err(AppError::Conflict(format!(
+                        "No results of {name} have been released yet: analysts compare released results only."
+                    )));
+                }
+                None => {
+                    load(
+                        state,
+                        study,
+                        crate::stats::MIN_COMPLIANCE,
+                        // Waves compare cohorts only, which the raw files always carry for a data analyst.
+                        super::compute::Audience::Aggregates,
+                    )
+                    .await?
+                }
+            };
+            readouts.push(r);
         }
     }
     let names: Vec<String> = readouts.iter().map(|r| r.study.name.clone()).collect();
@@ -109,12 +135,13 @@ pub async fn compare(state: &AppState, ids: &[i64]) -> Result<Waves> {
         .map(|r| {
             (
                 r.study.name.clone(),
-                match r.purged_on {
-                    Some(on) => format!(
+                match (&r.purged_on, &r.released) {
+                    (Some(on), _) => format!(
                         "{} {} (raw data was purged on {on})",
                         r.study.vendor, r.study.product
                     ),
-                    None => format!("{} {}", r.study.vendor, r.study.product),
+                    (None, Some(rel)) => format!("{} {} ({rel})", r.study.vendor, r.study.product),
+                    (None, None) => format!("{} {}", r.study.vendor, r.study.product),
                 },
                 r.study.model_version.clone(),
                 r.kept,

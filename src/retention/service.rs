@@ -1,7 +1,7 @@
 //! The purge: due studies found by the tick (catch-up, once per study), or one study on an admin's
 //! confirmed request; the snapshot frozen first, then the person-level rows deleted in one transaction,
 //! audited with counts only, and the WAL checkpointed so the deleted bytes leave the files.
-use super::{Counts, FrozenGroup, Purged, Snapshot, repo};
+use super::{Counts, Purged, Snapshot, repo};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
@@ -142,16 +142,7 @@ async fn purge(
         Audience::Aggregates,
     )
     .await?;
-    let groups = readout
-        .groups
-        .into_iter()
-        .map(|g| FrozenGroup {
-            name: g.name,
-            n: g.n,
-            hidden: g.hidden,
-            profile: if g.hidden { blank(g.n) } else { g.profile },
-        })
-        .collect();
+    let groups = crate::reports::readout::freeze(readout.groups);
     let analyst = StudyAccess::Granted(StudyRole::DataAnalyst);
     let all = Audience::Aggregates;
     // A data analyst refused the raw files (rows that can't carry the cohort) read the full summary.
@@ -207,18 +198,4 @@ async fn purge(
         "raw data purged"
     );
     Ok(Some(counts))
-}
-
-/// A profile with no figure: what a hidden group keeps.
-fn blank(n: usize) -> crate::stats::profile::Profile {
-    crate::stats::profile::Profile {
-        n,
-        yield_rate: None,
-        oversight_min_per_hour: None,
-        gross_hours_month: None,
-        net_hours_month: None,
-        labor_multiplier: None,
-        vendor_gap: None,
-        not_enough: Default::default(),
-    }
 }

@@ -266,6 +266,12 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
     }
     audit::record(&mut tx, now, actor, "study.status", Some(id.0), &detail).await?;
     tx.commit().await?;
+    // Collection is over: analysts get the final results now (the tick retries if this fails).
+    if to == Status::Analysis
+        && let Err(e) = crate::reports::release::final_if_due(state, id).await
+    {
+        tracing::warn!(study = id.0, error = %e, "the final release failed; the tick retries");
+    }
     Ok(())
 }
 

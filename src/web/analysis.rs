@@ -4,8 +4,9 @@ use super::PageCtx;
 use super::studies::StudyNav;
 use crate::auth::extract::Staff;
 use crate::baseline::view::{Row, VendorView};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::reports::analysis::{CategoryRow, ComplianceRow, DeffRow, ProfileRow, analysis};
+use crate::staff::StudyAccess;
 use crate::state::AppState;
 use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
@@ -32,11 +33,13 @@ struct AnalysisPage {
     note: Option<String>,
     categories: Vec<CategoryRow>,
     deffs: Vec<DeffRow>,
-    segments: Vec<(&'static str, &'static str, Vec<ProfileRow>)>,
+    segments: Vec<(String, String, Vec<ProfileRow>)>,
     baseline_rows: Vec<Row>,
     vendor: Option<VendorView>,
     counts_only: Option<String>,
     withheld: Option<String>,
+    /// "final results released on D", for a non-admin.
+    released: Option<String>,
 }
 
 /// Page options.
@@ -58,15 +61,32 @@ pub async fn page(
     jar: CookieJar,
 ) -> Result<Response> {
     let with_bootstrap = q.bootstrap.as_deref() == Some("1");
-    let a = analysis(
-        &state,
-        &study,
-        staff.is_admin(),
-        q.min.as_deref(),
-        with_bootstrap,
-        super::report::audience(access),
-    )
-    .await?;
+    // Admins read live figures; everyone else the newest release (see `reports::release`), at the study's
+    // rule (the release computed its bootstrap intervals once).
+    let (a, released) = if access == StudyAccess::Admin {
+        let a = analysis(
+            &state,
+            &study,
+            true,
+            q.min.as_deref(),
+            with_bootstrap,
+            super::report::audience(access),
+        )
+        .await?;
+        (a, None)
+    } else {
+        if q.min.as_deref().is_some_and(|m| !m.trim().is_empty()) {
+            return Err(AppError::BadRequest(
+                "Only an admin changes the compliance threshold: comparing two thresholds could single out a person. Analysts see the study's rule of 33%.".into(),
+            ));
+        }
+        let Some((info, a)) =
+            crate::reports::release::analysis(&state, study.id, with_bootstrap).await?
+        else {
+            return super::report::not_released(&staff, jar, &study, "analysis", "Analysis");
+        };
+        (a, Some(info.label()))
+    };
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = AnalysisPage {
         ctx,
@@ -88,6 +108,7 @@ pub async fn page(
         vendor: a.vendor,
         counts_only: a.counts_only,
         withheld: a.withheld,
+        released,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/report", get(report::page))
         .route("/studies/{id}/readout", get(report::readout))
         .route("/studies/{id}/economics", post(report::economics))
+        .route("/studies/{id}/releases", post(report::release))
         .route(
             "/studies/{id}/baseline/historical",
             post(baseline::historical),

@@ -21,6 +21,8 @@ struct ReportPage {
     ctx: PageCtx,
     nav: StudyNav,
     r: View,
+    /// The releases (admins only).
+    releases: Option<crate::reports::release::Overview>,
 }
 
 #[derive(Template)]
@@ -42,6 +44,45 @@ pub fn audience(access: StudyAccess) -> Audience {
     }
 }
 
+/// The report as this reader may see it: live for an admin, the newest release for everyone else (see
+/// `reports::release`); None before the first release.
+async fn view_for(
+    state: &AppState,
+    study: crate::study::StudyId,
+    access: StudyAccess,
+) -> Result<Option<View>> {
+    if access == StudyAccess::Admin {
+        view(state, study, Audience::Aggregates).await.map(Some)
+    } else {
+        crate::reports::release::view(state, study).await
+    }
+}
+
+#[derive(Template)]
+#[template(path = "report/not_released.html")]
+struct NotReleasedPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    what: &'static str,
+}
+
+/// What a non-admin sees of a study before its first release.
+pub fn not_released(
+    staff: &Staff,
+    jar: CookieJar,
+    study: &crate::study::repo::StudyRow,
+    tab: &'static str,
+    what: &'static str,
+) -> Result<Response> {
+    let (jar, ctx) = PageCtx::staff(staff, jar);
+    let page = NotReleasedPage {
+        ctx,
+        nav: StudyNav::new(study, tab),
+        what,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
 /// The cohort report.
 pub async fn page(
     State(state): State<AppState>,
@@ -50,12 +91,20 @@ pub async fn page(
     PathAccess(access): PathAccess,
     jar: CookieJar,
 ) -> Result<Response> {
-    let r = view(&state, study.id, audience(access)).await?;
+    let Some(r) = view_for(&state, study.id, access).await? else {
+        return not_released(&staff, jar, &study, "report", "Report");
+    };
+    let releases = if access == StudyAccess::Admin {
+        Some(crate::reports::release::overview(&state, study.id).await?)
+    } else {
+        None
+    };
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ReportPage {
         ctx,
         nav: StudyNav::new(&study, "report"),
         r,
+        releases,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -63,10 +112,14 @@ pub async fn page(
 /// The printable executive readout (A4 and Letter).
 pub async fn readout(
     State(state): State<AppState>,
+    staff: Staff,
     PathStudy(study): PathStudy,
     PathAccess(access): PathAccess,
+    jar: CookieJar,
 ) -> Result<Response> {
-    let r = view(&state, study.id, audience(access)).await?;
+    let Some(r) = view_for(&state, study.id, access).await? else {
+        return not_released(&staff, jar, &study, "report", "Readout");
+    };
     let page = ReadoutPage {
         r,
         tool: format!(
@@ -110,5 +163,27 @@ pub async fn economics(
         jar,
         &format!("/studies/{}/report#economics", study.id.0),
         "Renewal assumptions saved.",
+    )
+}
+
+/// The release form carries only the CSRF token.
+#[derive(Deserialize)]
+pub struct ReleaseForm {}
+
+/// Releases the study's current results to analysts (admins; audited).
+pub async fn release(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: _ }: AdminForm<ReleaseForm>,
+) -> Result<Response> {
+    let result = crate::reports::release::release(&state, &staff.actor(), study.id)
+        .await
+        .map(|_| ());
+    outcome(
+        result,
+        jar,
+        &format!("/studies/{}/report#releases", study.id.0),
+        "Results released: analysts now read these figures.",
     )
 }

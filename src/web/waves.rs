@@ -69,7 +69,7 @@ pub async fn page(
             return Err(AppError::NotFound);
         }
     }
-    let mut w = compare(&state, &ids).await?;
+    let mut w = compare(&state, &ids, staff.is_admin()).await?;
     w.choices.retain(|c| visible.allows(StudyId(c.id)));
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = WavesPage {

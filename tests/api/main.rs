@@ -13,6 +13,7 @@ mod participants;
 mod privacy;
 mod readout;
 mod reidentify;
+mod releases;
 mod retention;
 mod review11;
 mod roster;
