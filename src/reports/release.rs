@@ -4,8 +4,8 @@
 //! analysis page) before and after one person's change learns that person's figures by subtraction (the
 //! second hostile review of issue 11 did exactly that: one diary entry and one erasure gave a person's
 //! function, tenure, cohort, tasks, pings and exact gross hours). So analysts and data analysts never read
-//! live figures: they read a *release*, the report, readout, analysis page, waves groups and summary
-//! export frozen at one moment, aggregates only (no row, no pseudonym).
+//! live figures: they read a *release*, the report, readout, analysis page, waves groups, collection
+//! progress and summary export frozen at one moment, aggregates only (no row, no pseudonym).
 //!
 //! - The final release is made by the platform when collection ends (the study reaches analysis: by
 //!   its dates on the tick, or an admin's move); an admin may release interim results during collection
@@ -50,6 +50,8 @@ pub struct Release {
     pub kept: usize,
     /// The cohorts and Overall as the waves page compares them.
     pub groups: Vec<FrozenGroup>,
+    /// The collection page's group lines and compliance bands.
+    pub progress: crate::participants::service::Progress,
 }
 
 /// Interim (during collection) or final (once collection has ended).
@@ -139,6 +141,11 @@ async fn compute(state: &AppState, id: StudyId) -> Result<Release> {
         summary: data.summary,
         kept: readout.kept,
         groups: super::readout::freeze(readout.groups),
+        progress: crate::participants::service::progress(
+            &crate::participants::service::collection(state, id).await?,
+            false,
+            state.config.min_cell_size,
+        ),
     })
 }
 
@@ -349,6 +356,14 @@ pub async fn readout(state: &AppState, id: StudyId) -> Result<Option<super::read
     out.released = Some(info.label());
     out.purged_on = crate::retention::service::purged_on(state, id).await?;
     Ok(Some(out))
+}
+
+/// The collection page's group lines as a non-admin reads them (the newest release; None before it).
+pub async fn progress(
+    state: &AppState,
+    id: StudyId,
+) -> Result<Option<crate::participants::service::Progress>> {
+    Ok(latest(state, id).await?.map(|(_, r)| r.progress))
 }
 
 /// `summary.csv` and the summary rows as a non-admin downloads them (the newest release).

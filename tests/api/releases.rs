@@ -15,15 +15,21 @@ fn cells(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// What a reader can save of a study: the summary, and the figures of the analysis page and the report.
-async fn saved(reader: &TestApp, study: i64) -> (String, Vec<String>, Vec<String>) {
+/// What a reader can save of a study: the summary, and the figures of the analysis page, the report and
+/// the collection page.
+async fn saved(reader: &TestApp, study: i64) -> (String, Vec<String>, Vec<String>, Vec<String>) {
     let (status, summary) = download(reader, study, "summary.csv").await;
     assert_eq!(status, StatusCode::OK, "{summary}");
     let (status, analysis) = reader.get_text(&format!("/studies/{study}/analysis")).await;
     assert_eq!(status, StatusCode::OK);
     let (status, report) = reader.get_text(&format!("/studies/{study}/report")).await;
     assert_eq!(status, StatusCode::OK);
-    (summary, cells(&analysis), cells(&report))
+    let (status, collection) = reader
+        .get_text(&format!("/studies/{study}/collection"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(collection.contains("Compliance of the main sample"));
+    (summary, cells(&analysis), cells(&report), cells(&collection))
 }
 
 /// A diary task written now by a consented participant of the study who has none yet this far (as the

@@ -6,6 +6,7 @@ mod home;
 mod instrument;
 mod invitation;
 mod links;
+mod progress;
 mod reminders;
 
 pub use collection::{Collection, collection, counts};
@@ -24,6 +25,7 @@ pub use links::{
     open_link, page_link_expires, page_link_expiry, ping_link_expiry, redate_page_links,
     redate_unconsented_links,
 };
+pub use progress::{BandLine, CohortLine, Progress, progress};
 pub use reminders::{NUDGE_REASON, nudge, reminder_reason, reminder_tick};
 
 use super::repo::ParticipantRow;
