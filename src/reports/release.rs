@@ -10,10 +10,12 @@
 //! - The final release is made by the platform when collection ends (the study reaches analysis: by
 //!   its dates on the tick, or an admin's move); an admin may release interim results during collection
 //!   and release again later (after new renewal assumptions, say).
-//! - A release is refused while between 1 and k-1 participants have new activity since the previous one
-//!   (a diary or control task written or edited, a ping sent or answered, consent given or withdrawn, an
-//!   erasure): the difference between two releases then always mixes at least k people. A release with
-//!   no new activity at all (only the admin's assumptions changed) is allowed.
+//! - A release is refused while, for any kind of change since the previous one, between 1 and k-1
+//!   participants made it: tasks written or edited (diary and control group), check-ins answered,
+//!   check-ins sent (compliance, and so who is in the estimates), consent decisions, withdrawals and
+//!   erasures. Each kind moves different figures, so the difference between two releases mixes at least k
+//!   people in every figure (k diary writers, not one writer hidden among k people who were merely
+//!   pinged). A release with no new activity at all (only the admin's assumptions changed) is allowed.
 //! - An erasure therefore never republishes anything: the erased person's rows are gone from the file and
 //!   from every raw export made afterwards, and the released aggregates (which name no one) stay as they
 //!   were until at least k people have changed. Admins always see live figures: they hold the key anyway.
@@ -105,7 +107,7 @@ impl Info {
 pub struct Overview {
     /// Newest first.
     pub releases: Vec<Info>,
-    /// Participants with new activity since the newest release (None: no release yet).
+    /// The most participants with one kind of new activity since the newest release (None: no release).
     pub changed: Option<i64>,
     /// Why a release can't be made now, if it can't.
     pub blocked: Option<String>,
@@ -176,18 +178,30 @@ async fn blocked(
     let Some(last) = latest else {
         return Ok((None, None));
     };
-    let changed = repo::changed_since(&state.pool, id, last.at).await?;
+    let kinds = repo::changed_since(&state.pool, id, last.at).await?;
     let k = state.config.min_cell_size as i64;
-    let why = (changed > 0 && changed < k).then(|| {
+    const WHAT: [&str; 4] = [
+        "wrote or edited a task",
+        "answered a check-in",
+        "were sent a check-in",
+        "gave, declined or withdrew consent, or were erased",
+    ];
+    let few: Vec<String> = kinds
+        .iter()
+        .zip(WHAT)
+        .filter(|(n, _)| **n > 0 && **n < k)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    let why = (!few.is_empty()).then(|| {
         format!(
-            "Only {changed} participant{} had new activity since the {} (a task, an answer, a ping sent, a \
-             consent change or an erasure). Releasing now would let anyone who kept the previous figures \
-             single {} out by subtraction: a new release needs at least {k}, or none.",
-            if changed == 1 { "" } else { "s" },
+            "Since the {}, too few participants changed: {}. Releasing now would let anyone who kept \
+             the previous figures single those people out by subtraction: each kind of change needs at \
+             least {k} people, or none.",
             last.label(),
-            if changed == 1 { "them" } else { "those people" },
+            few.join("; "),
         )
     });
+    let changed = kinds.iter().copied().max().unwrap_or(0);
     Ok((Some(changed), why))
 }
 

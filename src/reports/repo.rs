@@ -249,39 +249,38 @@ pub async fn insert_release(
     .await
 }
 
-/// How many participants of the study may have different figures since `since`: anyone who wrote or
-/// edited a diary or control task, answered a ping, was sent a ping (their compliance moved), gave, declined or
-/// withdrew consent; plus every erasure (the erased person's rows are gone, so they are counted from the
-/// erasure log).
+/// Participants of the study with new activity since `since`, by kind, since each kind moves different
+/// figures: [tasks written or edited (diary and control group), pings answered, pings sent (compliance
+/// and so who is in the estimates), consent given, declined or withdrawn and erasures (the erased
+/// person's rows are gone, so they are counted from the erasure log)].
 pub async fn changed_since(
     e: impl SqliteExecutor<'_>,
     study: StudyId,
     since: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM (
-                    SELECT d.participant FROM diary_entries d
-                      JOIN participants p ON p.id = d.participant
-                     WHERE p.study_id = ?1 AND d.updated_at > ?2
-                    UNION
-                    SELECT t.participant FROM control_tasks t
-                      JOIN participants p ON p.id = t.participant
-                     WHERE p.study_id = ?1 AND t.updated_at > ?2
-                    UNION
-                    SELECT g.participant FROM pings g
-                      JOIN participants p ON p.id = g.participant
-                      LEFT JOIN ping_answers a ON a.ping = g.id
-                     WHERE p.study_id = ?1 AND (g.sent_at > ?2 OR a.answered_at > ?2)
-                    UNION
-                    SELECT c.participant FROM consent_events c
-                      JOIN participants p ON p.id = c.participant
-                     WHERE p.study_id = ?1 AND c.at > ?2
-                    UNION
-                    SELECT p.id FROM participants p WHERE p.study_id = ?1 AND p.withdrawn_at > ?2))
-              + (SELECT COUNT(*) FROM erasures WHERE study_id = ?1 AND at > ?2)",
+) -> sqlx::Result<[i64; 4]> {
+    let (tasks, answers, sent, membership): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT
+           (SELECT COUNT(*) FROM (
+                SELECT d.participant FROM diary_entries d JOIN participants p ON p.id = d.participant
+                 WHERE p.study_id = ?1 AND d.updated_at > ?2
+                UNION
+                SELECT t.participant FROM control_tasks t JOIN participants p ON p.id = t.participant
+                 WHERE p.study_id = ?1 AND t.updated_at > ?2)),
+           (SELECT COUNT(DISTINCT g.participant) FROM pings g
+              JOIN participants p ON p.id = g.participant JOIN ping_answers a ON a.ping = g.id
+             WHERE p.study_id = ?1 AND a.answered_at > ?2),
+           (SELECT COUNT(DISTINCT g.participant) FROM pings g JOIN participants p ON p.id = g.participant
+             WHERE p.study_id = ?1 AND g.sent_at > ?2),
+           (SELECT COUNT(*) FROM (
+                SELECT c.participant FROM consent_events c JOIN participants p ON p.id = c.participant
+                 WHERE p.study_id = ?1 AND c.at > ?2
+                UNION
+                SELECT p.id FROM participants p WHERE p.study_id = ?1 AND p.withdrawn_at > ?2))
+           + (SELECT COUNT(*) FROM erasures WHERE study_id = ?1 AND at > ?2)",
     )
     .bind(study.0)
     .bind(since)
     .fetch_one(e)
-    .await
+    .await?;
+    Ok([tasks, answers, sent, membership])
 }

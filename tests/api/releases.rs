@@ -29,7 +29,12 @@ async fn saved(reader: &TestApp, study: i64) -> (String, Vec<String>, Vec<String
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(collection.contains("Compliance of the main sample"));
-    (summary, cells(&analysis), cells(&report), cells(&collection))
+    (
+        summary,
+        cells(&analysis),
+        cells(&report),
+        cells(&collection),
+    )
 }
 
 /// A diary task written now by a consented participant of the study who has none yet this far (as the
@@ -122,16 +127,36 @@ async fn one_persons_task_or_erasure_moves_no_figure_an_analyst_can_see() {
     let n = releases().await;
     let page = release(&admin, study).await;
     assert!(
-        page.contains("Only 2 participants had new activity"),
+        page.contains("too few participants changed: 1 wrote or edited a task; 1 gave, declined or withdrew consent, or were erased"),
         "{}",
         flash_text(&page)
     );
     assert_eq!(releases().await, n);
     assert_eq!(saved(&viewer, study).await, before);
 
-    // Once at least k people have new activity, the admin releases and the analyst reads the new figures.
+    // Four more writers are not enough while the erasure stands alone among its kind.
     for nth in 1..5 {
         one_more_task(&app, study, nth).await;
+    }
+    let page = release(&admin, study).await;
+    assert!(
+        page.contains("1 gave, declined or withdrew consent, or were erased")
+            && !page.contains("wrote"),
+        "{}",
+        flash_text(&page)
+    );
+    assert_eq!(releases().await, n);
+    // Once every kind of change comes from at least k people, the admin releases and the analyst reads
+    // the new figures.
+    let more: Vec<(i64,)> = app
+        .rows(
+            "SELECT id FROM participants WHERE study_id = ? AND consent = 'declined' ORDER BY id LIMIT 4",
+            Some(study),
+        )
+        .await;
+    assert_eq!(more.len(), 4);
+    for (p,) in more {
+        erase(&admin, study, p).await;
     }
     let page = release(&admin, study).await;
     assert!(page.contains("Results released"), "{}", flash_text(&page));
