@@ -57,6 +57,11 @@ impl Cost {
         self.low != self.high
     }
 
+    /// Per unit of output: the amount divided by `units`.
+    pub fn per(self, units: f64) -> Cost {
+        self.map(|x| x / units)
+    }
+
     fn plus(self, o: Cost) -> Cost {
         Cost {
             estimate: self.estimate + o.estimate,
@@ -300,6 +305,8 @@ pub struct StackLine {
 /// The computed stack.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Stack {
+    /// Units of output per month.
+    pub units_per_month: f64,
     /// Every line, bottom to top.
     pub lines: Vec<StackLine>,
     /// Per layer, per unit of output (lines that could not be computed count as zero and are named in
@@ -411,9 +418,10 @@ pub fn stack(inp: &StackInputs) -> Stack {
     Stack {
         per_unit_by_layer: by_layer
             .into_iter()
-            .map(|(l, c)| (l, c.map(|x| x / units)))
+            .map(|(l, c)| (l, c.per(units)))
             .collect(),
-        per_unit: total.map(|x| x / units),
+        per_unit: total.per(units),
+        units_per_month: units,
         total,
         lines,
         before_per_unit,
@@ -510,9 +518,9 @@ impl ClassRecord {
             (
                 Class::Acceleration,
                 Some(format!(
-                    "Claimed as process automation, but the DAPM condition{} \"{}\" {} not recorded as met, so it is valued as decision acceleration (labour compressed, not removed).",
+                    "Claimed as process automation, but the DAPM condition{} “{}” {} not recorded as met, so it is valued as decision acceleration (labour compressed, not removed).",
                     if unmet.len() == 1 { "" } else { "s" },
-                    unmet.join("\", \""),
+                    unmet.join("”, “"),
                     if unmet.len() == 1 { "is" } else { "are" },
                 )),
             )
@@ -757,7 +765,7 @@ mod tests {
         let (class, why) = record(Class::Automation, [true, true, false]).valued_as();
         assert_eq!(class, Class::Acceleration);
         let why = why.unwrap();
-        assert!(why.contains("\"decision rights deliberately redesigned\" is not recorded as met"));
+        assert!(why.contains("“decision rights deliberately redesigned” is not recorded as met"));
         assert_eq!(
             record(Class::Acceleration, [false; 3]).valued_as(),
             (Class::Acceleration, None)

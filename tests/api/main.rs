@@ -19,5 +19,6 @@ mod roster;
 mod sample;
 mod staff;
 mod studies;
+mod tco;
 mod usage_sources;
 mod vendor_imports;
