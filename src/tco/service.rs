@@ -42,6 +42,18 @@ fn line_of_text(v: &str, what: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// A write transaction on a study that exists (404 otherwise).
+async fn write_on(
+    state: &AppState,
+    study: StudyId,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    let mut tx = begin_write(&state.pool).await?;
+    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok(tx)
+}
+
 /// The unit of value as the admin's form sends it.
 pub struct UnitForm<'a> {
     /// The unit's name.
@@ -92,10 +104,7 @@ pub async fn set_unit(
         before_source,
     };
     let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
+    let mut tx = write_on(state, study).await?;
     repo::set_unit(&mut tx, study, &row, actor.user_id, now).await?;
     let before = match row.before_per_unit {
         Some(b) => format!("{b} entered ({})", row.before_source),
@@ -141,10 +150,7 @@ pub async fn set_line(
         })
     };
     let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
+    let mut tx = write_on(state, study).await?;
     let detail = match &entry {
         Some(e) => {
             repo::set_line(&mut tx, study, e, actor.user_id, now).await?;
@@ -212,10 +218,7 @@ pub async fn set_class(
         }
     }
     let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    if crate::study::repo::get(&mut *tx, study).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
+    let mut tx = write_on(state, study).await?;
     let categories = crate::participants::service::instrument(&mut tx, study, now)
         .await?
         .categories();
