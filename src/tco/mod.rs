@@ -246,6 +246,19 @@ pub struct Measured {
     pub yield_rate: Estimate,
 }
 
+impl Measured {
+    /// The profile's overall figures, when it has all three and the whole sample holds at least `k`
+    /// participants (the confidentiality rule holds here as on every page).
+    pub fn from_profile(overall: &crate::stats::profile::Profile, k: usize) -> Option<Measured> {
+        (overall.n >= k).then_some(())?;
+        Some(Measured {
+            oversight: overall.oversight_min_per_hour?,
+            gross: overall.gross_hours_month?,
+            yield_rate: overall.yield_rate?,
+        })
+    }
+}
+
 /// The diary's mean minutes with AI per task, by whether its output was used.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DiaryMinutes {
@@ -256,6 +269,18 @@ pub struct DiaryMinutes {
 }
 
 impl DiaryMinutes {
+    /// The two means as (mean, people behind it), each kept only when at least `k` people's tasks stand
+    /// behind it: a mean of one or two people's tasks would describe them.
+    pub fn shown(used: (Option<f64>, i64), unused: (Option<f64>, i64), k: usize) -> Self {
+        let keep = |(mean, people): (Option<f64>, i64)| {
+            mean.filter(|_| usize::try_from(people).is_ok_and(|n| n >= k))
+        };
+        DiaryMinutes {
+            used: keep(used),
+            unused: keep(unused),
+        }
+    }
+
     /// Minutes an unused output takes beyond a used one (never below zero).
     pub fn rework(&self) -> Option<f64> {
         Some((self.unused? - self.used?).max(0.0))
@@ -340,7 +365,7 @@ fn line(inp: &StackInputs, l: Line) -> Result<Cost, String> {
             let minutes = inp
                 .diary
                 .used
-                .ok_or("needs diary tasks whose output was used, or an entered amount")?;
+                .ok_or("needs diary tasks whose output was used (from enough people to show), or an entered amount")?;
             Ok(Cost::fixed(units * minutes / 60.0 * hourly?))
         }
         Line::Oversight => {
@@ -360,7 +385,7 @@ fn line(inp: &StackInputs, l: Line) -> Result<Cost, String> {
             let extra = inp
                 .diary
                 .rework()
-                .ok_or("needs diary tasks both used and not used")?;
+                .ok_or("needs diary tasks both used and not used (from enough people to show)")?;
             let unused = |y: f64| (1.0 - y).clamp(0.0, 1.0);
             let (y, hourly) = (m.yield_rate, hourly?);
             Ok(Cost {
@@ -739,6 +764,34 @@ mod tests {
         });
         assert_eq!(no_cost.lines[0].monthly, Err(NO_HOURLY.to_string()));
         assert_eq!(no_cost.before_per_unit, None);
+    }
+
+    #[test]
+    fn no_measured_figure_rests_on_fewer_than_k_people() {
+        let e = Some(est(10.0, 8.0, 12.0));
+        let mut overall = crate::stats::profile::Profile {
+            n: 5,
+            yield_rate: e,
+            oversight_min_per_hour: e,
+            gross_hours_month: e,
+            net_hours_month: None,
+            labor_multiplier: None,
+            vendor_gap: None,
+            not_enough: Default::default(),
+        };
+        assert!(Measured::from_profile(&overall, 5).is_some());
+        assert_eq!(Measured::from_profile(&overall, 6), None);
+        overall.yield_rate = None;
+        assert_eq!(Measured::from_profile(&overall, 5), None);
+        let d = DiaryMinutes::shown((Some(20.0), 5), (Some(50.0), 4), 5);
+        assert_eq!(
+            d,
+            DiaryMinutes {
+                used: Some(20.0),
+                unused: None
+            }
+        );
+        assert_eq!(d.rework(), None);
     }
 
     fn record(class: Class, met: [bool; 3]) -> ClassRecord {

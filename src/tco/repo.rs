@@ -222,14 +222,17 @@ pub async fn set_class(
 }
 
 /// The main sample's mean minutes with AI per diary task, for output used (`all`/`most`) and not
-/// (`some`/`none`); the pilot and the control group are kept apart.
+/// (`some`/`none`), each with how many people its tasks come from; the pilot and the control group are
+/// kept apart.
 pub async fn diary_minutes<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
-) -> sqlx::Result<(Option<f64>, Option<f64>)> {
+) -> sqlx::Result<(Option<f64>, i64, Option<f64>, i64)> {
     sqlx::query_as(
         "SELECT AVG(CASE WHEN d.outcome IN ('all', 'most') THEN CAST(d.minutes_with_ai AS REAL) END),
-                AVG(CASE WHEN d.outcome IN ('some', 'none') THEN CAST(d.minutes_with_ai AS REAL) END)
+                COUNT(DISTINCT CASE WHEN d.outcome IN ('all', 'most') THEN d.participant END),
+                AVG(CASE WHEN d.outcome IN ('some', 'none') THEN CAST(d.minutes_with_ai AS REAL) END),
+                COUNT(DISTINCT CASE WHEN d.outcome IN ('some', 'none') THEN d.participant END)
          FROM diary_entries d JOIN participants p ON p.id = d.participant
          WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot'",
     )

@@ -339,15 +339,16 @@ pub async fn compute(state: &AppState, study: StudyId, e: &Entered) -> Result<Co
         crate::reports::service::study_inputs(state, study, crate::stats::MIN_COMPLIANCE).await?;
     let population: f64 = inputs.populations.values().sum();
     let profile = crate::reports::compute::compute(inputs, crate::stats::LEVEL, false).await?;
-    let measured = profile.profile.ok().and_then(|p| {
-        Some(Measured {
-            oversight: p.overall.oversight_min_per_hour?,
-            gross: p.overall.gross_hours_month?,
-            yield_rate: p.overall.yield_rate?,
-        })
-    });
-    let (used, unused) = repo::diary_minutes(&state.pool, study).await?;
-    let diary = DiaryMinutes { used, unused };
+    // The confidentiality rule holds here as everywhere: no figure rests on fewer than k people.
+    let k = state.config.min_cell_size;
+    let measured = profile
+        .profile
+        .ok()
+        .and_then(|p| Measured::from_profile(&p.overall, k));
+    let (used, used_people, unused, unused_people) =
+        repo::diary_minutes(&state.pool, study).await?;
+    let diary = DiaryMinutes::shown((used, used_people), (unused, unused_people), k);
+    let used = diary.used;
     let baseline = crate::baseline::compare(&crate::baseline::service::inputs(state, study).await?);
     // Minutes without AI per task, weighted by the diary's task mix (categories with both a bound and
     // diary tasks): the low, middle and high of the bound across methods.
