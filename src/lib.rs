@@ -24,6 +24,7 @@ pub mod startup;
 pub mod state;
 pub mod stats;
 pub mod study;
+pub mod tco;
 pub mod telemetry;
 pub mod tick;
 pub mod web;

@@ -15,6 +15,7 @@ pub mod roster;
 pub mod sample;
 pub mod staff;
 pub mod studies;
+pub mod tco;
 pub mod usage;
 pub mod waves;
 
@@ -90,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/readout", get(report::readout))
         .route("/studies/{id}/economics", post(report::economics))
         .route("/studies/{id}/releases", post(report::release))
+        .route("/studies/{id}/tco", get(tco::page))
+        .route("/studies/{id}/tco/unit", post(tco::unit))
+        .route("/studies/{id}/tco/line", post(tco::line))
+        .route("/studies/{id}/tco/class", post(tco::class))
         .route(
             "/studies/{id}/baseline/historical",
             post(baseline::historical),

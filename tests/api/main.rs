@@ -20,5 +20,6 @@ mod roster;
 mod sample;
 mod staff;
 mod studies;
+mod tco;
 mod usage_sources;
 mod vendor_imports;
