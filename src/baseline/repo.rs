@@ -31,7 +31,7 @@ pub struct ExpertRow {
 }
 
 /// The control group's size and work.
-#[derive(Clone, Copy, Debug, FromRow)]
+#[derive(Clone, Copy, Debug, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct ControlCounts {
     /// Invited.
     pub invited: i64,

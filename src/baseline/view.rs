@@ -35,6 +35,7 @@ pub struct Row {
 }
 
 /// Everything the Baseline tab shows.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct BaselinePage {
     /// The study's task categories (the entry forms' choices).
     pub categories: Vec<String>,

@@ -228,11 +228,6 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
             .await
             .map_err(err)?;
     }
-    // Analysts read released results only: the wave in analysis got its final release when collection
-    // ended; the admins release the current wave's interim results, as they would mid-collection.
-    crate::reports::release::release(state, &system, wave1)
-        .await
-        .map_err(err)?;
     // The analyst keeps seeing everything a data analyst may; the viewer the aggregate results only.
     for (email, role) in [
         (ANALYST_EMAIL, StudyRole::DataAnalyst),

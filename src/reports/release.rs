@@ -5,23 +5,26 @@
 //! second hostile review of issue 11 did exactly that: one diary entry and one erasure gave a person's
 //! function, tenure, cohort, tasks, pings and exact gross hours). So analysts and data analysts never read
 //! live figures: they read a *release*, the report, readout, analysis page, waves groups, collection
-//! progress and summary export frozen at one moment, aggregates only (no row, no pseudonym).
+//! progress, Baseline tab and summary export frozen at one moment, aggregates only (no row, no pseudonym).
 //!
-//! - The final release is made by the platform when collection ends (the study reaches analysis: by
-//!   its dates on the tick, or an admin's move); an admin may release interim results during collection
-//!   and release again later (after new renewal assumptions, say).
-//! - A release is refused while, for any kind of change since the previous one, between 1 and k-1
-//!   participants made it: tasks written or edited (diary and control group), check-ins answered,
-//!   check-ins sent (compliance, and so who is in the estimates), consent decisions, withdrawals and
-//!   erasures. Each kind moves different figures, so the difference between two releases mixes at least k
-//!   people in every figure (k diary writers, not one writer hidden among k people who were merely
-//!   pinged). A release with no new activity at all (only the admin's assumptions changed) is allowed.
+//! - The results are released once, when collection ends (the study reaches analysis: by its dates on
+//!   the tick, or an admin's move): the *final* release. There are no interim releases: a hostile review
+//!   showed that any rule counting "enough people changed" between two releases leaves a gap (people in
+//!   other cohorts, or whose changes reach no published figure, served as cover for one person's task,
+//!   for one person leaving the estimates, or for an erasure). Until collection ends, only admins see
+//!   figures.
+//! - An admin may release again (an *update*: new renewal assumptions, say) only while no participant's
+//!   data changed since the previous release: no task written or edited, no check-in sent or answered,
+//!   no consent decision, withdrawal or erasure, in any group (control and pilot included). The difference
+//!   between two releases is then never a person's.
 //! - An erasure therefore never republishes anything: the erased person's rows are gone from the file and
-//!   from every raw export made afterwards, and the released aggregates (which name no one) stay as they
-//!   were until at least k people have changed. Admins always see live figures: they hold the key anyway.
-//! - A data analyst's raw rows are read live (they are person-level, and an erasure must remove them); the
-//!   summary inside `export.json` and the workbook is the release's, so no file pairs live rows with a live
-//!   summary.
+//!   from every raw export made afterwards, and the released aggregates (which name no one) stay. Admins
+//!   always see live figures: they hold the key anyway.
+//! - The moment a release stands for is taken *before* its figures are computed, so a row written while
+//!   they are computed counts as a change since it.
+//! - A data analyst's raw rows exist only once the results are released, so polling them during
+//!   collection shows no row as it arrives; they are read live (person-level, so an erasure must remove
+//!   them), and the summary inside `export.json` and the workbook is the release's.
 use super::analysis::Analysis;
 use super::compute::Audience;
 use super::repo::{self, ReleaseRow};
@@ -54,20 +57,22 @@ pub struct Release {
     pub groups: Vec<FrozenGroup>,
     /// The collection page's group lines and compliance bands.
     pub progress: crate::participants::service::Progress,
+    /// The Baseline tab (its participants' and control group's figures move with each task).
+    pub baseline: crate::baseline::view::BaselinePage,
 }
 
-/// Interim (during collection) or final (once collection has ended).
+/// The first release, once collection has ended, or a later one with no participant's data changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    Interim,
     Final,
+    Update,
 }
 
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
-            Kind::Interim => "interim",
             Kind::Final => "final",
+            Kind::Update => "update",
         }
     }
 }
@@ -75,7 +80,7 @@ impl Kind {
 /// A release as listed on the report page.
 pub struct Info {
     pub id: i64,
-    /// "interim" or "final".
+    /// "final" or "update".
     pub kind: String,
     /// The day in the study's time zone.
     pub on: chrono::NaiveDate,
@@ -99,7 +104,10 @@ impl From<ReleaseRow> for Info {
 impl Info {
     /// "final results released on 2026-03-02", shown above released figures.
     pub fn label(&self) -> String {
-        format!("{} results released on {}", self.kind, self.on)
+        match self.kind.as_str() {
+            "update" => format!("final results, updated on {}", self.on),
+            _ => format!("final results released on {}", self.on),
+        }
     }
 }
 
@@ -107,8 +115,8 @@ impl Info {
 pub struct Overview {
     /// Newest first.
     pub releases: Vec<Info>,
-    /// The most participants with one kind of new activity since the newest release (None: no release).
-    pub changed: Option<i64>,
+    /// Participants with new activity since the newest release, by kind (None: no release yet).
+    pub changed: Option<[i64; 4]>,
     /// Why a release can't be made now, if it can't.
     pub blocked: Option<String>,
 }
@@ -116,8 +124,8 @@ pub struct Overview {
 /// The text non-admins see before the first release.
 pub fn not_released() -> AppError {
     AppError::Conflict(
-        "No results of this study have been released yet. Analysts read released results only: the final \
-         results are released when collection ends, and an admin may release interim results before."
+        "No results of this study have been released yet. Analysts read released results only, and the \
+         results are released when collection ends."
             .into(),
     )
 }
@@ -148,18 +156,19 @@ async fn compute(state: &AppState, id: StudyId) -> Result<Release> {
             false,
             state.config.min_cell_size,
         ),
+        baseline: crate::baseline::view::page(state, &study).await?,
     })
 }
 
-/// Why a release can't be made now (None: it can): before collection there is nothing to release, a
-/// purged study is frozen for good, and between 1 and k-1 participants with new activity since the last
-/// release would be singled out by the difference.
+/// Why a release can't be made now (None: it can): a purged study is frozen for good; the first release
+/// waits for the end of collection; a later one is refused once any participant's data changed since.
+/// Also returns the changes since the newest release, by kind.
 async fn blocked(
     state: &AppState,
     id: StudyId,
     status: Status,
     latest: Option<&Info>,
-) -> Result<(Option<i64>, Option<String>)> {
+) -> Result<(Option<[i64; 4]>, Option<String>)> {
     if crate::retention::service::purged_on(state, id)
         .await?
         .is_some()
@@ -169,40 +178,36 @@ async fn blocked(
             Some("The raw data of this study was purged: its results are frozen for good.".into()),
         ));
     }
-    if status < Status::Collection {
-        return Ok((
-            None,
-            Some("Results can be released once collection has started.".into()),
-        ));
-    }
     let Some(last) = latest else {
-        return Ok((None, None));
+        let why = (status < Status::Analysis).then(|| {
+            "Results are released once, when collection ends; until then only admins see figures. Two \
+             releases during collection could be compared around one person's change."
+                .to_string()
+        });
+        return Ok((None, why));
     };
     let kinds = repo::changed_since(&state.pool, id, last.at).await?;
-    let k = state.config.min_cell_size as i64;
     const WHAT: [&str; 4] = [
         "wrote or edited a task",
         "answered a check-in",
         "were sent a check-in",
         "gave, declined or withdrew consent, or were erased",
     ];
-    let few: Vec<String> = kinds
+    let changed: Vec<String> = kinds
         .iter()
         .zip(WHAT)
-        .filter(|(n, _)| **n > 0 && **n < k)
+        .filter(|(n, _)| **n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
-    let why = (!few.is_empty()).then(|| {
+    let why = (!changed.is_empty()).then(|| {
         format!(
-            "Since the {}, too few participants changed: {}. Releasing now would let anyone who kept \
-             the previous figures single those people out by subtraction: each kind of change needs at \
-             least {k} people, or none.",
+            "Participants' data changed since the {}: {}. Analysts would see those people's changes as \
+             the difference between the two releases, so the released results stay as they are.",
             last.label(),
-            few.join("; "),
+            changed.join("; "),
         )
     });
-    let changed = kinds.iter().copied().max().unwrap_or(0);
-    Ok((Some(changed), why))
+    Ok((Some(kinds), why))
 }
 
 /// The release overview for an admin.
@@ -233,15 +238,17 @@ pub async fn release(state: &AppState, actor: &Actor, id: StudyId) -> Result<Inf
     if let (_, Some(why)) = blocked(state, id, study.status(), latest.as_ref()).await? {
         return Err(AppError::Conflict(why));
     }
-    let kind = if study.status() >= Status::Analysis {
-        Kind::Final
+    let kind = if latest.is_some() {
+        Kind::Update
     } else {
-        Kind::Interim
+        Kind::Final
     };
+    // The moment the release stands for comes first: a row written while the figures are computed is a
+    // change since it, and blocks the next release.
+    let now = state.clock.now();
     let figures = compute(state, id).await?;
     let json = serde_json::to_string(&figures)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("release: {e}")))?;
-    let now = state.clock.now();
     let on = now.with_timezone(&study.tz()).date_naive();
     let mut tx = begin_write(&state.pool).await?;
     // Another release may have landed while this one was computed: the rule is checked again inside.
@@ -277,8 +284,7 @@ pub async fn release(state: &AppState, actor: &Actor, id: StudyId) -> Result<Inf
 }
 
 /// The final release of every study whose collection has ended and that has none yet (run on the tick;
-/// an admin's move to analysis makes it at once). A study whose final release is blocked (between 1 and
-/// k-1 people changed since its interim release) keeps the interim one; the admin's report page says why.
+/// an admin's move to analysis makes it at once).
 pub async fn release_tick(state: &AppState) -> Result<usize> {
     let mut made = 0;
     for s in crate::study::repo::list(&state.pool).await? {
@@ -295,11 +301,7 @@ pub async fn final_if_due(state: &AppState, id: StudyId) -> Result<bool> {
     if study.status() < Status::Analysis {
         return Ok(false);
     }
-    let has_final = repo::releases(&state.pool, id)
-        .await?
-        .iter()
-        .any(|r| r.kind == Kind::Final.as_str());
-    if has_final {
+    if !repo::releases(&state.pool, id).await?.is_empty() {
         return Ok(false);
     }
     match release(state, &Actor::system(), id).await {
@@ -378,6 +380,14 @@ pub async fn progress(
     id: StudyId,
 ) -> Result<Option<crate::participants::service::Progress>> {
     Ok(latest(state, id).await?.map(|(_, r)| r.progress))
+}
+
+/// The Baseline tab as a non-admin reads it (the newest release; None before it).
+pub async fn baseline(
+    state: &AppState,
+    id: StudyId,
+) -> Result<Option<(Info, crate::baseline::view::BaselinePage)>> {
+    Ok(latest(state, id).await?.map(|(i, r)| (i, r.baseline)))
 }
 
 /// `summary.csv` and the summary rows as a non-admin downloads them (the newest release).

@@ -25,6 +25,8 @@ struct BaselinePage {
     experts: Vec<(String, String, String)>,
     vendor: Option<VendorView>,
     control: ControlCounts,
+    /// "final results released on D", for a non-admin.
+    released: Option<String>,
     in_collection: bool,
 }
 
@@ -35,7 +37,17 @@ pub async fn page(
     PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let v = view::page(&state, &study).await?;
+    // Admins read the live comparison; everyone else the newest release's (see `reports::release`).
+    let (v, released) = if staff.is_admin() {
+        (view::page(&state, &study).await?, None)
+    } else {
+        match crate::reports::release::baseline(&state, study.id).await? {
+            Some((info, v)) => (v, Some(info.label())),
+            None => {
+                return super::report::not_released(&staff, jar, &study, "baseline", "Baseline");
+            }
+        }
+    };
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = BaselinePage {
         ctx,
@@ -47,6 +59,7 @@ pub async fn page(
         vendor: v.vendor,
         control: v.control,
         in_collection: study.status() == crate::study::Status::Collection,
+        released,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

@@ -331,15 +331,24 @@ pub async fn show(
         )
     };
     let counts = o.participants;
+    // Live consent counts move with each person's decision, withdrawal or erasure: only admins read them;
+    // everyone else reads them as of the release (collection page, see `reports::release`).
     let invitations = (counts.invited > 0).then(|| {
-        format!(
-            "{} invited: {} consented, {} declined, {} withdrawn, {} not answered yet.",
-            counts.invited,
-            counts.accepted,
-            counts.declined,
-            counts.withdrawn,
-            counts.invited - counts.accepted - counts.declined
-        )
+        if staff.is_admin() {
+            format!(
+                "{} invited: {} consented, {} declined, {} withdrawn, {} not answered yet.",
+                counts.invited,
+                counts.accepted,
+                counts.declined,
+                counts.withdrawn,
+                counts.invited - counts.accepted - counts.declined
+            )
+        } else {
+            format!(
+                "{} invited. Who took part is on the collection page, as of the released results.",
+                counts.invited
+            )
+        }
     });
     let can_invite = participants::invite_label(status);
     let (jar, ctx) = PageCtx::staff(&staff, jar);

@@ -41,8 +41,17 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         .await;
     assert_eq!(functions, 8);
 
-    // The second study is in collection, with a spread of consent, diary entries and pings.
+    // The second study is in collection, with a spread of consent, diary entries and pings: the admin
+    // follows it live; analysts wait for its results to be released at the end of collection.
     let (_, html) = app
+        .get_text(&format!("/studies/{}/collection", info.collection_study_id))
+        .await;
+    assert!(html.contains("No results released yet"), "{html}");
+    let admin = app.stranger();
+    admin
+        .login(layer2::demo::ADMIN_EMAIL, layer2::demo::ADMIN_PASSWORD)
+        .await;
+    let (_, html) = admin
         .get_text(&format!("/studies/{}/collection", info.collection_study_id))
         .await;
     assert!(

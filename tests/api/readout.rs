@@ -518,6 +518,17 @@ async fn two_waves_line_up_with_a_trend_and_the_change_between_them() {
     let (status, html) = app.get_text("/waves").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("GitHub Copilot study, wave 0") && !html.contains("The waves"));
+    // Wave 1 is still collecting: analysts compare released results only, so they wait for it.
+    let (status, html) = app.get_text(&format!("/waves?ids={a}&ids={b}")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        html.contains("No results of GitHub Copilot study, wave 1 have been released yet"),
+        "{html}"
+    );
+    // An admin compares the live figures.
+    let app = app.stranger();
+    app.login(layer2::demo::ADMIN_EMAIL, layer2::demo::ADMIN_PASSWORD)
+        .await;
     let (status, html) = app.get_text(&format!("/waves?ids={a}&ids={b}")).await;
     assert_eq!(status, StatusCode::OK);
     for text in [

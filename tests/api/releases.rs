@@ -83,7 +83,7 @@ async fn release(admin: &TestApp, study: i64) -> String {
 #[tokio::test]
 async fn one_persons_task_or_erasure_moves_no_figure_an_analyst_can_see() {
     let (app, info) = demo().await;
-    let study = info.collection_study_id;
+    let study = info.analysis_study_id;
     let admin = app.stranger();
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let viewer = app.stranger();
@@ -92,13 +92,33 @@ async fn one_persons_task_or_erasure_moves_no_figure_an_analyst_can_see() {
     assert!(before.0.contains("cohort,"), "{}", before.0);
     let (_, analysis) = viewer.get_text(&format!("/studies/{study}/analysis")).await;
     assert!(
-        analysis.contains("interim results released on"),
+        analysis.contains("final results released on"),
         "the page says which release it shows"
     );
     let (_, admin_summary_before) = download(&admin, study, "summary.csv").await;
+    // With no participant's data changed since, an admin may release again (new assumptions, say).
+    app.clock.advance(chrono::Duration::minutes(5));
+    let releases = || {
+        app.count(
+            "SELECT COUNT(*) FROM study_releases WHERE study_id = ?",
+            study,
+        )
+    };
+    assert_eq!(releases().await, 1);
+    let page = release(&admin, study).await;
+    assert!(page.contains("Results released"), "{}", flash_text(&page));
+    assert_eq!(releases().await, 2);
+    assert_eq!(saved(&viewer, study).await.0, before.0, "the same figures");
+    let (_, report) = viewer.get_text(&format!("/studies/{study}/report")).await;
+    assert!(report.contains("final results, updated on"), "{report}");
+    let detail = audit_details(&app, "results released").await;
+    assert!(
+        detail.iter().any(|d| d.starts_with("update release")),
+        "{detail:?}"
+    );
     app.clock.advance(chrono::Duration::minutes(5));
 
-    // One person logs a task that was no use; another is erased at their request.
+    // One person logs a task that was no use (a late entry); another is erased at their request.
     let writer = one_more_task(&app, study, 0).await;
     let erased: i64 = sqlx::query_scalar(
         "SELECT id FROM participants WHERE study_id = ? AND consent = 'accepted' AND role = 'main'
@@ -117,101 +137,92 @@ async fn one_persons_task_or_erasure_moves_no_figure_an_analyst_can_see() {
     // The analyst's do not.
     assert_eq!(saved(&viewer, study).await, before);
 
-    // Releasing now would hand over exactly those two people's difference: refused, nothing stored.
-    let releases = || {
-        app.count(
-            "SELECT COUNT(*) FROM study_releases WHERE study_id = ?",
-            study,
-        )
-    };
-    let n = releases().await;
-    let page = release(&admin, study).await;
-    assert!(
-        page.contains("too few participants changed: 1 wrote or edited a task; 1 gave, declined or withdrew consent, or were erased"),
-        "{}",
-        flash_text(&page)
-    );
-    assert_eq!(releases().await, n);
-    assert_eq!(saved(&viewer, study).await, before);
-
-    // Four more writers are not enough while the erasure stands alone among its kind.
-    for nth in 1..5 {
+    // Releasing again would hand over exactly those two people's difference: refused, nothing stored,
+    // however many other people change afterwards.
+    for nth in 1..8 {
         one_more_task(&app, study, nth).await;
     }
     let page = release(&admin, study).await;
     assert!(
-        page.contains("1 gave, declined or withdrew consent, or were erased")
-            && !page.contains("wrote"),
+        page.contains("data changed since the final results, updated on")
+            && page.contains(
+                "8 wrote or edited a task; 1 gave, declined or withdrew consent, or were erased"
+            ),
         "{}",
         flash_text(&page)
     );
-    assert_eq!(releases().await, n);
-    // Once every kind of change comes from at least k people, the admin releases and the analyst reads
-    // the new figures.
-    let more: Vec<(i64,)> = app
-        .rows(
-            "SELECT id FROM participants WHERE study_id = ? AND consent = 'declined' ORDER BY id LIMIT 4",
-            Some(study),
-        )
-        .await;
-    assert_eq!(more.len(), 4);
-    for (p,) in more {
-        erase(&admin, study, p).await;
-    }
-    let page = release(&admin, study).await;
-    assert!(page.contains("Results released"), "{}", flash_text(&page));
-    assert_eq!(releases().await, n + 1);
-    let after = saved(&viewer, study).await;
-    assert_ne!(after.0, before.0, "the summary is the new release's");
-    let detail = audit_details(&app, "results released").await;
-    assert!(
-        detail.iter().any(|d| d.starts_with("interim release")),
-        "{detail:?}"
-    );
+    assert_eq!(releases().await, 2);
+    assert_eq!(saved(&viewer, study).await, before);
+    // The admin's page says so instead of offering the button.
+    let (_, report) = admin.get_text(&format!("/studies/{study}/report")).await;
+    assert!(report.contains("id=\"release-blocked\""), "{report}");
 }
 
 #[tokio::test]
-async fn before_its_first_release_a_study_shows_analysts_no_figure_and_collection_ends_with_one() {
+async fn before_collection_ends_analysts_see_no_figure_and_the_end_of_collection_releases() {
     let (app, info) = demo().await;
     let viewer = app.stranger();
     viewer.login(VIEWER_EMAIL, VIEWER_PASSWORD).await;
-    // The study in setup has nothing released.
-    let setup = info.study_id;
-    for page in ["report", "analysis", "readout"] {
-        let (status, html) = viewer.get_text(&format!("/studies/{setup}/{page}")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(html.contains("No results released yet"), "{page}: {html}");
+    let analyst = app.stranger();
+    analyst
+        .login(layer2::demo::ANALYST_EMAIL, layer2::demo::ANALYST_PASSWORD)
+        .await;
+    // Neither the study in setup nor the one collecting has anything released.
+    for study in [info.study_id, info.collection_study_id] {
+        for page in ["report", "analysis", "readout", "baseline", "collection"] {
+            let (status, html) = viewer.get_text(&format!("/studies/{study}/{page}")).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(html.contains("No results released yet"), "{page}: {html}");
+        }
+        for (reader, file) in [
+            (&viewer, "summary.csv"),
+            (&analyst, "participants.csv"),
+            (&analyst, "export.json"),
+        ] {
+            let (status, body) = download(reader, study, file).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{file}");
+            assert!(
+                body.contains("No results of this study have been released yet"),
+                "{body}"
+            );
+        }
     }
-    let (status, body) = download(&viewer, setup, "summary.csv").await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(
-        body.contains("No results of this study have been released yet"),
-        "{body}"
-    );
     let (status, html) = viewer
         .get_text(&format!(
-            "/waves?ids={setup}&ids={}",
-            info.analysis_study_id
+            "/waves?ids={}&ids={}",
+            info.collection_study_id, info.analysis_study_id
         ))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("released"), "{html}");
-    // An admin can't release before collection: the page says why and offers no button.
+    // The overview names no consent figure outside the admins.
+    let (_, overview) = viewer
+        .get_text(&format!("/studies/{}", info.collection_study_id))
+        .await;
+    assert!(
+        overview.contains("invited.") && !overview.contains("declined"),
+        "{overview}"
+    );
+    // An admin can't release before collection ends: the page says why and offers no button.
     let admin = app.stranger();
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let (_, report) = admin.get_text(&format!("/studies/{setup}/report")).await;
-    assert!(report.contains("once collection has started"), "{report}");
-    let page = release(&admin, setup).await;
-    assert!(page.contains("once collection has started"));
+    let study = info.collection_study_id;
+    let (_, report) = admin.get_text(&format!("/studies/{study}/report")).await;
+    assert!(
+        report.contains("released once, when collection ends"),
+        "{report}"
+    );
+    let page = release(&admin, study).await;
+    assert!(page.contains("released once, when collection ends"));
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM study_releases WHERE study_id = ?",
-            setup
+            study
         )
         .await,
         0
     );
-    // The wave whose collection ended was released by the platform itself, as final, and audited.
+    // The wave whose collection ended was released by the platform itself, and audited.
     let rows: Vec<(String, String)> = app
         .rows(
             "SELECT kind, actor FROM study_releases WHERE study_id = ?",
@@ -228,4 +239,15 @@ async fn before_its_first_release_a_study_shows_analysts_no_figure_and_collectio
         .get_text(&format!("/studies/{}/report", info.analysis_study_id))
         .await;
     assert!(report.contains("Released results") && !report.contains("final results released on"));
+    // When the collecting wave reaches analysis, its final release is made at once.
+    let r = admin
+        .post(&format!("/studies/{study}/status"), &[("to", "analysis")])
+        .await;
+    admin.follow(r).await;
+    assert_eq!(
+        app.study_status(study).await,
+        layer2::study::Status::Analysis
+    );
+    let (_, report) = viewer.get_text(&format!("/studies/{study}/report")).await;
+    assert!(report.contains("final results released on"), "{report}");
 }

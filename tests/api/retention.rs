@@ -85,13 +85,6 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
     let figures = cells(&report_before);
     assert!(figures.len() > 10, "the report shows a table of figures");
     let (_, summary_before) = summary(&app, study).await;
-    let waves = format!("/waves?ids={study}&ids={}", info.collection_study_id);
-    let (status, waves_before) = app.get_text(&waves).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        !cells(&waves_before).is_empty(),
-        "the waves page compares figures"
-    );
     let before = person_rows(&app, study).await;
     assert!(
         before.iter().all(|n| *n > 0),
@@ -124,6 +117,14 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
     let (status, report) = app.get_text(&format!("/studies/{study}/report")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!report.contains("purged"));
+    // By now the other wave's collection has ended too, so both are released and compare.
+    let waves = format!("/waves?ids={study}&ids={}", info.collection_study_id);
+    let (status, waves_before) = app.get_text(&waves).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !cells(&waves_before).is_empty(),
+        "the waves page compares figures"
+    );
 
     // The day after, the tick purges.
     app.clock.set(noon(until.succ_opt().unwrap()));
@@ -176,8 +177,7 @@ async fn after_its_retention_date_a_study_loses_every_person_level_row_once_and_
     let (status, waves_after) = app.get_text(&waves).await;
     assert_eq!(status, StatusCode::OK);
     assert!(waves_after.contains(&format!("raw data was purged on {on}")));
-    // The same figures; only the tools' cells change their note (the purge here; and the other wave,
-    // whose collection ended meanwhile, now shows its final release instead of the interim one).
+    // The same figures; only the purged wave's tool cell changes its note.
     let figures_of = |html: &str| -> Vec<String> {
         cells(html)
             .into_iter()
