@@ -466,6 +466,12 @@ mod tests {
         include_bytes!("../../../tests/fixtures/usage/cursor_admin_api_example.json");
     const ORG: &[u8] = include_bytes!("../../../tests/fixtures/usage/cursor_org_api.json");
     const DASHBOARD: &[u8] = include_bytes!("../../../tests/fixtures/usage/cursor_dashboard.csv");
+    /// `cursor_org_api.json` with its pagination saying page 1 of 2 (`hasNextPage: true`).
+    const FIRST_PAGE: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/cursor_first_page.json");
+    /// `cursor_dashboard.csv` re-saved by Excel in a day/month locale: `02/11/2026 00:00`, CRLF.
+    const EXCEL_DMY: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/cursor_dashboard_excel_dmy.csv");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Cursor, bytes, &UsageOptions::default())
@@ -589,5 +595,72 @@ mod tests {
                 .message
                 .contains("not valid JSON")
         );
+    }
+
+    #[test]
+    fn a_first_page_of_several_is_refused_and_all_pages_together_are_read() {
+        let problems = parse(FIRST_PAGE).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("pagination"))]);
+        assert!(
+            problems[0].message.starts_with(
+                "the file holds page 1 of 2 of Cursor's daily usage (pagination.hasNextPage is true): \
+                 download every page"
+            ),
+            "{}",
+            problems[0].message
+        );
+        // Both pages saved one after the other: complete.
+        let second = std::str::from_utf8(FIRST_PAGE)
+            .unwrap()
+            .replace("\"page\": 1,", "\"page\": 2,")
+            .replace("\"hasNextPage\": true", "\"hasNextPage\": false");
+        let both = [FIRST_PAGE, second.as_bytes()].concat();
+        assert!(parse(&both).is_ok());
+    }
+
+    #[test]
+    fn dashboard_dates_re_saved_by_excel_follow_the_date_order_rule() {
+        // 30/11/2026 can only be day/month: the file decides, and reads as the original export.
+        let u = parse(EXCEL_DMY).unwrap();
+        let original = parse(DASHBOARD).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end, u.employees),
+            (
+                original.period_start,
+                original.period_end,
+                original.employees
+            )
+        );
+        // Without that row every date reads both ways: refused until the admin chooses.
+        let text = std::str::from_utf8(EXCEL_DMY).unwrap();
+        let ambiguous: String = text
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("30/11"))
+            .collect();
+        let problems = parse(ambiguous.as_bytes()).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("Date"))]);
+        assert!(problems[0].message.contains("choose the date order"));
+        let dmy = UsageOptions {
+            date_order: Some(DateOrder::Dmy),
+        };
+        let u = parse_usage(UsageFormat::Cursor, ambiguous.as_bytes(), &dmy).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2026-11-02"), d("2026-11-03"))
+        );
+    }
+
+    #[test]
+    fn a_day_after_today_is_refused_with_its_row() {
+        let ndjson = "{\"day\":\"2026-12-02\",\"isActive\":true,\"email\":\"a@company.com\"}\n";
+        let problems =
+            super::parse_cursor(ndjson.as_bytes(), &UsageOptions::default(), Some(today()))
+                .unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(1), Some("day"))]);
+        assert!(problems[0].message.contains("in the future"));
+        let csv = "Date,Email,Is Active\n2026-12-02,a@example.org,true\n";
+        let problems = super::parse_cursor(csv.as_bytes(), &UsageOptions::default(), Some(today()))
+            .unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(2), Some("Date"))]);
     }
 }

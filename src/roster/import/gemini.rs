@@ -212,6 +212,9 @@ mod tests {
     use crate::roster::import::*;
 
     const PAGES: &[u8] = include_bytes!("../../../tests/fixtures/usage/gemini_activities.json");
+    /// The first page of `gemini_activities.json` alone: its `nextPageToken` says another follows.
+    const FIRST_PAGE: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/gemini_first_page.json");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Gemini, bytes, &UsageOptions::default())
@@ -292,5 +295,37 @@ mod tests {
             ]
         );
         assert!(problems[0].message.contains("gemini_in_workspace_apps"));
+    }
+
+    #[test]
+    fn a_page_whose_next_page_token_says_more_follow_is_refused() {
+        let problems = parse(FIRST_PAGE).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("nextPageToken"))]);
+        assert!(
+            problems[0].message.contains("download every page"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn activities_of_fewer_than_28_days_are_refused_with_the_days_they_cover() {
+        let item = |time: &str| {
+            format!(
+                "{{\"id\":{{\"time\":\"{time}\",\"applicationName\":\"gemini_in_workspace_apps\"}},\"actor\":{{\"email\":\"a@example.org\"}},\"events\":[{{\"name\":\"feature_utilization\"}}]}}\n"
+            )
+        };
+        let text = [item("2026-11-02T10:00:00Z"), item("2026-11-04T10:00:00Z")].concat();
+        let problems = parse(text.as_bytes()).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .starts_with("the file states no period and its days cover only 3 days (2026-11-02 to 2026-11-04)"),
+            "{}",
+            problems[0].message
+        );
+        let future = item("2026-12-02T10:00:00Z");
+        let problems = super::parse_gemini(future.as_bytes(), Some(today())).unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(1), Some("id.time"))]);
     }
 }
