@@ -51,7 +51,7 @@ fn record(day: u32, login: &str, n: usize) -> String {
         a = n % 5,
         g = n % 7,
         day = day,
-        chat = n % 3 == 0,
+        chat = n.is_multiple_of(3),
         n = n,
         login = login,
         u = n % 4,
