@@ -13,7 +13,7 @@ use common::median;
 use layer2::audit::Actor;
 use layer2::clock::SystemClock;
 use layer2::roster::import::{UsageFormat, UsageOptions};
-use layer2::roster::service::{self, UsageSource};
+use layer2::roster::service::{self, UsageChoice, UsageSource};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,15 +123,18 @@ fn main() -> anyhow::Result<()> {
             .map_err(|p| anyhow::anyhow!("{:?}", p.first().map(|x| x.to_string())))?;
             reset_peak();
             let t = Instant::now();
+            let choice = UsageChoice {
+                filename: "users-28-day.ndjson",
+                format: Some(UsageFormat::GithubCopilot),
+                options: UsageOptions::default(),
+                hours_per_unit: None,
+            };
             let outcome = service::import_usage_from(
                 &state,
                 &Actor::cli(),
                 &study,
-                "users-28-day.ndjson",
-                Some(UsageFormat::GithubCopilot),
-                UsageOptions::default(),
+                choice,
                 UsageSource::File(path.clone()),
-                None,
             )
             .await
             .map_err(common::err)?

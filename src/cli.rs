@@ -698,15 +698,18 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCo
             std::fs::metadata(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let s = spinner("checking and importing the usage data…");
+            let name = file_name(&file);
             let result = roster_service::import_usage_from(
                 &state,
                 &actor,
                 &study,
-                &file_name(&file),
-                choice,
-                UsageOptions { date_order },
+                roster_service::UsageChoice {
+                    filename: &name,
+                    format: choice,
+                    options: UsageOptions { date_order },
+                    hours_per_unit,
+                },
                 roster_service::UsageSource::File(file.clone()),
-                hours_per_unit,
             )
             .await;
             s.finish_and_clear();

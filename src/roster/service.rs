@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 pub type Problems = Vec<ImportProblem>;
 
 pub use super::usage::{
-    UsageOutcome, UsagePreview, UsageSource, confirm_usage, discard_pending, import_usage,
-    import_usage_as, import_usage_from, preview_usage,
+    UsageChoice, UsageOutcome, UsagePreview, UsageSource, confirm_usage, discard_pending,
+    import_usage, import_usage_as, import_usage_from, preview_usage,
 };
 
 /// The one rule for the frame (roster, usage, cohorts): it can change during draft and setup, and only

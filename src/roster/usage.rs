@@ -135,7 +135,19 @@ fn read_source(
     }
 }
 
-/// Imports a vendor usage file in a named format with no options (see `import_usage_as`).
+/// What the admin chose for a usage import.
+pub struct UsageChoice<'a> {
+    /// The file's name, as uploaded or given.
+    pub filename: &'a str,
+    /// Its format, or `None` to detect it.
+    pub format: Option<UsageFormat>,
+    /// The date order and other options.
+    pub options: UsageOptions,
+    /// The conversion from usage units to gross AI hours per month, when the source has no hours.
+    pub hours_per_unit: Option<f64>,
+}
+
+/// Imports a vendor usage file in a named format with no options (see `import_usage_from`).
 pub async fn import_usage(
     state: &AppState,
     actor: &Actor,
@@ -145,19 +157,14 @@ pub async fn import_usage(
     bytes: Vec<u8>,
     hours_per_unit: Option<f64>,
 ) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let source = UsageSource::Bytes(bytes);
     let options = UsageOptions::default();
-    import_usage_from(
-        state,
-        actor,
-        study,
+    let choice = UsageChoice {
         filename,
-        Some(format),
+        format: Some(format),
         options,
-        source,
         hours_per_unit,
-    )
-    .await
+    };
+    import_usage_from(state, actor, study, choice, UsageSource::Bytes(bytes)).await
 }
 
 /// Imports uploaded bytes, their format named or (`None`) detected (see `import_usage_from`).
@@ -167,39 +174,36 @@ pub async fn import_usage_as(
     actor: &Actor,
     study: &StudyRow,
     filename: &str,
-    choice: Option<UsageFormat>,
+    format: Option<UsageFormat>,
     options: UsageOptions,
     bytes: Vec<u8>,
     hours_per_unit: Option<f64>,
 ) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let source = UsageSource::Bytes(bytes);
-    import_usage_from(
-        state,
-        actor,
-        study,
+    let choice = UsageChoice {
         filename,
-        choice,
+        format,
         options,
-        source,
         hours_per_unit,
-    )
-    .await
+    };
+    import_usage_from(state, actor, study, choice, UsageSource::Bytes(bytes)).await
 }
 
 /// Imports a vendor usage file, its format named or (`None`) detected; it becomes the study's active
 /// usage source and cohorts are reassigned. The raw rows are written while the file is read.
-#[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn import_usage_from(
     state: &AppState,
     actor: &Actor,
     study: &StudyRow,
-    filename: &str,
-    choice: Option<UsageFormat>,
-    options: UsageOptions,
+    choice: UsageChoice<'_>,
     source: UsageSource,
-    hours_per_unit: Option<f64>,
 ) -> Result<std::result::Result<UsageOutcome, Problems>> {
+    let UsageChoice {
+        filename,
+        format: choice,
+        options,
+        hours_per_unit,
+    } = choice;
     let today = study_today(state, study);
     let (sender, mut batches) = tokio::sync::mpsc::channel(IN_FLIGHT);
     let reading = tokio::task::spawn_blocking(move || {
@@ -533,18 +537,14 @@ pub async fn confirm_usage(
             ));
         }
     };
-    let source = UsageSource::File(path.clone());
-    let result = import_usage_from(
-        state,
-        actor,
-        study,
+    let choice = UsageChoice {
         filename,
-        Some(format),
+        format: Some(format),
         options,
-        source,
         hours_per_unit,
-    )
-    .await;
+    };
+    let result =
+        import_usage_from(state, actor, study, choice, UsageSource::File(path.clone())).await;
     // Imported or refused, the upload has been used: the admin starts again from a fresh upload.
     if let Err(e) = std::fs::remove_file(&path)
         && e.kind() != std::io::ErrorKind::NotFound

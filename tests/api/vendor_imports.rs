@@ -256,6 +256,17 @@ async fn preview(app: &TestApp, id: i64, file: &str) -> (String, String) {
     (html, token)
 }
 
+/// Confirms the preview of Cursor's example under `token`; the redirect.
+async fn confirm_cursor(app: &TestApp, id: i64, token: &str) -> reqwest::Response {
+    let fields = [
+        ("token", token),
+        ("format", "cursor"),
+        ("filename", "cursor_admin_api_example.json"),
+    ];
+    app.post(&format!("/studies/{id}/usage/confirm"), &fields)
+        .await
+}
+
 #[tokio::test]
 async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
     use std::os::unix::fs::PermissionsExt;
@@ -274,17 +285,7 @@ async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
     // A day and an hour later the confirmation is refused as expired, and the upload is gone.
     app.clock.advance(chrono::Duration::hours(25));
     app.login(ADMIN, PASSWORD).await;
-    let confirm = [
-        ("token", token.as_str()),
-        ("format", "cursor"),
-        ("filename", "cursor_admin_api_example.json"),
-    ];
-    let page = app
-        .follow(
-            app.post(&format!("/studies/{id}/usage/confirm"), &confirm)
-                .await,
-        )
-        .await;
+    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
     assert!(
         page.contains("This preview expired") && page.contains("upload the file again"),
         "{page}"
@@ -299,14 +300,7 @@ async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
     let (_, token) = preview(&app, id, "cursor_admin_api_example.json").await;
     app.clock.advance(chrono::Duration::hours(23));
     app.login(ADMIN, PASSWORD).await;
-    let confirm = [
-        ("token", token.as_str()),
-        ("format", "cursor"),
-        ("filename", "cursor_admin_api_example.json"),
-    ];
-    let page = app
-        .post_ok(&format!("/studies/{id}/usage/confirm"), &confirm)
-        .await;
+    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
     assert!(
         page.contains("Imported 2 rows of Cursor team usage"),
         "{page}"
