@@ -680,4 +680,39 @@ mod tests {
         );
         assert!("xlsx".parse::<UsageFormat>().unwrap_err().contains("xlsx"));
     }
+
+    #[test]
+    fn a_long_pretty_printed_report_is_detected_and_its_rows_go_to_the_sink() {
+        // Longer than the 256 KiB detection looks at, so its first record decides the format.
+        let record = |i: usize| {
+            format!(
+                "  {{\n    \"report_start_day\": \"2026-11-01\",\n    \"report_end_day\": \"2026-11-28\",\n    \"day\": \"2026-11-{:02}\",\n    \"user_login\": \"u{}\",\n    \"used_chat\": true,\n    \"totals_by_ide\": [{{\"ide\": \"vscode\"}}]\n  }}",
+                1 + i % 28,
+                i % 100
+            )
+        };
+        let n = 2_000;
+        let text = format!(
+            "[\n{}\n]\n",
+            (0..n).map(record).collect::<Vec<_>>().join(",\n")
+        );
+        assert!(text.len() as u64 > DETECT_PREFIX);
+        let mut rows = 0usize;
+        let (parsed, handed) = read_usage(
+            None,
+            std::io::Cursor::new(text.into_bytes()),
+            &UsageOptions::default(),
+            Some(test_util::today()),
+            &mut rows,
+        )
+        .unwrap();
+        assert_eq!(parsed.format, UsageFormat::GithubCopilot);
+        assert_eq!((handed, rows), (n, n));
+        assert!(
+            parsed.rows.is_empty(),
+            "the rows went to the sink, not the summary"
+        );
+        assert_eq!(parsed.employees.len(), 100);
+        assert!(parsed.version.contains("JSON array"), "{}", parsed.version);
+    }
 }
