@@ -694,17 +694,22 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<ExitCo
                 bail!("--hours-per-unit must be a positive number");
             }
             let study = roster_service::study_for_cli(&state, study).await?;
-            let bytes = read_with_progress(&file)?;
+            // Read from disk as the import goes, so a file of any size is never held whole in memory.
+            std::fs::metadata(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let s = spinner("checking and importing the usage data…");
-            let result = roster_service::import_usage_as(
+            let name = file_name(&file);
+            let result = roster_service::import_usage_from(
                 &state,
                 &actor,
                 &study,
-                &file_name(&file),
-                choice,
-                UsageOptions { date_order },
-                bytes,
-                hours_per_unit,
+                roster_service::UsageChoice {
+                    filename: &name,
+                    format: choice,
+                    options: UsageOptions { date_order },
+                    hours_per_unit,
+                },
+                roster_service::UsageSource::File(file.clone()),
             )
             .await;
             s.finish_and_clear();

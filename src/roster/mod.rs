@@ -5,6 +5,7 @@ pub mod population;
 pub mod repo;
 pub mod sample;
 pub mod service;
+pub mod usage;
 
 /// Which part of a drawn sample a person is in (stored as TEXT in `sample_members.role`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]

@@ -1,7 +1,9 @@
 //! SQL for employees, imports, derived usage, cohorts and the sample.
 use super::SampleRole;
 use super::cohort::{Cohort, TenureBands};
-use super::import::{EmployeeUsage, KeyKind, ParsedUsage, RawUsageRow, RosterRow, Tenure};
+use super::import::{
+    EmployeeUsage, KeyKind, ParsedUsage, RawUsageRow, RosterRow, Tenure, UsageFormat,
+};
 use crate::auth::UserId;
 use crate::study::StudyId;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -172,34 +174,74 @@ pub async fn insert_usage_import(
     user: Option<UserId>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+    let id = open_usage_import(conn, study, filename, parsed.format, user, now).await?;
+    insert_raw_rows(conn, id, &parsed.rows).await?;
+    finish_usage_import(conn, id, parsed, parsed.rows.len(), hours_per_unit).await?;
+    sqlx::query("UPDATE usage_imports SET matched = ?, unmatched = ? WHERE id = ?")
+        .bind(matched as i64)
+        .bind(unmatched as i64)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// Starts an import whose raw rows arrive in batches (`insert_raw_rows`) while the file is read; its
+/// counts, period and summaries are written by `finish_usage_import`. Returns the import id.
+pub async fn open_usage_import(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    filename: &str,
+    format: UsageFormat,
+    user: Option<UserId>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
         "INSERT INTO usage_imports (study_id, source, filename, rows, matched, unmatched, period_start, period_end,
-           has_hours, unit_label, hours_per_unit, imported_at, user_id, version, encoding)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           has_hours, unit_label, hours_per_unit, imported_at, user_id)
+         VALUES (?, ?, ?, 0, 0, 0, ?, ?, 0, '', NULL, ?, ?) RETURNING id",
     )
     .bind(study)
-    .bind(parsed.format.as_str())
+    .bind(format.as_str())
     .bind(filename)
-    .bind(parsed.rows.len() as i64)
-    .bind(matched as i64)
-    .bind(unmatched as i64)
+    .bind(now.date_naive())
+    .bind(now.date_naive())
+    .bind(now)
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Writes what reading the file found into an import opened by `open_usage_import`: its source,
+/// row count, period, version and encoding, and one summary per person.
+pub async fn finish_usage_import(
+    conn: &mut SqliteConnection,
+    id: i64,
+    parsed: &ParsedUsage,
+    rows: usize,
+    hours_per_unit: Option<f64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE usage_imports SET source = ?, rows = ?, period_start = ?, period_end = ?, has_hours = ?,
+           unit_label = ?, hours_per_unit = ?, version = ?, encoding = ? WHERE id = ?",
+    )
+    .bind(parsed.format.as_str())
+    .bind(rows as i64)
     .bind(parsed.period_start)
     .bind(parsed.period_end)
     .bind(parsed.has_hours)
     .bind(parsed.unit_label)
     .bind(hours_per_unit)
-    .bind(now)
-    .bind(user)
     .bind(parsed.version.as_str())
     .bind(parsed.encoding)
-    .fetch_one(&mut *conn)
+    .bind(id)
+    .execute(&mut *conn)
     .await?;
-    insert_raw_rows(conn, id, &parsed.rows).await?;
-    insert_summaries(conn, id, &parsed.employees).await?;
-    Ok(id)
+    insert_summaries(conn, id, &parsed.employees).await
 }
 
-async fn insert_raw_rows(
+/// Stores raw rows of an import, in multi-row statements.
+pub async fn insert_raw_rows(
     conn: &mut SqliteConnection,
     import: i64,
     rows: &[RawUsageRow],

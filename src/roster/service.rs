@@ -1,9 +1,8 @@
-//! Imports, cohort assignment and the sample draw: the rules, over `repo` and the pure modules.
+//! Imports, cohort assignment and the sample draw: the rules, over `repo` and the pure modules (usage
+//! imports and their preview live in `usage`, re-exported here).
 use super::SampleRole;
 use super::cohort::{Cohort, CohortShares, TenureBands, UsageRank, assign_cohorts};
-use super::import::{
-    ImportProblem, KeyKind, UsageFormat, UsageOptions, parse_roster, parse_usage_auto,
-};
+use super::import::{ImportProblem, KeyKind, parse_roster};
 use super::repo::{self, Derived, EmployeeRow};
 use super::sample::{Draw, DrawSpec, FrameUnit, draw_sample};
 use crate::audit::{self, Actor};
@@ -19,6 +18,11 @@ use std::collections::{BTreeMap, HashMap};
 /// Why an import did not happen: the file's problems, listed for the page.
 pub type Problems = Vec<ImportProblem>;
 
+pub use super::usage::{
+    UsageChoice, UsageOutcome, UsagePreview, UsageSource, confirm_usage, discard_pending,
+    import_usage, import_usage_as, import_usage_from, preview_usage,
+};
+
 /// The one rule for the frame (roster, usage, cohorts): it can change during draft and setup, and only
 /// while no sample has been drawn from it.
 pub async fn frame_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Result<bool> {
@@ -30,7 +34,7 @@ pub async fn frame_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Re
 
 /// Re-reads the study inside the caller's write transaction, refuses with the reason when the frame is
 /// fixed, and returns the fresh row.
-async fn ensure_frame_editable(
+pub(super) async fn ensure_frame_editable(
     conn: &mut SqliteConnection,
     id: StudyId,
     what: &str,
@@ -61,7 +65,7 @@ async fn sample_editable(conn: &mut SqliteConnection, study: &StudyRow) -> Resul
         && !crate::retention::service::is_purged(conn, study.id).await?)
 }
 
-fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
+pub(super) fn study_today(state: &AppState, study: &StudyRow) -> chrono::NaiveDate {
     let tz = study.tz();
     state.clock.now().with_timezone(&tz).date_naive()
 }
@@ -275,367 +279,6 @@ pub async fn import_roster(
     Ok(Ok(rows.len()))
 }
 
-/// What a usage import came to.
-#[derive(Debug)]
-pub struct UsageOutcome {
-    /// Data rows in the file.
-    pub rows: usize,
-    /// People in the file found on the roster.
-    pub matched: usize,
-    /// People in the file not on the roster (kept in the raw rows, not scored).
-    pub unmatched: usize,
-    /// The format read (detected or chosen).
-    pub format: UsageFormat,
-    /// Which variant of the source was read.
-    pub version: String,
-    /// The text encoding the file was read in.
-    pub encoding: &'static str,
-    /// First and last day the file covers.
-    pub period: (chrono::NaiveDate, chrono::NaiveDate),
-}
-
-impl UsageOutcome {
-    /// "GitHub Copilot usage metrics (per user and day) — per-user report, NDJSON; UTF-8", for the page and CLI.
-    pub fn source_read(&self) -> String {
-        if self.version.is_empty() {
-            format!("{}; {}", self.format.label(), self.encoding)
-        } else {
-            format!(
-                "{} — {}; {}",
-                self.format.label(),
-                self.version,
-                self.encoding
-            )
-        }
-    }
-}
-
-/// Imports a vendor usage file in a named format with no options (see `import_usage_as`).
-pub async fn import_usage(
-    state: &AppState,
-    actor: &Actor,
-    study: &StudyRow,
-    filename: &str,
-    format: UsageFormat,
-    bytes: Vec<u8>,
-    hours_per_unit: Option<f64>,
-) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let options = UsageOptions::default();
-    let choice = Some(format);
-    import_usage_as(
-        state,
-        actor,
-        study,
-        filename,
-        choice,
-        options,
-        bytes,
-        hours_per_unit,
-    )
-    .await
-}
-
-/// Imports a vendor usage file, its format named or (`None`) detected; it becomes the study's active
-/// usage source and cohorts are reassigned.
-#[allow(clippy::too_many_arguments)]
-#[tracing::instrument(skip_all, fields(study = study.id.0))]
-pub async fn import_usage_as(
-    state: &AppState,
-    actor: &Actor,
-    study: &StudyRow,
-    filename: &str,
-    choice: Option<UsageFormat>,
-    options: UsageOptions,
-    bytes: Vec<u8>,
-    hours_per_unit: Option<f64>,
-) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let parsed = tokio::task::spawn_blocking(move || parse_usage_auto(choice, &bytes, &options))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(problems) => return Ok(Err(problems)),
-    };
-    let format = parsed.format;
-    // An hours-based source needs no conversion; keeping one would mislead the reader.
-    let hours_per_unit = if parsed.has_hours {
-        None
-    } else {
-        hours_per_unit
-    };
-    let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    let study = &ensure_frame_editable(&mut tx, study.id, "the usage data").await?;
-    let id = repo::insert_usage_import(
-        &mut tx,
-        study.id,
-        filename,
-        &parsed,
-        0,
-        0,
-        hours_per_unit,
-        actor.user_id,
-        now,
-    )
-    .await?;
-    let (matched, unmatched) = recompute(&mut tx, study).await?;
-    if matched == 0 && !parsed.employees.is_empty() {
-        // Nobody matched: importing would silently make everyone light. Nothing is committed.
-        let (column, how) = format.matched_on();
-        return Ok(Err(vec![ImportProblem {
-            row: None,
-            column: Some(column.into()),
-            message: format!(
-                "none of the {} people in the file is on the roster: {column} is matched against {how}",
-                parsed.employees.len()
-            ),
-        }]));
-    }
-    repo::set_match_counts(&mut tx, id, matched as i64, unmatched as i64).await?;
-    let read = if parsed.version.is_empty() {
-        parsed.encoding.to_owned()
-    } else {
-        format!("{}, {}", parsed.version, parsed.encoding)
-    };
-    let mut detail = format!(
-        "{} rows of {} ({read}) from \"{filename}\" ({} to {}); {matched} people matched, {unmatched} not on the roster",
-        parsed.rows.len(),
-        format.label(),
-        parsed.period_start,
-        parsed.period_end
-    );
-    if let Some(h) = hours_per_unit {
-        detail.push_str(&format!("; assumption {h} h per {}", parsed.unit_label));
-    }
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        "usage.import",
-        Some(study.id.0),
-        &detail,
-    )
-    .await?;
-    tx.commit().await?;
-    // A preview left unconfirmed is superseded by this import: its copy of the upload goes.
-    discard_pending(state, study.id);
-    Ok(Ok(UsageOutcome {
-        rows: parsed.rows.len(),
-        matched,
-        unmatched,
-        format,
-        version: parsed.version,
-        encoding: parsed.encoding,
-        period: (parsed.period_start, parsed.period_end),
-    }))
-}
-
-/// What a usage file would do to the study, shown before anything changes.
-pub struct UsagePreview {
-    /// The outcome's description of what was read (source, version, encoding, period).
-    pub read: UsageOutcome,
-    /// People in the file.
-    pub people: usize,
-    /// The first people in the file not on the roster (their key as in the file).
-    pub not_on_roster: Vec<String>,
-    /// Roster employees the file has no usage for: the first few employee ids, and how many.
-    pub without_usage: (Vec<String>, usize),
-    /// The first ten roster employees with usage: employee id, score, active days per month, cohort.
-    pub scores: Vec<(String, f64, Option<f64>, Cohort)>,
-    /// What the score counts.
-    pub unit_label: &'static str,
-    /// The random id of the stored upload, for the confirmation.
-    pub token: String,
-}
-
-/// How many names each list of the preview shows.
-const PREVIEW_NAMES: usize = 20;
-
-fn pending_dir(state: &AppState) -> std::path::PathBuf {
-    state.config.data_dir.join("pending-usage")
-}
-
-/// Keeps the upload until the admin confirms it: one file per study (a new preview replaces the last),
-/// readable by the service only, named by a random id the confirmation must present.
-fn store_pending(state: &AppState, study: StudyId, bytes: &[u8]) -> std::io::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = pending_dir(state);
-    std::fs::create_dir_all(&dir)?;
-    discard_pending(state, study);
-    let prefix = format!("{}-", study.0);
-    let token = crate::auth::token::new_token();
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dir.join(format!("{prefix}{token}")))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(token)
-}
-
-/// Removes any upload a preview of this study is holding (best effort: a leftover is replaced by the
-/// study's next preview).
-pub fn discard_pending(state: &AppState, study: StudyId) {
-    let prefix = format!("{}-", study.0);
-    if let Ok(entries) = std::fs::read_dir(pending_dir(state)) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix)
-                && let Err(e) = std::fs::remove_file(entry.path())
-            {
-                tracing::warn!(error = %e, "a pending usage upload could not be removed");
-            }
-        }
-    }
-}
-
-/// Takes the stored upload back (and removes it); `None` if there is none under that id.
-fn take_pending(state: &AppState, study: StudyId, token: &str) -> std::io::Result<Option<Vec<u8>>> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
-    let path = pending_dir(state).join(format!("{}-{token}", study.0));
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            std::fs::remove_file(&path)?;
-            Ok(Some(bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Reads a usage file and matches it to the roster without changing anything; the upload is kept under a
-/// random id until `confirm_usage` imports it.
-#[tracing::instrument(skip_all, fields(study = study.id.0))]
-pub async fn preview_usage(
-    state: &AppState,
-    study: &StudyRow,
-    choice: Option<UsageFormat>,
-    options: UsageOptions,
-    bytes: Vec<u8>,
-) -> Result<std::result::Result<UsagePreview, Problems>> {
-    let (parsed, bytes) = tokio::task::spawn_blocking(move || {
-        let parsed = parse_usage_auto(choice, &bytes, &options);
-        (parsed, bytes)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(problems) => return Ok(Err(problems)),
-    };
-    let mut conn = state.pool.acquire().await?;
-    if !frame_editable(&mut conn, study).await? {
-        return Err(AppError::Conflict(
-            "The usage data can no longer change for this study.".into(),
-        ));
-    }
-    let employees = repo::employees(&mut *conn, study.id).await?;
-    drop(conn);
-    let ix = index(&employees);
-    let mut usage: Vec<Option<&super::import::EmployeeUsage>> = vec![None; employees.len()];
-    let mut not_on_roster = Vec::new();
-    let (mut matched, mut unmatched) = (0, 0);
-    for e in &parsed.employees {
-        match ix.find(e.key_kind, &e.key) {
-            Some(i) if usage[i].is_none() => {
-                usage[i] = Some(e);
-                matched += 1;
-            }
-            Some(_) => {}
-            None => {
-                unmatched += 1;
-                if not_on_roster.len() < PREVIEW_NAMES {
-                    not_on_roster.push(e.key.clone());
-                }
-            }
-        }
-    }
-    let ranks: Vec<UsageRank<'_>> = employees
-        .iter()
-        .zip(&usage)
-        .map(|(e, u)| UsageRank {
-            employee_id: &e.employee_id,
-            score: u.map(|s| s.score),
-            tiebreak: u.map(|s| s.tiebreak).unwrap_or(0.0),
-        })
-        .collect();
-    let cohorts = assign_cohorts(&ranks, &shares(study));
-    let without: Vec<&EmployeeRow> = employees
-        .iter()
-        .zip(&usage)
-        .filter(|(_, u)| u.is_none())
-        .map(|(e, _)| e)
-        .collect();
-    let scores = employees
-        .iter()
-        .zip(&usage)
-        .zip(&cohorts)
-        .filter_map(|((e, u), c)| u.map(|u| (e.employee_id.clone(), u.score, u.active_days, *c)))
-        .take(10)
-        .collect();
-    let token = store_pending(state, study.id, &bytes).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Ok(UsagePreview {
-        people: parsed.employees.len(),
-        not_on_roster,
-        without_usage: (
-            without
-                .iter()
-                .take(PREVIEW_NAMES)
-                .map(|e| e.employee_id.clone())
-                .collect(),
-            without.len(),
-        ),
-        scores,
-        unit_label: parsed.unit_label,
-        token,
-        read: UsageOutcome {
-            rows: parsed.rows.len(),
-            matched,
-            unmatched,
-            format: parsed.format,
-            version: parsed.version,
-            encoding: parsed.encoding,
-            period: (parsed.period_start, parsed.period_end),
-        },
-    }))
-}
-
-/// Imports the upload a preview stored, read the same way; refused if the preview is gone.
-#[allow(clippy::too_many_arguments)]
-#[tracing::instrument(skip_all, fields(study = study.id.0))]
-pub async fn confirm_usage(
-    state: &AppState,
-    actor: &Actor,
-    study: &StudyRow,
-    token: &str,
-    filename: &str,
-    format: UsageFormat,
-    options: UsageOptions,
-    hours_per_unit: Option<f64>,
-) -> Result<std::result::Result<UsageOutcome, Problems>> {
-    let Some(bytes) =
-        take_pending(state, study.id, token).map_err(|e| AppError::Internal(e.into()))?
-    else {
-        return Err(AppError::BadRequest(
-            "This preview is no longer available (imported already, or replaced by a newer one); upload the file again.".into(),
-        ));
-    };
-    import_usage_as(
-        state,
-        actor,
-        study,
-        filename,
-        Some(format),
-        options,
-        bytes,
-        hours_per_unit,
-    )
-    .await
-}
-
 /// Sets (or clears) the admin's conversion from usage units to gross AI hours for the active import.
 #[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn set_conversion(
@@ -769,16 +412,11 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
         }
     }
     let hours_per_unit = import.as_ref().and_then(|i| i.hours_per_unit);
-    let ranks: Vec<UsageRank<'_>> = employees
-        .iter()
-        .zip(&usage)
-        .map(|(e, u)| UsageRank {
-            employee_id: &e.employee_id,
-            score: u.map(|s| s.score),
-            tiebreak: u.map(|s| s.tiebreak).unwrap_or(0.0),
-        })
-        .collect();
-    let cohorts = assign_cohorts(&ranks, &shares(study));
+    let cohorts = cohorts_for(
+        &employees,
+        |i| usage[i].map(|s| (s.score, s.tiebreak)),
+        study,
+    );
     let derived: Vec<Derived> = employees
         .iter()
         .zip(&usage)
@@ -803,10 +441,32 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
     Ok((matched, unmatched))
 }
 
+/// Ranks the roster by usage and assigns cohorts by the study's shares; `usage(i)` is employee i's
+/// (score, tiebreak), `None` without usage. The one rule the import, the preview and settings share.
+pub(super) fn cohorts_for(
+    employees: &[EmployeeRow],
+    usage: impl Fn(usize) -> Option<(f64, f64)>,
+    study: &StudyRow,
+) -> Vec<Cohort> {
+    let ranks: Vec<UsageRank<'_>> = employees
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let u = usage(i);
+            UsageRank {
+                employee_id: &e.employee_id,
+                score: u.map(|s| s.0),
+                tiebreak: u.map(|s| s.1).unwrap_or(0.0),
+            }
+        })
+        .collect();
+    assign_cohorts(&ranks, &shares(study))
+}
+
 type Index = HashMap<String, usize>;
 
 /// Roster positions by each identifier a usage key can match, lowercased.
-struct Indexes {
+pub(super) struct Indexes {
     id: Index,
     email: Index,
     login: Index,
@@ -816,7 +476,7 @@ struct Indexes {
 
 impl Indexes {
     /// The roster position a usage key matches, if any.
-    fn find(&self, kind: KeyKind, key: &str) -> Option<usize> {
+    pub(super) fn find(&self, kind: KeyKind, key: &str) -> Option<usize> {
         let key = key.trim().to_lowercase();
         let found = match kind {
             KeyKind::EmployeeId => self.id.get(&key),
@@ -830,7 +490,7 @@ impl Indexes {
     }
 }
 
-fn index(employees: &[EmployeeRow]) -> Indexes {
+pub(super) fn index(employees: &[EmployeeRow]) -> Indexes {
     let mut ix = Indexes {
         id: HashMap::with_capacity(employees.len()),
         email: HashMap::with_capacity(employees.len()),

@@ -319,7 +319,8 @@ async fn a_usage_file_that_matches_nobody_on_the_roster_is_refused() {
     let (app, id) = study_with_admin().await;
     app.import_roster(id, "r.csv", roster_csv(10).into_bytes())
         .await;
-    let ndjson = "{\"day\":\"2026-11-02\",\"user_login\":\"someone-else\",\"user_initiated_interaction_count\":3}\n";
+    // A 28-day report (a file of fewer days is refused before matching, for its period).
+    let ndjson = "{\"report_start_day\":\"2026-11-01\",\"report_end_day\":\"2026-11-28\",\"day\":\"2026-11-02\",\"user_login\":\"someone-else\",\"user_initiated_interaction_count\":3}\n";
     let html = app
         .refused_usage(
             id,

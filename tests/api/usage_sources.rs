@@ -74,7 +74,8 @@ async fn a_github_ndjson_report_is_detected_and_cli_review_and_agent_days_count_
     for (employee, days) in [
         ("E1", 2.0),
         ("E2", 3.0), // CLI only: used_cli / totals_by_cli, nothing in the IDE fields
-        ("E3", 2.0), // code review, active and passive
+        // Code review they asked for; the other day's passive review (triggered by a policy) is not use.
+        ("E3", 1.0),
         ("E4", 1.0), // the coding agent
         ("E5", 2.0), // chat and agent mode
         ("E6", 0.0), // a record with no activity

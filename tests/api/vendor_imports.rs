@@ -234,3 +234,102 @@ async fn an_upgraded_database_keeps_its_usage_imports_and_takes_the_new_sources(
     assert_eq!(count("SELECT COUNT(*) FROM usage_raw").await, 0);
     assert_eq!(count("SELECT COUNT(*) FROM usage_summary").await, 0);
 }
+
+/// Previews `file` for the study; the preview page and its confirmation token.
+async fn preview(app: &TestApp, id: i64, file: &str) -> (String, String) {
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage/preview"),
+            file,
+            fixture(file),
+            &[("format", "auto")],
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let token = html
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no token: {html}"))
+        .to_owned();
+    (html, token)
+}
+
+/// Confirms the preview of Cursor's example under `token`; the redirect.
+async fn confirm_cursor(app: &TestApp, id: i64, token: &str) -> reqwest::Response {
+    let fields = [
+        ("token", token),
+        ("format", "cursor"),
+        ("filename", "cursor_admin_api_example.json"),
+    ];
+    app.post(&format!("/studies/{id}/usage/confirm"), &fields)
+        .await
+}
+
+#[tokio::test]
+async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
+    use std::os::unix::fs::PermissionsExt;
+    let (app, id) = study_with_roster().await;
+    let (html, token) = preview(&app, id, "cursor_admin_api_example.json").await;
+    assert!(html.contains("Cursor team usage"), "{html}");
+    let pending = app.state.config.data_dir.join("pending-usage");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&pending), 0o700, "the folder is the service's only");
+    let held: Vec<_> = std::fs::read_dir(&pending)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(mode(&held[0]), 0o600, "the upload is the service's only");
+    // A day and an hour later the confirmation is refused as expired, and the upload is gone.
+    app.clock.advance(chrono::Duration::hours(25));
+    app.login(ADMIN, PASSWORD).await;
+    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
+    assert!(
+        page.contains("This preview expired") && page.contains("upload the file again"),
+        "{page}"
+    );
+    assert_eq!(std::fs::read_dir(&pending).unwrap().count(), 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
+            .await,
+        0
+    );
+    // A fresh preview is confirmed within the day: imported, read again from the kept upload.
+    let (_, token) = preview(&app, id, "cursor_admin_api_example.json").await;
+    app.clock.advance(chrono::Duration::hours(23));
+    app.login(ADMIN, PASSWORD).await;
+    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
+    assert!(
+        page.contains("Imported 2 rows of Cursor team usage"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn downloads_missing_pages_are_refused_and_nothing_is_imported() {
+    let (app, id) = study_with_roster().await;
+    for (file, format, says) in [
+        (
+            "cursor_first_page.json",
+            "cursor",
+            "page 1 of 2 of Cursor&#39;s daily usage",
+        ),
+        ("gemini_first_page.json", "gemini", "nextPageToken"),
+    ] {
+        let html = app
+            .refused_usage(id, file, fixture(file), &[("format", format)])
+            .await;
+        assert!(
+            html.contains(says) && html.contains("download every page"),
+            "{file}: {html}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
+            .await,
+        0
+    );
+    assert_eq!(app.usage_raw_rows().await, 0);
+}

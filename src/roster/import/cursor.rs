@@ -1,141 +1,28 @@
 //! Cursor team usage: the Admin API's daily usage JSON (`POST /teams/daily-usage-data`) and the team
-//! dashboard's analytics CSV, one record per member and day. Also the helpers the other vendor formats of
-//! issue 12 share until the merge moves them beside `table.rs` (JSON records, per-day tallies).
+//! dashboard's analytics CSV, one record per member and day.
 //!
 //! Score: active days per month (a day is active when `isActive` / `Is Active` is true or any request
 //! count of that day is above zero, so Bugbot, Cmd+K, tab, chat, edit and agent use all count, each day
 //! once even when a member has a record per team). Tiebreak: requests per month. Matched on email.
-
-use std::collections::HashSet;
+//! A response that says more pages follow (`pagination.hasNextPage`, or `page` below `totalPages`) is
+//! refused: the members on the missing pages would be counted as never active. The dashboard CSV's
+//! dates may be re-saved by Excel as short dates; their order follows the study's date-order rule.
 
 use chrono::{DateTime, NaiveDate};
 use csv::StringRecord;
 use serde_json::{Map, Value};
 
-use super::fields::{check_email, parse_iso_date};
+use super::fields::{ShortDate, ShortDates, check_email, parse_iso_date};
+use super::json::json_count;
 use super::table::{Layout, Problems, RawJson, Table, decode, quote, refuse};
-use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
+use super::{
+    DateOrder, ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat, UsageOptions,
+    future_day,
+};
 
-/// Average days per month, to turn "days in the period" into months.
-pub(super) const DAYS_PER_MONTH: f64 = 30.44;
-
-// ---------------------------------------------------------------------------------------------
-// Shared by the vendor formats of issue 12 (to be replaced by the shared JSON reader at merge)
-// ---------------------------------------------------------------------------------------------
-
-/// The records of a JSON usage file, whatever shape it came in.
-pub(super) struct JsonFile {
-    /// (row, record): the line of a top-level record, or the 1-based position of a record in an array.
-    pub(super) records: Vec<(usize, Value)>,
-    /// The wrapping objects (`{"data": [...], "period": {...}}`) without their list of records.
-    pub(super) wrappers: Vec<Map<String, Value>>,
-    /// "NDJSON", "JSON array", "JSON object" or "JSON".
-    pub(super) shape: &'static str,
-}
-
-/// Reads NDJSON, one JSON array, a wrapping object (`{"value":[…]}`, `{"data":[…]}`, `{"items":[…]}`),
-/// pretty-printed JSON, or several such documents one after the other (pages saved into one file).
-pub(super) fn json_records(text: &str) -> Result<JsonFile, Vec<ImportProblem>> {
-    const WRAPPERS: [&str; 3] = ["value", "data", "items"];
-    let first = text.trim_start().chars().next();
-    if !matches!(first, Some('{' | '[')) {
-        return refuse(
-            Some(1),
-            None,
-            "the file is not JSON (it should start with { or [)",
-        );
-    }
-    let mut out = JsonFile {
-        records: Vec::new(),
-        wrappers: Vec::new(),
-        shape: "JSON",
-    };
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    let (mut tops, mut index) = (0usize, 0usize);
-    // Lines counted incrementally so a long NDJSON file is scanned once.
-    let (mut line, mut counted) = (1usize, 0usize);
-    loop {
-        let offset = stream.byte_offset();
-        let Some(next) = stream.next() else { break };
-        let value = match next {
-            Ok(v) => v,
-            Err(e) => {
-                return refuse(
-                    Some(e.line()),
-                    None,
-                    format!("the file is not valid JSON: {e}"),
-                );
-            }
-        };
-        let start = offset
-            + text[offset..]
-                .find(|c: char| !c.is_whitespace())
-                .unwrap_or(0);
-        line += text.as_bytes()[counted..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        counted = start;
-        tops += 1;
-        match value {
-            Value::Array(items) => {
-                out.shape = "JSON array";
-                for item in items {
-                    index += 1;
-                    out.records.push((index, item));
-                }
-            }
-            Value::Object(mut obj) => {
-                let list = WRAPPERS
-                    .iter()
-                    .find(|k| obj.get(**k).is_some_and(Value::is_array));
-                if let Some(key) = list {
-                    out.shape = "JSON object";
-                    if let Some(Value::Array(items)) = obj.remove(*key) {
-                        for item in items {
-                            index += 1;
-                            out.records.push((index, item));
-                        }
-                    }
-                    out.wrappers.push(obj);
-                } else {
-                    out.records.push((line, Value::Object(obj)));
-                }
-            }
-            other => out.records.push((line, other)),
-        }
-    }
-    if tops > 1 {
-        out.shape = "NDJSON";
-    }
-    Ok(out)
-}
-
-/// What kind of JSON value this is, in words.
-pub(super) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "true/false",
-        Value::Number(_) => "number",
-        Value::String(_) => "text",
-        Value::Array(_) => "list",
-        Value::Object(_) => "object",
-    }
-}
-
-/// A non-negative whole count of a JSON record; absent or null counts as 0.
-pub(super) fn json_count(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| format!("{} is not a whole number ≥ 0", quote(&n.to_string()))),
-        Some(other) => Err(format!(
-            "{field} must be a number, not {}",
-            json_type(other)
-        )),
-    }
-}
+// The other vendor formats reach these through this module.
+pub(super) use super::json::{json_type, record_list as json_records};
+pub(super) use super::{DAYS_PER_MONTH, DayTally};
 
 /// A non-negative whole count of a CSV cell; empty counts as 0 (vendors leave zeros empty).
 pub(super) fn cell_count(s: &str) -> Result<u64, String> {
@@ -161,70 +48,6 @@ pub(super) fn loose_col(header: &[String], names: &[&str]) -> Option<usize> {
     header
         .iter()
         .position(|h| names.contains(&loose(h).as_str()))
-}
-
-#[derive(Default)]
-struct DaySums {
-    days: u32,
-    count: f64,
-}
-
-/// Active days and activity counts per person, each day counted once whatever the surfaces or records.
-pub(super) struct DayTally {
-    people: People<DaySums>,
-    active: HashSet<(usize, NaiveDate)>,
-    pub(super) first: Option<NaiveDate>,
-    pub(super) last: Option<NaiveDate>,
-}
-
-impl DayTally {
-    pub(super) fn new() -> Self {
-        DayTally {
-            people: People::new(),
-            active: HashSet::new(),
-            first: None,
-            last: None,
-        }
-    }
-
-    /// One record of `key` on `day`: active or not, with `count` activities.
-    pub(super) fn add(&mut self, key: &str, day: NaiveDate, active: bool, count: f64) {
-        let p = self.people.id(key);
-        self.first = Some(self.first.map_or(day, |f| f.min(day)));
-        self.last = Some(self.last.map_or(day, |l| l.max(day)));
-        let fresh = active && self.active.insert((p, day));
-        let sums = &mut self.people.list[p].1;
-        sums.count += count;
-        if fresh {
-            sums.days += 1;
-        }
-    }
-
-    /// Active days per month (score and active days) and counts per month (tiebreak) over `start..=end`.
-    pub(super) fn employees(
-        self,
-        kind: KeyKind,
-        start: NaiveDate,
-        end: NaiveDate,
-    ) -> Vec<EmployeeUsage> {
-        let months = ((end - start).num_days() + 1) as f64 / DAYS_PER_MONTH;
-        self.people
-            .list
-            .into_iter()
-            .map(|(key, s)| {
-                let days = f64::from(s.days) / months;
-                EmployeeUsage {
-                    key,
-                    key_kind: kind,
-                    score: days,
-                    tiebreak: s.count / months,
-                    active_days: Some(days),
-                    units: days,
-                    gross_hours_month: None,
-                }
-            })
-            .collect()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,17 +81,55 @@ const CSV_COUNTS: [&[&str]; 8] = [
 ];
 
 /// Parses either Cursor export, told apart by its first character.
-pub(super) fn parse_cursor(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let decoded = decode(bytes, Layout::Lines)?;
-    let text: &str = &decoded;
-    if matches!(text.trim_start().chars().next(), Some('{' | '[')) {
-        parse_api(text).map(|mut p| {
-            p.encoding = decoded.encoding;
-            p
-        })
+pub(super) fn parse_cursor(
+    bytes: &[u8],
+    options: &UsageOptions,
+    today: Option<NaiveDate>,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if matches!(start.trim_ascii_start().first(), Some(b'{' | b'[')) {
+        parse_api(bytes, today)
     } else {
-        parse_dashboard(bytes)
+        parse_dashboard(bytes, options.date_order, today)
     }
+}
+
+/// Refuses a response that is one page of several when not every page is in the file.
+fn check_pages(wrappers: &[Map<String, Value>]) -> Result<(), Vec<ImportProblem>> {
+    let mut pages = Vec::new();
+    let (mut total, mut more) = (0u64, false);
+    for w in wrappers {
+        let Some(Value::Object(p)) = w.get("pagination") else {
+            continue;
+        };
+        if let Some(n) = p.get("page").and_then(Value::as_u64) {
+            pages.push(n);
+        }
+        total = total.max(p.get("totalPages").and_then(Value::as_u64).unwrap_or(0));
+        more |= p.get("hasNextPage").and_then(Value::as_bool) == Some(true);
+    }
+    let missing = if total > 0 {
+        (1..=total).any(|n| !pages.contains(&n))
+    } else {
+        more && wrappers.len() < 2
+    };
+    if !missing {
+        return Ok(());
+    }
+    let which = match (pages.as_slice(), total) {
+        ([one], t) if t > 0 => format!("page {one} of {t}"),
+        (_, t) if t > 0 => format!("{} of {t} pages", pages.len()),
+        _ => "one page".to_owned(),
+    };
+    refuse(
+        None,
+        Some("pagination"),
+        format!(
+            "the file holds {which} of Cursor's daily usage (pagination.hasNextPage is true): download \
+             every page (or merge them into one file) and upload again; the members on the missing \
+             pages would otherwise count as never active"
+        ),
+    )
 }
 
 fn epoch_day(ms: i64) -> Option<NaiveDate> {
@@ -307,12 +168,14 @@ fn api_day(obj: &Map<String, Value>) -> Result<NaiveDate, (&'static str, String)
     }
 }
 
-fn parse_api(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let file = json_records(text)?;
+fn parse_api(bytes: &[u8], today: Option<NaiveDate>) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let list = json_records(bytes)?;
+    check_pages(&list.file.wrappers)?;
+    let file = &list.file;
     let mut problems = Problems::default();
     let mut tally = DayTally::new();
-    let mut rows = Vec::with_capacity(file.records.len());
-    for (row, value) in file.records {
+    let mut rows = Vec::with_capacity(list.records.len());
+    for (row, value) in list.records {
         let Value::Object(obj) = &value else {
             problems.push(
                 Some(row),
@@ -324,6 +187,14 @@ fn parse_api(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
         let day = api_day(obj)
             .map_err(|(col, m)| problems.at(row, col, m))
             .ok();
+        if let Some(m) = day.and_then(|d| future_day(d, today)) {
+            let col = if obj.contains_key("day") {
+                "day"
+            } else {
+                "date"
+            };
+            problems.at(row, col, m);
+        }
         let email = match obj.get("email") {
             Some(Value::String(s)) if !s.trim().is_empty() => match check_email(s.trim()) {
                 Ok(()) => Some(s.trim().to_lowercase()),
@@ -415,8 +286,8 @@ fn parse_api(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
         period_end: end,
         has_hours: false,
         unit_label: "active day per month",
-        version: format!("Admin API daily usage, {}", file.shape),
-        encoding: "UTF-8",
+        version: format!("Admin API daily usage, {}", file.layout.label()),
+        encoding: file.encoding,
     })
 }
 
@@ -429,6 +300,12 @@ fn csv_day(s: &str) -> Option<NaiveDate> {
     })
 }
 
+/// A spreadsheet's short date, alone or followed by a time ("18/03/2024 06:56"), as Excel re-saves
+/// the dashboard's timestamps.
+fn short_date(s: &str) -> Option<ShortDate> {
+    ShortDate::parse(s.split_whitespace().next().unwrap_or(""))
+}
+
 fn csv_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),
@@ -438,7 +315,11 @@ fn csv_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn parse_dashboard(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+fn parse_dashboard(
+    bytes: &[u8],
+    chosen: Option<DateOrder>,
+    today: Option<NaiveDate>,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;
     let mut problems = Problems::default();
@@ -465,6 +346,31 @@ fn parse_dashboard(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         .iter()
         .filter_map(|names| loose_col(&header, names))
         .collect();
+    // Short dates decide their day/month order over the whole file first, as the other sources do.
+    let mut shorts = ShortDates::default();
+    let mut any_short = false;
+    {
+        let mut pre = Table::open(&text)?;
+        let mut rec = StringRecord::new();
+        let mut ignored = Problems::default();
+        while pre.next(&mut rec, &mut ignored).is_some() {
+            let date = rec[date_col].trim();
+            if csv_day(date).is_none()
+                && let Some(d) = short_date(date)
+            {
+                shorts.see(date, d);
+                any_short = true;
+            }
+        }
+    }
+    let order = if any_short {
+        match shorts.order(chosen) {
+            Ok(o) => Some(o),
+            Err(m) => return refuse(None, Some(&header[date_col]), m),
+        }
+    } else {
+        None
+    };
     let raw = RawJson::new(&header);
     let mut tally = DayTally::new();
     let mut rows = Vec::new();
@@ -483,16 +389,19 @@ fn parse_dashboard(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
             }
         };
         let date = rec[date_col].trim();
-        let day = csv_day(date);
+        let day = csv_day(date).or_else(|| short_date(date)?.date(order?));
         if day.is_none() {
             problems.at(
                 row,
                 &header[date_col],
                 format!(
-                    "{} is not a date (YYYY-MM-DD) or an ISO 8601 time",
+                    "{} is not a date (YYYY-MM-DD, an ISO 8601 time or a spreadsheet's short date)",
                     quote(date)
                 ),
             );
+        }
+        if let Some(m) = day.and_then(|d| future_day(d, today)) {
+            problems.at(row, &header[date_col], m);
         }
         let active = match active_col.map(|c| (c, rec[c].trim())) {
             None => false,
@@ -557,6 +466,12 @@ mod tests {
         include_bytes!("../../../tests/fixtures/usage/cursor_admin_api_example.json");
     const ORG: &[u8] = include_bytes!("../../../tests/fixtures/usage/cursor_org_api.json");
     const DASHBOARD: &[u8] = include_bytes!("../../../tests/fixtures/usage/cursor_dashboard.csv");
+    /// `cursor_org_api.json` with its pagination saying page 1 of 2 (`hasNextPage: true`).
+    const FIRST_PAGE: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/cursor_first_page.json");
+    /// `cursor_dashboard.csv` re-saved by Excel in a day/month locale: `02/11/2026 00:00`, CRLF.
+    const EXCEL_DMY: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/cursor_dashboard_excel_dmy.csv");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Cursor, bytes, &UsageOptions::default())
@@ -680,5 +595,72 @@ mod tests {
                 .message
                 .contains("not valid JSON")
         );
+    }
+
+    #[test]
+    fn a_first_page_of_several_is_refused_and_all_pages_together_are_read() {
+        let problems = parse(FIRST_PAGE).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("pagination"))]);
+        assert!(
+            problems[0].message.starts_with(
+                "the file holds page 1 of 2 of Cursor's daily usage (pagination.hasNextPage is true): \
+                 download every page"
+            ),
+            "{}",
+            problems[0].message
+        );
+        // Both pages saved one after the other: complete.
+        let second = std::str::from_utf8(FIRST_PAGE)
+            .unwrap()
+            .replace("\"page\": 1,", "\"page\": 2,")
+            .replace("\"hasNextPage\": true", "\"hasNextPage\": false");
+        let both = [FIRST_PAGE, second.as_bytes()].concat();
+        assert!(parse(&both).is_ok());
+    }
+
+    #[test]
+    fn dashboard_dates_re_saved_by_excel_follow_the_date_order_rule() {
+        // 30/11/2026 can only be day/month: the file decides, and reads as the original export.
+        let u = parse(EXCEL_DMY).unwrap();
+        let original = parse(DASHBOARD).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end, u.employees),
+            (
+                original.period_start,
+                original.period_end,
+                original.employees
+            )
+        );
+        // Without that row every date reads both ways: refused until the admin chooses.
+        let text = std::str::from_utf8(EXCEL_DMY).unwrap();
+        let ambiguous: String = text
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("30/11"))
+            .collect();
+        let problems = parse(ambiguous.as_bytes()).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("Date"))]);
+        assert!(problems[0].message.contains("choose the date order"));
+        let dmy = UsageOptions {
+            date_order: Some(DateOrder::Dmy),
+        };
+        let u = parse_usage(UsageFormat::Cursor, ambiguous.as_bytes(), &dmy).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (d("2026-11-02"), d("2026-11-03"))
+        );
+    }
+
+    #[test]
+    fn a_day_after_today_is_refused_with_its_row() {
+        let ndjson = "{\"day\":\"2026-12-02\",\"isActive\":true,\"email\":\"a@company.com\"}\n";
+        let problems =
+            super::parse_cursor(ndjson.as_bytes(), &UsageOptions::default(), Some(today()))
+                .unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(1), Some("day"))]);
+        assert!(problems[0].message.contains("in the future"));
+        let csv = "Date,Email,Is Active\n2026-12-02,a@example.org,true\n";
+        let problems = super::parse_cursor(csv.as_bytes(), &UsageOptions::default(), Some(today()))
+            .unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(2), Some("Date"))]);
     }
 }

@@ -8,7 +8,10 @@
 //! also gives an `event_category` parameter (`active_*`, `inactive`, `unknown`; unverified): an event
 //! whose category is `inactive` (a suggestion shown, not used) is not counted; any other, or none, is.
 //! Score = active days per month; tiebreak = counted events per month. The response does not repeat the
-//! request's startTime/endTime, so the period is the first to the last day with an event in the file.
+//! request's startTime/endTime, so the period is the first to the last day with an event in the whole
+//! file, and it must cover at least 28 days (`scored_period`). A page whose `nextPageToken` says more
+//! follow, with no last page (one without a token) in the file, is refused: the people on the missing
+//! pages would count as never active.
 //! Matched on `actor.email`. An item seen twice (overlapping pages: same `id.time` and
 //! `id.uniqueQualifier`) counts once.
 
@@ -17,10 +20,19 @@ use std::collections::HashSet;
 use chrono::DateTime;
 use serde_json::{Map, Value};
 
-use super::cursor::{DayTally, json_records, json_type};
+use chrono::NaiveDate;
+
 use super::fields::check_email;
-use super::table::{Layout, Problems, decode, quote, refuse};
-use super::{ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat};
+use super::json::{json_type, record_list};
+use super::table::{Problems, quote, refuse};
+use super::{
+    DayTally, ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat, future_day,
+    scored_period,
+};
+
+/// What to download instead of a file that covers too few days.
+const DOWNLOAD: &str = "list the activities of at least 28 days (startTime 28 days or more before \
+                        endTime) and save every page";
 
 const APPLICATION: &str = "gemini_in_workspace_apps";
 
@@ -35,14 +47,31 @@ fn parameter<'a>(event: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-pub(super) fn parse_gemini(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let text = decode(bytes, Layout::Lines)?;
-    let file = json_records(&text)?;
+pub(super) fn parse_gemini(
+    bytes: &[u8],
+    today: Option<NaiveDate>,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let list = record_list(bytes)?;
+    let file = &list.file;
+    let token = |w: &serde_json::Map<String, Value>| {
+        w.get("nextPageToken")
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty())
+    };
+    if !file.wrappers.is_empty() && file.wrappers.iter().all(token) {
+        return refuse(
+            None,
+            Some("nextPageToken"),
+            "the file ends with a page whose nextPageToken says more pages follow: download every page \
+             (call activities.list again with pageToken until no nextPageToken is returned) and save \
+             them into one file; the people on the missing pages would otherwise count as never active",
+        );
+    }
     let mut problems = Problems::default();
     let mut tally = DayTally::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut rows = Vec::new();
-    for (row, value) in &file.records {
+    for (row, value) in &list.records {
         let row = *row;
         let Value::Object(item) = value else {
             problems.push(
@@ -91,6 +120,9 @@ pub(super) fn parse_gemini(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
                 }
             },
         };
+        if let Some(m) = day.and_then(|d| future_day(d, today)) {
+            problems.at(row, "id.time", m);
+        }
         let email = match item
             .get("actor")
             .and_then(|a| a.get("email"))
@@ -156,16 +188,17 @@ pub(super) fn parse_gemini(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
     let (Some(first), Some(last), true) = (tally.first, tally.last, problems.is_empty()) else {
         return Err(problems.into_vec());
     };
+    let (start, end, _) = scored_period(None, first, last, DOWNLOAD).map_err(|p| vec![p])?;
     Ok(ParsedUsage {
         format: UsageFormat::Gemini,
         rows,
-        employees: tally.employees(KeyKind::Email, first, last),
-        period_start: first,
-        period_end: last,
+        employees: tally.employees(KeyKind::Email, start, end),
+        period_start: start,
+        period_end: end,
         has_hours: false,
         unit_label: "active day per month",
-        version: format!("Reports API activities, {}", file.shape),
-        encoding: text.encoding,
+        version: format!("Reports API activities, {}", file.layout.label()),
+        encoding: file.encoding,
     })
 }
 
@@ -179,6 +212,9 @@ mod tests {
     use crate::roster::import::*;
 
     const PAGES: &[u8] = include_bytes!("../../../tests/fixtures/usage/gemini_activities.json");
+    /// The first page of `gemini_activities.json` alone: its `nextPageToken` says another follows.
+    const FIRST_PAGE: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/gemini_first_page.json");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Gemini, bytes, &UsageOptions::default())
@@ -187,7 +223,8 @@ mod tests {
     #[test]
     fn feature_use_makes_a_utc_day_active_and_inactive_suggestions_do_not() {
         let u = parse(PAGES).unwrap();
-        assert_eq!(u.version, "Reports API activities, NDJSON");
+        // Two pages one after the other: read as wrapping objects.
+        assert_eq!(u.version, "Reports API activities, JSON object");
         assert_eq!(
             (u.period_start, u.period_end),
             (d("2026-11-01"), d("2026-11-30"))
@@ -258,5 +295,37 @@ mod tests {
             ]
         );
         assert!(problems[0].message.contains("gemini_in_workspace_apps"));
+    }
+
+    #[test]
+    fn a_page_whose_next_page_token_says_more_follow_is_refused() {
+        let problems = parse(FIRST_PAGE).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, Some("nextPageToken"))]);
+        assert!(
+            problems[0].message.contains("download every page"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn activities_of_fewer_than_28_days_are_refused_with_the_days_they_cover() {
+        let item = |time: &str| {
+            format!(
+                "{{\"id\":{{\"time\":\"{time}\",\"applicationName\":\"gemini_in_workspace_apps\"}},\"actor\":{{\"email\":\"a@example.org\"}},\"events\":[{{\"name\":\"feature_utilization\"}}]}}\n"
+            )
+        };
+        let text = [item("2026-11-02T10:00:00Z"), item("2026-11-04T10:00:00Z")].concat();
+        let problems = parse(text.as_bytes()).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .starts_with("the file states no period and its days cover only 3 days (2026-11-02 to 2026-11-04)"),
+            "{}",
+            problems[0].message
+        );
+        let future = item("2026-12-02T10:00:00Z");
+        let problems = super::parse_gemini(future.as_bytes(), Some(today())).unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(1), Some("id.time"))]);
     }
 }

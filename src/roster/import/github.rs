@@ -3,26 +3,36 @@
 //!
 //! A day counts as active when the record shows any Copilot surface GitHub reports: IDE completions and
 //! chat (the three activity counts, `used_chat`, `used_agent`), the CLI (`used_cli`, `totals_by_cli`,
-//! which GitHub keeps out of every other field), code review (`used_copilot_code_review_active` and
-//! `_passive`: a review Copilot wrote on the person's pull request is Copilot output they received) and
-//! the coding agent (`used_copilot_coding_agent`). The period is the report's own
-//! `report_start_day`..`report_end_day` (on the records or the wrapping object) when it states one, else
-//! the days present. Organisation reports attribute a user to every organisation they belong to, so the
-//! same login and day in two organisations' files is one day, not an error.
+//! which GitHub keeps out of every other field), code review the person asked for
+//! (`used_copilot_code_review_active`), the coding agent (`used_copilot_coding_agent`) and agent apps
+//! (`totals_by_copilot_app`, `totals_by_3rd_party_agent`, counted when present and not empty).
+//! `used_copilot_code_review_passive` alone does not: GitHub defines passive users as those "whose
+//! reviews were auto-triggered by a repository or organization policy, with no active signal", so a
+//! policy, not the person, produced it; counting it would make every author in such an organisation a
+//! daily user.
+//!
+//! The period is the report's own `report_start_day`..`report_end_day` (on the records or the wrapping
+//! object) when it states one, else the first to the last day in the whole file; either must cover at
+//! least 28 days (`scored_period`). Organisation reports attribute a user to every organisation they
+//! belong to, so the same login and day in two organisations' files is one day, not an error.
+//!
+//! Read one record at a time (`read_github`): memory holds one entry per person and one per person and
+//! day (to merge organisations), never the records.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
 use super::detect::org_level_refusal;
 use super::fields::parse_iso_date;
-use super::table::{Layout, Problems, decode, json_records, quote, refuse};
-use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
-
-/// Average days per month, to turn "days in the period" into months.
-pub(super) const DAYS_PER_MONTH: f64 = 30.44;
+use super::json::{json_count, json_type, read_json};
+use super::table::{Problems, quote, refuse};
+use super::{
+    DAYS_PER_MONTH, EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow,
+    RowSink, UsageFormat, future_day, scored_period,
+};
 
 /// The activity counts GitHub reports per user and day (summed as the tiebreak).
 const COUNTS: [&str; 3] = [
@@ -32,14 +42,20 @@ const COUNTS: [&str; 3] = [
 ];
 
 /// Surfaces GitHub reports as a yes/no per user and day; any of them makes the day active.
-const FLAGS: [&str; 6] = [
+const FLAGS: [&str; 5] = [
     "used_chat",
     "used_agent",
     "used_cli",
     "used_copilot_code_review_active",
-    "used_copilot_code_review_passive",
     "used_copilot_coding_agent",
 ];
+
+/// Agent-app totals: present and not empty means the person used Copilot through such an app that day.
+const APP_TOTALS: [&str; 2] = ["totals_by_copilot_app", "totals_by_3rd_party_agent"];
+
+/// What to download instead of a file that covers too few days.
+const DOWNLOAD: &str = "download the users-28-day report (Copilot usage metrics), or 28 or more \
+                        users-1-day reports saved into one file";
 
 #[derive(Default)]
 struct GithubSums {
@@ -47,46 +63,25 @@ struct GithubSums {
     events: f64,
 }
 
-/// One person's day: whether it was active and its events (the larger of two organisations' records).
-struct Day {
-    active: bool,
-    events: f64,
+/// One person's day, packed into 16 bytes a day because a million records make a million of them:
+/// (person << 32 | day number) → (events << 1 | active), the larger of two organisations' records.
+type DayKey = u64;
+
+fn day_key(person: usize, day: NaiveDate) -> DayKey {
+    ((person as u64) << 32) | u64::from(day.num_days_from_ce() as u32)
 }
 
 /// State of a GitHub Copilot import, fed one JSON record at a time.
-struct Github {
+struct Github<'s> {
     people: People<GithubSums>,
-    days: HashMap<(usize, NaiveDate), Day>,
-    rows: Vec<RawUsageRow>,
+    days: HashMap<DayKey, u64>,
+    sink: &'s mut dyn RowSink,
+    rows: usize,
+    today: Option<NaiveDate>,
     first: Option<NaiveDate>,
     last: Option<NaiveDate>,
     stated: Option<(NaiveDate, NaiveDate)>,
     org_level: Option<String>,
-}
-
-pub(super) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "true/false",
-        Value::Number(_) => "number",
-        Value::String(_) => "text",
-        Value::Array(_) => "list",
-        Value::Object(_) => "object",
-    }
-}
-
-/// A non-negative whole count; absent or null counts as 0.
-fn json_count(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| format!("{} is not a whole number ≥ 0", quote(&n.to_string()))),
-        Some(other) => Err(format!(
-            "{field} must be a number, not {}",
-            json_type(other)
-        )),
-    }
 }
 
 /// A yes/no field; absent or null is no.
@@ -134,7 +129,7 @@ fn stated_period(
     }
 }
 
-impl Github {
+impl Github<'_> {
     fn widen(&mut self, period: (NaiveDate, NaiveDate)) {
         self.stated = Some(match self.stated {
             Some((s, e)) => (s.min(period.0), e.max(period.1)),
@@ -198,14 +193,14 @@ impl Github {
                 None
             }
         };
-        let mut events = 0.0;
+        let mut events: u64 = 0;
         for field in COUNTS {
             match json_count(obj, field) {
-                Ok(n) => events += n as f64,
+                Ok(n) => events = events.saturating_add(n),
                 Err(m) => problems.at(row, field, m),
             }
         }
-        let mut active = events > 0.0;
+        let mut active = events > 0;
         for field in FLAGS {
             match json_flag(obj, field) {
                 Ok(b) => active |= b,
@@ -218,7 +213,7 @@ impl Github {
             Some(Value::Object(cli)) => {
                 active = true;
                 match json_count(cli, "prompt_count") {
-                    Ok(n) => events += n as f64,
+                    Ok(n) => events = events.saturating_add(n),
                     Err(m) => problems.at(row, "totals_by_cli", m),
                 }
             }
@@ -227,6 +222,16 @@ impl Github {
                 "totals_by_cli",
                 format!("totals_by_cli must be an object, not {}", json_type(other)),
             ),
+        }
+        for field in APP_TOTALS {
+            match obj.get(field) {
+                Some(Value::Array(a)) => active |= !a.is_empty(),
+                Some(Value::Object(o)) => active |= !o.is_empty(),
+                _ => {}
+            }
+        }
+        if let Some(m) = day.and_then(|d| future_day(d, self.today)) {
+            problems.at(row, "day", m);
         }
         let period = match stated_period(obj) {
             Ok(p) => p,
@@ -252,29 +257,31 @@ impl Github {
         }
         let person = self.people.id(&login);
         let sums = &mut self.people.list[person].1;
-        match self.days.entry((person, day)) {
+        let events = events.min(u64::MAX >> 2);
+        match self.days.entry(day_key(person, day)) {
             // The same person and day from a second organisation's file: one day, the larger counts.
             Entry::Occupied(mut e) => {
                 let seen = e.get_mut();
-                if active && !seen.active {
+                if active && *seen & 1 == 0 {
                     sums.active_days += 1;
-                    seen.active = true;
+                    *seen |= 1;
                 }
-                if events > seen.events {
-                    sums.events += events - seen.events;
-                    seen.events = events;
+                if events > *seen >> 1 {
+                    sums.events += (events - (*seen >> 1)) as f64;
+                    *seen = (events << 1) | (*seen & 1);
                 }
             }
             Entry::Vacant(v) => {
-                v.insert(Day { active, events });
+                v.insert((events << 1) | u64::from(active));
                 sums.active_days += u32::from(active);
-                sums.events += events;
+                sums.events += events as f64;
             }
         }
         self.first = Some(self.first.map_or(day, |f| f.min(day)));
         self.last = Some(self.last.map_or(day, |l| l.max(day)));
         if problems.is_empty() {
-            self.rows.push(RawUsageRow {
+            self.rows += 1;
+            self.sink.row(RawUsageRow {
                 row,
                 key: login,
                 raw_json: value.to_string(),
@@ -288,20 +295,38 @@ pub(super) fn is_github_record(obj: &Map<String, Value>) -> bool {
     obj.contains_key("user_login") || obj.contains_key("day")
 }
 
-pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let text = decode(bytes, Layout::Lines)?;
+/// Parses a whole GitHub file in memory, keeping its raw rows (tests and small files).
+pub(super) fn parse_github(
+    bytes: &[u8],
+    today: Option<NaiveDate>,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
+    let mut rows = Vec::new();
+    let (mut parsed, _) = read_github(bytes, today, &mut rows)?;
+    parsed.rows = rows;
+    Ok(parsed)
+}
+
+/// Reads a GitHub file one record at a time, handing its raw rows to `sink`; returns the summary (its
+/// `rows` empty) and how many raw rows went to the sink.
+pub(super) fn read_github(
+    reader: impl std::io::BufRead,
+    today: Option<NaiveDate>,
+    sink: &mut dyn RowSink,
+) -> Result<(ParsedUsage, usize), Vec<ImportProblem>> {
     let mut problems = Problems::default();
     let mut gh = Github {
         people: People::new(),
         days: HashMap::new(),
-        rows: Vec::new(),
+        sink,
+        rows: 0,
+        today,
         first: None,
         last: None,
         stated: None,
         org_level: None,
     };
-    let file = json_records(
-        &text,
+    let file = read_json(
+        reader,
         &is_github_record,
         &mut problems,
         &mut |row, value, problems| gh.record(row, value, problems),
@@ -312,7 +337,7 @@ pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
     if file.records == 0 && problems.is_empty() {
         return refuse(None, None, "the file has no records");
     }
-    match stated_period(&file.envelope) {
+    match stated_period(&file.envelope()) {
         Ok(Some(p)) => gh.widen(p),
         Ok(None) => {}
         Err((field, m)) => problems.push(None, Some(field), m),
@@ -320,10 +345,8 @@ pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
     let (Some(first), Some(last), true) = (gh.first, gh.last, problems.is_empty()) else {
         return Err(problems.into_vec());
     };
-    let (start, end) = match gh.stated {
-        Some((s, e)) => (s.min(first), e.max(last)),
-        None => (first, last),
-    };
+    let (start, end, stated) =
+        scored_period(gh.stated, first, last, DOWNLOAD).map_err(|p| vec![p])?;
     let months = ((end - start).num_days() + 1) as f64 / DAYS_PER_MONTH;
     let employees = gh
         .people
@@ -342,22 +365,23 @@ pub(super) fn parse_github(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProble
             }
         })
         .collect();
-    let period_from = if gh.stated.is_some() {
+    let period_from = if stated {
         "period from the report"
     } else {
         "period from the days present"
     };
-    Ok(ParsedUsage {
+    let parsed = ParsedUsage {
         format: UsageFormat::GithubCopilot,
-        rows: gh.rows,
+        rows: Vec::new(),
         employees,
         period_start: start,
         period_end: end,
         has_hours: false,
         unit_label: "active day per month",
         version: format!("per-user report, {}, {period_from}", file.layout.label()),
-        encoding: text.encoding,
-    })
+        encoding: file.encoding,
+    };
+    Ok((parsed, gh.rows))
 }
 
 #[cfg(test)]
@@ -520,22 +544,110 @@ mod tests {
     }
 
     #[test]
-    fn githubs_own_pretty_printed_example_is_read() {
-        let u = github(&fixture("github_docs_example.json")).unwrap();
-        assert_eq!(u.rows.len(), 1);
+    fn githubs_own_pretty_printed_example_is_read_and_one_day_is_too_short_to_score() {
+        // GitHub's example is one record of one day and states no period: read (the refusal names its
+        // day), but one day cannot give active days per month (it used to score 30.44).
+        let problems = github(&fixture("github_docs_example.json")).unwrap_err();
+        assert_eq!(problems.len(), 1);
         assert_eq!(
-            (u.period_start, u.period_end),
-            (d("2025-10-01"), d("2025-10-01"))
+            problems[0].message,
+            "the file states no period and its days cover only 1 day (2025-10-01 to 2025-10-01); \
+             active days per month need at least 28 days: download the users-28-day report (Copilot \
+             usage metrics), or 28 or more users-1-day reports saved into one file"
         );
-        assert!(u.version.contains("JSON array"), "{}", u.version);
-        assert_eq!(u.encoding, "UTF-8");
-        // One active day in a one-day file; tiebreak = 1 + 1 + 0 counts + 2 CLI prompts.
-        assert!(close(u.employees[0].score, 30.44));
-        assert!(close(u.employees[0].tiebreak, 4.0 * 30.44));
-        // The same record as one pretty-printed object, not in an array.
+        // The same record as one pretty-printed object, not in an array: the same answer.
         let text = String::from_utf8(fixture("github_docs_example.json")).unwrap();
         let object = text.trim().trim_start_matches('[').trim_end_matches(']');
-        assert_eq!(github(object.as_bytes()).unwrap().employees, u.employees);
+        assert_eq!(github(object.as_bytes()).unwrap_err(), problems);
+        // Inside a 28-day report it counts: one active day; tiebreak = 1 + 1 + 0 counts + 2 CLI prompts.
+        let wrapped = format!(
+            "{{\"report_start_day\":\"2025-09-04\",\"report_end_day\":\"2025-10-01\",\"users\":{text}}}"
+        );
+        let u = github(wrapped.as_bytes()).unwrap();
+        assert_eq!(u.rows.len(), 1);
+        assert_eq!(u.encoding, "UTF-8");
+        assert!(close(u.employees[0].score, 30.44 / 28.0));
+        assert!(close(u.employees[0].tiebreak, 4.0 * 30.44 / 28.0));
+    }
+
+    #[test]
+    fn a_file_without_a_period_is_scored_over_the_span_of_its_days() {
+        let rec = |day: &str, login: &str| {
+            format!("{{\"day\":\"{day}\",\"user_login\":\"{login}\",\"used_chat\":true}}\n")
+        };
+        // Three days of data: refused, saying how many days the file covers.
+        let short = [
+            rec("2026-11-02", "a"),
+            rec("2026-11-03", "a"),
+            rec("2026-11-04", "b"),
+        ]
+        .concat();
+        let problems = github(short.as_bytes()).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .contains("only 3 days (2026-11-02 to 2026-11-04)"),
+            "{}",
+            problems[0].message
+        );
+        // 28 days from the first to the last record: scored over those 28 days.
+        let month = [rec("2026-11-01", "a"), rec("2026-11-28", "b")].concat();
+        let u = github(month.as_bytes()).unwrap();
+        assert!(
+            u.version.contains("period from the days present"),
+            "{}",
+            u.version
+        );
+        assert!(close(u.employees[0].score, 30.44 / 28.0));
+    }
+
+    #[test]
+    fn passive_code_review_alone_is_not_a_day_of_use_but_agent_apps_are() {
+        let rec = |login: &str, extra: &str| {
+            format!(
+                "{{\"report_start_day\":\"2026-11-01\",\"report_end_day\":\"2026-11-28\",\"day\":\"2026-11-02\",\"user_login\":\"{login}\",{extra}}}\n"
+            )
+        };
+        let text = [
+            rec("passive", "\"used_copilot_code_review_passive\":true"),
+            rec(
+                "app",
+                "\"totals_by_copilot_app\":[{\"app\":\"copilot-spaces\",\"request_count\":2}]",
+            ),
+            rec(
+                "agent",
+                "\"totals_by_3rd_party_agent\":[{\"agent\":\"claude\",\"session_count\":1}]",
+            ),
+            rec("none", "\"totals_by_3rd_party_agent\":[]"),
+        ]
+        .concat();
+        let u = github(text.as_bytes()).unwrap();
+        let got: Vec<(&str, bool)> = u
+            .employees
+            .iter()
+            .map(|e| (e.key.as_str(), e.score > 0.0))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("passive", false),
+                ("app", true),
+                ("agent", true),
+                ("none", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_day_after_today_is_refused_with_its_row() {
+        let text = "{\"report_start_day\":\"2026-11-01\",\"report_end_day\":\"2026-12-05\",\"day\":\"2026-12-02\",\"user_login\":\"a\",\"used_chat\":true}\n";
+        let problems = super::parse_github(text.as_bytes(), Some(d("2026-12-01"))).unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(1), Some("day"))]);
+        assert_eq!(
+            problems[0].message,
+            "2026-12-02 is in the future (today is 2026-12-01)"
+        );
+        assert!(super::parse_github(text.as_bytes(), Some(d("2026-12-02"))).is_ok());
     }
 
     #[test]
@@ -556,7 +668,8 @@ mod tests {
         let want = [
             ("ide-dev", 2.0),
             ("cli-dev", 3.0),
-            ("reviewer", 2.0),
+            // One day of review they asked for; the passive (policy-triggered) review day does not count.
+            ("reviewer", 1.0),
             ("agent-dev", 1.0),
             ("chatter", 2.0),
             ("idle", 0.0),
@@ -581,12 +694,15 @@ mod tests {
         );
         assert!(close(u.employees[0].score, 30.44 / 28.0));
         assert!(u.version.contains("JSON object"), "{}", u.version);
-        // A one-day report: the day it states is the period.
+        // A one-day report states its day, but one day is too short to give active days per month.
         let one = "{\"report_day\":\"2026-11-02\",\"data\":[{\"day\":\"2026-11-02\",\"user_login\":\"a\",\"used_cli\":true}]}";
-        let u = github(one.as_bytes()).unwrap();
-        assert_eq!(
-            (u.period_start, u.period_end),
-            (d("2026-11-02"), d("2026-11-02"))
+        let problems = github(one.as_bytes()).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .starts_with("the report's period covers only 1 day (2026-11-02 to 2026-11-02)"),
+            "{}",
+            problems[0].message
         );
     }
 

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use super::github::json_type;
-use super::table::{Layout, Problems, decode, json_records, quote, refuse};
+use super::json::{json_type, read_json};
+use super::table::{Problems, quote, refuse};
 use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat};
 
 /// Days before the snapshot in which a last activity counts as "active".
@@ -133,7 +133,6 @@ impl Seats {
 }
 
 pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
-    let text = decode(bytes, Layout::Lines)?;
     let mut problems = Problems::default();
     let mut seats = Seats {
         people: HashMap::new(),
@@ -141,8 +140,8 @@ pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         rows: Vec::new(),
         skipped: 0,
     };
-    let file = json_records(
-        &text,
+    let file = read_json(
+        bytes,
         &is_seat,
         &mut problems,
         &mut |row, value, problems| seats.seat(row, value, problems),
@@ -153,7 +152,7 @@ pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
     // GitHub pages the list (50 seats a page by default): a file with fewer seats than the total it
     // states is a first page, and everyone on the missing pages would count as inactive.
     if let Some(total) = file
-        .envelope
+        .envelope()
         .get("total_seats")
         .and_then(serde_json::Value::as_u64)
         && (file.records as u64) < total
@@ -223,7 +222,7 @@ pub(super) fn parse_seats(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem
         has_hours: false,
         unit_label: "seat active in the last 30 days",
         version,
-        encoding: text.encoding,
+        encoding: file.encoding,
     })
 }
 

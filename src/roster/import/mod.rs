@@ -2,8 +2,9 @@
 //!
 //! A file with any invalid row is refused whole; every problem names the row as a spreadsheet shows it
 //! (header = row 1, first data row = row 2; for NDJSON the line number) and, where it applies, the column.
-//! One file per format (`roster`, `usage_csv`, `github`, `m365`) over the shared CSV machinery (`table`)
-//! and field parsers (`fields`); this file holds the types they all return.
+//! One file per format (`roster`, `usage_csv`, `github`, `m365`, ...) over the shared CSV machinery
+//! (`table`), the one JSON reader (`json`) and field parsers (`fields`); this file holds the types they all
+//! return, the per-day tally of the day-based sources, and `read_usage`, which reads a file of any size.
 
 mod amazon_q;
 mod chatgpt;
@@ -13,6 +14,7 @@ mod fields;
 mod gemini;
 mod github;
 mod github_seats;
+mod json;
 mod m365;
 mod roster;
 mod table;
@@ -21,8 +23,9 @@ mod viva;
 
 pub use roster::parse_roster;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -330,12 +333,12 @@ pub fn parse_usage(
 ) -> Result<ParsedUsage, Vec<ImportProblem>> {
     match format {
         UsageFormat::PlainCsv => usage_csv::parse_plain(bytes, options),
-        UsageFormat::GithubCopilot => github::parse_github(bytes),
+        UsageFormat::GithubCopilot => github::parse_github(bytes, None),
         UsageFormat::GithubSeats => github_seats::parse_seats(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
         UsageFormat::Chatgpt => chatgpt::parse_chatgpt(bytes),
-        UsageFormat::Cursor => cursor::parse_cursor(bytes),
-        UsageFormat::Gemini => gemini::parse_gemini(bytes),
+        UsageFormat::Cursor => cursor::parse_cursor(bytes, options, None),
+        UsageFormat::Gemini => gemini::parse_gemini(bytes, None),
         UsageFormat::AmazonQ => amazon_q::parse_amazon_q(bytes),
         UsageFormat::Viva => viva::parse_viva(bytes),
     }
@@ -359,6 +362,233 @@ pub fn parse_usage_auto(
         None => detect::detect(bytes)?,
     };
     parse_usage(format, bytes, options)
+}
+
+/// Where an importer puts the raw rows it keeps: a list (`parse_usage`), the database in batches as the
+/// file is read (the usage import), or nowhere (a preview, which stores nothing).
+pub trait RowSink {
+    /// Takes one raw row.
+    fn row(&mut self, row: RawUsageRow);
+}
+
+impl RowSink for Vec<RawUsageRow> {
+    fn row(&mut self, row: RawUsageRow) {
+        self.push(row);
+    }
+}
+
+/// A sink that only counts (the preview).
+impl RowSink for usize {
+    fn row(&mut self, _: RawUsageRow) {
+        *self += 1;
+    }
+}
+
+/// How much of a file format detection looks at first.
+const DETECT_PREFIX: u64 = 256 * 1024;
+
+/// Reads a usage file of any size, its format named or (`None`) detected, checking no day lies after
+/// `today` where the source has days: GitHub Copilot reports are read one record at a time and their raw
+/// rows handed to `sink` as they come, so memory grows with people × days, not with the file; the other
+/// formats are read whole (their files are one row per person or per person and month). Returns the
+/// summary (its `rows` empty) and the number of raw rows handed over.
+pub fn read_usage<R: Read + Seek>(
+    format: Option<UsageFormat>,
+    mut file: R,
+    options: &UsageOptions,
+    today: Option<NaiveDate>,
+    sink: &mut dyn RowSink,
+) -> Result<(ParsedUsage, usize), Vec<ImportProblem>> {
+    let io = |e: std::io::Error| {
+        vec![ImportProblem::new(
+            None,
+            None,
+            format!("the file could not be read: {e}"),
+        )]
+    };
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let mut head = Vec::new();
+            (&mut file)
+                .take(DETECT_PREFIX)
+                .read_to_end(&mut head)
+                .map_err(io)?;
+            let whole = (head.len() as u64) < DETECT_PREFIX;
+            if !whole && let Some(cut) = head.iter().rposition(|&b| b == b'\n') {
+                head.truncate(cut + 1);
+            }
+            let found = detect::detect(&head);
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            match found {
+                Ok(f) => f,
+                // A long pretty-printed document: decide on its first record.
+                Err(_)
+                    if !whole && matches!(head.trim_ascii_start().first(), Some(b'[' | b'{')) =>
+                {
+                    let first = first_json_record(BufReader::new(&mut file));
+                    file.seek(SeekFrom::Start(0)).map_err(io)?;
+                    match first {
+                        Some(record) => detect::detect(format!("[{record}]").as_bytes())?,
+                        None => found?,
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if format == UsageFormat::GithubCopilot {
+        return github::read_github(BufReader::new(file), today, sink);
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let mut parsed = match format {
+        UsageFormat::Cursor => cursor::parse_cursor(&bytes, options, today),
+        UsageFormat::Gemini => gemini::parse_gemini(&bytes, today),
+        _ => parse_usage(format, &bytes, options),
+    }?;
+    let rows = std::mem::take(&mut parsed.rows);
+    let n = rows.len();
+    for r in rows {
+        sink.row(r);
+    }
+    Ok((parsed, n))
+}
+
+/// The first record of a JSON file, as text (the file is read to its end).
+fn first_json_record(reader: impl BufRead) -> Option<String> {
+    let mut first = None;
+    let mut problems = table::Problems::default();
+    // The keys that name a person in each JSON source: an object with one is a record, not a wrapper.
+    let is_record = |o: &serde_json::Map<String, serde_json::Value>| {
+        [
+            "user_login",
+            "assignee",
+            "email",
+            "actor",
+            "userPrincipalName",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k))
+    };
+    json::read_json(reader, &is_record, &mut problems, &mut |_, v, _| {
+        if first.is_none() {
+            first = Some(v.to_string());
+        }
+    })
+    .ok()?;
+    first
+}
+
+/// Average days per month, to turn "days in the period" into months.
+pub(super) const DAYS_PER_MONTH: f64 = 30.44;
+
+/// The fewest days a per-day file may cover: a rate "per month" from fewer days would rank a person
+/// active on the only day of a one-day file as 30 days a month.
+pub(super) const MIN_PERIOD_DAYS: i64 = 28;
+
+/// The period a per-day source is scored over, and whether the file stated it: the period the file
+/// states (widened to any day with data outside it), else the first to the last day in the whole file.
+/// Either way it must cover at least 28 days; `download` says what to download instead.
+pub(super) fn scored_period(
+    stated: Option<(NaiveDate, NaiveDate)>,
+    first: NaiveDate,
+    last: NaiveDate,
+    download: &str,
+) -> Result<(NaiveDate, NaiveDate, bool), ImportProblem> {
+    let (start, end) = match stated {
+        Some((s, e)) => (s.min(first), e.max(last)),
+        None => (first, last),
+    };
+    let days = (end - start).num_days() + 1;
+    if days < MIN_PERIOD_DAYS {
+        let which = if stated.is_some() {
+            "the report's period covers"
+        } else {
+            "the file states no period and its days cover"
+        };
+        let noun = if days == 1 { "day" } else { "days" };
+        return Err(ImportProblem::new(
+            None,
+            None,
+            format!(
+                "{which} only {days} {noun} ({start} to {end}); active days per month need at least \
+                 {MIN_PERIOD_DAYS} days: {download}"
+            ),
+        ));
+    }
+    Ok((start, end, stated.is_some()))
+}
+
+/// A day after today (in the study's time zone) is a typing or export error, never usage.
+pub(super) fn future_day(day: NaiveDate, today: Option<NaiveDate>) -> Option<String> {
+    today
+        .filter(|t| day > *t)
+        .map(|t| format!("{day} is in the future (today is {t})"))
+}
+
+#[derive(Default)]
+struct DaySums {
+    days: u32,
+    count: f64,
+}
+
+/// Active days and activity counts per person, each day counted once whatever the surfaces or records.
+pub(super) struct DayTally {
+    people: People<DaySums>,
+    active: HashSet<(usize, NaiveDate)>,
+    pub(super) first: Option<NaiveDate>,
+    pub(super) last: Option<NaiveDate>,
+}
+
+impl DayTally {
+    pub(super) fn new() -> Self {
+        DayTally {
+            people: People::new(),
+            active: HashSet::new(),
+            first: None,
+            last: None,
+        }
+    }
+
+    /// One record of `key` on `day`: active or not, with `count` activities.
+    pub(super) fn add(&mut self, key: &str, day: NaiveDate, active: bool, count: f64) {
+        let p = self.people.id(key);
+        self.first = Some(self.first.map_or(day, |f| f.min(day)));
+        self.last = Some(self.last.map_or(day, |l| l.max(day)));
+        let fresh = active && self.active.insert((p, day));
+        let sums = &mut self.people.list[p].1;
+        sums.count += count;
+        if fresh {
+            sums.days += 1;
+        }
+    }
+
+    /// Active days per month (score and active days) and counts per month (tiebreak) over `start..=end`.
+    pub(super) fn employees(
+        self,
+        kind: KeyKind,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Vec<EmployeeUsage> {
+        let months = ((end - start).num_days() + 1) as f64 / DAYS_PER_MONTH;
+        self.people
+            .list
+            .into_iter()
+            .map(|(key, s)| {
+                let days = f64::from(s.days) / months;
+                EmployeeUsage {
+                    key,
+                    key_kind: kind,
+                    score: days,
+                    tiebreak: s.count / months,
+                    active_days: Some(days),
+                    units: days,
+                    gross_hours_month: None,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Per-person sums, indexed by first appearance.
@@ -449,5 +679,40 @@ mod tests {
             Ok(UsageFormat::GithubCopilot)
         );
         assert!("xlsx".parse::<UsageFormat>().unwrap_err().contains("xlsx"));
+    }
+
+    #[test]
+    fn a_long_pretty_printed_report_is_detected_and_its_rows_go_to_the_sink() {
+        // Longer than the 256 KiB detection looks at, so its first record decides the format.
+        let record = |i: usize| {
+            format!(
+                "  {{\n    \"report_start_day\": \"2026-11-01\",\n    \"report_end_day\": \"2026-11-28\",\n    \"day\": \"2026-11-{:02}\",\n    \"user_login\": \"u{}\",\n    \"used_chat\": true,\n    \"totals_by_ide\": [{{\"ide\": \"vscode\"}}]\n  }}",
+                1 + i % 28,
+                i % 100
+            )
+        };
+        let n = 2_000;
+        let text = format!(
+            "[\n{}\n]\n",
+            (0..n).map(record).collect::<Vec<_>>().join(",\n")
+        );
+        assert!(text.len() as u64 > DETECT_PREFIX);
+        let mut rows = 0usize;
+        let (parsed, handed) = read_usage(
+            None,
+            std::io::Cursor::new(text.into_bytes()),
+            &UsageOptions::default(),
+            Some(test_util::today()),
+            &mut rows,
+        )
+        .unwrap();
+        assert_eq!(parsed.format, UsageFormat::GithubCopilot);
+        assert_eq!((handed, rows), (n, n));
+        assert!(
+            parsed.rows.is_empty(),
+            "the rows went to the sink, not the summary"
+        );
+        assert_eq!(parsed.employees.len(), 100);
+        assert!(parsed.version.contains("JSON array"), "{}", parsed.version);
     }
 }

@@ -1,5 +1,5 @@
-//! The shared machinery of the CSV and NDJSON formats: decoding, spreadsheet row numbers, the header and
-//! its columns, raw rows kept as JSON, and the capped list of problems.
+//! The shared machinery of the CSV formats: decoding, spreadsheet row numbers, the header and its
+//! columns, raw rows kept as JSON, and the capped list of problems (JSON is read by `json`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -7,13 +7,16 @@ use std::collections::HashMap;
 use csv::{ReaderBuilder, StringRecord};
 
 use super::ImportProblem;
+/// Detection looks for the same wrapper keys as the JSON reader.
+pub(super) use super::json::WRAPPER_KEYS;
 
 /// At most this many problems are listed; the rest are only counted, so a wrong file stays readable.
 const MAX_PROBLEMS: usize = 200;
 /// Quoted user text is cut to this many characters so one huge cell cannot flood the list.
 const QUOTE_MAX: usize = 60;
 
-const UTF16_MESSAGE: &str = "the file is UTF-16; save it as UTF-8 (CSV UTF-8) and upload again";
+pub(super) const UTF16_MESSAGE: &str =
+    "the file is UTF-16; save it as UTF-8 (CSV UTF-8) and upload again";
 
 /// Collects problems up to the cap and counts the rest.
 #[derive(Default)]
@@ -81,11 +84,10 @@ pub(super) fn quote(s: &str) -> String {
     }
 }
 
-/// How rows are numbered when locating an encoding error.
+/// How rows are numbered when locating an encoding error (JSON has its own reader, `json`).
 #[derive(Clone, Copy)]
 pub(super) enum Layout {
     Csv,
-    Lines,
 }
 
 /// A file decoded to text: the text without BOM, and the encoding it was read in.
@@ -136,7 +138,8 @@ pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<Decoded<'_>, Vec<Im
         }),
         Err(e) => {
             let at = e.valid_up_to();
-            if matches!(layout, Layout::Csv) && !bom {
+            let Layout::Csv = layout;
+            if !bom {
                 let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
                 // Bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D are unassigned in Windows-1252: another encoding.
                 if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
@@ -146,16 +149,9 @@ pub(super) fn decode(bytes: &[u8], layout: Layout) -> Result<Decoded<'_>, Vec<Im
                     });
                 }
             }
-            let row = match layout {
-                Layout::Csv => csv_row_at(bytes, at),
-                Layout::Lines => 1 + newlines(&bytes[..at]),
-            };
-            let message = match layout {
-                Layout::Csv => format!(
-                    "row {row} is neither UTF-8 nor Windows-1252; save the file as CSV UTF-8"
-                ),
-                Layout::Lines => format!("row {row} is not valid UTF-8; save the file as UTF-8"),
-            };
+            let row = csv_row_at(bytes, at);
+            let message =
+                format!("row {row} is neither UTF-8 nor Windows-1252; save the file as CSV UTF-8");
             refuse(Some(row), None, message)
         }
     }
@@ -431,193 +427,6 @@ impl<'a> Table<'a> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON reading
-// ---------------------------------------------------------------------------------------------
-
-/// Keys under which a wrapping object carries its record list: Microsoft Graph (`value`), GitHub seat
-/// assignments (`seats`), Cursor's Admin API (`data`), Google's Reports API (`items`).
-pub(super) const WRAPPER_KEYS: [&str; 4] = ["value", "seats", "data", "items"];
-
-/// How the JSON file was laid out, said on the result page as the "version" of the source read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum JsonLayout {
-    /// One JSON value per line.
-    Lines,
-    /// One JSON array of records.
-    Array,
-    /// One object wrapping the record list (`{"seats": [...]}`), or several such pages.
-    Wrapped,
-    /// One record, or several pretty-printed values one after another.
-    Document,
-}
-
-impl JsonLayout {
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            JsonLayout::Lines => "NDJSON",
-            JsonLayout::Array => "JSON array",
-            JsonLayout::Wrapped => "JSON object",
-            JsonLayout::Document => "JSON document",
-        }
-    }
-}
-
-/// What `json_records` found around the records.
-#[derive(Debug)]
-pub(super) struct JsonFile {
-    /// The layout read.
-    pub(super) layout: JsonLayout,
-    /// Every scalar field of the wrapping object(s), e.g. `report_start_day` or `total_seats`; the first
-    /// page's value wins.
-    pub(super) envelope: serde_json::Map<String, serde_json::Value>,
-    /// Records handed to the callback.
-    pub(super) records: usize,
-}
-
-/// The record list of an object that wraps one: a known wrapper key, or else the only field holding a
-/// list of objects when the object is not itself a record (`is_record` says which objects are).
-fn wrapped_list<'v>(
-    obj: &'v serde_json::Map<String, serde_json::Value>,
-    is_record: &dyn Fn(&serde_json::Map<String, serde_json::Value>) -> bool,
-) -> Option<&'v str> {
-    use serde_json::Value;
-    if is_record(obj) {
-        return None;
-    }
-    if let Some(k) = WRAPPER_KEYS
-        .iter()
-        .find(|k| matches!(obj.get(**k), Some(Value::Array(_))))
-    {
-        return obj.get_key_value(*k).map(|(k, _)| k.as_str());
-    }
-    let mut lists = obj.iter().filter(|(_, v)| match v {
-        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_object),
-        _ => false,
-    });
-    match (lists.next(), lists.next()) {
-        (Some((k, _)), None) => Some(k.as_str()),
-        _ => None,
-    }
-}
-
-/// Reads a JSON file in any of the shapes vendors and their tools produce — NDJSON, one array, one object
-/// wrapping the list, pages of such objects (one per line, in an array, or pretty-printed one after
-/// another), or a single pretty-printed record — and hands each record to `each` with its row: the line
-/// for NDJSON, else its 1-based position among the records. `is_record` tells a record from a wrapper
-/// (e.g. a GitHub record has `user_login`). Lines are read one at a time, so NDJSON streams.
-pub(super) fn json_records(
-    text: &str,
-    is_record: &dyn Fn(&serde_json::Map<String, serde_json::Value>) -> bool,
-    problems: &mut Problems,
-    each: &mut dyn FnMut(usize, serde_json::Value, &mut Problems),
-) -> Result<JsonFile, Vec<ImportProblem>> {
-    use serde_json::Value;
-    let mut file = JsonFile {
-        layout: JsonLayout::Document,
-        envelope: serde_json::Map::new(),
-        records: 0,
-    };
-    // Flattens one top-level value: a wrapper gives its list (and envelope), anything else is a record.
-    let mut top =
-        |value: Value, line: Option<usize>, file: &mut JsonFile, problems: &mut Problems| {
-            let list_key = match &value {
-                Value::Object(obj) => wrapped_list(obj, is_record).map(str::to_owned),
-                _ => None,
-            };
-            match (value, list_key) {
-                (Value::Object(mut obj), Some(key)) => {
-                    let Some(Value::Array(items)) = obj.remove(&key) else {
-                        return;
-                    };
-                    for (k, v) in obj {
-                        if !v.is_array() && !v.is_object() {
-                            file.envelope.entry(k).or_insert(v);
-                        }
-                    }
-                    for item in items {
-                        file.records += 1;
-                        each(file.records, item, problems);
-                    }
-                }
-                (value, _) => {
-                    file.records += 1;
-                    each(line.unwrap_or(file.records), value, problems);
-                }
-            }
-        };
-    let trimmed = text.trim_start();
-    let first_line = trimmed.lines().next().unwrap_or("").trim();
-    if trimmed.starts_with('[') {
-        let items = match serde_json::from_str::<Vec<Value>>(text) {
-            Ok(items) => items,
-            Err(e) => {
-                return refuse(
-                    Some(e.line()),
-                    None,
-                    format!("the file is not valid JSON: {e}"),
-                );
-            }
-        };
-        file.layout = JsonLayout::Array;
-        for item in items {
-            let wraps = matches!(&item, Value::Object(o) if wrapped_list(o, is_record).is_some());
-            if wraps {
-                file.layout = JsonLayout::Wrapped;
-            }
-            top(item, None, &mut file, problems);
-        }
-    } else if serde_json::from_str::<Value>(first_line).is_ok_and(|v| v.is_object()) {
-        // NDJSON (records, or pages of a wrapper one per line): each line on its own.
-        file.layout = JsonLayout::Lines;
-        for (i, line) in text.split('\n').enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(line) {
-                Ok(v) => {
-                    if matches!(&v, Value::Object(o) if wrapped_list(o, is_record).is_some()) {
-                        file.layout = JsonLayout::Wrapped;
-                    }
-                    top(v, Some(i + 1), &mut file, problems);
-                }
-                Err(e) => problems.push(
-                    Some(i + 1),
-                    None,
-                    format!("the line is not valid JSON: {e}"),
-                ),
-            }
-        }
-    } else {
-        // Pretty-printed: one value, or several one after another (`gh api --paginate`).
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        let mut values = 0;
-        loop {
-            let at = stream.byte_offset();
-            match stream.next() {
-                None => break,
-                Some(Ok(v)) => {
-                    values += 1;
-                    if matches!(&v, Value::Object(o) if wrapped_list(o, is_record).is_some()) {
-                        file.layout = JsonLayout::Wrapped;
-                    }
-                    top(v, None, &mut file, problems);
-                }
-                Some(Err(e)) => {
-                    // serde_json counts lines over the whole input; `at` is where this value began.
-                    let line = e.line().max(1 + newlines(&text.as_bytes()[..at]));
-                    return refuse(Some(line), None, format!("the file is not valid JSON: {e}"));
-                }
-            }
-        }
-        if values == 0 {
-            return refuse(None, None, "the file is empty");
-        }
-    }
-    Ok(file)
-}
-
 /// Serialises CSV records as JSON objects keyed by the header, without building a `serde_json::Value`.
 pub(super) struct RawJson {
     /// Header names already JSON-encoded (with quotes), made unique so no column is lost.
@@ -844,70 +653,5 @@ mod tests {
         assert_eq!(v["a"], "x\"\\\n\t\u{1}");
         assert_eq!(v["a (2)"], "y");
         assert_eq!(v["column 3"], "z");
-    }
-
-    /// (layout, envelope keys, (row, login) of each record) of a JSON file.
-    fn read_json(text: &str) -> (JsonLayout, Vec<String>, Vec<(usize, String)>) {
-        let mut got = Vec::new();
-        let mut problems = Problems::default();
-        let is_record = |o: &serde_json::Map<String, Value>| o.contains_key("login");
-        let file = json_records(text, &is_record, &mut problems, &mut |row, v, _| {
-            got.push((row, v["login"].as_str().unwrap_or("?").to_owned()));
-        })
-        .unwrap();
-        assert!(problems.is_empty());
-        assert_eq!(file.records, got.len());
-        (file.layout, file.envelope.keys().cloned().collect(), got)
-    }
-
-    #[test]
-    fn json_records_are_found_in_every_layout() {
-        let rec = |l: &str| format!("{{\"login\":\"{l}\"}}");
-        let (a, b) = (rec("a"), rec("b"));
-        let two = vec![(1, "a".to_string()), (2, "b".to_string())];
-        assert_eq!(read_json(&format!("{a}\n{b}\n")).2, two);
-        assert_eq!(read_json(&format!("{a}\n\n{b}\n")).2[1], (3, "b".into()));
-        assert_eq!(read_json(&format!("{a}\n{b}")).0, JsonLayout::Lines);
-        let (layout, _, got) = read_json(&format!("[\n  {a},\n  {b}\n]"));
-        assert_eq!((layout, got), (JsonLayout::Array, two.clone()));
-        let (layout, env, got) =
-            read_json(&format!("{{\"value\":[{a},{b}],\"@odata.context\":\"x\"}}"));
-        assert_eq!(
-            (layout, env, got),
-            (
-                JsonLayout::Wrapped,
-                vec!["@odata.context".into()],
-                two.clone()
-            )
-        );
-        // Pages: in an array, one per line, pretty-printed one after another.
-        let page = |r: &str| format!("{{\"total\":1,\"seats\":[{r}]}}");
-        for text in [
-            format!("[{},{}]", page(&a), page(&b)),
-            format!("{}\n{}\n", page(&a), page(&b)),
-            format!("{{\n \"seats\": [{a}]\n}}\n{{\n \"seats\": [{b}]\n}}\n"),
-        ] {
-            let (layout, _, got) = read_json(&text);
-            assert_eq!((layout, got), (JsonLayout::Wrapped, two.clone()), "{text}");
-        }
-        // One pretty-printed record; an unknown key holding the only list of objects.
-        assert_eq!(
-            read_json("{\n  \"login\": \"a\"\n}\n").2,
-            vec![(1, "a".into())]
-        );
-        let (_, env, got) = read_json(&format!(
-            "{{\"report_day\":\"2026-11-02\",\"users\":[{a}]}}"
-        ));
-        assert_eq!((env, got.len()), (vec!["report_day".into()], 1));
-        // Broken JSON names the line.
-        let mut problems = Problems::default();
-        let err = json_records(
-            "{\n \"login\": \"a\"\n}\n{\n \"login\" \"b\"\n}",
-            &|_| true,
-            &mut problems,
-            &mut |_, _, _| {},
-        )
-        .unwrap_err();
-        assert_eq!(err[0].row, Some(5));
     }
 }
