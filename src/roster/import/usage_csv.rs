@@ -136,7 +136,7 @@ pub(super) fn parse_plain(
             ),
             Some(Month::Short(d)) => {
                 any_short = true;
-                short_dates.see(period, d);
+                short_dates.see(period, d, row, "period");
             }
             Some(Month::Known(..)) => {}
         }
@@ -219,10 +219,7 @@ pub(super) fn parse_plain(
         let (y, m) = match p.month {
             Month::Known(y, m) => (y, m),
             Month::Short(d) => match &date_order {
-                Err(message) => {
-                    problems.push(None, Some("period"), message.clone());
-                    return Err(problems.into_vec());
-                }
+                Err(problem) => return Err(vec![problem.clone()]),
                 Ok(o) => match d.date(*o) {
                     Some(date) => (date.year(), date.month()),
                     None => {
