@@ -192,6 +192,124 @@ pub(super) fn without_time(s: &str) -> &str {
     }
 }
 
+/// A date cell before the file's day/month order is known: ISO (a time after it dropped) or a short date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DateCell {
+    Day(NaiveDate),
+    Short(ShortDate),
+}
+
+impl DateCell {
+    /// `None` when the (trimmed, non-empty) text is no date of either form.
+    pub(super) fn read(s: &str) -> Option<DateCell> {
+        let s = s.trim();
+        if let Some(d) = parse_iso_date(without_time(s)) {
+            return Some(DateCell::Day(d));
+        }
+        ShortDate::parse(s).map(DateCell::Short)
+    }
+
+    /// The date once the file's order is known (`None` for a short date if it is not, or no such day).
+    pub(super) fn date(self, order: Option<DateOrder>) -> Option<NaiveDate> {
+        match (self, order) {
+            (DateCell::Day(d), _) => Some(d),
+            (DateCell::Short(d), Some(o)) => d.date(o),
+            (DateCell::Short(_), None) => None,
+        }
+    }
+
+    /// The message for a short date that does not exist in the file's order.
+    pub(super) fn no_such_day(self, order: Option<DateOrder>) -> String {
+        let how = match order {
+            Some(DateOrder::Dmy) => "day/month/year",
+            _ => "month/day/year",
+        };
+        match self {
+            DateCell::Short(d) => format!("{} is not a date as {how}", quote(&d.to_string())),
+            DateCell::Day(d) => format!("{d} is not a date"),
+        }
+    }
+}
+
+/// "… is not a date in the form YYYY-MM-DD (or …)", for a cell `DateCell::read` refused.
+pub(super) fn not_a_date(s: &str) -> String {
+    format!(
+        "{} is not a date in the form YYYY-MM-DD (or day, month and year as a spreadsheet writes them)",
+        quote(s.trim())
+    )
+}
+
+/// Decimals in a file: with a point, or — in a `;`-separated file, as Excel writes in locales whose
+/// decimal separator is the comma — with a comma. A file writing both, or a number with both marks
+/// (a thousands separator), is ambiguous and refused rather than guessed.
+pub(super) struct Decimals {
+    semicolon: bool,
+    comma: Option<Seen>,
+    point: Option<Seen>,
+}
+
+impl Decimals {
+    /// For a file whose column separator is `delimiter`.
+    pub(super) fn new(delimiter: u8) -> Self {
+        Decimals {
+            semicolon: delimiter == b';',
+            comma: None,
+            point: None,
+        }
+    }
+
+    /// A number ≥ 0; the error says what is wrong (the caller names row and column).
+    pub(super) fn read(&mut self, s: &str, row: usize, column: &str) -> Result<f64, String> {
+        let s = s.trim();
+        let (commas, points) = (s.matches(',').count(), s.matches('.').count());
+        let keep = || Some((s.to_owned(), row, column.to_owned()));
+        match (commas, points) {
+            (0, _) => {
+                if points == 1 && self.point.is_none() {
+                    self.point = keep();
+                }
+                parse_decimal(s).map_err(|_| format!("{} is not a number ≥ 0", quote(s)))
+            }
+            (1, 0) if self.semicolon => {
+                if self.comma.is_none() {
+                    self.comma = keep();
+                }
+                parse_decimal(&s.replace(',', "."))
+                    .map_err(|_| format!("{} is not a number ≥ 0", quote(s)))
+            }
+            (1, 0) => Err(format!(
+                "{} has a decimal comma in a comma-separated file, where it can't be told from a \
+                 column break; write decimals with a point, e.g. {}",
+                quote(s),
+                quote(&s.replace(',', "."))
+            )),
+            _ => Err(format!(
+                "{} has a thousands separator or several decimal marks; write the number without \
+                 thousands separators",
+                quote(s)
+            )),
+        }
+    }
+
+    /// A whole-file problem when decimals were written both ways.
+    pub(super) fn check(&self) -> Option<ImportProblem> {
+        let (Some(c), Some(p)) = (&self.comma, &self.point) else {
+            return None;
+        };
+        Some(ImportProblem::new(
+            None,
+            None,
+            format!(
+                "the file writes decimals with a comma, e.g. {}, and with a point, e.g. {}; a point may \
+                 be a thousands separator here, so the numbers can't be read safely: export the file \
+                 again with one decimal separator",
+                shown(c),
+                shown(p)
+            ),
+        ))
+    }
+}
+
 /// A strict YYYY-MM-DD date (chrono alone would also take "2020-1-5").
 pub(super) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
@@ -394,5 +512,29 @@ mod tests {
         assert_eq!(without_time("2026-11-30 08:15:00.000"), "2026-11-30");
         assert_eq!(without_time("30 Nov 2026"), "30 Nov 2026");
         assert_eq!(without_time("30/11/2026 soon"), "30/11/2026 soon");
+    }
+
+    #[test]
+    fn decimal_commas_are_read_only_where_the_separator_is_a_semicolon() {
+        let mut semi = Decimals::new(b';');
+        assert_eq!(semi.read("1,5", 2, "h"), Ok(1.5));
+        assert_eq!(semi.read("2", 3, "h"), Ok(2.0));
+        assert!(semi.check().is_none());
+        assert!(
+            semi.read("1.234,5", 4, "h")
+                .unwrap_err()
+                .contains("thousands")
+        );
+        assert_eq!(semi.read("0.5", 5, "h"), Ok(0.5));
+        let both = semi.check().unwrap().message;
+        assert!(
+            both.contains("\"1,5\" (row 2, column h)")
+                && both.contains("\"0.5\" (row 5, column h)"),
+            "{both}"
+        );
+        let mut comma = Decimals::new(b',');
+        assert!(comma.read("1,5", 2, "h").unwrap_err().contains("\"1.5\""));
+        assert_eq!(comma.read("1.5", 2, "h"), Ok(1.5));
+        assert!(comma.read("-1", 2, "h").is_err());
     }
 }

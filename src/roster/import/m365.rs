@@ -23,12 +23,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use csv::StringRecord;
 use serde_json::Value;
 
 use super::cursor::{json_records, json_type, loose};
-use super::fields::{ShortDate, ShortDates, first_row, parse_iso_date, without_time};
+use super::fields::{DateCell, ShortDates, first_row, not_a_date};
 use super::table::{Layout, Problems, RawJson, Table, decode, quote, refuse};
 use super::{ImportProblem, ParsedUsage, UsageOptions};
 
@@ -85,40 +84,13 @@ fn classify(name: &str) -> Field {
     }
 }
 
-/// A date cell before the file's day/month order is known.
-#[derive(Debug, Clone, Copy)]
-enum Cell {
-    Empty,
-    Day(NaiveDate),
-    /// d/m/yyyy or m/d/yyyy as Excel writes it in the locale's short form (see `fields::ShortDate`).
-    Short(ShortDate),
-}
-
-impl Cell {
-    fn read(s: &str) -> Result<Cell, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Ok(Cell::Empty);
-        }
-        if let Some(d) = parse_iso_date(without_time(s)) {
-            return Ok(Cell::Day(d));
-        }
-        ShortDate::parse(s).map(Cell::Short).ok_or_else(|| {
-            format!(
-                "{} is not a date in the form YYYY-MM-DD (or day and month as a spreadsheet writes them)",
-                quote(s)
-            )
-        })
-    }
-}
-
 /// One user of the report, before the date order and the period are known.
 struct M365User {
     row: usize,
     key: String,
     raw_json: String,
     /// (column name id, what it is, the date).
-    dates: Vec<(usize, Field, Cell)>,
+    dates: Vec<(usize, Field, DateCell)>,
     active_days: Option<u64>,
     prompts_all: Option<u64>,
     prompts_chat: Option<u64>,
@@ -235,15 +207,16 @@ impl M365 {
                 let n = count(problems);
                 user.prompts_chat = Some(user.prompts_chat.unwrap_or(0) + n.unwrap_or(0));
             }
-            Field::Refresh | Field::LastAny | Field::LastApp => match Cell::read(value) {
-                Ok(cell) => {
-                    if let Cell::Short(d) = cell {
+            Field::Refresh | Field::LastAny | Field::LastApp if value.is_empty() => {}
+            Field::Refresh | Field::LastAny | Field::LastApp => match DateCell::read(value) {
+                Some(cell) => {
+                    if let DateCell::Short(d) = cell {
                         self.shorts.see(value, d, row, name);
                     }
                     let id = self.name_id(name);
                     user.dates.push((id, field, cell));
                 }
-                Err(m) => problems.at(row, name, m),
+                None => problems.at(row, name, not_a_date(value)),
             },
             Field::Other => {}
         }

@@ -3,12 +3,11 @@
 use chrono::NaiveDate;
 
 use super::super::cursor::DAYS_PER_MONTH;
-use super::super::table::{Problems, quote};
+use super::super::table::Problems;
 use super::super::{
-    DateOrder, EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat,
-    UsageOptions,
+    EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, RawUsageRow, UsageFormat, UsageOptions,
 };
-use super::{Cell, Field, M365, NEVER_ACTIVE};
+use super::{Field, M365, NEVER_ACTIVE};
 
 /// The report's period and every person's score, once all rows are read.
 pub(super) fn finish(
@@ -34,24 +33,8 @@ pub(super) fn finish(
     for u in &report.users {
         let mut mine = Vec::with_capacity(u.dates.len());
         for &(id, field, cell) in &u.dates {
-            let date = match (cell, order) {
-                (Cell::Empty, _) => continue,
-                (Cell::Day(d), _) => Some(d),
-                (Cell::Short(d), Some(o)) => d.date(o),
-                (Cell::Short(_), None) => None,
-            };
-            let Some(date) = date else {
-                if let (Cell::Short(d), Some(o)) = (cell, order) {
-                    let how = match o {
-                        DateOrder::Dmy => "day/month/year",
-                        DateOrder::Mdy => "month/day/year",
-                    };
-                    problems.at(
-                        u.row,
-                        &names[id],
-                        format!("{} is not a date as {how}", quote(&d.to_string())),
-                    );
-                }
+            let Some(date) = cell.date(order) else {
+                problems.at(u.row, &names[id], cell.no_such_day(order));
                 continue;
             };
             if field == Field::Refresh {
