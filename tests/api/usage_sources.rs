@@ -370,6 +370,15 @@ async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read()
     );
 }
 
+/// The value of a hidden field of the page's form.
+fn hidden(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no hidden field {name}"))
+        .to_owned()
+}
+
 /// Previews GitHub's 28-day report for the study; the preview page.
 async fn preview_github(app: &TestApp, id: i64) -> String {
     let r = app
@@ -402,19 +411,43 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
     let pending = app.state.config.data_dir.join("pending-usage");
     let held = || std::fs::read_dir(&pending).unwrap().count();
     assert_eq!(held(), 1, "the upload waits for the confirmation");
-    let token = html
-        .split("name=\"token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let confirm = [
-        ("token", token.as_str()),
-        ("format", "github"),
-        ("filename", "users-28-day.ndjson"),
+    // The confirmation as the preview's form sends it.
+    let fields = [
+        "token",
+        "format",
+        "date_order",
+        "hours_per_unit",
+        "filename",
+        "seal",
     ];
+    let values: Vec<String> = fields.iter().map(|f| hidden(&html, f)).collect();
+    let confirm: Vec<(&str, &str)> = fields
+        .iter()
+        .copied()
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    // A hidden choice changed on the way (another format, another date order) imports nothing.
+    for (field, value) in [
+        ("format", "csv"),
+        ("date_order", "mdy"),
+        ("filename", "x.csv"),
+    ] {
+        let tampered: Vec<(&str, &str)> = confirm
+            .iter()
+            .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+            .collect();
+        let page = app
+            .follow(
+                app.post(&format!("/studies/{id}/usage/confirm"), &tampered)
+                    .await,
+            )
+            .await;
+        assert!(
+            page.contains("does not match the preview"),
+            "{field}: {page}"
+        );
+        assert_eq!(imports(&app, id).await, 0, "{field}");
+    }
     let page = app
         .post_ok(&format!("/studies/{id}/usage/confirm"), &confirm)
         .await;
