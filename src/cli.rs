@@ -253,6 +253,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 info.study_name, info.study_id
             );
             println!(
+                "  study to try the usage import preview: id {} (roster loaded, no usage yet): \
+                 /studies/{}/usage with one of these files:",
+                info.preview_study_id, info.preview_study_id
+            );
+            for file in &info.examples {
+                println!("    {}", file.display());
+            }
+            println!(
                 "  study in collection: id {} (its invitations are .eml files in the mail folder)",
                 info.collection_study_id
             );
