@@ -178,11 +178,7 @@ pub(super) fn parse_chatgpt(
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
-    let order = if shorts.is_empty() {
-        None
-    } else {
-        Some(shorts.order(options.date_order).map_err(|p| vec![p])?)
-    };
+    let order = shorts.order_if_any(options.date_order)?;
     let mut seen: HashMap<(usize, NaiveDate), (usize, usize)> = HashMap::new();
     let mut active_periods: HashSet<(usize, NaiveDate)> = HashSet::new();
     let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);

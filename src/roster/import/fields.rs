@@ -114,6 +114,17 @@ impl ShortDates {
         self.example.is_none()
     }
 
+    /// The file's order when it has short dates (`None` when it has none), or why it cannot be decided.
+    pub(super) fn order_if_any(
+        &self,
+        chosen: Option<DateOrder>,
+    ) -> Result<Option<DateOrder>, Vec<ImportProblem>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        self.order(chosen).map(Some).map_err(|p| vec![p])
+    }
+
     /// The file's order, or why it cannot be decided.
     pub(super) fn order(&self, chosen: Option<DateOrder>) -> Result<DateOrder, ImportProblem> {
         let found = match (&self.day_first, &self.month_first) {

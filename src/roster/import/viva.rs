@@ -146,11 +146,7 @@ pub(super) fn parse_viva(
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
-    let order = if shorts.is_empty() {
-        None
-    } else {
-        Some(shorts.order(options.date_order).map_err(|p| vec![p])?)
-    };
+    let order = shorts.order_if_any(options.date_order)?;
     let date_name = &header[date_col];
     let person_name = &header[person_col];
     let mut seen: HashMap<(usize, NaiveDate), usize> = HashMap::new();

@@ -17,16 +17,7 @@ pub(super) fn finish(
 ) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let mut problems = Problems::default();
     let names = &report.names;
-    let order = if report.shorts.is_empty() {
-        None
-    } else {
-        Some(
-            report
-                .shorts
-                .order(options.date_order)
-                .map_err(|p| vec![p])?,
-        )
-    };
+    let order = report.shorts.order_if_any(options.date_order)?;
     // Every date resolved: (user index, field, date).
     let mut dates: Vec<Vec<(Field, NaiveDate)>> = Vec::with_capacity(report.users.len());
     let (mut refresh, mut latest): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
