@@ -59,7 +59,20 @@ pub(super) fn finish(
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
-    for (u, _) in report.users.iter().zip(&dates) {
+    for u in &report.users {
+        // A last activity after the report was refreshed is a date in the future of the report: a
+        // mis-read date (or a hand edit), never real use.
+        for &(id, field, cell) in &u.dates {
+            if let (Some(r), Some(d), true) = (refresh, cell.date(order), field != Field::Refresh)
+                && d > r
+            {
+                problems.at(
+                    u.row,
+                    &names[id],
+                    format!("{d} is after the report's refresh date {r}"),
+                );
+            }
+        }
         if let Some(n) = u.active_days
             && n > u64::from(days)
         {

@@ -395,3 +395,21 @@ fn m365_problems() {
         vec![(Some(1), Some("copilotActivityUserDetailsByPeriod"))]
     );
 }
+
+#[test]
+fn a_last_activity_after_the_refresh_date_is_refused_with_its_row() {
+    let text = String::from_utf8(V1.to_vec()).unwrap();
+    // Dee's Word date moved a month into the future of the report.
+    let later = text.replacen(",2026-11-25,,,2026-11-25,", ",2026-11-25,,,2026-12-25,", 1);
+    let problems = parse(later.as_bytes()).unwrap_err();
+    assert_eq!(
+        places(&problems),
+        vec![(Some(5), Some("Word Copilot Last Activity Date"))]
+    );
+    assert!(
+        problems[0]
+            .message
+            .contains("2026-12-25 is after the report's refresh date 2026-11-30"),
+        "{problems:?}"
+    );
+}
