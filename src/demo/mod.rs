@@ -44,6 +44,8 @@ pub struct DemoInfo {
     pub study_id: i64,
     /// The study's name.
     pub study_name: String,
+    /// What the setup study's usage import read: source, variant and encoding.
+    pub usage_read: String,
     /// A study in setup with its roster and no usage: where the admin tries the import preview.
     pub preview_study_id: i64,
     /// The example usage files written into the demo folder, for that preview.
@@ -253,7 +255,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     let today = state.clock.now().date_naive();
     // Start on the Monday of this week, so the demo sits in its setup weeks.
     let start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let study = study_in_setup(
+    let (study, usage_read) = study_in_setup(
         state,
         &system,
         [
@@ -323,7 +325,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     // Created last, so the replayed studies keep their ids (and their fixed ping schedules). A study
     // with its roster and no usage yet: the admin tries the import preview on it with the example
     // files written into the demo folder.
-    let preview = study_in_setup(
+    let (preview, _) = study_in_setup(
         state,
         &system,
         [
@@ -354,6 +356,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     Ok(DemoInfo {
         study_id: id.0,
         study_name: study.name,
+        usage_read: usage_read.unwrap_or_default(),
         preview_study_id: preview.id.0,
         examples,
         collection_study_id: collection,
@@ -381,7 +384,7 @@ async fn study_in_setup(
     start: NaiveDate,
     employees: usize,
     usage: DemoUsage,
-) -> anyhow::Result<StudyRow> {
+) -> anyhow::Result<(StudyRow, Option<String>)> {
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let form = StudyForm {
         name: name.into(),
@@ -427,12 +430,12 @@ async fn study_in_setup(
         .map_err(err)?
         .map_err(|p| anyhow::anyhow!("demo roster refused: {:?}", first(p)))?;
     let filename = match usage {
-        DemoUsage::NotYet => return Ok(study),
+        DemoUsage::NotYet => return Ok((study, None)),
         DemoUsage::Plain => "demo-usage.csv",
         DemoUsage::M365 => M365_EXAMPLE,
     };
     // Detected like an admin's upload ("auto"), so the import records the source it read.
-    roster_service::import_usage_as(
+    let read = roster_service::import_usage_as(
         state,
         actor,
         &study,
@@ -445,7 +448,7 @@ async fn study_in_setup(
     .await
     .map_err(err)?
     .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", first(p)))?;
-    Ok(study)
+    Ok((study, Some(read.source_read())))
 }
 
 /// The Microsoft 365 Copilot report the demo imports, and writes for the admin to try the preview with.
@@ -521,7 +524,7 @@ async fn replay(
         memory,
     );
     let admin = Actor::system();
-    let study = study_in_setup(
+    let (study, _) = study_in_setup(
         &sim,
         &admin,
         [name, "GitHub", "Copilot Business", model],

@@ -163,6 +163,10 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         "microsoft-365-copilot-usage-report.csv".to_string(),
     );
     assert_eq!(read, [want]);
+    assert_eq!(
+        info.usage_read,
+        "Microsoft 365 Copilot usage report (CSV) — usage report v2, CSV; UTF-8"
+    );
     let (_, usage) = admin
         .get_text(&format!("/studies/{}/usage", info.study_id))
         .await;
