@@ -249,9 +249,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let info = crate::demo::seed(app.state(), employees).await?;
             println!("Demo data in {}", app.state().config.data_dir.display());
             println!(
-                "  study in setup: {} (id {})",
-                info.study_name, info.study_id
+                "  study in setup: {} (id {}; usage read from {})",
+                info.study_name, info.study_id, info.usage_read
             );
+            println!(
+                "  study to try the usage import preview: id {} (roster loaded, no usage yet): \
+                 /studies/{}/usage with one of these files:",
+                info.preview_study_id, info.preview_study_id
+            );
+            for file in &info.examples {
+                println!("    {}", file.display());
+            }
             println!(
                 "  study in collection: id {} (its invitations are .eml files in the mail folder)",
                 info.collection_study_id

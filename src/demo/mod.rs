@@ -1,11 +1,11 @@
-//! The demo: a believable organisation, its usage data and a study in setup, built through the real importers.
+//! The demo: a believable organisation, its usage data (a Microsoft 365 Copilot usage report and our plain
+//! CSV, with example files to try the import preview on) and its studies, built through the real importers.
 pub mod repo;
 
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::ManualClock;
 use crate::mail::transport::Mailer;
-use crate::roster::import::UsageFormat;
 use crate::roster::sample::DrawSpec;
 use crate::roster::service as roster_service;
 use crate::staff::StudyRole;
@@ -19,7 +19,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The demo admin's login.
@@ -44,6 +44,12 @@ pub struct DemoInfo {
     pub study_id: i64,
     /// The study's name.
     pub study_name: String,
+    /// What the setup study's usage import read: source, variant and encoding.
+    pub usage_read: String,
+    /// A study in setup with its roster and no usage: where the admin tries the import preview.
+    pub preview_study_id: i64,
+    /// The example usage files written into the demo folder, for that preview.
+    pub examples: Vec<PathBuf>,
     /// The second study, in collection.
     pub collection_study_id: i64,
     /// The earlier wave, in analysis.
@@ -91,12 +97,15 @@ const ZONES: [&str; 6] = [
     "Asia/Singapore",
 ];
 
-/// Roster and three months of plain-CSV usage for `n` employees, reproducible.
-pub fn organisation(n: usize, start: NaiveDate) -> (String, String) {
+/// One demo employee's use of the tool: (first day of the month, active days, AI hours) per month used.
+type Months = Vec<(NaiveDate, u32, f64)>;
+
+/// The demo organisation: its roster CSV and each employee's id and monthly use over the three months
+/// before `start`, reproducible.
+fn people(n: usize, start: NaiveDate) -> (String, Vec<(String, Months)>) {
     let mut rng = ChaCha8Rng::seed_from_u64(20260104);
     let total_weight: u32 = FUNCTIONS.iter().map(|f| f.1).sum();
     let mut roster = String::from("employee_id,email,function,hire_date,time_zone\n");
-    let mut usage = String::from("employee_id,period,active_days,ai_hours\n");
     let months: Vec<NaiveDate> = (1..=3)
         .map(|k| {
             let m0 = start.year() * 12 + start.month0() as i32 - k;
@@ -104,6 +113,7 @@ pub fn organisation(n: usize, start: NaiveDate) -> (String, String) {
         })
         .rev()
         .collect();
+    let mut use_by_person = Vec::with_capacity(n);
     for i in 0..n {
         let mut pick = rng.random_range(0..total_weight);
         let (function, _, median) = *FUNCTIONS
@@ -126,22 +136,105 @@ pub fn organisation(n: usize, start: NaiveDate) -> (String, String) {
             "{id},{}@demo.example,{function},{hire},{zone}",
             id.to_lowercase()
         );
+        let mut used = Vec::new();
         // About one in eight never used the tool; the rest spread log-normally around the function's median.
-        if rng.random::<f64>() < 0.125 {
-            continue;
-        }
-        let z: f64 = (0..6).map(|_| rng.random::<f64>()).sum::<f64>() - 3.0;
-        let typical = median * (z * 0.9).exp();
-        for m in &months {
-            if rng.random::<f64>() < 0.1 {
-                continue; // a month without use
+        if rng.random::<f64>() >= 0.125 {
+            let z: f64 = (0..6).map(|_| rng.random::<f64>()).sum::<f64>() - 3.0;
+            let typical = median * (z * 0.9).exp();
+            for m in &months {
+                if rng.random::<f64>() < 0.1 {
+                    continue; // a month without use
+                }
+                let hours = (typical * (0.7 + 0.6 * rng.random::<f64>())).min(160.0);
+                let days = ((hours / 1.2).ceil() as u32).clamp(1, 21);
+                used.push((*m, days, hours));
             }
-            let hours = (typical * (0.7 + 0.6 * rng.random::<f64>())).min(160.0);
-            let days = ((hours / 1.2).ceil() as u32).clamp(1, 21);
+        }
+        use_by_person.push((id, used));
+    }
+    (roster, use_by_person)
+}
+
+/// Roster and three months of plain-CSV usage for `n` employees, reproducible.
+pub fn organisation(n: usize, start: NaiveDate) -> (String, String) {
+    let (roster, people) = people(n, start);
+    let mut usage = String::from("employee_id,period,active_days,ai_hours\n");
+    for (id, months) in &people {
+        for (m, days, hours) in months {
             let _ = writeln!(usage, "{id},{},{days},{hours:.1}", m.format("%Y-%m"));
         }
     }
     (roster, usage)
+}
+
+/// The Microsoft 365 admin center's columns of the Copilot usage user detail report (v2), in the order
+/// the demo writes them (Microsoft documents the names; the order of the newer ones is not documented).
+const M365_HEADER: &str = "Report Refresh Date,User Principal Name,Display Name,Last Activity Date,\
+Copilot Chat Last Activity Date,Microsoft Teams Copilot Last Activity Date,Word Copilot Last Activity Date,\
+Excel Copilot Last Activity Date,PowerPoint Copilot Last Activity Date,Outlook Copilot Last Activity Date,\
+OneNote Copilot Last Activity Date,Loop Copilot Last Activity Date,Copilot Chat (work) Last Activity Date,\
+Copilot Chat (web) Last Activity Date,Microsoft 365 Copilot Last Activity Date,Edge Last Activity Date,\
+Copilot Agent Last Activity Date,Prompts submitted for all apps,Prompts submitted for Copilot Chat (work),\
+Prompts submitted for Copilot Chat (web),Active Usage Days for all apps,Report Period";
+
+/// Roster and the Microsoft 365 Copilot usage report (v2, 28 days ending the day before `start`) an
+/// admin of the demo organisation would export: one row per licensed user, names shown (not
+/// concealed), user principal names equal to the mail addresses. Read by the real M365 importer.
+pub fn organisation_m365(n: usize, start: NaiveDate) -> (String, String) {
+    let (roster, people) = people(n, start);
+    let refresh = start - Duration::days(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(20261130);
+    let mut report = String::from(M365_HEADER);
+    report.push('\n');
+    for (id, months) in &people {
+        let upn = format!("{}@demo.example", id.to_lowercase());
+        // The last month's days, scaled to the report's 28 days; a lapsed user has no days in it.
+        let last = months
+            .last()
+            .filter(|(m, _, _)| *m + Duration::days(62) > refresh);
+        let days = last.map_or(0, |(_, d, _)| (d * 28).div_ceil(31).min(28));
+        if days == 0 {
+            let _ = writeln!(report, "{refresh},{upn},{id},,,,,,,,,,,,,,,0,0,0,0,28");
+            continue;
+        }
+        let ago = |max: i64, rng: &mut ChaCha8Rng| {
+            (refresh - Duration::days(rng.random_range(0..max))).to_string()
+        };
+        let recent = ago(3, &mut rng);
+        // Apps used: Teams and Chat by most, Word and Outlook by many, the rest by few.
+        let app = |p: f64, rng: &mut ChaCha8Rng| {
+            if rng.random::<f64>() < p {
+                ago(27, rng)
+            } else {
+                String::new()
+            }
+        };
+        let apps = [
+            recent.clone(),
+            app(0.7, &mut rng),
+            app(0.5, &mut rng),
+            app(0.4, &mut rng),
+            app(0.15, &mut rng),
+            app(0.4, &mut rng),
+            app(0.05, &mut rng),
+            app(0.05, &mut rng),
+            recent.clone(),
+            app(0.2, &mut rng),
+            app(0.3, &mut rng),
+            app(0.1, &mut rng),
+            app(0.1, &mut rng),
+        ];
+        // The all-apps date is the latest of the apps' (ISO dates sort as text).
+        let latest = apps.iter().max().cloned().unwrap_or_default();
+        let prompts = days * rng.random_range(2..9);
+        let chat = prompts / 3;
+        let _ = writeln!(
+            report,
+            "{refresh},{upn},{id},{latest},{},{prompts},{chat},0,{days},28",
+            apps.join(",")
+        );
+    }
+    (roster, report)
 }
 
 /// Seeds staff, a study in setup with roster, usage, cohorts, approvals and a drawn sample.
@@ -162,7 +255,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     let today = state.clock.now().date_naive();
     // Start on the Monday of this week, so the demo sits in its setup weeks.
     let start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let study = study_in_setup(
+    let (study, usage_read) = study_in_setup(
         state,
         &system,
         [
@@ -173,6 +266,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
         ],
         start,
         employees,
+        DemoUsage::M365,
     )
     .await?;
     let id = study.id;
@@ -228,6 +322,24 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
             .await
             .map_err(err)?;
     }
+    // Created last, so the replayed studies keep their ids (and their fixed ping schedules). A study
+    // with its roster and no usage yet: the admin tries the import preview on it with the example
+    // files written into the demo folder.
+    let (preview, _) = study_in_setup(
+        state,
+        &system,
+        [
+            "Copilot Chat pilot (try the usage import)",
+            "Microsoft",
+            "Microsoft 365 Copilot Chat",
+            "GPT-5 (2026-10)",
+        ],
+        start,
+        employees,
+        DemoUsage::NotYet,
+    )
+    .await?;
+    let examples = write_examples(&state.config.data_dir, employees, start)?;
     // The analyst keeps seeing everything a data analyst may; the viewer the aggregate results only.
     for (email, role) in [
         (ANALYST_EMAIL, StudyRole::DataAnalyst),
@@ -235,7 +347,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     ] {
         let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e))?;
         let user = staff_service::find(state, &email).await.map_err(err)?;
-        for study in [id.0, analysis, collection] {
+        for study in [id.0, preview.id.0, analysis, collection] {
             staff_service::grant(state, &system, StudyId(study), user.id, role)
                 .await
                 .map_err(err)?;
@@ -244,9 +356,23 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     Ok(DemoInfo {
         study_id: id.0,
         study_name: study.name,
+        usage_read: usage_read.unwrap_or_default(),
+        preview_study_id: preview.id.0,
+        examples,
         collection_study_id: collection,
         analysis_study_id: analysis,
     })
+}
+
+/// Which usage file a demo study starts from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DemoUsage {
+    /// Our plain CSV (the GitHub studies, whose history is replayed).
+    Plain,
+    /// A Microsoft 365 Copilot usage report, as the admin center exports it.
+    M365,
+    /// None yet: the admin tries the import preview with an example file.
+    NotYet,
 }
 
 /// A study in setup with the demo organisation's roster and usage imported through the real importers:
@@ -257,7 +383,8 @@ async fn study_in_setup(
     [name, vendor, product, model]: [&str; 4],
     start: NaiveDate,
     employees: usize,
-) -> anyhow::Result<StudyRow> {
+    usage: DemoUsage,
+) -> anyhow::Result<(StudyRow, Option<String>)> {
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let form = StudyForm {
         name: name.into(),
@@ -293,25 +420,69 @@ async fn study_in_setup(
         .await
         .map_err(err)?;
     let study = study_service::get(state, id).await.map_err(err)?;
-    let (roster, usage) = organisation(employees, start);
+    let (roster, report) = match usage {
+        DemoUsage::M365 => organisation_m365(employees, start),
+        DemoUsage::Plain | DemoUsage::NotYet => organisation(employees, start),
+    };
     let first = |p: Vec<crate::roster::import::ImportProblem>| p.first().map(|x| x.to_string());
     roster_service::import_roster(state, actor, &study, "demo-roster.csv", roster.into_bytes())
         .await
         .map_err(err)?
         .map_err(|p| anyhow::anyhow!("demo roster refused: {:?}", first(p)))?;
-    roster_service::import_usage(
+    let filename = match usage {
+        DemoUsage::NotYet => return Ok((study, None)),
+        DemoUsage::Plain => "demo-usage.csv",
+        DemoUsage::M365 => M365_EXAMPLE,
+    };
+    // Detected like an admin's upload ("auto"), so the import records the source it read.
+    let read = roster_service::import_usage_as(
         state,
         actor,
         &study,
-        "demo-usage.csv",
-        UsageFormat::PlainCsv,
-        usage.into_bytes(),
+        filename,
+        None,
+        crate::roster::import::UsageOptions::default(),
+        report.into_bytes(),
         None,
     )
     .await
     .map_err(err)?
     .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", first(p)))?;
-    Ok(study)
+    Ok((study, Some(read.source_read())))
+}
+
+/// The Microsoft 365 Copilot report the demo imports, and writes for the admin to try the preview with.
+const M365_EXAMPLE: &str = "microsoft-365-copilot-usage-report.csv";
+/// The folder of the demo's example usage files, inside the demo folder.
+pub const EXAMPLES_DIR: &str = "usage-examples";
+
+/// Writes the demo organisation's example usage files (readable by the service only) and returns
+/// their paths: the Microsoft 365 Copilot report and the same use as our plain CSV.
+fn write_examples(dir: &Path, employees: usize, start: NaiveDate) -> anyhow::Result<Vec<PathBuf>> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = dir.join(EXAMPLES_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let (_, m365) = organisation_m365(employees, start);
+    let (_, plain) = organisation(employees, start);
+    let mut written = Vec::new();
+    for (name, text) in [(M365_EXAMPLE, m365), ("plain-usage.csv", plain)] {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// A person's behaviour in the replayed study.
@@ -353,12 +524,13 @@ async fn replay(
         memory,
     );
     let admin = Actor::system();
-    let study = study_in_setup(
+    let (study, _) = study_in_setup(
         &sim,
         &admin,
         [name, "GitHub", "Copilot Business", model],
         start,
         employees,
+        DemoUsage::Plain,
     )
     .await?;
     let id = study.id;

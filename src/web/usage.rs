@@ -178,6 +178,53 @@ impl Choices {
     }
 }
 
+/// A refused usage file: the usage page again, the problems listed, the admin's choices kept.
+async fn refusal(
+    state: &AppState,
+    staff: &Staff,
+    jar: CookieJar,
+    study: &StudyRow,
+    problems: &[crate::roster::import::ImportProblem],
+    filename: String,
+    choices: (String, String),
+) -> Result<Response> {
+    let views = problem_views(problems);
+    let (jar, html) = render_usage(state, staff, jar, study, views, filename, choices).await?;
+    Ok(refused(jar, html))
+}
+
+/// The flash after an import, direct or confirmed.
+fn imported(o: &service::UsageOutcome) -> String {
+    format!(
+        "Imported {} rows of {}: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
+        thousands(o.rows as i64),
+        o.source_read(),
+        thousands(o.matched as i64),
+        thousands(o.unmatched as i64)
+    )
+}
+
+/// Binds the preview's hidden choices to its stored upload: a keyed hash (under a key only this process
+/// holds) of the study, the upload's id and every choice. The confirmation recomputes it, so a changed
+/// format, date order, conversion or filename can't import the file differently from what the preview
+/// showed; a server restart in between only asks for a new preview.
+fn seal(
+    study: &StudyRow,
+    token: &str,
+    format: &str,
+    order: &str,
+    hours: &str,
+    file: &str,
+) -> String {
+    // Each part is length-prefixed so no two different sets of choices give the same text.
+    let parts = [token, format, order, hours, file]
+        .iter()
+        .map(|p| format!("{}:{p}", p.len()))
+        .collect::<Vec<_>>()
+        .join("|");
+    crate::auth::token::throttle_key(&format!("usage-confirm|{}|{parts}", study.id.0))
+}
+
 /// Imports a usage file, its format detected ("auto") or named.
 pub async fn usage_import(
     State(state): State<AppState>,
@@ -207,29 +254,10 @@ pub async fn usage_import(
     )
     .await
     {
-        Ok(Ok(o)) => {
-            let msg = format!(
-                "Imported {} rows of {}: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
-                thousands(o.rows as i64),
-                o.source_read(),
-                thousands(o.matched as i64),
-                thousands(o.unmatched as i64)
-            );
-            outcome(Ok(()), jar, &back, msg)
-        }
+        Ok(Ok(o)) => outcome(Ok(()), jar, &back, imported(&o)),
         Ok(Err(problems)) => {
-            let views = problem_views(&problems);
-            let (jar, html) = render_usage(
-                &state,
-                &staff,
-                jar,
-                &study,
-                views,
-                up.filename,
-                (c.chosen, c.order_text),
-            )
-            .await?;
-            Ok(refused(jar, html))
+            let choices = (c.chosen, c.order_text);
+            refusal(&state, &staff, jar, &study, &problems, up.filename, choices).await
         }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
@@ -256,6 +284,7 @@ struct PreviewPage {
     date_order: String,
     hours_per_unit: String,
     filename: String,
+    seal: String,
 }
 
 /// Reads an uploaded usage file and shows what importing it would do; nothing changes until confirmed.
@@ -278,6 +307,8 @@ pub async fn usage_preview(
     match service::preview_usage(&state, &study, c.format, options, up.bytes).await {
         Ok(Ok(p)) => {
             let (jar, ctx) = PageCtx::staff(&staff, jar);
+            let hours = c.hours.map(|h| h.to_string()).unwrap_or_default();
+            let hours_per_unit = hours.clone();
             let page = PreviewPage {
                 ctx,
                 nav: StudyNav::new(&study, "usage"),
@@ -303,27 +334,25 @@ pub async fn usage_preview(
                     })
                     .collect(),
                 unit_label: p.unit_label,
-                token: p.token,
                 format: p.read.format.as_str(),
+                hours_per_unit,
+                seal: seal(
+                    &study,
+                    &p.token,
+                    p.read.format.as_str(),
+                    &c.order_text,
+                    &hours,
+                    &up.filename,
+                ),
+                token: p.token,
                 date_order: c.order_text,
-                hours_per_unit: c.hours.map(|h| h.to_string()).unwrap_or_default(),
                 filename: up.filename,
             };
             Ok((jar, Html(page.render()?)).into_response())
         }
         Ok(Err(problems)) => {
-            let views = problem_views(&problems);
-            let (jar, html) = render_usage(
-                &state,
-                &staff,
-                jar,
-                &study,
-                views,
-                up.filename,
-                (c.chosen, c.order_text),
-            )
-            .await?;
-            Ok(refused(jar, html))
+            let choices = (c.chosen, c.order_text);
+            refusal(&state, &staff, jar, &study, &problems, up.filename, choices).await
         }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
@@ -340,9 +369,11 @@ pub struct ConfirmForm {
     hours_per_unit: String,
     #[serde(default)]
     filename: String,
+    #[serde(default)]
+    seal: String,
 }
 
-/// Imports the previewed file.
+/// Imports the previewed file, exactly as the preview showed it.
 pub async fn usage_confirm(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
@@ -351,6 +382,20 @@ pub async fn usage_confirm(
 ) -> Result<Response> {
     let back = format!("/studies/{}/usage", study.id.0);
     let bad = |m: String| outcome(Err(AppError::BadRequest(m)), jar.clone(), &back, "");
+    let expected = seal(
+        &study,
+        &f.token,
+        &f.format,
+        &f.date_order,
+        &f.hours_per_unit,
+        &f.filename,
+    );
+    if !crate::auth::token::same(&expected, &f.seal) {
+        return bad(
+            "The confirmation does not match the preview (its choices were changed); preview the file again."
+                .into(),
+        );
+    }
     let format = match f.format.parse::<UsageFormat>() {
         Ok(f) => f,
         Err(m) => return bad(m),
@@ -375,30 +420,11 @@ pub async fn usage_confirm(
     )
     .await;
     match result {
-        Ok(Ok(o)) => {
-            let msg = format!(
-                "Imported {} rows of {}: {} people matched to the roster, {} not on it. Cohorts were reassigned.",
-                thousands(o.rows as i64),
-                o.source_read(),
-                thousands(o.matched as i64),
-                thousands(o.unmatched as i64)
-            );
-            outcome(Ok(()), jar, &back, msg)
-        }
+        Ok(Ok(o)) => outcome(Ok(()), jar, &back, imported(&o)),
         // The file was read the same way a moment ago; only a roster change in between can refuse it.
         Ok(Err(problems)) => {
-            let views = problem_views(&problems);
-            let (jar, html) = render_usage(
-                &state,
-                &staff,
-                jar,
-                &study,
-                views,
-                f.filename,
-                (format.as_str().to_owned(), f.date_order),
-            )
-            .await?;
-            Ok(refused(jar, html))
+            let choices = (format.as_str().to_owned(), f.date_order);
+            refusal(&state, &staff, jar, &study, &problems, f.filename, choices).await
         }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }

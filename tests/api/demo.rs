@@ -157,4 +157,74 @@ async fn the_demo_seeds_an_organisation_and_a_study_in_setup_with_a_drawn_sample
         !code_row.contains("fewer than two methods") && code_row.matches("n = ").count() == 4,
         "control, historical, experts and participants: {code_row}"
     );
+
+    // The setup study's usage came from a real vendor shape: a Microsoft 365 Copilot usage report, read
+    // by the importer an admin's upload goes through, and the import says which source it read.
+    let read: Vec<(String, String, String)> = app
+        .rows(
+            "SELECT source, version, filename FROM usage_imports WHERE study_id = ?",
+            Some(info.study_id),
+        )
+        .await;
+    let want = (
+        "m365".to_string(),
+        "usage report v2, CSV".to_string(),
+        "microsoft-365-copilot-usage-report.csv".to_string(),
+    );
+    assert_eq!(read, [want]);
+    assert_eq!(
+        info.usage_read,
+        "Microsoft 365 Copilot usage report (CSV) — usage report v2, CSV; UTF-8"
+    );
+    let (_, usage) = admin
+        .get_text(&format!("/studies/{}/usage", info.study_id))
+        .await;
+    assert!(
+        usage.contains("Microsoft 365 Copilot usage report (CSV)")
+            && usage.contains("usage report v2, CSV"),
+        "{usage}"
+    );
+
+    // A study to try the import preview on: roster loaded, no usage, no sample, example files named.
+    let preview = info.preview_study_id;
+    for (sql, want) in [
+        ("SELECT COUNT(*) FROM employees WHERE study_id = ?", 600),
+        ("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", 0),
+        ("SELECT COUNT(*) FROM sample_members WHERE study_id = ?", 0),
+    ] {
+        let got: i64 = app.value(sql, Some(preview)).await;
+        assert_eq!(got, want, "{sql}");
+    }
+    let names: Vec<String> = info
+        .examples
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["microsoft-365-copilot-usage-report.csv", "plain-usage.csv"]
+    );
+    let example = std::fs::read(&info.examples[0]).unwrap();
+    let r = admin
+        .upload(
+            &format!("/studies/{preview}/usage/preview"),
+            "microsoft-365-copilot-usage-report.csv",
+            example,
+            &[("format", "auto")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Microsoft 365 Copilot usage report (CSV)")
+            && page.contains("600 in the file: 600 matched to the roster, 0 not on it"),
+        "{page}"
+    );
+    let imported: i64 = app
+        .value(
+            "SELECT COUNT(*) FROM usage_imports WHERE study_id = ?",
+            Some(preview),
+        )
+        .await;
+    assert_eq!(imported, 0, "a preview changes nothing");
 }

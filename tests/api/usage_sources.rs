@@ -371,6 +371,15 @@ async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read()
     );
 }
 
+/// The value of a hidden field of the page's form.
+fn hidden(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no hidden field {name}"))
+        .to_owned()
+}
+
 /// Previews GitHub's 28-day report for the study; the preview page.
 async fn preview_github(app: &TestApp, id: i64) -> String {
     let r = app
@@ -403,19 +412,43 @@ async fn the_preview_changes_nothing_and_its_confirmation_imports_the_file_once(
     let pending = app.state.config.data_dir.join("pending-usage");
     let held = || std::fs::read_dir(&pending).unwrap().count();
     assert_eq!(held(), 1, "the upload waits for the confirmation");
-    let token = html
-        .split("name=\"token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let confirm = [
-        ("token", token.as_str()),
-        ("format", "github"),
-        ("filename", "users-28-day.ndjson"),
+    // The confirmation as the preview's form sends it.
+    let fields = [
+        "token",
+        "format",
+        "date_order",
+        "hours_per_unit",
+        "filename",
+        "seal",
     ];
+    let values: Vec<String> = fields.iter().map(|f| hidden(&html, f)).collect();
+    let confirm: Vec<(&str, &str)> = fields
+        .iter()
+        .copied()
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    // A hidden choice changed on the way (another format, another date order) imports nothing.
+    for (field, value) in [
+        ("format", "csv"),
+        ("date_order", "mdy"),
+        ("filename", "x.csv"),
+    ] {
+        let tampered: Vec<(&str, &str)> = confirm
+            .iter()
+            .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+            .collect();
+        let page = app
+            .follow(
+                app.post(&format!("/studies/{id}/usage/confirm"), &tampered)
+                    .await,
+            )
+            .await;
+        assert!(
+            page.contains("does not match the preview"),
+            "{field}: {page}"
+        );
+        assert_eq!(imports(&app, id).await, 0, "{field}");
+    }
     let page = app
         .post_ok(&format!("/studies/{id}/usage/confirm"), &confirm)
         .await;
@@ -460,4 +493,50 @@ async fn a_purge_removes_a_usage_upload_still_waiting_in_a_preview() {
     )
     .await;
     assert_eq!(held(), 0, "deleted means gone, the waiting upload too");
+}
+
+/// The Viva person query's PersonIds and ChatGPT's members, one employee each.
+const VENDOR_ROSTER: &str = "employee_id,email,function,hire_date,time_zone,vendor_id\n\
+    E1,alice.johnson@example.com,Research,2020-01-01,UTC,a4897e9b-7fc7-3e17-9b47-a254a0b85f27\n\
+    E2,bob.smith@example.com,Sales,2020-01-01,UTC,0b4e1f2a-9c3d-3a8b-8e7f-1d2c3b4a5f60\n\
+    E3,dan.pending@example.com,Sales,2020-01-01,UTC,5c6d7e8f-0a1b-3c2d-9e8f-7a6b5c4d3e2f\n";
+
+/// The preview page of a usage file, detected ("auto").
+async fn preview(app: &TestApp, id: i64, name: &str) -> String {
+    let r = app
+        .upload(
+            &format!("/studies/{id}/usage/preview"),
+            name,
+            fixture(name),
+            &[("format", "auto")],
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "{name}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_viva_query_re_saved_by_excel_in_a_french_locale_is_previewed_as_read() {
+    let (app, id) = study_with_roster(VENDOR_ROSTER).await;
+    // ';' between columns, decimal commas, dd/mm/yyyy weeks and Windows-1252, as Excel writes them.
+    let html = preview(&app, id, "viva_copilot_weekly_excel_dmy_1252.csv").await;
+    assert!(
+        html.contains("Viva Insights person query (CSV)")
+            && html.contains("with assisted hours; Windows-1252")
+            && html.contains("2026-11-01 to 2026-11-28")
+            && html.contains("3 in the file: 3 matched to the roster, 0 not on it"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_chatgpt_report_says_its_pending_members_were_counted_inactive() {
+    let (app, id) = study_with_roster(VENDOR_ROSTER).await;
+    let html = preview(&app, id, "chatgpt_monthly_excel_dmy.csv").await;
+    assert!(
+        html.contains("ChatGPT Enterprise user engagement report (CSV)")
+            && html.contains("1 pending member (empty is_active) counted inactive")
+            && html.contains("2025-05-01 to 2025-05-31"),
+        "{html}"
+    );
 }

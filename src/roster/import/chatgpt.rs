@@ -14,7 +14,9 @@
 //! tiebreak is messages per month (`messages` × 30.44 / days covered). The GPT, tool and project message
 //! counts are kept in the raw rows but not added: OpenAI does not say whether `messages` includes them
 //! (in real exports `tool_messages` often exceeds `messages`), so adding them could count a message twice.
-//! Matched on email.
+//! Matched on email. An empty `is_active` is read as inactive only for a pending member (the only rows
+//! real exports leave it empty on), and the result says how many; elsewhere it is refused. Dates re-saved
+//! by Excel in the locale's short form follow `fields::ShortDates`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,9 +24,12 @@ use chrono::NaiveDate;
 use csv::StringRecord;
 
 use super::cursor::{DAYS_PER_MONTH, cell_count};
-use super::fields::{check_email, parse_iso_date};
+use super::fields::{DateCell, ShortDates, check_email, not_a_date};
 use super::table::{Layout, Problems, RawJson, Table, decode, quote};
-use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
+use super::{
+    EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat,
+    UsageOptions,
+};
 
 #[derive(Default)]
 struct Sums {
@@ -32,7 +37,21 @@ struct Sums {
     messages: u64,
 }
 
-pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+/// A valid row waiting for the file's date order.
+struct Pending {
+    row: usize,
+    person: usize,
+    start: DateCell,
+    end: DateCell,
+    active: bool,
+    messages: u64,
+    raw_json: String,
+}
+
+pub(super) fn parse_chatgpt(
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;
     let mut problems = Problems::default();
@@ -51,14 +70,14 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
     };
     let messages_col = t.col("messages");
     let cadence_col = t.col("cadence");
+    let status_col = t.col("user_status");
     let header = t.header.clone();
     let raw = RawJson::new(&header);
     let mut people: People<Sums> = People::new();
-    let mut seen: HashMap<(usize, NaiveDate), (usize, String)> = HashMap::new();
-    let mut active_periods: HashSet<(usize, NaiveDate)> = HashSet::new();
+    let mut shorts = ShortDates::default();
     let mut cadence: Option<(String, usize)> = None;
-    let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
-    let mut rows = Vec::new();
+    let mut pending_members = 0usize;
+    let mut pending = Vec::new();
     let mut rec = StringRecord::new();
     while let Some(row) = t.next(&mut rec, &mut problems) {
         let email = rec[email_col].trim();
@@ -69,33 +88,38 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
                 None
             }
         };
-        let date = |col: usize, problems: &mut Problems| {
+        let mut date = |col: usize, problems: &mut Problems| {
             let s = rec[col].trim();
-            let d = parse_iso_date(s);
-            if d.is_none() {
-                problems.at(
-                    row,
-                    &header[col],
-                    format!("{} is not a date in the form YYYY-MM-DD", quote(s)),
-                );
+            let d = DateCell::read(s);
+            match d {
+                None => problems.at(row, &header[col], not_a_date(s)),
+                Some(DateCell::Short(sd)) => shorts.see(s, sd, row, &header[col]),
+                Some(DateCell::Day(_)) => {}
             }
             d
         };
         let start = date(start_col, &mut problems);
         let end = date(end_col, &mut problems);
-        if let (Some(s), Some(e)) = (start, end)
-            && e < s
-        {
-            problems.at(
-                row,
-                &header[end_col],
-                format!("period_end {e} is before period_start {s}"),
-            );
-        }
-        // Pending (invited, never joined) members have an empty is_active.
+        // OpenAI documents no meaning for an empty is_active; real exports leave it empty only for
+        // pending members (invited, never joined), who are inactive by definition. Anywhere else it is
+        // refused, not guessed.
+        let is_pending = status_col.is_some_and(|c| rec[c].trim().eq_ignore_ascii_case("pending"));
         let active = match rec[active_col].trim().to_ascii_lowercase().as_str() {
             "1" | "true" => true,
-            "0" | "false" | "" => false,
+            "0" | "false" => false,
+            "" if is_pending => {
+                pending_members += 1;
+                false
+            }
+            "" => {
+                problems.at(
+                    row,
+                    &header[active_col],
+                    "is_active is empty for a member who is not pending; an empty cell is not read \
+                     as inactive: export the report again",
+                );
+                false
+            }
             other => {
                 problems.at(
                     row,
@@ -135,41 +159,84 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
         let (Some(key), Some(start), Some(end)) = (key, start, end) else {
             continue;
         };
-        let p = people.id(&key);
-        let raw_json = raw.row(&rec);
+        let person = people.id(&key);
+        if problems.is_empty() {
+            pending.push(Pending {
+                row,
+                person,
+                start,
+                end,
+                active,
+                messages,
+                raw_json: raw.row(&rec),
+            });
+        }
+    }
+    if problems.is_empty() {
+        t.no_data_rows()?;
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_vec());
+    }
+    let order = shorts.order_if_any(options.date_order)?;
+    let mut seen: HashMap<(usize, NaiveDate), (usize, usize)> = HashMap::new();
+    let mut active_periods: HashSet<(usize, NaiveDate)> = HashSet::new();
+    let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+    let mut rows: Vec<RawUsageRow> = Vec::with_capacity(pending.len());
+    for r in pending {
+        let day = |cell: DateCell, col: usize, problems: &mut Problems| {
+            let d = cell.date(order);
+            if d.is_none() {
+                problems.at(r.row, &header[col], cell.no_such_day(order));
+            }
+            d
+        };
+        let start = day(r.start, start_col, &mut problems);
+        let end = day(r.end, end_col, &mut problems);
+        let (Some(start), Some(end)) = (start, end) else {
+            continue;
+        };
+        if end < start {
+            problems.at(
+                r.row,
+                &header[end_col],
+                format!("period_end {end} is before period_start {start}"),
+            );
+            continue;
+        }
+        let key = &people.list[r.person].0;
         // A member deleted and invited again may have two rows for one period (community reports,
         // unverified): they are merged, the period counted once. The very same row twice is a file pasted
         // twice, and refused.
-        match seen.get(&(p, start)) {
-            Some((earlier, earlier_raw)) if *earlier_raw == raw_json => {
+        match seen.get(&(r.person, start)) {
+            Some(&(earlier, index)) if rows[index].raw_json == r.raw_json => {
                 problems.at(
-                    row,
+                    r.row,
                     &header[email_col],
                     format!(
                         "{} for the period starting {start} repeats row {earlier} exactly (is a file in the upload twice?)",
-                        quote(email)
+                        quote(key)
                     ),
                 );
                 continue;
             }
             Some(_) => {}
             None => {
-                seen.insert((p, start), (row, raw_json.clone()));
+                seen.insert((r.person, start), (r.row, rows.len()));
             }
         }
         first = Some(first.map_or(start, |f| f.min(start)));
         last = Some(last.map_or(end, |l| l.max(end)));
-        let sums = &mut people.list[p].1;
-        if active && active_periods.insert((p, start)) {
+        rows.push(RawUsageRow {
+            row: r.row,
+            key: key.clone(),
+            raw_json: r.raw_json,
+        });
+        let sums = &mut people.list[r.person].1;
+        if r.active && active_periods.insert((r.person, start)) {
             sums.active_periods += 1;
         }
-        sums.messages += messages;
-        if problems.is_empty() {
-            rows.push(RawUsageRow { row, key, raw_json });
-        }
-    }
-    if problems.is_empty() {
-        t.no_data_rows()?;
+        sums.messages += r.messages;
     }
     let (Some(first), Some(last), true) = (first, last, problems.is_empty()) else {
         return Err(problems.into_vec());
@@ -194,6 +261,18 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
     let weekly = cadence
         .as_ref()
         .is_some_and(|(c, _)| c.eq_ignore_ascii_case("weekly"));
+    let mut version = match &cadence {
+        Some((c, _)) => format!("user engagement report, {c}, CSV"),
+        None => "user engagement report, CSV".into(),
+    };
+    // Said on the preview and result pages: these rows had no is_active and were read as inactive.
+    match pending_members {
+        0 => {}
+        1 => version.push_str("; 1 pending member (empty is_active) counted inactive"),
+        n => version.push_str(&format!(
+            "; {n} pending members (empty is_active) counted inactive"
+        )),
+    }
     Ok(ParsedUsage {
         format: UsageFormat::Chatgpt,
         rows,
@@ -206,10 +285,7 @@ pub(super) fn parse_chatgpt(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProbl
         } else {
             "active period per month"
         },
-        version: match &cadence {
-            Some((c, _)) => format!("user engagement report, {c}, CSV"),
-            None => "user engagement report, CSV".into(),
-        },
+        version,
         encoding: text.encoding,
     })
 }
@@ -225,6 +301,8 @@ mod tests {
 
     const MONTHLY: &[u8] = include_bytes!("../../../tests/fixtures/usage/chatgpt_monthly.csv");
     const WEEKLY: &[u8] = include_bytes!("../../../tests/fixtures/usage/chatgpt_weekly.csv");
+    const EXCEL_DMY: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/chatgpt_monthly_excel_dmy.csv");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Chatgpt, bytes, &UsageOptions::default())
@@ -233,7 +311,10 @@ mod tests {
     #[test]
     fn a_monthly_report_scores_active_months_and_ranks_by_messages() {
         let u = parse(MONTHLY).unwrap();
-        assert_eq!(u.version, "user engagement report, Monthly, CSV");
+        assert!(
+            u.version
+                .starts_with("user engagement report, Monthly, CSV")
+        );
         assert_eq!(
             (u.period_start, u.period_end),
             (d("2025-05-01"), d("2025-05-31"))
@@ -296,12 +377,10 @@ mod tests {
         let head = "cadence,period_start,period_end,email,is_active,messages\n";
         let text = format!(
             "{head}Weekly,2025-05-01,2025-05-07,not-an-address,1,3\n\
-             Weekly,05/01/2025,2025-05-07,a@example.com,1,3\n\
-             Weekly,2025-05-08,2025-05-01,b@example.com,1,3\n\
+             Weekly,May 1,2025-05-07,a@example.com,1,3\n\
              Weekly,2025-05-01,2025-05-07,c@example.com,yes,3\n\
              Weekly,2025-05-01,2025-05-07,d@example.com,1,-3\n\
-             Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n\
-             Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n\
+             Weekly,2025-05-01,2025-05-07,e@example.com,,3\n\
              Monthly,2025-05-01,2025-05-31,f@example.com,1,3\n"
         );
         let problems = parse(text.as_bytes()).unwrap_err();
@@ -310,15 +389,26 @@ mod tests {
             vec![
                 (Some(2), Some("email")),
                 (Some(3), Some("period_start")),
-                (Some(4), Some("period_end")),
-                (Some(5), Some("is_active")),
-                (Some(6), Some("messages")),
-                (Some(8), Some("email")),
-                (Some(9), Some("cadence")),
+                (Some(4), Some("is_active")),
+                (Some(5), Some("messages")),
+                (Some(6), Some("is_active")),
+                (Some(7), Some("cadence")),
             ]
         );
-        assert!(problems[5].message.contains("repeats row 7 exactly"));
-        assert!(problems[6].message.contains("not both"));
+        assert!(problems[4].message.contains("not pending"));
+        assert!(problems[5].message.contains("not both"));
+        // Once every cell reads, the periods themselves are checked.
+        let text = format!(
+            "{head}Weekly,2025-05-08,2025-05-01,b@example.com,1,3\n\
+             Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n\
+             Weekly,2025-05-01,2025-05-07,e@example.com,1,3\n"
+        );
+        let problems = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            places(&problems),
+            vec![(Some(2), Some("period_end")), (Some(4), Some("email"))]
+        );
+        assert!(problems[1].message.contains("repeats row 3 exactly"));
         let missing = parse(b"email,messages\na@example.com,3\n").unwrap_err();
         assert_eq!(
             places(&missing),
@@ -328,5 +418,50 @@ mod tests {
                 (Some(1), Some("is_active")),
             ]
         );
+    }
+
+    #[test]
+    fn a_report_re_saved_by_excel_with_short_dates_is_read_once_the_order_is_known() {
+        let u = parse(MONTHLY).unwrap();
+        // 01/05/2025 and 31/05/2025: the 31 says day/month.
+        let dmy = parse(EXCEL_DMY).unwrap();
+        assert_eq!(
+            (dmy.period_start, dmy.period_end),
+            (u.period_start, u.period_end)
+        );
+        assert_eq!(dmy.employees, u.employees);
+        // A weekly report whose days are all 12 or less can't tell; the admin's choice decides.
+        let ambiguous = "cadence,period_start,period_end,email,is_active,messages\n\
+                         Weekly,05/01/2025,11/01/2025,a@example.com,1,3\n";
+        let refused = parse(ambiguous.as_bytes()).unwrap_err();
+        assert_eq!(refused.len(), 1);
+        assert!(
+            refused[0].message.contains("--date-order dmy"),
+            "{refused:?}"
+        );
+        let options = UsageOptions {
+            date_order: Some(DateOrder::Dmy),
+        };
+        let dmy = parse_usage(UsageFormat::Chatgpt, ambiguous.as_bytes(), &options).unwrap();
+        assert_eq!(
+            (dmy.period_start, dmy.period_end),
+            (d("2025-01-05"), d("2025-01-11"))
+        );
+    }
+
+    #[test]
+    fn an_empty_is_active_counts_inactive_only_for_a_pending_member_and_is_said() {
+        let u = parse(MONTHLY).unwrap();
+        assert!(
+            u.version
+                .ends_with("; 1 pending member (empty is_active) counted inactive"),
+            "{}",
+            u.version
+        );
+        let text = String::from_utf8(MONTHLY.to_vec()).unwrap();
+        // Alice (enabled) with her is_active emptied.
+        let blank = text.replacen(",2025-01-01,1,2025-05-02,", ",2025-01-01,,2025-05-02,", 1);
+        let problems = parse(blank.as_bytes()).unwrap_err();
+        assert_eq!(places(&problems), vec![(Some(2), Some("is_active"))]);
     }
 }

@@ -353,12 +353,12 @@ fn parse_dashboard(
         let mut pre = Table::open(&text)?;
         let mut rec = StringRecord::new();
         let mut ignored = Problems::default();
-        while pre.next(&mut rec, &mut ignored).is_some() {
+        while let Some(row) = pre.next(&mut rec, &mut ignored) {
             let date = rec[date_col].trim();
             if csv_day(date).is_none()
                 && let Some(d) = short_date(date)
             {
-                shorts.see(date, d);
+                shorts.see(date, d, row, &header[date_col]);
                 any_short = true;
             }
         }
@@ -366,7 +366,7 @@ fn parse_dashboard(
     let order = if any_short {
         match shorts.order(chosen) {
             Ok(o) => Some(o),
-            Err(m) => return refuse(None, Some(&header[date_col]), m),
+            Err(p) => return Err(vec![p]),
         }
     } else {
         None

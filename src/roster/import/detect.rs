@@ -7,14 +7,15 @@
 
 use serde_json::{Map, Value};
 
-use super::table::{Layout, WRAPPER_KEYS, decode, refuse, sniff_delimiter};
+use super::cursor::{json_type, loose};
+use super::table::{Layout, WRAPPER_KEYS, decode, quote, refuse, sniff_delimiter};
 use super::{ImportProblem, UsageFormat};
 
 /// The refusal every organisation-level file gets, followed by the report to download.
 const NO_PER_USER: &str = "this file has no per-user data; download the per-user report instead";
 
 /// What auto-detection looks for, listed when nothing matches.
-const LOOKED_FOR: &str = "the file matches none of the usage formats. Looked for: our plain CSV \
+const LOOKED_FOR: &str = "Looked for: our plain CSV \
 (employee_id or email, period, and ai_hours, active_days or usage_count); GitHub Copilot per-user \
 records (user_login and day); GitHub seat assignments (seats with assignee.login); Microsoft 365 \
 Copilot (User Principal Name / userPrincipalName); ChatGPT Enterprise (email with is_active, or \
@@ -38,6 +39,81 @@ pub(super) fn org_level_refusal(obj: &Map<String, Value>) -> Option<String> {
         ));
     }
     None
+}
+
+/// The key columns of each CSV format, to say which one an unknown file comes closest to.
+const CSV_SHAPES: [(UsageFormat, &[&str]); 6] = [
+    (
+        UsageFormat::PlainCsv,
+        &["employee_id", "period", "active_days"],
+    ),
+    (
+        UsageFormat::M365Copilot,
+        &["User Principal Name", "Last Activity Date", "Report Period"],
+    ),
+    (
+        UsageFormat::Viva,
+        &["PersonId", "MetricDate", "Total_Copilot_active_days"],
+    ),
+    (UsageFormat::AmazonQ, &["UserId", "Date"]),
+    (
+        UsageFormat::Chatgpt,
+        &["email", "period_start", "period_end", "is_active"],
+    ),
+    (UsageFormat::Cursor, &["Date", "Email", "Is Active"]),
+];
+
+/// Up to eight names, quoted: "\"a\", \"b\" and 3 more".
+fn listed<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut out: Vec<String> = names.iter().take(8).map(|n| quote(n)).collect();
+    if names.len() > 8 {
+        out.push(format!("and {} more", names.len() - 8));
+    }
+    out.join(", ")
+}
+
+/// The refusal of a CSV matching no format: what it looked like, the formats it shares columns with
+/// (and what they lack), then everything looked for.
+fn unknown_csv(header: &[String]) -> String {
+    let mut text = if header.is_empty() {
+        "a CSV without a header: not a known per-user usage report".to_string()
+    } else {
+        format!(
+            "a CSV with columns {}: not a known per-user usage report",
+            listed(header.iter().map(String::as_str))
+        )
+    };
+    let have: Vec<String> = header.iter().map(|h| loose(h)).collect();
+    let near: Vec<String> = CSV_SHAPES
+        .iter()
+        .filter(|(_, cols)| cols.iter().any(|c| have.contains(&loose(c))))
+        .map(|(f, cols)| {
+            let missing = cols.iter().copied().filter(|c| !have.contains(&loose(c)));
+            format!("{} (it lacks {})", f.label(), listed(missing))
+        })
+        .collect();
+    if !near.is_empty() {
+        text.push_str(&format!("; it could be {}", near.join(", or ")));
+    }
+    format!("{text}. {LOOKED_FOR}")
+}
+
+/// The refusal of JSON matching no format, saying what it looked like (`value` is the first item of a
+/// list when `in_list`).
+fn unknown_json(value: &Value, in_list: bool) -> String {
+    let shape = match value {
+        other if in_list && !other.is_object() => {
+            format!("a JSON list whose first item is a {}", json_type(other))
+        }
+        Value::Object(obj) if obj.is_empty() => "an empty JSON object".to_string(),
+        Value::Object(obj) => format!(
+            "a JSON object with keys {}",
+            listed(obj.keys().map(String::as_str))
+        ),
+        other => format!("JSON holding a {}", json_type(other)),
+    };
+    format!("{shape}: not a known per-user usage report. {LOOKED_FOR}")
 }
 
 fn m365_summary_refusal() -> String {
@@ -83,6 +159,7 @@ fn detect_json(text: &str) -> Result<UsageFormat, Vec<ImportProblem>> {
         );
     };
     // An array of records or of pages: look at its first element.
+    let in_list = value.is_array();
     if let Value::Array(items) = &mut value {
         if items.is_empty() {
             return refuse(None, None, "the file has no records");
@@ -90,7 +167,7 @@ fn detect_json(text: &str) -> Result<UsageFormat, Vec<ImportProblem>> {
         value = items.swap_remove(0);
     }
     let Value::Object(obj) = value else {
-        return refuse(None, None, LOOKED_FOR);
+        return refuse(None, None, unknown_json(&value, in_list));
     };
     if let Some(m) = org_level_refusal(&obj) {
         return refuse(None, None, m);
@@ -121,7 +198,11 @@ fn detect_json(text: &str) -> Result<UsageFormat, Vec<ImportProblem>> {
         if obj.contains_key("value") && has(record, "reportRefreshDate") {
             return refuse(None, None, m365_summary_refusal());
         }
-        return refuse(None, None, LOOKED_FOR);
+        return refuse(
+            None,
+            None,
+            unknown_json(&Value::Object(record.clone()), false),
+        );
     }
     // Cursor's Admin API with an empty list is still Cursor.
     if obj.get("data").is_some_and(Value::is_array) {
@@ -141,7 +222,7 @@ fn detect_json(text: &str) -> Result<UsageFormat, Vec<ImportProblem>> {
             return Ok(f);
         }
     }
-    refuse(None, None, LOOKED_FOR)
+    refuse(None, None, unknown_json(&Value::Object(obj), false))
 }
 
 /// The format one JSON record belongs to, by its keys.
@@ -177,6 +258,14 @@ fn json_record_format(r: &Map<String, Value>) -> Option<UsageFormat> {
 
 /// The CSV header's names, trimmed and lowercased; a PowerShell `#TYPE` line before it is skipped.
 fn csv_header(text: &str) -> Vec<String> {
+    csv_header_as_written(text)
+        .iter()
+        .map(|h| h.to_lowercase())
+        .collect()
+}
+
+/// The CSV header's names, trimmed, as written.
+fn csv_header_as_written(text: &str) -> Vec<String> {
     let line = text
         .lines()
         .map(str::trim)
@@ -190,7 +279,7 @@ fn csv_header(text: &str) -> Vec<String> {
         .from_reader(line.as_bytes());
     let mut rec = csv::StringRecord::new();
     match rdr.read_record(&mut rec) {
-        Ok(true) => rec.iter().map(|h| h.trim().to_lowercase()).collect(),
+        Ok(true) => rec.iter().map(|h| h.trim().to_owned()).collect(),
         _ => Vec::new(),
     }
 }
@@ -227,7 +316,7 @@ fn detect_csv(text: &str) -> Result<UsageFormat, Vec<ImportProblem>> {
     if has("report refresh date") || has("reportrefreshdate") {
         return refuse(None, None, m365_summary_refusal());
     }
-    refuse(None, None, LOOKED_FOR)
+    refuse(None, None, unknown_csv(&csv_header_as_written(text)))
 }
 
 #[cfg(test)]
@@ -357,6 +446,31 @@ mod tests {
             let m = refused(text);
             assert!(m.contains("Looked for") && m.contains("PersonId"), "{m}");
         }
+        // What the file looked like comes first, and the formats it comes close to.
+        let m = refused("Name;Hours;Week\nx;1;2026-11-02\n");
+        assert!(
+            m.starts_with(
+                "a CSV with columns \"Name\", \"Hours\", \"Week\": not a known per-user usage report. "
+            ),
+            "{m}"
+        );
+        let m = refused("PersonId,Week,Copilot actions\np1,2026-11-01,3\n");
+        assert!(
+            m.contains(
+                "it could be Viva Insights person query (CSV) (it lacks \"MetricDate\", \"Total_Copilot_active_days\")"
+            ),
+            "{m}"
+        );
+        let m = refused("UserId,Day\nu,1\n");
+        assert!(
+            m.contains("Amazon Q Developer") && m.contains("lacks \"Date\""),
+            "{m}"
+        );
+        assert!(
+            refused("{\"bar\":1,\"foo\":2}")
+                .starts_with("a JSON object with keys \"bar\", \"foo\"")
+        );
+        assert!(refused("[1,2]").starts_with("a JSON list whose first item is a number"));
         assert!(refused("user_login,day\nx,2026-01-01\n").contains("NDJSON"));
     }
 }

@@ -336,11 +336,11 @@ pub fn parse_usage(
         UsageFormat::GithubCopilot => github::parse_github(bytes, None),
         UsageFormat::GithubSeats => github_seats::parse_seats(bytes),
         UsageFormat::M365Copilot => m365::parse_m365(bytes, options),
-        UsageFormat::Chatgpt => chatgpt::parse_chatgpt(bytes),
+        UsageFormat::Chatgpt => chatgpt::parse_chatgpt(bytes, options),
         UsageFormat::Cursor => cursor::parse_cursor(bytes, options, None),
         UsageFormat::Gemini => gemini::parse_gemini(bytes, None),
         UsageFormat::AmazonQ => amazon_q::parse_amazon_q(bytes),
-        UsageFormat::Viva => viva::parse_viva(bytes),
+        UsageFormat::Viva => viva::parse_viva(bytes, options),
     }
 }
 

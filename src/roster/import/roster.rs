@@ -210,8 +210,48 @@ pub fn parse_roster(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, Ve
     }
     if problems.is_empty() {
         table.no_data_rows()?;
+        fallback_collisions(&rows, &mut problems);
     }
     problems.finish(rows)
+}
+
+/// A usage key is matched on a roster column and, for people with nothing in it, on a fallback (a UPN on
+/// `upn`, else the email; a login on `login`, else the employee id). One person's value equal to another
+/// person's fallback would send that key to one of them by the order of the lookups: refused, naming both.
+fn fallback_collisions(rows: &[RosterRow], problems: &mut Problems) {
+    type Pick = fn(&RosterRow) -> Option<&str>;
+    let checks: [(&str, &str, Pick, Pick); 2] = [
+        ("upn", "email", |r| r.upn.as_deref(), |r| Some(&r.email)),
+        (
+            "login",
+            "employee_id",
+            |r| r.login.as_deref(),
+            |r| Some(&r.employee_id),
+        ),
+    ];
+    for (column, fallback, value, fallback_value) in checks {
+        // Fallback values of the people with no value of their own.
+        let open: HashMap<String, usize> = rows
+            .iter()
+            .filter(|r| value(r).is_none())
+            .filter_map(|r| fallback_value(r).map(|f| (f.to_lowercase(), r.row)))
+            .collect();
+        for r in rows {
+            if let Some(v) = value(r)
+                && let Some(&other) = open.get(&v.to_lowercase())
+            {
+                problems.at(
+                    r.row,
+                    column,
+                    format!(
+                        "{} is also the {fallback} of row {other}, who has no {column}: a usage file's \
+                         {column} would match either; give row {other} its own {column}",
+                        quote(v)
+                    ),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -433,5 +473,36 @@ mod tests {
             "{}",
             bad[0].message
         );
+    }
+
+    #[test]
+    fn a_upn_or_login_equal_to_another_persons_fallback_is_refused_naming_both() {
+        let text = "employee_id,email,function,hire_date,time_zone,login,upn\n\
+                    E11,zoe@example.org,HR,2020-01-01,UTC,,jose@example.org\n\
+                    E12,jose@example.org,HR,2020-01-01,UTC,,\n\
+                    E13,x@example.org,Eng,2020-01-01,UTC,e14,\n\
+                    E14,y@example.org,Eng,2020-01-01,UTC,,\n";
+        let problems = roster_err(text);
+        assert_eq!(
+            places(&problems),
+            vec![(Some(2), Some("upn")), (Some(4), Some("login"))]
+        );
+        assert!(
+            problems[0]
+                .message
+                .contains("\"jose@example.org\" is also the email of row 3"),
+            "{problems:?}"
+        );
+        // Once row 3 has its own upn, and row 5 its own login, nothing is ambiguous.
+        let fixed = text
+            .replace(
+                "jose@example.org,HR,2020-01-01,UTC,,\n",
+                "jose@example.org,HR,2020-01-01,UTC,,jose.n@example.org\n",
+            )
+            .replace(
+                "E14,y@example.org,Eng,2020-01-01,UTC,,",
+                "E14,y@example.org,Eng,2020-01-01,UTC,why,",
+            );
+        assert_eq!(roster(&fixed).unwrap().len(), 4);
     }
 }

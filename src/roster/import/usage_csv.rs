@@ -6,6 +6,8 @@
 //! over the file's months; the next complete measure is the tiebreak. Gross hours come from the file only
 //! when every row has `ai_hours`. `period` is a month `YYYY-MM`, or a date in it (a spreadsheet re-saving
 //! the file turns `2026-11` into `01/11/2026` or `11/1/2026`): short dates follow `fields::ShortDates`.
+//! A measure given on some rows and left empty on others is refused with the row (people would be ranked
+//! on two scales); in a `;`-separated file decimals may have a comma (`fields::Decimals`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -13,10 +15,10 @@ use std::collections::hash_map::Entry;
 use csv::StringRecord;
 
 use super::fields::{
-    ShortDate, ShortDates, days_in_month, month_first_day, month_index, month_last_day,
-    parse_decimal, parse_iso_date, parse_month,
+    Decimals, ShortDate, ShortDates, days_in_month, month_first_day, month_index, month_last_day,
+    parse_iso_date, parse_month,
 };
-use super::table::{Layout, Problems, RawJson, Table, decode, quote};
+use super::table::{Layout, Problems, RawJson, Table, decode, quote, sniff_delimiter};
 use super::{
     DateOrder, EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow,
     UsageFormat, UsageOptions,
@@ -90,6 +92,10 @@ pub(super) fn parse_plain(
         return Err(problems.into_vec());
     };
     let raw = RawJson::new(&table.header);
+    let mut decimals = Decimals::new(sniff_delimiter(&text));
+    // Per measure: the first row giving it, the first row leaving it empty, and how many leave it empty.
+    let mut given_at: [Option<usize>; 3] = [None; 3];
+    let mut empty_at: [(Option<usize>, usize); 3] = [(None, 0); 3];
 
     // Employee ids and emails are separate key spaces: "E1" the id and "e1" an email never merge.
     let mut by_id: People<PlainSums> = People::new();
@@ -136,7 +142,7 @@ pub(super) fn parse_plain(
             ),
             Some(Month::Short(d)) => {
                 any_short = true;
-                short_dates.see(period, d);
+                short_dates.see(period, d, row, "period");
             }
             Some(Month::Known(..)) => {}
         }
@@ -150,9 +156,12 @@ pub(super) fn parse_plain(
             let Some(c) = *col else { continue };
             let text = rec[c].trim();
             if text.is_empty() {
+                empty_at[i].0.get_or_insert(row);
+                empty_at[i].1 += 1;
                 continue;
             }
-            values[i] = measure(i, text, period, known, row, &mut problems);
+            given_at[i].get_or_insert(row);
+            values[i] = measure(i, text, period, known, row, &mut decimals, &mut problems);
         }
         let blank = measure_cols
             .iter()
@@ -208,6 +217,27 @@ pub(super) fn parse_plain(
     if problems.is_empty() {
         table.no_data_rows()?;
     }
+    // A measure on some rows and not others would rank people on two scales (hours here, days there).
+    for i in 0..3 {
+        if let (Some(given), (Some(empty), n)) = (given_at[i], empty_at[i]) {
+            let more = match n {
+                1 => String::new(),
+                n => format!(" (and {} more rows)", n - 1),
+            };
+            problems.at(
+                empty,
+                MEASURES[i],
+                format!(
+                    "{} is empty here{more} but given on row {given}; give each measure on every row \
+                     or on none, so that everyone is ranked on the same scale",
+                    MEASURES[i]
+                ),
+            );
+        }
+    }
+    if let Some(p) = decimals.check() {
+        problems.push(p.row, p.column.as_deref(), p.message);
+    }
     if !problems.is_empty() {
         return Err(problems.into_vec());
     }
@@ -219,10 +249,7 @@ pub(super) fn parse_plain(
         let (y, m) = match p.month {
             Month::Known(y, m) => (y, m),
             Month::Short(d) => match &date_order {
-                Err(message) => {
-                    problems.push(None, Some("period"), message.clone());
-                    return Err(problems.into_vec());
-                }
+                Err(problem) => return Err(vec![problem.clone()]),
                 Ok(o) => match d.date(*o) {
                     Some(date) => (date.year(), date.month()),
                     None => {
@@ -372,20 +399,15 @@ fn measure(
     period: &str,
     month: Option<(i32, u32)>,
     row: usize,
+    decimals: &mut Decimals,
     problems: &mut Problems,
 ) -> Option<f64> {
     let column = MEASURES[i];
     match i {
-        0 => match parse_decimal(text) {
+        0 => match decimals.read(text, row, column) {
             Ok(h) if h <= 744.0 => Some(h),
-            Err("comma") => {
-                let fixed = text.replace(',', ".");
-                let message = format!(
-                    "{} has a comma; write decimals with a point, e.g. {}",
-                    quote(text),
-                    quote(&fixed)
-                );
-                problems.at(row, column, message);
+            Err(m) if m.contains("comma") || m.contains("thousands") => {
+                problems.at(row, column, m);
                 None
             }
             _ => {
@@ -561,7 +583,7 @@ mod tests {
 
     #[test]
     fn active_days_or_a_usage_count_may_stand_in_for_hours() {
-        let days = plain("email,period,active_days,usage_count\na@x.org,2026-10,10,40\na@x.org,2026-11,20,\nb@x.org,2026-11,4,8\n")
+        let days = plain("email,period,active_days,usage_count\na@x.org,2026-10,10,40\na@x.org,2026-11,20,0\nb@x.org,2026-11,4,8\n")
             .unwrap();
         assert!(!days.has_hours);
         assert_eq!(days.unit_label, "active day per month");
@@ -569,8 +591,8 @@ mod tests {
         let a = &days.employees[0];
         assert!(close(a.score, 15.0) && close(a.units, 15.0));
         assert_eq!((a.gross_hours_month, a.active_days), (None, Some(15.0)));
-        // usage_count is missing on one row, so it is no tiebreak.
-        assert_eq!(a.tiebreak, 0.0);
+        // usage_count, on every row, is the tiebreak.
+        assert!(close(a.tiebreak, 20.0));
 
         let count =
             plain("employee_id,period,usage_count\nE1,2026-11,120\nE2,2026-11,0\n").unwrap();
@@ -580,13 +602,20 @@ mod tests {
             (120.0, None)
         );
 
-        // Hours on some rows only: active days (on every row) are the score, no hours are claimed.
-        let some_hours =
-            plain("employee_id,period,active_days,ai_hours\nE1,2026-11,3,2.5\nE2,2026-11,5,\n")
-                .unwrap();
-        assert!(!some_hours.has_hours);
-        assert_eq!(some_hours.employees[1].score, 5.0);
-        assert_eq!(some_hours.employees[0].gross_hours_month, None);
+        // Hours on some rows only: refused, naming the row without them (it was once scored on days
+        // silently, claiming no hours).
+        let some_hours = plain(
+            "employee_id,period,active_days,ai_hours\nE1,2026-11,3,2.5\nE2,2026-11,5,\nE3,2026-11,5,\n",
+        )
+        .unwrap_err();
+        assert_eq!(places(&some_hours), vec![(Some(3), Some("ai_hours"))]);
+        assert!(
+            some_hours[0]
+                .message
+                .contains("(and 1 more rows) but given on row 2"),
+            "{}",
+            some_hours[0].message
+        );
 
         let nothing = plain("employee_id,period,active_days,ai_hours\nE1,2026-11,,\n").unwrap_err();
         assert_eq!(places(&nothing), vec![(Some(2), Some("ai_hours"))]);
@@ -661,6 +690,20 @@ mod tests {
                 .unwrap()
                 .encoding,
             "UTF-8"
+        );
+    }
+
+    #[test]
+    fn decimal_commas_are_read_in_a_semicolon_file() {
+        let u = plain("email;period;ai_hours\na@x.org;2026-10;12,5\nb@x.org;2026-10;3\n").unwrap();
+        assert_eq!(u.employees[0].gross_hours_month, Some(12.5));
+        let mixed = plain("email;period;ai_hours\na@x.org;2026-10;12,5\nb@x.org;2026-10;1.250\n")
+            .unwrap_err();
+        assert_eq!(places(&mixed), vec![(None, None)]);
+        assert!(
+            mixed[0].message.contains("thousands"),
+            "{}",
+            mixed[0].message
         );
     }
 }

@@ -10,7 +10,9 @@
 //! `Total_Copilot_actions_taken` per month. Hours, only when the query has `Copilot_assisted_hours`
 //! (Microsoft's estimate of time Copilot assisted, which needs optional diagnostic data): summed,
 //! × 30.44 / days covered, as gross AI hours per month. Matched on `PersonId` (`KeyKind::VendorId`).
-//! Only weekly queries are read: every `MetricDate` must fall on the same weekday.
+//! Only weekly queries are read: every `MetricDate` must fall on the same weekday. A query re-saved by
+//! Excel may have short dates (`fields::ShortDates`: the admin picks the order when the file can't tell)
+//! and, in a `;`-separated file, decimal commas (`fields::Decimals`); an empty metric is refused.
 
 use std::collections::HashMap;
 
@@ -18,9 +20,12 @@ use chrono::{Datelike, NaiveDate};
 use csv::StringRecord;
 
 use super::cursor::{DAYS_PER_MONTH, loose_col};
-use super::fields::{parse_decimal, parse_iso_date};
-use super::table::{Layout, Problems, RawJson, Table, decode, quote};
-use super::{EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat};
+use super::fields::{DateCell, Decimals, ShortDates, not_a_date};
+use super::table::{Layout, Problems, RawJson, Table, decode, quote, sniff_delimiter};
+use super::{
+    EmployeeUsage, ImportProblem, KeyKind, ParsedUsage, People, RawUsageRow, UsageFormat,
+    UsageOptions,
+};
 
 #[derive(Default)]
 struct Sums {
@@ -29,7 +34,21 @@ struct Sums {
     hours: f64,
 }
 
-pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
+/// A valid row waiting for the file's date order.
+struct Pending {
+    row: usize,
+    person: usize,
+    date: DateCell,
+    days: f64,
+    actions: f64,
+    hours: f64,
+    raw_json: String,
+}
+
+pub(super) fn parse_viva(
+    bytes: &[u8],
+    options: &UsageOptions,
+) -> Result<ParsedUsage, Vec<ImportProblem>> {
     const ACTIVE: &str = "Total_Copilot_active_days";
     let text = decode(bytes, Layout::Csv)?;
     let mut t = Table::open(&text)?;
@@ -56,11 +75,10 @@ pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>
     let actions_col = loose_col(&header, &["totalcopilotactionstaken"]);
     let hours_col = loose_col(&header, &["copilotassistedhours"]);
     let raw = RawJson::new(&header);
+    let mut decimals = Decimals::new(sniff_delimiter(&text));
+    let mut shorts = ShortDates::default();
     let mut people: People<Sums> = People::new();
-    let mut seen: HashMap<(usize, NaiveDate), usize> = HashMap::new();
-    let mut weekday: Option<(chrono::Weekday, usize)> = None;
-    let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
-    let mut rows = Vec::new();
+    let mut pending = Vec::new();
     let mut rec = StringRecord::new();
     while let Some(row) = t.next(&mut rec, &mut problems) {
         let person = rec[person_col].trim();
@@ -68,51 +86,34 @@ pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>
             problems.at(row, &header[person_col], "PersonId is empty");
         }
         let date_text = rec[date_col].trim();
-        let date = parse_iso_date(date_text);
+        let date = DateCell::read(date_text);
         match date {
-            None => problems.at(
-                row,
-                &header[date_col],
-                format!("{} is not a date in the form YYYY-MM-DD", quote(date_text)),
-            ),
-            Some(d) => match weekday {
-                None => weekday = Some((d.weekday(), row)),
-                Some((w, at)) if w != d.weekday() => problems.at(
-                    row,
-                    &header[date_col],
-                    format!(
-                        "{d} is a {:?} but row {at}'s week starts on a {w:?}; run the person query grouped by week",
-                        d.weekday()
-                    ),
-                ),
-                Some(_) => {}
-            },
+            None => problems.at(row, &header[date_col], not_a_date(date_text)),
+            Some(DateCell::Short(d)) => shorts.see(date_text, d, row, &header[date_col]),
+            Some(DateCell::Day(_)) => {}
         }
-        let number = |col: Option<usize>, max: Option<f64>, problems: &mut Problems| {
+        // Microsoft documents no meaning for an empty metric in a person query (a week it could not
+        // compute is left out, not emptied), so an empty cell is refused rather than read as 0.
+        let mut number = |col: Option<usize>, max: Option<f64>, problems: &mut Problems| {
             let c = col?;
             let s = rec[c].trim();
             if s.is_empty() {
-                return Some(0.0);
+                problems.at(
+                    row,
+                    &header[c],
+                    "the metric is empty; an empty cell is not read as 0: run the query again, or \
+                     write the number",
+                );
+                return None;
             }
-            match parse_decimal(s) {
+            match decimals.read(s, row, &header[c]) {
                 Ok(n) if max.is_none_or(|m| n <= m) => Some(n),
                 Ok(n) => {
                     problems.at(row, &header[c], format!("{n} active days in one week"));
                     None
                 }
-                Err("comma") => {
-                    problems.at(
-                        row,
-                        &header[c],
-                        format!(
-                            "{} uses a decimal comma; export with a point as decimal separator",
-                            quote(s)
-                        ),
-                    );
-                    None
-                }
-                Err(_) => {
-                    problems.at(row, &header[c], format!("{} is not a number ≥ 0", quote(s)));
+                Err(m) => {
+                    problems.at(row, &header[c], m);
                     None
                 }
             }
@@ -124,34 +125,75 @@ pub(super) fn parse_viva(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>
             continue;
         };
         let p = people.id(person);
-        if let Some(&earlier) = seen.get(&(p, date)) {
-            problems.at(
-                row,
-                &header[person_col],
-                format!(
-                    "{} in the week of {date} is a duplicate of row {earlier}",
-                    quote(person)
-                ),
-            );
-            continue;
-        }
-        seen.insert((p, date), row);
-        first = Some(first.map_or(date, |f| f.min(date)));
-        last = Some(last.map_or(date, |l| l.max(date)));
-        let sums = &mut people.list[p].1;
-        sums.days += days.unwrap_or(0.0);
-        sums.actions += actions.unwrap_or(0.0);
-        sums.hours += hours.unwrap_or(0.0);
         if problems.is_empty() {
-            rows.push(RawUsageRow {
+            pending.push(Pending {
                 row,
-                key: person.to_owned(),
+                person: p,
+                date,
+                days: days.unwrap_or(0.0),
+                actions: actions.unwrap_or(0.0),
+                hours: hours.unwrap_or(0.0),
                 raw_json: raw.row(&rec),
             });
         }
     }
     if problems.is_empty() {
         t.no_data_rows()?;
+    }
+    if let Some(p) = decimals.check() {
+        problems.push(p.row, p.column.as_deref(), p.message);
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_vec());
+    }
+    let order = shorts.order_if_any(options.date_order)?;
+    let date_name = &header[date_col];
+    let person_name = &header[person_col];
+    let mut seen: HashMap<(usize, NaiveDate), usize> = HashMap::new();
+    let mut weekday: Option<(chrono::Weekday, usize)> = None;
+    let (mut first, mut last): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+    let mut rows = Vec::with_capacity(pending.len());
+    for r in pending {
+        let Some(date) = r.date.date(order) else {
+            problems.at(r.row, date_name, r.date.no_such_day(order));
+            continue;
+        };
+        match weekday {
+            None => weekday = Some((date.weekday(), r.row)),
+            Some((w, at)) if w != date.weekday() => problems.at(
+                r.row,
+                date_name,
+                format!(
+                    "{date} is a {:?} but row {at}'s week starts on a {w:?}; run the person query grouped by week",
+                    date.weekday()
+                ),
+            ),
+            Some(_) => {}
+        }
+        let key = &people.list[r.person].0;
+        if let Some(&earlier) = seen.get(&(r.person, date)) {
+            problems.at(
+                r.row,
+                person_name,
+                format!(
+                    "{} in the week of {date} is a duplicate of row {earlier}",
+                    quote(key)
+                ),
+            );
+            continue;
+        }
+        seen.insert((r.person, date), r.row);
+        first = Some(first.map_or(date, |f| f.min(date)));
+        last = Some(last.map_or(date, |l| l.max(date)));
+        rows.push(RawUsageRow {
+            row: r.row,
+            key: key.clone(),
+            raw_json: r.raw_json,
+        });
+        let sums = &mut people.list[r.person].1;
+        sums.days += r.days;
+        sums.actions += r.actions;
+        sums.hours += r.hours;
     }
     let (Some(first), Some(last), true) = (first, last, problems.is_empty()) else {
         return Err(problems.into_vec());
@@ -205,9 +247,18 @@ mod tests {
     const SIMULATED: &[u8] =
         include_bytes!("../../../tests/fixtures/usage/viva_simulated_person_query.csv");
     const WEEKLY: &[u8] = include_bytes!("../../../tests/fixtures/usage/viva_copilot_weekly.csv");
+    const EXCEL_DMY: &[u8] =
+        include_bytes!("../../../tests/fixtures/usage/viva_copilot_weekly_excel_dmy_1252.csv");
 
     fn parse(bytes: &[u8]) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(UsageFormat::Viva, bytes, &UsageOptions::default())
+    }
+
+    fn parse_in(bytes: &[u8], order: DateOrder) -> Result<ParsedUsage, Vec<ImportProblem>> {
+        let options = UsageOptions {
+            date_order: Some(order),
+        };
+        parse_usage(UsageFormat::Viva, bytes, &options)
     }
 
     #[test]
@@ -238,11 +289,7 @@ mod tests {
         assert!(close(a.score, 17.0 / months) && close(a.tiebreak, 135.0 / months));
         assert!(close(a.gross_hours_month.unwrap(), 5.25 / months));
         assert_eq!(a.active_days, Some(a.score));
-        assert_eq!(
-            u.employees[2].gross_hours_month,
-            Some(0.0),
-            "an empty cell is no hours"
-        );
+        assert_eq!(u.employees[2].gross_hours_month, Some(0.0));
         assert_eq!(u.rows.len(), 7);
     }
 
@@ -257,29 +304,86 @@ mod tests {
     #[test]
     fn viva_problems() {
         let text = "PersonId,MetricDate,Total_Copilot_active_days,Copilot_assisted_hours\n\
-                    p1,2026-11-01,3,1\n\
-                    p1,2026-11-03,3,1\n\
                     p2,2026-11-01,8,1\n\
                     p3,2026-11-01,2,\"1,5\"\n\
                     ,2026-11-01,1,1\n\
-                    p1,2026-11-01,1,1\n\
-                    p4,11/01/2026,1,1\n";
+                    p4,Nov 1,1,1\n\
+                    p5,2026-11-01,,1\n\
+                    p6,2026-11-01,1,\n";
         let problems = parse(text.as_bytes()).unwrap_err();
         assert_eq!(
             places(&problems),
             vec![
-                (Some(3), Some("MetricDate")),
-                (Some(4), Some("Total_Copilot_active_days")),
-                (Some(5), Some("Copilot_assisted_hours")),
-                (Some(6), Some("PersonId")),
-                (Some(7), Some("PersonId")),
-                (Some(8), Some("MetricDate")),
+                (Some(2), Some("Total_Copilot_active_days")),
+                (Some(3), Some("Copilot_assisted_hours")),
+                (Some(4), Some("PersonId")),
+                (Some(5), Some("MetricDate")),
+                (Some(6), Some("Total_Copilot_active_days")),
+                (Some(7), Some("Copilot_assisted_hours")),
             ]
         );
+        assert!(problems[1].message.contains("decimal comma"));
+        assert!(problems[4].message.contains("not read as 0"));
+        // Once every cell reads, the weeks themselves are checked.
+        let text = "PersonId,MetricDate,Total_Copilot_active_days\n\
+                    p1,2026-11-01,3\n\
+                    p1,2026-11-03,3\n\
+                    p1,2026-11-01,1\n";
+        let problems = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            places(&problems),
+            vec![(Some(3), Some("MetricDate")), (Some(4), Some("PersonId"))]
+        );
         assert!(problems[0].message.contains("grouped by week"));
-        assert!(problems[2].message.contains("decimal comma"));
         let missing =
             parse(b"PersonId,MetricDate,Copilot_assisted_hours\np1,2026-11-01,1\n").unwrap_err();
         assert!(missing[0].message.contains("Total Copilot active days"));
+    }
+
+    #[test]
+    fn a_query_re_saved_by_excel_in_a_day_month_locale_is_read() {
+        // ';' between columns, decimal commas, Windows-1252 and dd/mm/yyyy weeks (15/11 says day/month).
+        let want = parse(WEEKLY).unwrap();
+        let u = parse(EXCEL_DMY).unwrap();
+        assert_eq!(
+            (u.period_start, u.period_end),
+            (want.period_start, want.period_end)
+        );
+        assert_eq!(u.employees, want.employees);
+        assert_eq!(u.encoding, "Windows-1252");
+        let contradicted = parse_in(EXCEL_DMY, DateOrder::Mdy).unwrap_err();
+        assert_eq!(places(&contradicted), vec![(Some(4), Some("MetricDate"))]);
+        // Weeks whose days are all 12 or less can't tell: refused until the admin picks the order.
+        let text =
+            "PersonId,MetricDate,Total_Copilot_active_days\np1,01/11/2026,3\np1,08/11/2026,2\n";
+        let refused = parse(text.as_bytes()).unwrap_err();
+        assert!(
+            refused[0].message.contains("choose the date order"),
+            "{refused:?}"
+        );
+        let dmy = parse_in(text.as_bytes(), DateOrder::Dmy).unwrap();
+        assert_eq!(
+            (dmy.period_start, dmy.period_end),
+            (d("2026-11-01"), d("2026-11-14"))
+        );
+        // Read month/day, the two weeks start on different weekdays: refused, not mis-read.
+        let mdy = parse_in(text.as_bytes(), DateOrder::Mdy).unwrap_err();
+        assert!(mdy[0].message.contains("grouped by week"), "{mdy:?}");
+    }
+
+    #[test]
+    fn decimal_commas_are_read_in_a_semicolon_file_and_mixed_marks_refused() {
+        let text = String::from_utf8(WEEKLY.to_vec()).unwrap();
+        let semi = text
+            .replace(',', ";")
+            .replace("1.5", "1,5")
+            .replace("1.25", "1,25")
+            .replace("0.5", "0,5");
+        let u = parse(semi.as_bytes()).unwrap();
+        assert_eq!(u.employees, parse(WEEKLY).unwrap().employees);
+        let mixed = semi.replacen("0,5", "0.5", 1);
+        let problems = parse(mixed.as_bytes()).unwrap_err();
+        assert_eq!(places(&problems), vec![(None, None)]);
+        assert!(problems[0].message.contains("with a comma"), "{problems:?}");
     }
 }
