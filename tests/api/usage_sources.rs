@@ -372,7 +372,7 @@ async fn the_cli_detects_the_format_takes_the_date_order_and_says_what_it_read()
 }
 
 /// The value of a hidden field of the page's form.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|rest| rest.split('"').next())

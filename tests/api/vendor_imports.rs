@@ -256,13 +256,22 @@ async fn preview(app: &TestApp, id: i64, file: &str) -> (String, String) {
     (html, token)
 }
 
-/// Confirms the preview of Cursor's example under `token`; the redirect.
-async fn confirm_cursor(app: &TestApp, id: i64, token: &str) -> reqwest::Response {
-    let fields = [
-        ("token", token),
-        ("format", "cursor"),
-        ("filename", "cursor_admin_api_example.json"),
+/// Confirms a preview as its page's form sends it (every hidden field, the seal included); the redirect.
+async fn confirm_cursor(app: &TestApp, id: i64, html: &str) -> reqwest::Response {
+    let names = [
+        "token",
+        "format",
+        "date_order",
+        "hours_per_unit",
+        "filename",
+        "seal",
     ];
+    let values: Vec<(&str, String)> = names
+        .iter()
+        .filter(|n| html.contains(&format!("name=\"{n}\" value=\"")))
+        .map(|n| (*n, crate::usage_sources::hidden(html, n)))
+        .collect();
+    let fields: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
     app.post(&format!("/studies/{id}/usage/confirm"), &fields)
         .await
 }
@@ -271,7 +280,7 @@ async fn confirm_cursor(app: &TestApp, id: i64, token: &str) -> reqwest::Respons
 async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
     use std::os::unix::fs::PermissionsExt;
     let (app, id) = study_with_roster().await;
-    let (html, token) = preview(&app, id, "cursor_admin_api_example.json").await;
+    let (html, _) = preview(&app, id, "cursor_admin_api_example.json").await;
     assert!(html.contains("Cursor team usage"), "{html}");
     let pending = app.state.config.data_dir.join("pending-usage");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -285,7 +294,7 @@ async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
     // A day and an hour later the confirmation is refused as expired, and the upload is gone.
     app.clock.advance(chrono::Duration::hours(25));
     app.login(ADMIN, PASSWORD).await;
-    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
+    let page = app.follow(confirm_cursor(&app, id, &html).await).await;
     assert!(
         page.contains("This preview expired") && page.contains("upload the file again"),
         "{page}"
@@ -297,10 +306,10 @@ async fn a_preview_waits_in_a_private_folder_and_expires_after_a_day() {
         0
     );
     // A fresh preview is confirmed within the day: imported, read again from the kept upload.
-    let (_, token) = preview(&app, id, "cursor_admin_api_example.json").await;
+    let (html, _) = preview(&app, id, "cursor_admin_api_example.json").await;
     app.clock.advance(chrono::Duration::hours(23));
     app.login(ADMIN, PASSWORD).await;
-    let page = app.follow(confirm_cursor(&app, id, &token).await).await;
+    let page = app.follow(confirm_cursor(&app, id, &html).await).await;
     assert!(
         page.contains("Imported 2 rows of Cursor team usage"),
         "{page}"
