@@ -401,8 +401,8 @@ pub async fn recompute(conn: &mut SqliteConnection, study: &StudyRow) -> Result<
     for s in &summaries {
         match ix.find(s.key_kind, &s.key) {
             Some(i) => {
-                // A second record for the same person (a plain CSV keyed by id on some rows and by email
-                // on others) is ignored: the first one found counts, and the person counts once.
+                // Imports refuse a file with two records for one person (`Indexes::doubles`); one can
+                // still arise when a later roster gives someone a new key: the first found counts.
                 if usage[i].is_none() {
                     usage[i] = Some(s);
                     matched += 1;
@@ -472,21 +472,68 @@ pub(super) struct Indexes {
     login: Index,
     upn: Index,
     vendor_id: Index,
+    /// Per roster position: whether the person has a login (then their employee id is no login).
+    has_login: Vec<bool>,
+    /// Per roster position: whether the person has a upn (then their email is no UPN).
+    has_upn: Vec<bool>,
 }
 
 impl Indexes {
-    /// The roster position a usage key matches, if any.
+    /// The roster position a usage key matches, if any. The fallbacks (a login matched against
+    /// `employee_id`, a UPN against `email`) reach only people without a login or upn of their own: where
+    /// the roster names one, it is the only key that person is found by.
     pub(super) fn find(&self, kind: KeyKind, key: &str) -> Option<usize> {
         let key = key.trim().to_lowercase();
         let found = match kind {
             KeyKind::EmployeeId => self.id.get(&key),
             KeyKind::Email => self.email.get(&key),
-            KeyKind::Login => self.login.get(&key).or_else(|| self.id.get(&key)),
+            KeyKind::Login => self
+                .login
+                .get(&key)
+                .or_else(|| self.id.get(&key).filter(|&&i| !self.has_login[i])),
             // Where UPN and mail differ the roster's upn column says so; elsewhere the UPN is the mail.
-            KeyKind::Upn => self.upn.get(&key).or_else(|| self.email.get(&key)),
+            KeyKind::Upn => self
+                .upn
+                .get(&key)
+                .or_else(|| self.email.get(&key).filter(|&&i| !self.has_upn[i])),
             KeyKind::VendorId => self.vendor_id.get(&key),
         };
         found.copied()
+    }
+
+    /// Records of a usage file that reach a roster person another record of the file reached already
+    /// (an email row and a UPN row of one person, a plain CSV keyed by id on some rows and by email on
+    /// others): refused, naming both, since counting either alone would silently drop the other's usage.
+    pub(super) fn doubles<'a>(
+        &self,
+        employees: &[EmployeeRow],
+        keys: impl Iterator<Item = (KeyKind, &'a str)>,
+    ) -> Vec<ImportProblem> {
+        let mut seen: HashMap<usize, &str> = HashMap::new();
+        let mut problems = Vec::new();
+        for (kind, key) in keys {
+            let Some(i) = self.find(kind, key) else {
+                continue;
+            };
+            match seen.get(&i) {
+                Some(first) if !first.trim().eq_ignore_ascii_case(key.trim()) => {
+                    problems.push(ImportProblem {
+                        row: None,
+                        column: None,
+                        message: format!(
+                            "\"{first}\" and \"{key}\" are two records of the same roster person ({}): \
+                             keep one identifier per person in the file and import it again",
+                            employees[i].employee_id
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(i, key);
+                }
+            }
+        }
+        problems
     }
 }
 
@@ -497,6 +544,8 @@ pub(super) fn index(employees: &[EmployeeRow]) -> Indexes {
         login: HashMap::new(),
         upn: HashMap::new(),
         vendor_id: HashMap::new(),
+        has_login: employees.iter().map(|e| e.login.is_some()).collect(),
+        has_upn: employees.iter().map(|e| e.upn.is_some()).collect(),
     };
     for (i, e) in employees.iter().enumerate() {
         ix.id.insert(e.employee_id.to_lowercase(), i);
@@ -634,4 +683,79 @@ pub async fn study_for_cli(state: &AppState, id: i64) -> anyhow::Result<StudyRow
         .ok_or_else(|| {
             anyhow::anyhow!("there is no study with id {id}; `layer2 study list` shows them")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, email: &str, login: Option<&str>, upn: Option<&str>) -> EmployeeRow {
+        EmployeeRow {
+            id: 0,
+            employee_id: id.into(),
+            email: email.into(),
+            function: "Engineering".into(),
+            hire_date: None,
+            tenure_band: Some("1-3 y".into()),
+            login: login.map(Into::into),
+            upn: upn.map(Into::into),
+            vendor_id: None,
+            usage_score: None,
+            usage_tiebreak: 0.0,
+            gross_hours_month: None,
+            cohort: None,
+        }
+    }
+
+    #[test]
+    fn a_fallback_key_reaches_only_people_without_their_own() {
+        let roster = [
+            person(
+                "E1",
+                "ada@example.org",
+                Some("ada-l"),
+                Some("ada.l@corp.example"),
+            ),
+            person("E2", "bob@example.org", None, None),
+        ];
+        let ix = index(&roster);
+        // Their own keys, and the fallbacks for someone who has none.
+        assert_eq!(ix.find(KeyKind::Login, "ADA-L"), Some(0));
+        assert_eq!(ix.find(KeyKind::Upn, "ada.l@corp.example"), Some(0));
+        assert_eq!(ix.find(KeyKind::Login, "E2"), Some(1));
+        assert_eq!(ix.find(KeyKind::Upn, "bob@example.org"), Some(1));
+        // Someone with a login or upn of their own is found by it only.
+        assert_eq!(ix.find(KeyKind::Login, "E1"), None);
+        assert_eq!(ix.find(KeyKind::Upn, "ada@example.org"), None);
+    }
+
+    #[test]
+    fn two_records_of_one_person_are_refused_naming_both() {
+        let roster = [
+            person("E1", "ada@example.org", None, None),
+            person("E2", "bob@example.org", None, None),
+        ];
+        let ix = index(&roster);
+        let keys = [
+            (KeyKind::EmployeeId, "E1"),
+            (KeyKind::Email, "bob@example.org"),
+            (KeyKind::Email, "Ada@example.org"),
+            (KeyKind::Email, "nobody@example.org"),
+        ];
+        let problems = ix.doubles(&roster, keys.into_iter());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.starts_with(
+                "\"E1\" and \"Ada@example.org\" are two records of the same roster person (E1)"
+            ),
+            "{}",
+            problems[0].message
+        );
+        // The same key twice is one record (a person in two organisations' files is merged upstream).
+        let same = [
+            (KeyKind::Email, "bob@example.org"),
+            (KeyKind::Email, "BOB@example.org"),
+        ];
+        assert!(ix.doubles(&roster, same.into_iter()).is_empty());
+    }
 }

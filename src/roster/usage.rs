@@ -238,6 +238,17 @@ pub async fn import_usage_from(
     } else {
         hours_per_unit
     };
+    let employees = repo::employees(&mut *tx, study.id).await?;
+    let doubles = index(&employees).doubles(
+        &employees,
+        parsed
+            .employees
+            .iter()
+            .map(|e| (e.key_kind, e.key.as_str())),
+    );
+    if !doubles.is_empty() {
+        return Ok(Err(doubles));
+    }
     repo::finish_usage_import(&mut tx, id, &parsed, rows, hours_per_unit).await?;
     let (matched, unmatched) = recompute(&mut tx, study).await?;
     if matched == 0 && !parsed.employees.is_empty() {
@@ -451,6 +462,17 @@ pub async fn preview_usage(
     let employees = repo::employees(&mut *conn, study.id).await?;
     drop(conn);
     let ix = index(&employees);
+    let doubles = ix.doubles(
+        &employees,
+        parsed
+            .employees
+            .iter()
+            .map(|e| (e.key_kind, e.key.as_str())),
+    );
+    if !doubles.is_empty() {
+        discard_pending(state, study.id);
+        return Ok(Err(doubles));
+    }
     let mut usage: Vec<Option<&super::import::EmployeeUsage>> = vec![None; employees.len()];
     let mut not_on_roster = Vec::new();
     let (mut matched, mut unmatched) = (0, 0);

@@ -540,3 +540,24 @@ async fn a_chatgpt_report_says_its_pending_members_were_counted_inactive() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn two_records_of_one_person_in_a_usage_file_are_refused_naming_both() {
+    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+    let csv = "employee_id,email,period,ai_hours\nE1,,2026-11,2\n,ide@example.org,2026-12,4\nE2,,2026-11,1\n";
+    let page = app
+        .refused_usage(id, "usage.csv", csv.as_bytes().to_vec(), &[])
+        .await;
+    assert!(
+        page.contains(
+            "&#34;E1&#34; and &#34;ide@example.org&#34; are two records of the same roster person (E1)"
+        ),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
+            .await,
+        0,
+        "nothing imported"
+    );
+}
