@@ -561,3 +561,18 @@ async fn two_records_of_one_person_in_a_usage_file_are_refused_naming_both() {
         "nothing imported"
     );
 }
+
+#[tokio::test]
+async fn usage_that_starts_after_today_is_refused() {
+    let (app, id) = study_with_roster(GITHUB_ROSTER).await;
+    let today = app.clock_now().date_naive();
+    let later = today + chrono::Duration::days(40);
+    let csv = format!(
+        "employee_id,period,ai_hours\nE1,{},2\n",
+        later.format("%Y-%m")
+    );
+    let page = app
+        .refused_usage(id, "usage.csv", csv.into_bytes(), &[])
+        .await;
+    assert!(page.contains("after today"), "{page}");
+}

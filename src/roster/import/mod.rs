@@ -447,6 +447,21 @@ pub fn read_usage<R: Read + Seek>(
         UsageFormat::Gemini => gemini::parse_gemini(&bytes, today),
         _ => parse_usage(format, &bytes, options),
     }?;
+    // The other sources check no single day against today (a plain CSV's month runs past it by design),
+    // but data whose period starts after today is a date mix-up, never a report.
+    if let Some(today) = today
+        && parsed.period_start > today
+    {
+        return Err(vec![ImportProblem::new(
+            None,
+            None,
+            format!(
+                "the file's data starts on {}, after today ({today} in the study's time zone): a usage \
+                 report describes days that have passed; check its dates (day/month swapped?)",
+                parsed.period_start
+            ),
+        )]);
+    }
     let rows = std::mem::take(&mut parsed.rows);
     let n = rows.len();
     for r in rows {
