@@ -112,6 +112,21 @@ impl RowSink for Batches {
     }
 }
 
+/// A file's records that reach one roster person twice (see `Indexes::doubles`).
+fn doubles(
+    ix: &super::service::Indexes,
+    employees: &[EmployeeRow],
+    parsed: &ParsedUsage,
+) -> Problems {
+    ix.doubles(
+        employees,
+        parsed
+            .employees
+            .iter()
+            .map(|e| (e.key_kind, e.key.as_str())),
+    )
+}
+
 /// Reads the source on the current (blocking) thread.
 fn read_source(
     source: UsageSource,
@@ -239,13 +254,7 @@ pub async fn import_usage_from(
         hours_per_unit
     };
     let employees = repo::employees(&mut *tx, study.id).await?;
-    let doubles = index(&employees).doubles(
-        &employees,
-        parsed
-            .employees
-            .iter()
-            .map(|e| (e.key_kind, e.key.as_str())),
-    );
+    let doubles = doubles(&index(&employees), &employees, &parsed);
     if !doubles.is_empty() {
         return Ok(Err(doubles));
     }
@@ -462,13 +471,7 @@ pub async fn preview_usage(
     let employees = repo::employees(&mut *conn, study.id).await?;
     drop(conn);
     let ix = index(&employees);
-    let doubles = ix.doubles(
-        &employees,
-        parsed
-            .employees
-            .iter()
-            .map(|e| (e.key_kind, e.key.as_str())),
-    );
+    let doubles = doubles(&ix, &employees, &parsed);
     if !doubles.is_empty() {
         discard_pending(state, study.id);
         return Ok(Err(doubles));
