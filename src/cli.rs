@@ -261,11 +261,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("    {}", file.display());
             }
             println!(
-                "  study in collection: id {} (its invitations are .eml files in the mail folder)",
+                "  study in collection: id {} (its invitations are .eml files in the mail folder; analysts see its results once collection ends)",
                 info.collection_study_id
             );
             println!(
-                "  study in analysis: id {} (its report: /studies/{}/report; waves: /waves?ids={}&ids={})",
+                "  study in analysis: id {} (its report: /studies/{}/report, released to analysts; waves, as an admin: /waves?ids={}&ids={})",
                 info.analysis_study_id,
                 info.analysis_study_id,
                 info.analysis_study_id,
