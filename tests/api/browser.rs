@@ -1,5 +1,6 @@
 //! The admin's and the analyst's set-up flows, and a participant on a phone, in a real headless Chromium
-//! driven through chromedriver. Screenshots are kept in `target/browser-artifacts/` for a person to look at.
+//! driven through chromedriver. Its helpers (driver, sessions, `fill`, `click`, `shot`, width checks) are
+//! `pub(crate)` so that other files can hold their own browser tests. Screenshots are kept in `target/browser-artifacts/` for a person to look at.
 use crate::helpers::*;
 use fantoccini::key::Key;
 use fantoccini::wd::{PrintConfiguration, PrintSize};
@@ -10,9 +11,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 /// A chromedriver on a free loopback port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Driver {
@@ -22,14 +23,14 @@ impl Drop for Driver {
     }
 }
 
-fn find(env: &str, default: &str) -> Option<PathBuf> {
+pub(crate) fn find(env: &str, default: &str) -> Option<PathBuf> {
     let p = PathBuf::from(std::env::var(env).unwrap_or_else(|_| default.to_string()));
     p.exists().then_some(p)
 }
 
 /// Starts chromedriver and waits for its "started successfully" line (no sleeping).
 /// Without Chromium: fails under CI (`.ci/run` installs it), and is skipped with a notice elsewhere.
-fn start_driver() -> Option<Driver> {
+pub(crate) fn start_driver() -> Option<Driver> {
     let (Some(driver), Some(_)) = (
         find("LAYER2_CHROMEDRIVER", "/usr/bin/chromedriver"),
         find("LAYER2_CHROMIUM", "/usr/bin/chromium"),
@@ -69,13 +70,13 @@ fn start_driver() -> Option<Driver> {
     panic!("chromedriver exited before it was ready");
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     session(driver, serde_json::json!({})).await
 }
 
 /// A phone: a 360 × 800 touch screen honouring `<meta name=viewport>`. Emulated, because a headless
 /// Chromium window does not get narrower than 500 px.
-async fn phone(driver: &Driver) -> Client {
+pub(crate) async fn phone(driver: &Driver) -> Client {
     let metrics = serde_json::json!({"width": 360, "height": 800, "pixelRatio": 1.0, "mobile": true, "touch": true});
     session(
         driver,
@@ -85,7 +86,7 @@ async fn phone(driver: &Driver) -> Client {
 }
 
 /// A Chromium session with extra `goog:chromeOptions`.
-async fn session(driver: &Driver, extra: serde_json::Value) -> Client {
+pub(crate) async fn session(driver: &Driver, extra: serde_json::Value) -> Client {
     let chromium = std::env::var("LAYER2_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let mut options = serde_json::json!({
         "binary": chromium,
@@ -107,7 +108,7 @@ async fn session(driver: &Driver, extra: serde_json::Value) -> Client {
         .expect("a Chromium session")
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -117,14 +118,14 @@ async fn shot(c: &Client, name: &str) {
     .unwrap();
 }
 
-async fn fill(c: &Client, id: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
     e.send_keys(value).await.unwrap();
 }
 
 /// Clicks something that loads a new page, and returns once the old page is gone and the new one is there.
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     let old = c.find(Locator::Css("html")).await.unwrap();
     c.find(Locator::Css(css))
         .await
@@ -136,7 +137,7 @@ async fn click(c: &Client, css: &str) {
 }
 
 /// Sends keys to a field where they submit its form (Enter), and returns once the new page is there.
-async fn keys_and_load(c: &Client, id: &str, keys: &str) {
+pub(crate) async fn keys_and_load(c: &Client, id: &str, keys: &str) {
     let old = c.find(Locator::Css("html")).await.unwrap();
     c.find(Locator::Id(id))
         .await
@@ -147,7 +148,7 @@ async fn keys_and_load(c: &Client, id: &str, keys: &str) {
     new_page(c, old, id).await;
 }
 
-async fn new_page(c: &Client, old: fantoccini::elements::Element, what: &str) {
+pub(crate) async fn new_page(c: &Client, old: fantoccini::elements::Element, what: &str) {
     // Bounded poll of the browser (not of our server): the old document goes stale on navigation.
     for _ in 0..500 {
         if old.tag_name().await.is_err() {
@@ -159,7 +160,7 @@ async fn new_page(c: &Client, old: fantoccini::elements::Element, what: &str) {
     panic!("{what} did not load a page within 10 s");
 }
 
-async fn text(c: &Client) -> String {
+pub(crate) async fn text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
         .unwrap()
@@ -354,7 +355,7 @@ async fn an_admin_sets_up_a_study_in_the_browser_and_an_analyst_can_only_look() 
 }
 
 /// The page's layout width and the window's: no horizontal scrolling when the first is not larger.
-async fn widths(c: &Client) -> (u64, u64) {
+pub(crate) async fn widths(c: &Client) -> (u64, u64) {
     let v = c
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth]",
@@ -365,7 +366,7 @@ async fn widths(c: &Client) -> (u64, u64) {
     (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
 }
 
-async fn assert_no_horizontal_scroll(c: &Client, page: &str) {
+pub(crate) async fn assert_no_horizontal_scroll(c: &Client, page: &str) {
     let (scroll, inner) = widths(c).await;
     assert!(
         scroll <= inner,
@@ -376,7 +377,7 @@ async fn assert_no_horizontal_scroll(c: &Client, page: &str) {
 /// Every visible control of the form has a label a keyboard or screen-reader user gets: text fields and
 /// selects by `<label for=id>`, radio buttons by the `<label>` around them inside a fieldset with a legend.
 /// Returns how many controls were checked.
-async fn assert_labelled(c: &Client, form: &str) -> u64 {
+pub(crate) async fn assert_labelled(c: &Client, form: &str) -> u64 {
     let v = c
         .execute(
             r#"const form = document.querySelector(arguments[0]);
