@@ -435,6 +435,11 @@ async fn export(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut data = data;
+    data.tco = crate::tco::service::section(&state, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(|t| t.out);
     // A new folder is the service user's alone; an existing one (the admin's own choice) keeps its mode,
     // and every file written into it is 0600: the files hold pseudonymous personal data.
     if !out.exists() {

@@ -190,6 +190,9 @@ pub struct ExportData {
     pub control: Vec<ControlOut>,
     /// summary.csv
     pub summary: Vec<SummaryOut>,
+    /// The cost per unit of output (`export.json`'s `tco` object and the workbook's `cost_per_unit`
+    /// sheet): set by the caller, live for admins and the CLI, the release's for everyone else.
+    pub tco: Option<crate::tco::view::TcoOut>,
 }
 
 /// The file names of a CSV export, in the order a reader needs them.

@@ -196,6 +196,7 @@ pub async fn gather(
         population,
         control,
         summary: summary_rows(&computed, k),
+        tco: None,
     })
 }
 
@@ -335,6 +336,14 @@ pub async fn file(
     let mut data = data;
     if let Some((_, rows)) = released {
         data.summary = rows;
+        data.tco = crate::reports::release::view(state, study)
+            .await?
+            .and_then(|v| v.tco)
+            .map(|t| t.out);
+    } else if name == "export.json" || name == "workbook.xlsx" {
+        data.tco = crate::tco::service::section(state, study)
+            .await?
+            .map(|t| t.out);
     }
     let file = match name {
         "export.json" => (write::json(&data), "application/json"),

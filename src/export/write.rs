@@ -247,6 +247,7 @@ pub fn json(d: &ExportData) -> Vec<u8> {
         "summary": d.summary,
         "profile": summary_json(&d.summary),
         "codebook": columns(d.study.descriptions, &d.columns),
+        "tco": d.tco,
     });
     serde_json::to_vec_pretty(&doc).unwrap_or_default()
 }
@@ -280,7 +281,186 @@ pub fn xlsx(d: &ExportData) -> Result<Vec<u8>, String> {
         }
         sheet.set_freeze_panes(1, 0).map_err(e)?;
     }
+    if let Some(t) = &d.tco {
+        let sheet = book.add_worksheet();
+        sheet.set_name("cost_per_unit").map_err(e)?;
+        for (c, h) in TCO_HEADER.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        for (r, row) in tco_rows(t).iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
+                    Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
+                    Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
+                    Cell::Empty => Ok(()),
+                }
+                .map_err(e)?;
+            }
+        }
+        sheet.set_freeze_panes(1, 0).map_err(e)?;
+    }
     book.save_to_buffer().map_err(e)
+}
+
+/// The columns of the workbook's `cost_per_unit` sheet.
+pub const TCO_HEADER: [&str; 8] = [
+    "section",
+    "item",
+    "layer",
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "currency",
+    "source_or_note",
+];
+
+/// The `cost_per_unit` sheet: the unit, each line and layer per month, the total, the cost per unit
+/// beside the cost before AI and the vendor's implied figure, then each outcome class (numbers as numbers,
+/// the same as `export.json`'s `tco` object).
+pub fn tco_rows(t: &crate::tco::view::TcoOut) -> Vec<Vec<Cell>> {
+    use crate::tco::view::Amount;
+    let cur = || text(&t.currency);
+    let amount = |section: &str, item: &str, layer: &str, a: Option<&Amount>, note: &str| {
+        let (e, l, h) = match a {
+            Some(a) => (
+                Cell::Num(a.estimate),
+                Cell::Num(a.ci_lower),
+                Cell::Num(a.ci_upper),
+            ),
+            None => (Cell::Empty, Cell::Empty, Cell::Empty),
+        };
+        vec![
+            text(section),
+            text(item),
+            text(layer),
+            e,
+            l,
+            h,
+            cur(),
+            text(note),
+        ]
+    };
+    let mut rows = vec![];
+    if let Some(s) = &t.stack {
+        rows.push(vec![
+            text("unit"),
+            text(&s.unit),
+            Cell::Empty,
+            Cell::Num(s.units_per_month),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            text(&format!("units per month; {}", s.units_source)),
+        ]);
+        for l in &s.lines {
+            let note = match &l.not_counted {
+                Some(why) => format!("not counted: {why}"),
+                None => l.source.clone(),
+            };
+            rows.push(amount(
+                "line per month",
+                &l.label,
+                &l.layer,
+                l.monthly.as_ref(),
+                &note,
+            ));
+        }
+        for l in &s.layers {
+            rows.push(amount(
+                "layer per month",
+                &l.label,
+                &l.layer,
+                Some(&l.monthly),
+                "",
+            ));
+        }
+        for l in &s.layers {
+            rows.push(amount(
+                "layer per unit",
+                &l.label,
+                &l.layer,
+                Some(&l.per_unit),
+                "",
+            ));
+        }
+        rows.push(amount(
+            "total per month",
+            "total AI factory cost",
+            "",
+            Some(&s.total_monthly),
+            "",
+        ));
+        rows.push(amount(
+            "cost per unit",
+            &format!("cost per {}", s.unit),
+            "+1",
+            Some(&s.cost_per_unit),
+            "95% interval carried through from the measured layers",
+        ));
+        rows.push(amount(
+            "cost per unit before AI",
+            &format!("cost per {} before AI", s.unit),
+            "",
+            s.cost_per_unit_before_ai.as_ref(),
+            &s.cost_per_unit_before_ai_source,
+        ));
+        let vendor = s.vendor_implied_per_unit.map(|v| Amount {
+            estimate: v,
+            ci_lower: v,
+            ci_upper: v,
+        });
+        rows.push(amount(
+            "vendor implied per unit",
+            &format!("cost per {} if the vendor's hours were all saved", s.unit),
+            "",
+            vendor.as_ref(),
+            "",
+        ));
+    }
+    for c in &t.outcome_classes {
+        let dapm: Vec<String> = c
+            .dapm
+            .iter()
+            .map(|d| match d.met {
+                None => format!("{}: not recorded", d.condition),
+                Some(met) => format!(
+                    "{}: {} (confirmed by {}; {})",
+                    d.condition,
+                    if met { "met" } else { "not met" },
+                    d.confirmed_by.as_deref().unwrap_or(""),
+                    d.evidence.as_deref().unwrap_or("")
+                ),
+            })
+            .collect();
+        let mut note = format!("claimed {}; {}", c.class, c.reason);
+        if let Some(w) = &c.why {
+            note.push_str("; ");
+            note.push_str(w);
+        }
+        if !dapm.is_empty() {
+            note.push_str("; DAPM: ");
+            note.push_str(&dapm.join("; "));
+        }
+        rows.push(vec![
+            text(&format!("outcome class: {}", c.valued_as)),
+            text(&c.category),
+            Cell::Empty,
+            c.minutes_per_task.map_or(Cell::Empty, Cell::Num),
+            Cell::Empty,
+            Cell::Empty,
+            cur(),
+            text(&format!(
+                "minutes per task; worth {} per task; {note}",
+                c.value_per_task.map_or("–".into(), |v| format!("{v:.2}"))
+            )),
+        ]);
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -327,6 +507,7 @@ mod tests {
             pings: vec![],
             population: vec![("heavy".into(), 10)],
             control: vec![],
+            tco: None,
             summary: vec![SummaryOut {
                 group: "overall".into(),
                 name: "overall".into(),

@@ -80,6 +80,9 @@ pub struct View {
     /// "final results released on D", when a non-admin reads a release (see `reports::release`).
     #[serde(default)]
     pub released: Option<String>,
+    /// The cost per unit of output (issue 13), when a unit of value or an outcome class was entered.
+    #[serde(default)]
+    pub tco: Option<crate::tco::view::Section>,
 }
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
@@ -392,6 +395,7 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
         purged_on: None,
         withheld: super::withheld_note(&r.withheld),
         released: None,
+        tco: crate::tco::service::section(state, id).await?,
         sample: format!(
             "{} participants in the estimates out of a roster of {:.0}; {} left out for answering fewer than {:.0}% of their pings in time; {} pilot participants kept apart.{}",
             r.kept,

@@ -27,6 +27,7 @@
 //! is counted twice.
 pub mod repo;
 pub mod service;
+pub mod view;
 
 use crate::stats::profile::Estimate;
 use std::collections::BTreeMap;
@@ -62,7 +63,8 @@ impl Cost {
         self.map(|x| x / units)
     }
 
-    fn plus(self, o: Cost) -> Cost {
+    /// The sum of two amounts, ends added to ends (see the module's note on intervals).
+    pub fn plus(self, o: Cost) -> Cost {
         Cost {
             estimate: self.estimate + o.estimate,
             low: self.low + o.low,

@@ -453,6 +453,17 @@ pub async fn compute(state: &AppState, study: StudyId, e: &Entered) -> Result<Co
     })
 }
 
+/// The cost per unit section as an admin reads it now (live); None when nothing was entered. Non-admins
+/// read it inside the report's release (`reports::release`).
+pub async fn section(state: &AppState, study: StudyId) -> Result<Option<super::view::Section>> {
+    let e = entered(state, study).await?;
+    if e.unit.is_none() && e.classes.is_empty() {
+        return Ok(None);
+    }
+    let c = compute(state, study, &e).await?;
+    Ok(super::view::section(&e, c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::money;

@@ -4,12 +4,12 @@ use super::studies::StudyNav;
 use super::{PageCtx, outcome};
 use crate::auth::extract::{AdminForm, Staff};
 use crate::error::Result;
-use crate::reports::charts::{Point, Svg, bars_with_intervals};
 use crate::reports::text::money;
 use crate::staff::StudyAccess;
 use crate::state::AppState;
 use crate::tco::service::{self, ConditionForm, UnitForm};
-use crate::tco::{Class, Cost, DAPM, Line, Valuation};
+use crate::tco::view::Section;
+use crate::tco::{Class, DAPM, Line};
 use crate::web::extract::{PathAccess, PathStudy};
 use askama::Template;
 use axum::extract::State;
@@ -34,40 +34,6 @@ struct ClassView {
     conditions: Vec<(&'static str, String)>,
 }
 
-struct RowView {
-    layer: &'static str,
-    line: &'static str,
-    monthly: String,
-    per_unit: String,
-    source: String,
-}
-
-struct StackView {
-    unit: String,
-    rows: Vec<RowView>,
-    total: String,
-    per_unit: String,
-    before: String,
-    before_source: String,
-    vendor: String,
-    chart: Svg,
-    /// (layer, per unit with interval) beside the chart.
-    chart_rows: Vec<(&'static str, String)>,
-}
-
-struct ValueView {
-    category: String,
-    why: Option<String>,
-    minutes: String,
-    value: String,
-}
-
-struct ComputedView {
-    stack: Option<StackView>,
-    acceleration: Vec<ValueView>,
-    automation: Vec<ValueView>,
-}
-
 #[derive(Template)]
 #[template(path = "tco/page.html")]
 struct TcoPage {
@@ -80,141 +46,10 @@ struct TcoPage {
     categories: Vec<String>,
     classes: Vec<ClassView>,
     dapm: [&'static str; 3],
-    computed: Option<ComputedView>,
-}
-
-fn per_unit(currency: &str, c: &Cost) -> String {
-    if c.measured() {
-        format!("{currency} {:.2} [{:.2}, {:.2}]", c.estimate, c.low, c.high)
-    } else {
-        format!("{currency} {:.2}", c.estimate)
-    }
-}
-
-fn monthly(currency: &str, c: &Cost) -> String {
-    if c.measured() {
-        format!(
-            "{} [{}, {}]",
-            money(currency, c.estimate),
-            money(currency, c.low),
-            money(currency, c.high)
-        )
-    } else {
-        money(currency, c.estimate)
-    }
-}
-
-fn value_view(currency: &str, v: &Valuation) -> ValueView {
-    ValueView {
-        category: v.category.clone(),
-        why: v.why.clone(),
-        minutes: v
-            .minutes
-            .map_or("needs diary tasks and a baseline".into(), |m| {
-                format!("{m:.1} min")
-            }),
-        value: v.value.map_or("–".into(), |x| format!("{currency} {x:.2}")),
-    }
-}
-
-fn computed_view(c: service::Computed, currency: &str, unit: &str) -> ComputedView {
-    let stack = c.stack.map(|s| {
-        let rows = s
-            .lines
-            .iter()
-            .map(|l| RowView {
-                layer: l.line.layer().label(),
-                line: l.line.label(),
-                monthly: match &l.monthly {
-                    Ok(m) => monthly(currency, m),
-                    Err(why) => format!("not counted: {why}"),
-                },
-                per_unit: match &l.monthly {
-                    Ok(m) => per_unit(currency, &m.per(s.units_per_month)),
-                    Err(_) => "–".into(),
-                },
-                source: c.sources.get(&l.line).cloned().unwrap_or_else(|| {
-                    if l.line == Line::Licences {
-                        "renewal assumptions not entered".into()
-                    } else {
-                        "not entered (zero)".into()
-                    }
-                }),
-            })
-            .collect();
-        let names: Vec<String> = s
-            .per_unit_by_layer
-            .iter()
-            .map(|(l, _)| l.short().to_string())
-            .chain(std::iter::once("+1 per unit".to_string()))
-            .collect();
-        let points: Vec<Point> = s
-            .per_unit_by_layer
-            .iter()
-            .map(|(_, c)| c)
-            .chain(std::iter::once(&s.per_unit))
-            .map(|c| Point {
-                estimate: c.estimate,
-                low: c.low,
-                high: c.high,
-            })
-            .collect();
-        let chart = bars_with_intervals(
-            &format!("Cost per {unit}, layer by layer"),
-            "Layer (cost enters at Layer 0; what reaches +1 is the total)",
-            &format!("{currency} per {unit}"),
-            &names,
-            &points,
-            false,
-        );
-        let chart_rows = s
-            .per_unit_by_layer
-            .iter()
-            .map(|(l, c)| (l.label(), per_unit(currency, c)))
-            .chain(std::iter::once((
-                "+1: cost per unit of output",
-                per_unit(currency, &s.per_unit),
-            )))
-            .collect();
-        StackView {
-            unit: unit.to_string(),
-            rows,
-            total: monthly(currency, &s.total),
-            per_unit: per_unit(currency, &s.per_unit),
-            before: s
-                .before_per_unit
-                .map_or("not available".into(), |b| per_unit(currency, &b)),
-            before_source: c.before_source.clone(),
-            vendor: s.vendor_per_unit.map_or(
-                "needs the cost before AI, the profile's gross hours and the labour cost".into(),
-                |v| {
-                    if v < 0.0 {
-                        format!(
-                            "{currency} −{:.2} (below zero: the vendor's hours exceed the labour the units took before AI)",
-                            -v
-                        )
-                    } else {
-                        format!("{currency} {v:.2}")
-                    }
-                },
-            ),
-            chart,
-            chart_rows,
-        }
-    });
-    ComputedView {
-        stack,
-        acceleration: c
-            .acceleration
-            .iter()
-            .map(|v| value_view(currency, v))
-            .collect(),
-        automation: c
-            .automation
-            .iter()
-            .map(|v| value_view(currency, v))
-            .collect(),
-    }
+    /// The computed figures: live for an admin, the release's for everyone else (None before it).
+    computed: Option<Section>,
+    /// A non-admin reads released figures: which release.
+    released: Option<String>,
 }
 
 /// The page.
@@ -227,14 +62,16 @@ pub async fn page(
 ) -> Result<Response> {
     let e = service::entered(&state, study.id).await?;
     let currency = e.currency.clone().unwrap_or_else(|| "USD".into());
-    // Analysts read the entered inputs only: computed figures for non-admins will come from frozen
-    // releases of the results (issue 11), never recomputed live for them, so they are for admins now.
-    let computed = if access == StudyAccess::Admin {
+    // Non-admins read the computed figures of the newest release, never live ones (see
+    // `reports::release`): the cost per unit is part of the report it freezes.
+    let (computed, released) = if access == StudyAccess::Admin {
         let c = service::compute(&state, study.id, &e).await?;
-        let unit = e.unit.as_ref().map_or("unit", |u| u.unit.as_str());
-        Some(computed_view(c, &currency, unit))
+        (crate::tco::view::section(&e, c), None)
     } else {
-        None
+        match crate::reports::release::view(&state, study.id).await? {
+            Some(v) => (v.tco, v.released),
+            None => (None, None),
+        }
     };
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = TcoPage {
@@ -294,6 +131,7 @@ pub async fn page(
             .collect(),
         dapm: DAPM,
         computed,
+        released,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

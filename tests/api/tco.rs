@@ -376,8 +376,8 @@ async fn an_analyst_reads_the_entered_inputs_only_and_may_change_nothing() {
         page.contains("execution separated from authority: met, confirmed by COO: DoA 2026-01"),
         "{page}"
     );
-    // No computed figure, no chart and no form for a non-admin.
-    assert!(page.contains("shown to admins only for now"), "{page}");
+    // No computed figure, no chart and no form for a non-admin before the results are released.
+    assert!(page.contains("id=\"tco-not-released\""), "{page}");
     for absent in [
         "True cost per",
         "<svg",
@@ -497,4 +497,186 @@ async fn automation_without_all_three_conditions_met_is_valued_as_acceleration_a
             format!("{ADMIN}: {OTHER}: decision acceleration (drafts replies a person sends)"),
         ]
     );
+}
+
+/// The sheet's XML and the shared strings of a workbook, for reading the `cost_per_unit` sheet back.
+fn workbook_sheet(bytes: &[u8], sheet: &str) -> (String, String, String) {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let book = read("xl/workbook.xml");
+    // Sheets are numbered in the order the workbook lists them.
+    let n = book
+        .split("<sheet ")
+        .skip(1)
+        .position(|s| s.contains(&format!("name=\"{sheet}\"")))
+        .unwrap_or_else(|| panic!("no sheet {sheet}: {book}"))
+        + 1;
+    (
+        book,
+        read(&format!("xl/worksheets/sheet{n}.xml")),
+        read("xl/sharedStrings.xml"),
+    )
+}
+
+#[tokio::test]
+async fn the_report_readout_export_json_and_workbook_carry_the_same_cost_per_unit_and_analysts_read_it_released()
+ {
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    app.login(layer2::demo::ADMIN_EMAIL, layer2::demo::ADMIN_PASSWORD)
+        .await;
+    let id = info.analysis_study_id;
+    let json: serde_json::Value = app
+        .post(&format!("/studies/{id}/export"), &[("file", "export.json")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tco = &json["tco"];
+    let stack = &tco["stack"];
+    assert_eq!(stack["unit"], "completed work item", "{tco}");
+    assert_eq!(stack["lines"].as_array().unwrap().len(), 10);
+    assert_eq!(stack["layers"].as_array().unwrap().len(), 5);
+    let per = &stack["cost_per_unit"];
+    let (e, lo, hi) = (
+        per["estimate"].as_f64().unwrap(),
+        per["ci_lower"].as_f64().unwrap(),
+        per["ci_upper"].as_f64().unwrap(),
+    );
+    assert!(
+        lo < e && e < hi,
+        "the measured layers give an interval: {per}"
+    );
+    // The cost per unit is the total per month over the units, and the total is the layers' sum.
+    let units = stack["units_per_month"].as_f64().unwrap();
+    let total = stack["total_monthly"]["estimate"].as_f64().unwrap();
+    assert!((total / units - e).abs() < 1e-9);
+    let layers: f64 = stack["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["monthly"]["estimate"].as_f64().unwrap())
+        .sum();
+    assert!((layers - total).abs() < 1e-6 * total);
+    // Layer 2 is measured (an interval), Layer 1 entered (none).
+    let layer = |key: &str| {
+        stack["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["layer"] == key)
+            .unwrap()["monthly"]
+            .clone()
+    };
+    assert!(layer("oversight")["ci_lower"].as_f64() < layer("oversight")["ci_upper"].as_f64());
+    assert_eq!(layer("systems")["ci_lower"], layer("systems")["ci_upper"]);
+    // Two categories of each class; the automation claim with unmet conditions is valued as acceleration.
+    let classes = tco["outcome_classes"].as_array().unwrap();
+    let valued = |c: &str| classes.iter().filter(|x| x["valued_as"] == c).count();
+    assert_eq!(
+        (valued("acceleration"), valued("automation")),
+        (3, 2),
+        "{tco}"
+    );
+    let summaries = classes
+        .iter()
+        .find(|c| c["category"] == "Summarising documents")
+        .unwrap();
+    assert_eq!(summaries["class"], "automation");
+    assert_eq!(summaries["valued_as"], "acceleration");
+    assert!(
+        summaries["why"]
+            .as_str()
+            .unwrap()
+            .contains("not recorded as met")
+    );
+    assert_eq!(summaries["dapm"][1]["met"], false);
+
+    // The report and the readout say the same figure, with its interval.
+    let figure = format!("USD {e:.2} [{lo:.2}, {hi:.2}]");
+    let (_, report) = app.get_text(&format!("/studies/{id}/report")).await;
+    assert!(
+        report.contains(&format!(
+            "True cost per completed work item: <strong>{figure}</strong>"
+        )),
+        "{figure}\n{report}"
+    );
+    assert!(
+        report.contains(
+            "<svg role=\"img\" aria-label=\"Cost per completed work item, layer by layer\""
+        )
+    );
+    assert!(
+        report.contains("id=\"tco-lines\""),
+        "the report lists every line"
+    );
+    let (_, readout) = app.get_text(&format!("/studies/{id}/readout")).await;
+    assert!(readout.contains(&figure), "{readout}");
+    assert!(readout.contains("Process automation: labour displaced per step"));
+
+    // The workbook's sheet carries the same numbers.
+    let xlsx = app
+        .post(
+            &format!("/studies/{id}/export"),
+            &[("file", "workbook.xlsx")],
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let (_, sheet, strings) = workbook_sheet(&xlsx, "cost_per_unit");
+    assert!(
+        strings.contains("cost per completed work item"),
+        "{strings}"
+    );
+    for x in [e, lo, hi, units] {
+        assert!(sheet.contains(&format!("<v>{x}</v>")), "{x} in {sheet}");
+    }
+
+    // Analysts read the cost per unit inside the release (collection ended): the same figures, on the
+    // report, the cost per unit page and in their export.json.
+    let analyst = app.stranger();
+    analyst
+        .login(layer2::demo::ANALYST_EMAIL, layer2::demo::ANALYST_PASSWORD)
+        .await;
+    let (_, page) = analyst.get_text(&format!("/studies/{id}/report")).await;
+    assert!(page.contains("id=\"released\""), "{page}");
+    assert!(page.contains(&figure), "{page}");
+    let (_, page) = analyst.get_text(&format!("/studies/{id}/tco")).await;
+    assert!(page.contains(&figure), "{page}");
+    assert!(!page.contains("<form method=\"post\" action=\"/studies/"));
+    let theirs: serde_json::Value = analyst
+        .post(&format!("/studies/{id}/export"), &[("file", "export.json")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["tco"], json["tco"]);
+
+    // A change of the inputs reaches the admin at once and analysts only with a new release.
+    app.post_ok(
+        &format!("/studies/{id}/tco/line"),
+        &[
+            ("line", "security"),
+            ("monthly", "999999"),
+            ("source", "new DLP suite"),
+        ],
+    )
+    .await;
+    let (_, page) = app.get_text(&format!("/studies/{id}/report")).await;
+    assert!(!page.contains(&figure));
+    let (_, page) = analyst.get_text(&format!("/studies/{id}/report")).await;
+    assert!(page.contains(&figure), "analysts keep the released figure");
+    app.post_ok(&format!("/studies/{id}/releases"), &[]).await;
+    let (_, page) = analyst.get_text(&format!("/studies/{id}/report")).await;
+    assert!(
+        !page.contains(&figure),
+        "an update release carries the new stack"
+    );
+    assert!(page.contains("entered: new DLP suite"), "{page}");
 }
