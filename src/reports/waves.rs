@@ -23,8 +23,20 @@ pub struct MetricView {
     pub rows: Vec<(String, Vec<String>, String)>,
 }
 
+/// The cost per unit of output across the waves (issue 13): a row per wave, and a trend chart when every
+/// wave chosen counts the same unit in the same currency (different units are not one axis).
+pub struct CostView {
+    pub chart: charts::Svg,
+    /// (wave, unit, cost per unit with its interval, before AI, vendor's implied figure).
+    pub rows: Vec<(String, String, String, String, String)>,
+    /// Why there is no chart, when there is none.
+    pub note: Option<String>,
+}
+
 /// Everything the comparison page shows.
 pub struct Waves {
+    /// Cost per unit across the waves (None: no wave chosen has a cost per unit).
+    pub cost: Option<CostView>,
     /// Every study, newest first, the chosen ones checked.
     pub choices: Vec<Choice>,
     /// (name, tool, model version, participants) per wave chosen.
@@ -212,11 +224,125 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
     } else {
         vec![]
     };
+    let cost = if readouts.len() >= 2 {
+        cost_view(state, ids, &names, admin).await?
+    } else {
+        None
+    };
     Ok(Waves {
+        cost,
         choices,
         waves,
         metrics,
         first: names.first().cloned().unwrap_or_default(),
         last: names.last().cloned().unwrap_or_default(),
     })
+}
+
+/// The cost per unit of each wave: live for an admin, the release's (or a purge's snapshot) for everyone
+/// else, like every other figure on the page.
+async fn cost_view(
+    state: &AppState,
+    ids: &[i64],
+    names: &[String],
+    admin: bool,
+) -> Result<Option<CostView>> {
+    let mut sections = vec![];
+    for id in ids {
+        let study = crate::study::StudyId(*id);
+        let section = if admin {
+            crate::tco::service::section(state, study).await?
+        } else {
+            super::release::view(state, study)
+                .await?
+                .and_then(|v| v.tco)
+        };
+        sections.push(section.map(|s| s.out));
+    }
+    if sections
+        .iter()
+        .all(|s| s.as_ref().is_none_or(|t| t.stack.is_none()))
+    {
+        return Ok(None);
+    }
+    let stacks: Vec<Option<(&str, &crate::tco::view::StackOut)>> = sections
+        .iter()
+        .map(|s| {
+            s.as_ref()
+                .and_then(|t| Some((t.currency.as_str(), t.stack.as_ref()?)))
+        })
+        .collect();
+    let two = |c: &str, a: &crate::tco::view::Amount| {
+        if a.ci_lower == a.ci_upper {
+            format!("{c} {:.2}", a.estimate)
+        } else {
+            format!(
+                "{c} {:.2} [{:.2}, {:.2}]",
+                a.estimate, a.ci_lower, a.ci_upper
+            )
+        }
+    };
+    let rows = names
+        .iter()
+        .zip(&stacks)
+        .map(|(name, s)| match s {
+            Some((c, s)) => (
+                name.clone(),
+                s.unit.clone(),
+                two(c, &s.cost_per_unit),
+                s.cost_per_unit_before_ai
+                    .as_ref()
+                    .map_or("–".into(), |b| two(c, b)),
+                s.vendor_implied_per_unit
+                    .map_or("–".into(), |v| format!("{c} {v:.2}")),
+            ),
+            None => (
+                name.clone(),
+                "–".into(),
+                "no unit of value entered".into(),
+                "–".into(),
+                "–".into(),
+            ),
+        })
+        .collect();
+    let first = stacks
+        .iter()
+        .flatten()
+        .next()
+        .map(|(c, s)| (*c, s.unit.as_str()));
+    let same = stacks
+        .iter()
+        .all(|s| s.is_some_and(|(c, s)| Some((c, s.unit.as_str())) == first));
+    let (chart, note) = match first {
+        Some((currency, unit)) if same => {
+            let points: Vec<Option<Point>> = stacks
+                .iter()
+                .map(|s| {
+                    s.map(|(_, s)| Point {
+                        estimate: s.cost_per_unit.estimate,
+                        low: s.cost_per_unit.ci_lower,
+                        high: s.cost_per_unit.ci_upper,
+                    })
+                })
+                .collect();
+            (
+                charts::trend(
+                    &format!("Cost per {unit} across waves (95% CI)"),
+                    &format!("{currency} per {unit}"),
+                    names,
+                    &points,
+                    false,
+                ),
+                None,
+            )
+        }
+        _ => (
+            charts::Svg::default(),
+            Some(
+                "No chart: the waves do not all count the same unit of value in the same currency, so their costs per unit are not on one scale."
+                    .to_string(),
+            ),
+        ),
+    };
+    Ok(Some(CostView { chart, rows, note }))
 }

@@ -591,7 +591,34 @@ async fn an_analyst_reads_the_report_prints_the_readout_and_downloads_a_csv() {
         )
         .await
         .unwrap();
-    assert_eq!(charts, serde_json::json!(4));
+    // Four profile charts and the cost per unit stack (issue 13).
+    assert_eq!(charts, serde_json::json!(5));
+    // The cost stack drew: a bar per layer plus +1 (grey, labelled), its interval whiskers, and the table
+    // beside it with the same cost per unit as the sentence above it.
+    let stack = c
+        .execute(
+            "const s = document.querySelector('#tco-chart svg'); const t = [...s.querySelectorAll('text')].map(x => x.textContent).join('|'); return [s.getBoundingClientRect().width, t, document.querySelector('#tco-result strong').textContent, document.querySelector('#tco-layers tr.total td').textContent]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(stack[0].as_f64().unwrap() > 200.0, "{stack}");
+    let labels = stack[1].as_str().unwrap();
+    for label in ["L0 inputs", "L2 oversight", "L3 rework", "+1 per unit"] {
+        assert!(labels.contains(label), "{label} in {labels}");
+    }
+    assert_eq!(stack[2], stack[3], "the sentence and the table agree");
+    assert!(stack[2].as_str().unwrap().starts_with("USD "), "{stack}");
+    c.find(Locator::Css("#tco"))
+        .await
+        .unwrap()
+        .screenshot()
+        .await
+        .map(|png| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+            std::fs::write(dir.join("05b-cost-per-unit.png"), png).unwrap();
+        })
+        .unwrap();
     assert_no_horizontal_scroll(&c, "report").await;
     shot(&c, "05-analyst-report").await;
     click(&c, "a[href$='/readout']").await;

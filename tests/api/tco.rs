@@ -638,6 +638,17 @@ async fn the_report_readout_export_json_and_workbook_carry_the_same_cost_per_uni
         assert!(sheet.contains(&format!("<v>{x}</v>")), "{x} in {sheet}");
     }
 
+    // The waves page follows the cost per unit across waves (both demo waves count the same unit).
+    let (_, waves) = app
+        .get_text(&format!("/waves?ids={id}&ids={}", info.collection_study_id))
+        .await;
+    assert!(waves.contains("id=\"waves-cost\""), "{waves}");
+    assert!(waves.contains("aria-label=\"Cost per completed work item across waves (95% CI)\""));
+    assert!(
+        waves.contains(&format!("<td class=\"nowrap\">{figure}</td>")),
+        "{waves}"
+    );
+
     // Analysts read the cost per unit inside the release (collection ended): the same figures, on the
     // report, the cost per unit page and in their export.json.
     let analyst = app.stranger();
