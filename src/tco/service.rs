@@ -456,6 +456,10 @@ pub async fn compute(state: &AppState, study: StudyId, e: &Entered) -> Result<Co
 /// The cost per unit section as an admin reads it now (live); None when nothing was entered. Non-admins
 /// read it inside the report's release (`reports::release`).
 pub async fn section(state: &AppState, study: StudyId) -> Result<Option<super::view::Section>> {
+    // After a purge the measurements are gone: the figures are the ones frozen just before it.
+    if let Some(p) = crate::retention::service::purged(state, study).await? {
+        return Ok(p.snapshot.view.tco);
+    }
     let e = entered(state, study).await?;
     if e.unit.is_none() && e.classes.is_empty() {
         return Ok(None);

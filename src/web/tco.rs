@@ -65,8 +65,7 @@ pub async fn page(
     // Non-admins read the computed figures of the newest release, never live ones (see
     // `reports::release`): the cost per unit is part of the report it freezes.
     let (computed, released) = if access == StudyAccess::Admin {
-        let c = service::compute(&state, study.id, &e).await?;
-        (crate::tco::view::section(&e, c), None)
+        (service::section(&state, study.id).await?, None)
     } else {
         match crate::reports::release::view(&state, study.id).await? {
             Some(v) => (v.tco, v.released),

@@ -132,6 +132,23 @@ async fn the_papers_worked_example_reads_36_per_resolved_case_beside_45_before_a
         page.contains("not counted: needs diary tasks whose output was used"),
         "{page}"
     );
+    // A purge freezes the cost per unit with the other figures: the report and the page keep it.
+    app.post_ok(
+        &format!("/studies/{id}/privacy/purge"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    let (_, page) = app.get_text(&format!("/studies/{id}/tco")).await;
+    assert!(
+        page.contains("True cost per resolved case: USD 8.00"),
+        "{page}"
+    );
+    let (_, report) = app.get_text(&format!("/studies/{id}/report")).await;
+    assert!(report.contains("id=\"purged\""), "{report}");
+    assert!(
+        report.contains("True cost per resolved case: <strong>USD 8.00</strong>"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
