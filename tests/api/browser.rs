@@ -623,7 +623,11 @@ async fn an_analyst_reads_the_report_prints_the_readout_and_downloads_a_csv() {
     shot(&c, "05-analyst-report").await;
     click(&c, "a[href$='/readout']").await;
     let page = text(&c).await;
-    assert!(page.contains("net hours saved per user per month") && page.contains("Caveats"));
+    assert!(
+        page.contains("net hours saved per user per month")
+            && page.contains("How this was measured, and its limits")
+            && page.contains("Cost per unit of business output")
+    );
     shot(&c, "06-executive-readout").await;
     // It prints on A4 and on US Letter (the PDFs are kept beside the screenshots), and at the width of
     // an A4 page's printable area nothing runs off the side.
@@ -636,9 +640,15 @@ async fn an_analyst_reads_the_report_prints_the_readout_and_downloads_a_csv() {
         assert!(pdf.starts_with(b"%PDF") && pdf.len() > 10_000, "{name}");
         std::fs::write(
             artifacts.join(format!("06-executive-readout-{name}.pdf")),
-            pdf,
+            &pdf,
         )
         .unwrap();
+        // One page: Chromium writes each page's dictionary as plain text.
+        let pages = pdf
+            .windows(12)
+            .filter(|w| w.starts_with(b"/Type /Page") && !w.ends_with(b"s"))
+            .count();
+        assert_eq!(pages, 1, "the readout prints on one {name} page");
     }
     c.set_window_size(720, 1000).await.unwrap();
     assert_no_horizontal_scroll(&c, "readout at A4 width").await;
