@@ -176,12 +176,9 @@ async fn participant_letter(
         }),
         Kind::StaffInvite => unreachable!("compose writes staff invitations itself"),
     };
-    let until = c.ping_closes.map(|closes| {
-        closes
-            .with_timezone(&zone)
-            .format("%H:%M")
-            .to_string()
-    });
+    let until = c
+        .ping_closes
+        .map(|closes| closes.with_timezone(&zone).format("%H:%M").to_string());
     let person = PersonValues {
         link: &link,
         withdraw: &withdraw,

@@ -50,7 +50,10 @@ mod tests {
             ..base
         };
         assert_eq!(variant(&not_yet), MessageKind::NudgeConsent);
-        assert_eq!(variant(&NudgeState { logged: 2, ..base }), MessageKind::NudgeDiary);
+        assert_eq!(
+            variant(&NudgeState { logged: 2, ..base }),
+            MessageKind::NudgeDiary
+        );
         let diary_done = NudgeState {
             logged: 5,
             missed: 3,

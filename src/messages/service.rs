@@ -375,7 +375,11 @@ pub async fn preview(state: &AppState, study: StudyId, kind: MessageKind) -> Res
         crate::participants::repo::settings(&mut conn, study).await?
     };
     let until = NaiveTime::parse_from_str(&settings.window_start, "%H:%M")
-        .map(|t| (t + Duration::minutes(settings.expiry_minutes)).format("%H:%M").to_string())
+        .map(|t| {
+            (t + Duration::minutes(settings.expiry_minutes))
+                .format("%H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| "10:00".into());
     let person = PersonValues {
         link: SAMPLE_LINK,

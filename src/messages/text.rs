@@ -264,7 +264,10 @@ mod tests {
         HashMap::from([
             ("study", "Wave <1>".to_string()),
             ("link", "https://x.example/p/abc".to_string()),
-            ("withdraw_link", "https://x.example/p/abc/withdraw".to_string()),
+            (
+                "withdraw_link",
+                "https://x.example/p/abc/withdraw".to_string(),
+            ),
             ("diary_target", "7".to_string()),
         ])
     }
@@ -303,13 +306,30 @@ mod tests {
             Some("DPO, dpo@example.org"),
         );
         assert_eq!(l.subject, "Hi Wave <1>");
-        assert!(l.text.contains("Go: https://x.example/p/abc.\n"), "{}", l.text);
-        assert!(l.text.contains("Leave the study and stop all emails: https://x.example/p/abc/withdraw"));
-        assert!(l.text.trim_end().ends_with("Questions about your data: DPO, dpo@example.org"));
-        assert!(l.html.contains("<p>Dear &lt;you&gt; &amp; co,<br>\nline two</p>"), "{}", l.html);
+        assert!(
+            l.text.contains("Go: https://x.example/p/abc.\n"),
+            "{}",
+            l.text
+        );
+        assert!(
+            l.text
+                .contains("Leave the study and stop all emails: https://x.example/p/abc/withdraw")
+        );
+        assert!(
+            l.text
+                .trim_end()
+                .ends_with("Questions about your data: DPO, dpo@example.org")
+        );
         assert!(
             l.html
-                .contains("Go: <a href=\"https://x.example/p/abc\">https://x.example/p/abc</a>.</p>"),
+                .contains("<p>Dear &lt;you&gt; &amp; co,<br>\nline two</p>"),
+            "{}",
+            l.html
+        );
+        assert!(
+            l.html.contains(
+                "Go: <a href=\"https://x.example/p/abc\">https://x.example/p/abc</a>.</p>"
+            ),
             "{}",
             l.html
         );

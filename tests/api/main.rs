@@ -9,6 +9,7 @@ mod files;
 mod helpers;
 mod links;
 mod mail;
+mod messages;
 mod participants;
 mod privacy;
 mod readout;
