@@ -506,3 +506,45 @@ async fn the_preview_as_a_participant_shows_the_current_wording_and_stores_nothi
         .await;
     assert_ne!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_consent_text_may_use_the_settings_numbers_but_no_unknown_placeholder() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let categories = "Code\nWriting";
+    let page = app
+        .follow(
+            app.post(
+                &format!("/studies/{id}/instrument"),
+                &[
+                    ("consent_text", "Dear {first_name}, we ask you to log a few tasks over the coming days, please."),
+                    ("categories", categories),
+                ],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        flash_text(&page).contains("Unknown placeholder {first_name}"),
+        "{}",
+        flash_text(&page)
+    );
+    assert!(page.contains("Wording (version 1)"));
+    let page = app
+        .post_ok(
+            &format!("/studies/{id}/instrument"),
+            &[
+                ("consent_text", "We ask you to log {diary_target} tasks over {diary_days} days; that is all, thank you."),
+                ("categories", categories),
+            ],
+        )
+        .await;
+    assert!(page.contains("Wording (version 2)"));
+    let (_, consent) = app
+        .get_text(&format!("/studies/{id}/preview/consent"))
+        .await;
+    assert!(
+        consent.contains("We ask you to log 5 tasks over 14 days;"),
+        "{consent}"
+    );
+}
