@@ -126,10 +126,9 @@ pub async fn messages(state: &AppState, study: StudyId) -> Result<Messages> {
 /// The current subject of the invitation and of the control group's invitation, filled for the study
 /// (for the confirmation page before invitations go out).
 pub async fn invitation_subjects(state: &AppState, study: StudyId) -> Result<(String, String)> {
-    let values = study_values(state, study).await?;
-    let m = messages(state, study).await?;
+    let (values, texts, _) = study_values(state, study).await?;
     let subject = |kind: MessageKind| {
-        m.texts
+        texts
             .iter()
             .find(|t| t.kind == kind)
             .map(|t| text::fill(t.subject.trim(), &values))
@@ -236,13 +235,18 @@ pub async fn edit_sender(
     Ok(version + 1)
 }
 
-/// What the placeholders become for everyone in a study: name, organisation, contact and the settings.
-async fn study_values(state: &AppState, study: StudyId) -> Result<HashMap<&'static str, String>> {
+/// What the placeholders become for everyone in a study (name, organisation, contact and the settings),
+/// with the study's current texts and sender.
+async fn study_values(
+    state: &AppState,
+    study: StudyId,
+) -> Result<(HashMap<&'static str, String>, Vec<MessageText>, Sender)> {
     let mut conn = state.pool.acquire().await?;
     let s = crate::study::repo::get(&mut *conn, study)
         .await?
         .ok_or(AppError::NotFound)?;
     let (sender, _) = sender_of(state, &mut conn, study).await?;
+    let texts = texts_of(&mut conn, study).await?;
     let settings = crate::participants::repo::settings(&mut conn, study).await?;
     drop(conn);
     let organisation = if sender.organisation.is_empty() {
@@ -262,7 +266,7 @@ async fn study_values(state: &AppState, study: StudyId) -> Result<HashMap<&'stat
     v.insert("study", s.name);
     v.insert("organisation", organisation);
     v.insert("contact", contact);
-    Ok(v)
+    Ok((v, texts, sender))
 }
 
 /// The collection settings' placeholders (also usable in the consent text).
@@ -338,7 +342,7 @@ pub async fn compose(
     kind: MessageKind,
     person: &PersonValues<'_>,
 ) -> Result<(Letter, Option<Mailbox>)> {
-    let mut values = study_values(state, study).await?;
+    let (mut values, texts, sender) = study_values(state, study).await?;
     values.insert("link", person.link.to_string());
     values.insert("withdraw_link", person.withdraw.to_string());
     values.insert("logged", person.logged.to_string());
@@ -347,15 +351,13 @@ pub async fn compose(
     if let Some(until) = &person.until {
         values.insert("until", until.clone());
     }
-    let m = messages(state, study).await?;
-    let t = m
-        .texts
+    let t = texts
         .iter()
         .find(|t| t.kind == kind)
         .expect("every kind has a text");
     let privacy = crate::mail::outbox::privacy_contact(state, study).await?;
     let letter = letter(&t.subject, &t.body, &values, privacy.as_deref());
-    Ok((letter, text::mailbox(&m.sender).ok()))
+    Ok((letter, text::mailbox(&sender).ok()))
 }
 
 /// A message as it will arrive, filled with sample values and fake links.
