@@ -12,6 +12,7 @@ use crate::state::AppState;
 use crate::study::repo::StudyRow;
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
@@ -22,6 +23,8 @@ struct TextView {
     version: i64,
     subject: String,
     body: String,
+    /// Why the text typed here was refused (it is shown again, as typed).
+    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -31,10 +34,81 @@ struct MessagesPage {
     nav: StudyNav,
     sender: Sender,
     sender_version: i64,
+    /// Why the sender typed here was refused.
+    sender_error: Option<String>,
     texts: Vec<TextView>,
     frozen: Option<String>,
     locked: bool,
     placeholders: Vec<(String, &'static str, String)>,
+}
+
+/// What an admin typed and why it was refused: it is shown again in its form, with the reason beside it.
+enum Refused {
+    Message(MessageKind, MessageForm, String),
+    Sender(Sender, String),
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    jar: CookieJar,
+    study: &StudyRow,
+    refused: Option<Refused>,
+) -> Result<Response> {
+    let m = service::messages(state, study.id).await?;
+    let (jar, mut ctx) = PageCtx::staff(staff, jar);
+    let locked = m.frozen.is_some() || !ctx.is_admin;
+    let (mut sender, mut sender_error) = (m.sender, None);
+    let mut texts: Vec<TextView> = m
+        .texts
+        .into_iter()
+        .map(|t| TextView {
+            key: t.kind.as_str(),
+            label: t.kind.label(),
+            when: t.kind.when(),
+            version: t.version,
+            subject: t.subject,
+            body: t.body,
+            error: None,
+        })
+        .collect();
+    let status = match refused {
+        None => StatusCode::OK,
+        Some(r) => {
+            let why = match r {
+                Refused::Message(kind, form, why) => {
+                    if let Some(t) = texts.iter_mut().find(|t| t.key == kind.as_str()) {
+                        t.subject = form.subject;
+                        t.body = form.body;
+                        t.error = Some(why.clone());
+                    }
+                    why
+                }
+                Refused::Sender(typed, why) => {
+                    sender = typed;
+                    sender_error = Some(why.clone());
+                    why
+                }
+            };
+            ctx.flash = Some(super::Flash {
+                kind: "error",
+                text: format!("Nothing was saved: {why}"),
+            });
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    let page = MessagesPage {
+        ctx,
+        nav: StudyNav::new(study, "messages"),
+        sender,
+        sender_version: m.sender_version,
+        sender_error,
+        texts,
+        frozen: m.frozen,
+        locked,
+        placeholders: service::placeholder_lines(),
+    };
+    Ok((status, jar, Html(page.render()?)).into_response())
 }
 
 /// The study's sender and messages (admins edit; everyone else reads).
@@ -44,31 +118,7 @@ pub async fn page(
     PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let m = service::messages(&state, study.id).await?;
-    let (jar, ctx) = PageCtx::staff(&staff, jar);
-    let locked = m.frozen.is_some() || !ctx.is_admin;
-    let page = MessagesPage {
-        ctx,
-        nav: StudyNav::new(&study, "messages"),
-        sender: m.sender,
-        sender_version: m.sender_version,
-        texts: m
-            .texts
-            .into_iter()
-            .map(|t| TextView {
-                key: t.kind.as_str(),
-                label: t.kind.label(),
-                when: t.kind.when(),
-                version: t.version,
-                subject: t.subject,
-                body: t.body,
-            })
-            .collect(),
-        frozen: m.frozen,
-        locked,
-        placeholders: service::placeholder_lines(),
-    };
-    Ok((jar, Html(page.render()?)).into_response())
+    render(&state, &staff, jar, &study, None).await
 }
 
 fn kind_of(key: &str) -> Result<MessageKind> {
@@ -79,7 +129,7 @@ fn back(study: &StudyRow, anchor: &str) -> String {
     format!("/studies/{}/messages{anchor}", study.id.0)
 }
 
-/// Saves a message as its next version.
+/// Saves a message as its next version; a refused text is shown again as typed, with the reason.
 pub async fn save(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
@@ -97,6 +147,10 @@ pub async fn save(
             &back,
             format!("{} saved as version {v}.", kind.label()),
         ),
+        Err(AppError::BadRequest(why)) => {
+            let refused = Refused::Message(kind, form, why);
+            render(&state, &staff, jar, &study, Some(refused)).await
+        }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
 }
@@ -112,6 +166,10 @@ pub async fn sender(
     let back = back(&study, "#sender");
     match r {
         Ok(v) => outcome(Ok(()), jar, &back, format!("Sender saved as version {v}.")),
+        Err(AppError::BadRequest(why)) => {
+            let refused = Refused::Sender(form, why);
+            render(&state, &staff, jar, &study, Some(refused)).await
+        }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
 }

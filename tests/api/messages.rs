@@ -6,20 +6,28 @@ use reqwest::StatusCode;
 
 const BODY: &str = "Dear colleague,\n\nPlease log {diary_target} tasks over {diary_days} days for {study}.\n\nStart here: {link}";
 
+/// The page after a form: the one a redirect leads to (saved, or refused with a flash), or the form shown
+/// again with what was typed (422: the text was refused).
+async fn page_after(app: &TestApp, r: reqwest::Response) -> String {
+    match r.status() {
+        StatusCode::UNPROCESSABLE_ENTITY => r.text().await.unwrap(),
+        _ => app.follow(r).await,
+    }
+}
+
 async fn save_invitation(app: &TestApp, id: i64, subject: &str, body: &str) -> String {
-    app.follow(
-        app.post(
+    let r = app
+        .post(
             &format!("/studies/{id}/messages/invitation"),
             &[("subject", subject), ("body", body)],
         )
-        .await,
-    )
-    .await
+        .await;
+    page_after(app, r).await
 }
 
 async fn save_sender(app: &TestApp, id: i64, name: &str, address: &str) -> String {
-    app.follow(
-        app.post(
+    let r = app
+        .post(
             &format!("/studies/{id}/messages/sender"),
             &[
                 ("name", name),
@@ -28,9 +36,8 @@ async fn save_sender(app: &TestApp, id: i64, name: &str, address: &str) -> Strin
                 ("contact", "Study team, extension 4321"),
             ],
         )
-        .await,
-    )
-    .await
+        .await;
+    page_after(app, r).await
 }
 
 #[tokio::test]
@@ -141,19 +148,47 @@ async fn each_refused_message_says_why_and_changes_nothing() {
             "has no value in this message",
         ),
     ] {
-        let page = save_invitation(&app, id, subject, body).await;
+        let r = app
+            .post(
+                &format!("/studies/{id}/messages/invitation"),
+                &[("subject", subject), ("body", body)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+        let page = r.text().await.unwrap();
         assert!(
             flash_text(&page).contains(why),
             "{why}: {}",
             flash_text(&page)
         );
-        assert!(page.contains("class=\"flash error\""));
+        // The reason stands beside the fields, which keep what was typed.
+        assert!(
+            page.contains("<p class=\"field-error\" id=\"error-invitation\""),
+            "{why}"
+        );
+        assert!(
+            page.contains("aria-describedby=\"error-invitation\""),
+            "{why}"
+        );
+        assert!(
+            page.contains(&askama_escaped(body)),
+            "{why}: the body typed is shown again"
+        );
     }
     assert_eq!(message_versions(&app, id).await, (0, 0));
     assert!(audit_details(&app, "messages.edit").await.is_empty());
     let (_, page) = app.get_text(&format!("/studies/{id}/messages")).await;
     assert!(page.contains("(default text)"));
     assert!(!page.contains("(version 1)"));
+}
+
+/// `text` as an HTML page shows it (askama escapes quotes and angle brackets).
+fn askama_escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
 
 #[tokio::test]
