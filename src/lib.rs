@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod mail;
+pub mod messages;
 pub mod participants;
 pub mod pings;
 pub mod reports;

@@ -416,6 +416,7 @@ async fn study_in_setup(
         .await
         .map_err(err)?
         .map_err(|p| anyhow::anyhow!("demo privacy notice: {p:?}"))?;
+    demo_sender(state, actor, id).await?;
     study_service::advance(state, actor, id, Status::Setup)
         .await
         .map_err(err)?;
@@ -449,6 +450,21 @@ async fn study_in_setup(
     .map_err(err)?
     .map_err(|p| anyhow::anyhow!("demo usage refused: {:?}", first(p)))?;
     Ok((study, Some(read.source_read())))
+}
+
+/// The demo organisation's sender, organisation and contact line on a study's emails (set in setup, before
+/// they freeze with the instruments), so a new user sees mail that says who sends it.
+async fn demo_sender(state: &AppState, actor: &Actor, study: StudyId) -> anyhow::Result<()> {
+    let sender = crate::messages::Sender {
+        name: "Example Ltd copilot study".into(),
+        address: "copilot-study@example.org".into(),
+        organisation: "Example Ltd".into(),
+        contact: "the copilot study team, copilot-study@example.org or extension 4321".into(),
+    };
+    crate::messages::service::edit_sender(state, actor, study, &sender)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo sender: {e}"))?;
+    Ok(())
 }
 
 /// The Microsoft 365 Copilot report the demo imports, and writes for the admin to try the preview with.

@@ -5,12 +5,15 @@ use super::{Kind, messages, repo};
 use crate::auth::token::new_token;
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::participants::service::{
-    NUDGE_REASON, new_link, page_link_expiry, ping_link_expiry, reminder_reason,
-};
+use crate::messages::MessageKind;
+use crate::messages::nudge::{NudgeState, variant};
+use crate::messages::service::{PersonValues, compose as compose_text};
+use crate::participants::service::{new_link, page_link_expiry, ping_link_expiry};
+use crate::participants::{Arm, Decision};
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
+use lettre::message::Mailbox;
 use sqlx::SqliteConnection;
 
 /// A transient failure is retried this many times before the message is marked failed.
@@ -98,31 +101,42 @@ pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<
 }
 
 /// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
-/// text around it. `None` when its participant is gone (or the invited staff account no longer waits).
+/// text around it, with the study's sender. `None` when its participant is gone (or the invited staff
+/// account no longer waits).
 async fn compose(
     state: &AppState,
     m: &repo::Claimed,
     now: DateTime<Utc>,
-) -> Result<Option<OutgoingEmail>> {
-    let letter = match m.kind {
-        Kind::StaffInvite => crate::staff::service::invitation_letter(state, m.id, now).await?,
-        _ => participant_letter(state, m, now).await?,
+) -> Result<Option<(OutgoingEmail, Option<Mailbox>)>> {
+    let (letter, from) = match m.kind {
+        Kind::StaffInvite => (
+            crate::staff::service::invitation_letter(state, m.id, now).await?,
+            None,
+        ),
+        _ => match participant_letter(state, m, now).await? {
+            Some((letter, from)) => (Some(letter), from),
+            None => (None, None),
+        },
     };
-    Ok(letter.map(|letter| OutgoingEmail {
-        to: m.to_addr.clone(),
-        subject: letter.subject,
-        text: letter.text,
-        html: letter.html,
-        message_id: m.message_id.clone(),
+    Ok(letter.map(|letter| {
+        let email = OutgoingEmail {
+            to: m.to_addr.clone(),
+            subject: letter.subject,
+            text: letter.text,
+            html: letter.html,
+            message_id: m.message_id.clone(),
+        };
+        (email, from)
     }))
 }
 
-/// A participant's message with its fresh link.
+/// A participant's message with its fresh link: the study's current text for its kind (a nudge's text
+/// chosen from where the person stands now), and the study's sender.
 async fn participant_letter(
     state: &AppState,
     m: &repo::Claimed,
     now: DateTime<Utc>,
-) -> Result<Option<messages::Letter>> {
+) -> Result<Option<(messages::Letter, Option<Mailbox>)>> {
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::context(&mut tx, m.id).await? else {
         return Ok(None);
@@ -142,30 +156,38 @@ async fn participant_letter(
     )
     .await?;
     tx.commit().await?;
-    let contact = privacy_contact(state, c.study_id).await?;
-    let privacy = contact.as_deref();
-    let control = c.arm == crate::participants::Arm::Control;
-    let letter = match m.kind {
-        Kind::Invitation => {
-            messages::invitation(&c.study_name, &link, &withdraw, control, privacy)?
-        }
-        Kind::Ping => {
-            let until = c
-                .ping_closes
-                .unwrap_or(now)
-                .with_timezone(&crate::clock::zone(&c.time_zone))
-                .format("%H:%M")
-                .to_string();
-            messages::ping(&c.study_name, &link, &withdraw, &until, privacy)?
-        }
-        Kind::Reminder => {
-            let reason = reminder_reason(c.arm, c.logged, c.target);
-            messages::reminder(&c.study_name, &reason, &link, &withdraw, privacy)?
-        }
-        Kind::Nudge => messages::reminder(&c.study_name, NUDGE_REASON, &link, &withdraw, privacy)?,
+    let zone = crate::clock::zone(&c.time_zone);
+    let control = c.arm == Arm::Control;
+    let kind = match m.kind {
+        Kind::Invitation if control => MessageKind::ControlInvitation,
+        Kind::Invitation => MessageKind::Invitation,
+        Kind::Ping => MessageKind::Ping,
+        Kind::Reminder => MessageKind::Reminder,
+        Kind::Nudge => variant(&NudgeState {
+            consented: c.consent == Some(Decision::Accepted),
+            control,
+            logged: c.logged,
+            target: c.target,
+            diary_open: c
+                .diary_closes_on
+                .is_some_and(|d| d >= now.with_timezone(&zone).date_naive()),
+            missed: c.missed,
+            checkins_left: c.checkins_left,
+        }),
         Kind::StaffInvite => unreachable!("compose writes staff invitations itself"),
     };
-    Ok(Some(letter))
+    let until = c
+        .ping_closes
+        .map(|closes| closes.with_timezone(&zone).format("%H:%M").to_string());
+    let person = PersonValues {
+        link: &link,
+        withdraw: &withdraw,
+        until: if m.kind == Kind::Ping { until } else { None },
+        logged: c.logged,
+        missed: c.missed,
+        checkins_left: c.checkins_left,
+    };
+    Ok(Some(compose_text(state, c.study_id, kind, &person).await?))
 }
 
 /// What one drain did.
@@ -214,7 +236,7 @@ pub async fn drain_once(
     let claimed = repo::claim(pool, now, now + Duration::minutes(LEASE_MINUTES), budget).await?;
     let mut report = DrainReport::default();
     for m in claimed {
-        let Some(email) = compose(state, &m, now).await? else {
+        let Some((email, from)) = compose(state, &m, now).await? else {
             let gone = match m.kind {
                 Kind::StaffInvite => "the account no longer waits for its setup link",
                 _ => "the participant is no longer in the study",
@@ -223,7 +245,7 @@ pub async fn drain_once(
             report.failed += 1;
             continue;
         };
-        match mailer.send(&email).await {
+        match mailer.send_as(&email, from.as_ref()).await {
             Ok(()) => {
                 if repo::mark_sent(pool, m.id, now).await? {
                     report.sent += 1;

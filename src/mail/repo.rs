@@ -116,6 +116,14 @@ pub struct Context {
     pub logged: i64,
     /// Entries asked for.
     pub target: i64,
+    /// Their answer to the consent page, if any.
+    pub consent: Option<crate::participants::Decision>,
+    /// The last day (their own date) their diary takes entries.
+    pub diary_closes_on: Option<chrono::NaiveDate>,
+    /// Check-ins missed so far.
+    pub missed: i64,
+    /// Check-ins still to come.
+    pub checkins_left: i64,
 }
 
 /// The context of one message (`None` when its participant is gone).
@@ -125,7 +133,10 @@ pub async fn context(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Optio
            g.expires_at AS ping_closes,
            (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
              + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS logged,
-           COALESCE((SELECT c.diary_target FROM collection_settings c WHERE c.study_id = p.study_id), 5) AS target
+           COALESCE((SELECT c.diary_target FROM collection_settings c WHERE c.study_id = p.study_id), 5) AS target,
+           p.consent, p.diary_closes_on,
+           (SELECT COUNT(*) FROM pings x WHERE x.participant = p.id AND x.status = 'missed') AS missed,
+           (SELECT COUNT(*) FROM pings x WHERE x.participant = p.id AND x.status = 'scheduled') AS checkins_left
          FROM outbox o JOIN participants p ON p.id = o.participant JOIN employees e ON e.id = p.employee
          JOIN studies s ON s.id = p.study_id LEFT JOIN pings g ON g.id = o.ping
          WHERE o.id = ?",

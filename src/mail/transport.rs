@@ -55,6 +55,8 @@ pub struct SentEmail {
     pub html: String,
     /// Without angle brackets.
     pub message_id: String,
+    /// The From header as sent (the study's sender, or the configuration's).
+    pub from: String,
 }
 
 /// Where mail goes.
@@ -168,15 +170,24 @@ impl Mailer {
         )
     }
 
-    /// Sends one message.
+    /// Sends one message from the configured sender.
     pub async fn send(&self, email: &OutgoingEmail) -> Result<(), SendError> {
+        self.send_as(email, None).await
+    }
+
+    /// Sends one message from `sender` (a study's own, checked when it was saved), else the configured one.
+    pub async fn send_as(
+        &self,
+        email: &OutgoingEmail,
+        sender: Option<&Mailbox>,
+    ) -> Result<(), SendError> {
         match self {
             Mailer::Smtp {
                 transport,
                 from,
                 password,
             } => {
-                let message = build_message(from, email)?;
+                let message = build_message(sender.unwrap_or(from), email)?;
                 transport
                     .send(message)
                     .await
@@ -184,7 +195,7 @@ impl Mailer {
                     .map_err(|e| classify_smtp_error(&e, password))
             }
             Mailer::File { dir, from } => {
-                let bytes = build_message(from, email)?.formatted();
+                let bytes = build_message(sender.unwrap_or(from), email)?.formatted();
                 let dir = dir.clone();
                 let name = file_stem(&email.message_id);
                 tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
@@ -194,6 +205,7 @@ impl Mailer {
             }
             Mailer::Memory { from, sent } => {
                 // Built anyway so that tests see the same refusals as the real transports.
+                let from = sender.unwrap_or(from);
                 build_message(from, email)?;
                 sent.lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -203,6 +215,7 @@ impl Mailer {
                         text: email.text.clone(),
                         html: email.html.clone(),
                         message_id: email.message_id.clone(),
+                        from: from.to_string(),
                     });
                 Ok(())
             }

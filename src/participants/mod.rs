@@ -108,10 +108,12 @@ pub const DEFAULT_CATEGORIES: [&str; 8] = [
     "Other",
 ];
 
-/// The consent text a new study starts with (version 1; editable until collection starts).
+/// The consent text a new study starts with (version 1; editable until collection starts). Its numbers are
+/// placeholders filled from the collection settings when the page is shown.
 pub const DEFAULT_CONSENT: &str = "Your organisation is measuring how much time its AI copilot really saves. \
-For the next weeks we will ask you to log a few tasks you did with the copilot (5 to 10 over two weeks) and to \
-answer short check-ins (about 30 seconds, 2 to 3 a day for one week) about the last hour. We collect your \
+For the next weeks we will ask you to log a few tasks you did with the copilot ({diary_target} over {diary_days} \
+days) and to answer short check-ins (about 30 seconds, {pings_per_day} a working day for {ping_days} days) about \
+the last hour. We collect your \
 answers, the times you give, and the category of each task; a short description is optional. Results are only \
 reported for groups of at least five people; your manager does not see your answers. Taking part is voluntary: \
 you can decline now or withdraw at any time with the link in every email, and nothing more will be sent to you.";

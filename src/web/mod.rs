@@ -7,6 +7,7 @@ pub mod cohorts;
 pub mod collection;
 pub mod export;
 pub mod extract;
+pub mod messages;
 pub mod origin;
 pub mod participant;
 pub mod privacy;
@@ -121,6 +122,19 @@ pub fn router(state: AppState) -> Router {
             "/studies/{id}/participants/{pid}/erase",
             post(collection::erase),
         )
+        // ---- messages ----
+        .route("/studies/{id}/messages", get(messages::page))
+        .route("/studies/{id}/messages/sender", post(messages::sender))
+        .route("/studies/{id}/messages/{message}", post(messages::save))
+        .route(
+            "/studies/{id}/messages/{message}/preview",
+            get(messages::preview),
+        )
+        .route(
+            "/studies/{id}/messages/{message}/test",
+            post(messages::test_send),
+        )
+        .route("/studies/{id}/preview/{page}", get(messages::participant))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)
         .route_layer(middleware::from_fn_with_state(

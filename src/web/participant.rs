@@ -123,6 +123,9 @@ struct ConsentPage<'a> {
     sha256: String,
     declined: bool,
     control: bool,
+    /// The control group's promise: tasks asked for, over how many days.
+    target: i64,
+    days: i64,
 }
 
 #[derive(Template)]
@@ -315,6 +318,8 @@ pub async fn open(
             sha256: shown.sha256,
             declined: p.consent == Some(Decision::Declined),
             control: p.arm == Arm::Control,
+            target: shown.settings.diary_target,
+            days: shown.settings.diary_days,
         };
         return Ok(Html(page.render()?).into_response());
     }

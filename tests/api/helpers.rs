@@ -1067,3 +1067,71 @@ pub async fn cli_data_dir_with_study(name: &str) -> tempfile::TempDir {
     study_in_folder(dir.path(), name).await;
     dir
 }
+
+// ---- messages helpers ----
+// The study's editable emails: sending what is due through an in-memory mailer, and reading test sends.
+
+/// Sends the mail due now through an in-memory mailer (the app's own is the file transport) and returns
+/// what it sent.
+pub async fn drain_to_memory(app: &TestApp) -> Vec<layer2::mail::transport::SentEmail> {
+    let (mailer, sent) = layer2::mail::transport::Mailer::memory("Layer 2 Study <study@localhost>");
+    let state = layer2::state::AppState::with_mailer(
+        app.state.pool.clone(),
+        (*app.state.config).clone(),
+        std::sync::Arc::new(app.clock.clone()),
+        mailer,
+    );
+    layer2::mail::outbox::drain_once(&state, &state.mailer, 0, app.clock_now())
+        .await
+        .unwrap();
+    sent.lock().unwrap().clone()
+}
+
+/// The decoded `.eml` files of test sends (their Message-IDs start with `test-`).
+pub fn test_sends(app: &TestApp) -> Vec<String> {
+    let dir = mail_dir(app);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return vec![];
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.starts_with("test-") && name.ends_with(".eml"))
+        .map(|name| sent_text(app, name.trim_end_matches(".eml")))
+        .collect()
+}
+
+/// Rows a participant's visit could leave behind: participants, links, consent events, diary entries,
+/// control tasks, pings, answers and mail.
+pub async fn participant_footprint(app: &TestApp) -> Vec<i64> {
+    let mut counts = vec![];
+    for sql in [
+        "SELECT COUNT(*) FROM participants",
+        "SELECT COUNT(*) FROM link_tokens",
+        "SELECT COUNT(*) FROM consent_events",
+        "SELECT COUNT(*) FROM diary_entries",
+        "SELECT COUNT(*) FROM control_tasks",
+        "SELECT COUNT(*) FROM pings",
+        "SELECT COUNT(*) FROM ping_answers",
+        "SELECT COUNT(*) FROM outbox",
+    ] {
+        counts.push(app.value(sql, None).await);
+    }
+    counts
+}
+
+/// The saved versions of a study's messages and sender (default texts are not rows).
+pub async fn message_versions(app: &TestApp, study: i64) -> (i64, i64) {
+    (
+        app.count(
+            "SELECT COUNT(*) FROM message_versions WHERE study_id = ?",
+            study,
+        )
+        .await,
+        app.count(
+            "SELECT COUNT(*) FROM sender_versions WHERE study_id = ?",
+            study,
+        )
+        .await,
+    )
+}

@@ -2,6 +2,7 @@
 mod auth;
 mod baseline;
 mod browser;
+mod browser_messages;
 mod cli;
 mod demo;
 mod erasure;
@@ -9,6 +10,7 @@ mod files;
 mod helpers;
 mod links;
 mod mail;
+mod messages;
 mod participants;
 mod privacy;
 mod readout;

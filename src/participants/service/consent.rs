@@ -30,6 +30,8 @@ pub struct Shown {
     pub notice: NoticeLines,
     /// SHA-256 of `consent_text` and `notice` as `shown_text` lays them out.
     pub sha256: String,
+    /// The collection settings the text's numbers come from (the control group's promise uses them too).
+    pub settings: repo::SettingsRow,
 }
 
 /// What a participant saw when they decided (carried by the consent form).
@@ -103,6 +105,9 @@ pub async fn shown(state: &AppState, study: StudyId) -> Result<Shown> {
         Some(i) => (i.consent_text, i.version),
         None => (DEFAULT_CONSENT.to_string(), 1),
     };
+    // The text's numbers are the collection settings' (placeholders such as `{diary_target}`).
+    let settings = repo::settings(&mut *state.pool.acquire().await?, study).await?;
+    let consent_text = crate::messages::service::fill_consent(&consent_text, &settings);
     let notice = notice(state, study).await?;
     let sha256 = shown_sha256(&consent_text, &notice);
     Ok(Shown {
@@ -110,6 +115,7 @@ pub async fn shown(state: &AppState, study: StudyId) -> Result<Shown> {
         version,
         notice,
         sha256,
+        settings,
     })
 }
 

@@ -66,6 +66,7 @@ pub async fn edit_instrument(
             "Give 2 to 30 task categories, one per line, each at most 80 characters.".into(),
         ));
     }
+    crate::messages::service::check_consent_text(consent)?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let s = crate::study::repo::get(&mut *tx, study)
