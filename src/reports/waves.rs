@@ -8,6 +8,7 @@ use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::stats::profile::{Estimate, Metric};
 use crate::stats::waves::difference;
+use crate::study::Status;
 
 /// A study in the chooser.
 pub struct Choice {
@@ -70,6 +71,17 @@ const METRICS: [(Metric, &str, usize, f64, &str, bool); 4] = [
     (Metric::Multiplier, "Labor multiplier", 2, 1.0, "", false),
 ];
 
+/// A signed change with `d` decimals: "+1.20", "−0.35", and "0.00" for anything that rounds to zero
+/// (never "-0.00").
+fn signed(x: f64, d: usize) -> String {
+    let s = format!("{x:+.d$}");
+    if s[1..].bytes().all(|b| b == b'0' || b == b'.') {
+        s[1..].to_string()
+    } else {
+        s.replacen('-', "−", 1)
+    }
+}
+
 /// A group's estimate in a wave, unless the confidentiality rule hides it.
 fn shown<'a>(r: &'a Readout, group: &str, m: Metric) -> Option<&'a Estimate> {
     r.groups
@@ -88,9 +100,15 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
             return Err(AppError::NotFound);
         }
     }
+    // Oldest first by the study's first day (then by creation), so that "the change" is always the
+    // newest chosen wave minus the oldest, whatever order the ids come in.
+    let mut all = all;
+    all.sort_by_key(|s| (s.start_date, s.id.0));
+    let mut ids = ids.to_vec();
+    ids.sort_by_key(|id| all.iter().position(|s| s.id.0 == *id));
+    let ids = &ids[..];
     let choices = all
         .iter()
-        .rev()
         .map(|s| Choice {
             id: s.id.0,
             label: format!(
@@ -141,12 +159,24 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
             readouts.push(r);
         }
     }
-    let names: Vec<String> = readouts.iter().map(|r| r.study.name.clone()).collect();
-    let waves = readouts
+    // A study still collecting (an admin's live figures) is marked interim wherever its name shows.
+    let names: Vec<String> = readouts
         .iter()
         .map(|r| {
+            if r.released.is_none() && r.purged_on.is_none() && r.study.status() < Status::Analysis
+            {
+                format!("{} (interim: still collecting)", r.study.name)
+            } else {
+                r.study.name.clone()
+            }
+        })
+        .collect();
+    let waves = readouts
+        .iter()
+        .zip(&names)
+        .map(|(r, name)| {
             (
-                r.study.name.clone(),
+                name.clone(),
                 match (&r.purged_on, &r.released) {
                     (Some(on), _) => format!(
                         "{} {} (raw data was purged on {on})",
@@ -205,11 +235,13 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
                         let diff = match (first, last) {
                             (Some(a), Some(b)) => difference(a, b, crate::stats::LEVEL)
                                 .map(|e| {
+                                    // A change of a share is in percentage points, not per cent.
+                                    let unit = if percent { " pp" } else { unit };
                                     format!(
-                                        "{:+.d$}{unit} [{:+.d$}, {:+.d$}]",
-                                        e.estimate * scale,
-                                        e.ci_lower * scale,
-                                        e.ci_upper * scale
+                                        "{}{unit} [{}, {}]",
+                                        signed(e.estimate * scale, d),
+                                        signed(e.ci_lower * scale, d),
+                                        signed(e.ci_upper * scale, d)
                                     )
                                 })
                                 .unwrap_or_else(|_| "–".into()),
@@ -345,4 +377,18 @@ async fn cost_view(
         ),
     };
     Ok(Some(CostView { chart, rows, note }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed;
+
+    #[test]
+    fn a_change_that_rounds_to_zero_has_no_sign_and_a_minus_is_a_minus() {
+        assert_eq!(signed(-0.001, 2), "0.00");
+        assert_eq!(signed(0.0, 1), "0.0");
+        assert_eq!(signed(-0.0, 0), "0");
+        assert_eq!(signed(1.234, 2), "+1.23");
+        assert_eq!(signed(-1.236, 2), "−1.24");
+    }
 }

@@ -27,6 +27,8 @@ struct WavesPage {
     first: String,
     last: String,
     k: usize,
+    /// What to do when fewer than two studies were chosen.
+    hint: Option<&'static str>,
 }
 
 /// `ids=2&ids=3` (checkboxes) → [2, 3]; anything else is refused with a message.
@@ -82,6 +84,9 @@ pub async fn page(
         first: w.first,
         last: w.last,
         k: state.config.min_cell_size,
+        hint: (ids.len() == 1).then_some(
+            "Choose at least two studies to compare: one wave has nothing to be compared with. Its own figures are on its report.",
+        ),
     };
     Ok((jar, Html(page.render()?)).into_response())
 }

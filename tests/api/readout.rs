@@ -537,17 +537,37 @@ async fn two_waves_line_up_with_a_trend_and_the_change_between_them() {
         "GPT-5 (2026-08)",
         "Labor multiplier",
         "Net hours saved per user per month",
-        "GitHub Copilot study, wave 1 minus GitHub Copilot study, wave 0",
+        // Wave 1 is still collecting: its live figures are marked interim wherever it is named.
+        "GitHub Copilot study, wave 1 (interim: still collecting) minus GitHub Copilot study, wave 0",
     ] {
         assert!(html.contains(text), "{text}");
     }
     assert_eq!(
         html.matches("<svg role=\"img\"").count(),
-        4,
-        "a trend per metric"
+        5,
+        "a trend per metric, and the cost per unit's"
     );
-    // The change is signed and has an interval.
-    assert!(html.contains("<td>+") || html.contains("<td>-"), "{html}");
+    // The change is signed and has an interval; a change of yield is in percentage points; nothing
+    // reads "-0.00".
+    assert!(html.contains("<td>+") || html.contains("<td>−"), "{html}");
+    let yield_rows = html.split("<h2>Yield</h2>").nth(1).unwrap();
+    let yield_rows = yield_rows.split("</table>").next().unwrap();
+    assert!(yield_rows.contains(" pp ["), "{yield_rows}");
+    assert!(
+        !yield_rows.contains("% [+") && !yield_rows.contains("% [−"),
+        "no change in %: {yield_rows}"
+    );
+    assert!(!html.contains("-0.0") && !html.contains("−0.0 ") && !html.contains("+0.0 "));
+    // The waves are ordered oldest first whatever order they are asked in.
+    let (_, reversed) = app.get_text(&format!("/waves?ids={b}&ids={a}")).await;
+    assert!(reversed.contains(
+        "GitHub Copilot study, wave 1 (interim: still collecting) minus GitHub Copilot study, wave 0"
+    ));
+    // One wave alone: the page says what to do instead of doing nothing.
+    let (status, one) = app.get_text(&format!("/waves?ids={a}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one.contains("id=\"waves-hint\"") && one.contains("Choose at least two studies"));
+    assert!(!one.contains("The waves"));
     assert_eq!(
         app.get("/waves?ids=x").await.status(),
         StatusCode::BAD_REQUEST
