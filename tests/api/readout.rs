@@ -309,7 +309,11 @@ async fn the_report_and_readout_show_charts_tables_economics_and_caveats() {
     let study = info.analysis_study_id;
     let (status, html) = app.get_text(&format!("/studies/{study}/report")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(html.matches("<svg role=\"img\"").count(), 4, "four charts");
+    assert_eq!(
+        html.matches("<svg role=\"img\"").count(),
+        5,
+        "four profile charts and the cost per unit stack"
+    );
     for text in [
         "The headline",
         "below the vendor",

@@ -634,7 +634,7 @@ async fn the_report_readout_export_json_and_workbook_carry_the_same_cost_per_uni
     );
     let (_, readout) = app.get_text(&format!("/studies/{id}/readout")).await;
     assert!(readout.contains(&figure), "{readout}");
-    assert!(readout.contains("Process automation: labour displaced per step"));
+    assert!(readout.contains("<strong>Process automation</strong> (labour displaced per step, all three DAPM conditions met): Data and spreadsheets"));
 
     // The workbook's sheet carries the same numbers.
     let xlsx = app
