@@ -21,11 +21,21 @@ struct Person {
 
 async fn participant_with_marker(app: &TestApp, marker: &str) -> Person {
     let study = study_in_pilot(app).await;
-    app.post(&format!("/studies/{study}/status"), &[("to", "collection")])
-        .await;
+    app.post(
+        &format!("/studies/{study}/status"),
+        &[
+            ("to", "collection"),
+            ("confirm", "yes"),
+            ("warnings_read", "yes"),
+        ],
+    )
+    .await;
     app.follow(
-        app.post(&format!("/studies/{study}/invitations"), &[])
-            .await,
+        app.post(
+            &format!("/studies/{study}/invitations"),
+            &[("confirm", "yes"), ("warnings_read", "yes")],
+        )
+        .await,
     )
     .await;
     let (participant, body) = main_sample_mail(app, 1).await.remove(0);

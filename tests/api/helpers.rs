@@ -336,10 +336,24 @@ pub async fn study_in_pilot(app: &TestApp) -> i64 {
         app.post_ok(&format!("/studies/{id}/approvals/{}", item.id), &[])
             .await;
     }
-    app.post_ok(&format!("/studies/{id}/status"), &[("to", "setup")])
-        .await;
-    app.post_ok(&format!("/studies/{id}/status"), &[("to", "pilot")])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/status"),
+        &[
+            ("to", "setup"),
+            ("confirm", "yes"),
+            ("warnings_read", "yes"),
+        ],
+    )
+    .await;
+    app.post_ok(
+        &format!("/studies/{id}/status"),
+        &[
+            ("to", "pilot"),
+            ("confirm", "yes"),
+            ("warnings_read", "yes"),
+        ],
+    )
+    .await;
     assert_eq!(app.study_status(id).await, Status::Pilot);
     id
 }

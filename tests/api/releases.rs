@@ -241,7 +241,14 @@ async fn before_collection_ends_analysts_see_no_figure_and_the_end_of_collection
     assert!(report.contains("Released results") && !report.contains("final results released on"));
     // When the collecting wave reaches analysis, its final release is made at once.
     let r = admin
-        .post(&format!("/studies/{study}/status"), &[("to", "analysis")])
+        .post(
+            &format!("/studies/{study}/status"),
+            &[
+                ("to", "analysis"),
+                ("confirm", "yes"),
+                ("warnings_read", "yes"),
+            ],
+        )
         .await;
     admin.follow(r).await;
     assert_eq!(
