@@ -186,7 +186,7 @@ pub fn locked_change(
                 a.starts_on
             ));
         }
-        if a.starts_on <= today && b.ends_on < today {
+        if a.starts_on <= today && a.ends_on != b.ends_on && b.ends_on < today {
             return Some(format!(
                 "{} would end on {}, before today ({today}).",
                 b.phase.label(),

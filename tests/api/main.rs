@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod erasure;
 mod files;
+mod guards;
 mod helpers;
 mod links;
 mod mail;
