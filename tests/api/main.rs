@@ -2,6 +2,7 @@
 mod auth;
 mod baseline;
 mod browser;
+mod browser_guards;
 mod cli;
 mod demo;
 mod erasure;
