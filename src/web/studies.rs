@@ -696,25 +696,51 @@ pub async fn status(
     confirmed_step(&state, &staff, &study, jar, move_step(&f.to)?, f.ack()).await
 }
 
-/// The confirmation page of the step back from the pilot to setup.
-pub async fn back_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, jar, Step::Back).await
+/// The confirmation page (GET) and the confirmed step (POST) of a step without a field of its own.
+macro_rules! step_routes {
+    ($page:ident, $post:ident, $step:expr, $what:literal) => {
+        #[doc = concat!("The confirmation page of ", $what, ".")]
+        pub async fn $page(
+            State(state): State<AppState>,
+            Admin(staff): Admin,
+            PathStudy(study): PathStudy,
+            jar: CookieJar,
+        ) -> Result<Response> {
+            confirm_page(&state, &staff, &study, jar, $step).await
+        }
+
+        #[doc = concat!("Takes the step of ", $what, ", once confirmed.")]
+        pub async fn $post(
+            State(state): State<AppState>,
+            PathStudy(study): PathStudy,
+            jar: CookieJar,
+            AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
+        ) -> Result<Response> {
+            confirmed_step(&state, &staff, &study, jar, $step, f.ack()).await
+        }
+    };
 }
 
-/// Steps back from the pilot to setup, once confirmed.
-pub async fn back(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
-) -> Result<Response> {
-    confirmed_step(&state, &staff, &study, jar, Step::Back, f.ack()).await
-}
+step_routes!(
+    back_page,
+    back,
+    Step::Back,
+    "the step back from the pilot to setup"
+);
+step_routes!(
+    close_early_page,
+    close_early,
+    Step::CloseEarly,
+    "closing collection early"
+);
+step_routes!(cancel_page, cancel, Step::Cancel, "cancelling the study");
+step_routes!(archive_page, archive, Step::Archive, "archiving the study");
+step_routes!(
+    invite_page,
+    invite,
+    Step::Invite,
+    "the invitations (who gets which message)"
+);
 
 /// The confirmation page of extending collection by N days.
 pub async fn extend_page(
@@ -735,66 +761,6 @@ pub async fn extend(
     AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
 ) -> Result<Response> {
     confirmed_step(&state, &staff, &study, jar, extend_step(&f.days), f.ack()).await
-}
-
-/// The confirmation page of closing collection early.
-pub async fn close_early_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, jar, Step::CloseEarly).await
-}
-
-/// Closes collection early, once confirmed.
-pub async fn close_early(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
-) -> Result<Response> {
-    confirmed_step(&state, &staff, &study, jar, Step::CloseEarly, f.ack()).await
-}
-
-/// The confirmation page of cancelling the study.
-pub async fn cancel_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, jar, Step::Cancel).await
-}
-
-/// Cancels the study, once confirmed.
-pub async fn cancel(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
-) -> Result<Response> {
-    confirmed_step(&state, &staff, &study, jar, Step::Cancel, f.ack()).await
-}
-
-/// The confirmation page of archiving the study.
-pub async fn archive_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, jar, Step::Archive).await
-}
-
-/// Archives the study, once confirmed.
-pub async fn archive(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
-) -> Result<Response> {
-    confirmed_step(&state, &staff, &study, jar, Step::Archive, f.ack()).await
 }
 
 /// A new checklist item.
@@ -843,25 +809,4 @@ pub async fn record_approval(
     let back = format!("/studies/{}#approvals", study.id.0);
     let r = service::record_approval(&state, &staff.actor(), study.id, item, &f.reference).await;
     outcome(r, jar, &back, "Approval recorded.")
-}
-
-/// The confirmation page of the invitations: who gets which message.
-pub async fn invite_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, jar, Step::Invite).await
-}
-
-/// Sends invitations to the group the phase calls for (pilot group in pilot, main sample in collection),
-/// once confirmed.
-pub async fn invite(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
-) -> Result<Response> {
-    confirmed_step(&state, &staff, &study, jar, Step::Invite, f.ack()).await
 }

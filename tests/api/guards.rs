@@ -20,7 +20,7 @@ async fn study_in_setup(app: &TestApp) -> i64 {
         &[("format", "csv")],
     )
     .await;
-    let page = draw(app, id, "100", "30", "20", "7").await;
+    let page = draw_sample(app, id, "100", "30", "20", "7").await;
     assert!(
         page.contains(
             "Heavy has only 20 people: 19 in the main sample, 11 short of the minimum of 30"
@@ -36,21 +36,6 @@ async fn study_in_setup(app: &TestApp) -> i64 {
     confirmed(app, &format!("/studies/{id}/status"), &[("to", "setup")]).await;
     assert_eq!(app.study_status(id).await, Status::Setup);
     id
-}
-
-async fn draw(app: &TestApp, id: i64, n: &str, min: &str, pilot: &str, seed: &str) -> String {
-    let r = app
-        .post(
-            &format!("/studies/{id}/sample"),
-            &[
-                ("n", n),
-                ("min_per_cohort", min),
-                ("pilot_n", pilot),
-                ("seed", seed),
-            ],
-        )
-        .await;
-    app.follow(r).await
 }
 
 /// Opens a step's confirmation page (it must answer 200) and submits it with the confirmation and the
@@ -277,7 +262,7 @@ async fn the_pilot_steps_back_to_setup_only_while_nobody_is_invited() {
     assert_eq!(app.study_status(id).await, Status::Setup);
     assert_eq!(audit_details(&app, "study.step_back").await.len(), 1);
     // The sample can be redrawn again.
-    let page = draw(&app, id, "60", "5", "20", "10").await;
+    let page = draw_sample(&app, id, "60", "5", "20", "10").await;
     assert!(page.contains("Sample drawn."), "{}", flash_text(&page));
 
     confirmed(&app, &format!("/studies/{id}/status"), &[("to", "pilot")]).await;
@@ -566,13 +551,13 @@ async fn the_draw_refuses_the_whole_roster_and_a_cohort_without_pilot_and_keeps_
         "{page}"
     );
 
-    let page = draw(&app, id, "100", "30", "50", "1").await;
+    let page = draw_sample(&app, id, "100", "30", "50", "1").await;
     assert!(
         page.contains("would take all 150 people on the roster"),
         "{}",
         flash_text(&page)
     );
-    let page = draw(&app, id, "100", "5", "2", "1").await;
+    let page = draw_sample(&app, id, "100", "5", "2", "1").await;
     assert!(
         page.contains(
             "cohort (15 people, 10 of them in the main sample) would have nobody in the pilot"
@@ -585,7 +570,7 @@ async fn the_draw_refuses_the_whole_roster_and_a_cohort_without_pilot_and_keeps_
         "refused: nothing drawn"
     );
 
-    let page = draw(&app, id, "100", "30", "20", "4242").await;
+    let page = draw_sample(&app, id, "100", "30", "20", "4242").await;
     assert!(
         page.contains(
             "Heavy has only 15 people: 14 in the main sample, 16 short of the minimum of 30"

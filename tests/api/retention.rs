@@ -357,16 +357,7 @@ async fn a_purged_study_is_closed_no_import_draw_invitation_or_move_brings_peopl
         )
         .await;
     assert_purged_refusal(&app, draw).await;
-    let moved = app
-        .post(
-            &format!("/studies/{study}/status"),
-            &[
-                ("to", "setup"),
-                ("confirm", "yes"),
-                ("warnings_read", "yes"),
-            ],
-        )
-        .await;
+    let moved = move_status(&app, study, "setup").await;
     assert_purged_refusal(&app, moved).await;
 
     assert!(
