@@ -72,8 +72,9 @@ fn keep<T: Default>(step: &str, r: Result<T>, errors: &mut usize) -> T {
     })
 }
 
-/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders, purge
-/// studies past their retention date, drain the outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
+/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders (never
+/// for a cancelled or archived study: those are over), purge studies past their retention date, drain the
+/// outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
 /// a failing step is logged and does not stop the others (mail keeps flowing if, say, one study is broken).
 pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport> {
     let mut errors = 0;
@@ -95,6 +96,12 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
     let purged = keep(
         "retention",
         crate::retention::service::retention_tick(state, now).await,
+        &mut errors,
+    );
+    // A cancelled study sends nothing: mail a racing request queued for it is cancelled before the drain.
+    keep(
+        "cancelled",
+        crate::study::service::silence_cancelled(state).await,
         &mut errors,
     );
     let cap = match state.config.mail.transport {

@@ -298,7 +298,8 @@ pub async fn release_tick(state: &AppState) -> Result<usize> {
 /// Makes the study's final release if its collection has ended and it has none; whether it did.
 pub async fn final_if_due(state: &AppState, id: StudyId) -> Result<bool> {
     let study = crate::study::service::get(state, id).await?;
-    if study.status() < Status::Analysis {
+    // A cancelled study's collection did not end: nothing is released on its own (issue 14).
+    if study.status() < Status::Analysis || study.status() == Status::Cancelled {
         return Ok(false);
     }
     if !repo::releases(&state.pool, id).await?.is_empty() {

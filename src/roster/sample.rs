@@ -74,6 +74,86 @@ pub struct Draw {
     pub cells: Vec<CellAllocation>,
 }
 
+/// A cohort whose main sample stays under the minimum asked for (it has too few people).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The cohort.
+    pub cohort: Cohort,
+    /// Its people on the roster.
+    pub population: usize,
+    /// Of them, in the main sample.
+    pub main: usize,
+    /// How many the main sample misses the minimum by.
+    pub short: usize,
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} has only {} people: {} in the main sample, {} short of the minimum of {}",
+            self.cohort.label(),
+            self.population,
+            self.main,
+            self.short,
+            self.main + self.short
+        )
+    }
+}
+
+/// The cohorts whose main sample is under `min_per_cohort`, given totals per cohort.
+pub fn shortfalls(totals: &[CohortTotal], min_per_cohort: usize) -> Vec<Shortfall> {
+    totals
+        .iter()
+        .filter(|t| t.population > 0 && t.main < min_per_cohort)
+        .map(|t| Shortfall {
+            cohort: t.cohort,
+            population: t.population,
+            main: t.main,
+            short: min_per_cohort - t.main,
+        })
+        .collect()
+}
+
+/// Draw settings that fit a roster (`sizes`: people per cohort) for a wanted main sample (the
+/// calculator's n): the pilot is a tenth of the roster, at least one person per cohort and at most 50;
+/// the main sample is the wanted n, at most four fifths of the people the pilot leaves (so a fifth stays
+/// out of both); the minimum per cohort is 30, or half the smallest cohort, or an equal share of the
+/// sample, whichever is smallest. `capped` is true when the wanted n had to shrink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Main sample size.
+    pub n: usize,
+    /// Minimum per cohort.
+    pub min_per_cohort: usize,
+    /// Pilot size.
+    pub pilot_n: usize,
+    /// The wanted n did not fit and was lowered.
+    pub capped: bool,
+}
+
+/// See [`Suggestion`].
+pub fn suggest(sizes: &[usize], wanted_n: usize) -> Suggestion {
+    let total: usize = sizes.iter().sum();
+    let cohorts = sizes.iter().filter(|&&p| p > 0).count();
+    let smallest = sizes.iter().copied().filter(|&p| p > 0).min().unwrap_or(0);
+    let pilot_n = (total.div_ceil(10))
+        .clamp(cohorts, 50.max(cohorts))
+        .min(total / 2);
+    let cap = (total - pilot_n) * 4 / 5;
+    let n = wanted_n
+        .min(cap)
+        .max(1)
+        .min(total.saturating_sub(pilot_n + 1));
+    let min_per_cohort = 30.min(smallest / 2).min(n / cohorts.max(1));
+    Suggestion {
+        n,
+        min_per_cohort,
+        pilot_n,
+        capped: wanted_n > n,
+    }
+}
+
 impl Draw {
     /// Totals per non-empty cohort, in cohort order.
     pub fn cohort_totals(&self) -> Vec<CohortTotal> {
@@ -116,6 +196,24 @@ pub enum SampleError {
         /// People in the roster.
         roster: usize,
     },
+    /// Sample and pilot together would take every person on the roster.
+    WholePopulation {
+        /// Requested main sample size.
+        n: usize,
+        /// Requested pilot size.
+        pilot_n: usize,
+        /// People in the roster.
+        roster: usize,
+    },
+    /// A cohort would have nobody in the pilot, so the pilot could not try the instruments on it.
+    CohortWithoutPilot {
+        /// The cohort.
+        cohort: Cohort,
+        /// Its people on the roster.
+        population: usize,
+        /// Of them, in the main sample.
+        main: usize,
+    },
     /// The per-cohort minimum cannot fit in the sample.
     MinimumTooLarge {
         /// Requested minimum per cohort.
@@ -152,6 +250,22 @@ impl fmt::Display for SampleError {
                 f,
                 "the sample ({n}) and the pilot ({pilot_n}) need {} people but the roster has {roster}",
                 n.saturating_add(*pilot_n)
+            ),
+            SampleError::WholePopulation { n, pilot_n, roster } => write!(
+                f,
+                "the sample ({n}) and the pilot ({pilot_n}) would take all {roster} people on the roster: \
+                 nobody would be left out, so the sample would stand for no one but itself; draw fewer"
+            ),
+            SampleError::CohortWithoutPilot {
+                cohort,
+                population,
+                main,
+            } => write!(
+                f,
+                "the {} cohort ({population} people, {main} of them in the main sample) would have nobody in \
+                 the pilot, so the pilot could not try the instruments on it; lower the main sample or the \
+                 minimum per cohort, or raise the pilot",
+                cohort.label().to_lowercase()
             ),
             SampleError::MinimumTooLarge {
                 min_per_cohort,
@@ -199,6 +313,14 @@ pub fn draw_sample(frame: &[FrameUnit], spec: &DrawSpec) -> Result<Draw, SampleE
         });
     }
 
+    if spec.n + spec.pilot_n == frame.len() {
+        return Err(SampleError::WholePopulation {
+            n: spec.n,
+            pilot_n: spec.pilot_n,
+            roster: frame.len(),
+        });
+    }
+
     // Cells in fixed order (cohort, function); members keep the canonical order.
     let mut cell_map: BTreeMap<(Cohort, &str), Vec<&FrameUnit>> = BTreeMap::new();
     for u in &sorted {
@@ -210,9 +332,11 @@ pub fn draw_sample(frame: &[FrameUnit], spec: &DrawSpec) -> Result<Draw, SampleE
     let cells: Vec<((Cohort, &str), Vec<&FrameUnit>)> = cell_map.into_iter().collect();
 
     let cohort_pop = cohort_sums(&cells, |members| members.len());
-    // The minimum is capped at each cohort's population: a tiny heavy cohort is taken
-    // whole rather than making the draw impossible.
-    let minimums = cohort_pop.map(|p| p.min(spec.min_per_cohort));
+    // The minimum is capped at each cohort's population (less one person kept for the pilot, when there
+    // is one): a tiny heavy cohort is taken (nearly) whole rather than making the draw impossible, and
+    // `Draw::shortfalls` says by how many it misses the minimum.
+    let keep = usize::from(spec.pilot_n > 0);
+    let minimums = cohort_pop.map(|p| p.saturating_sub(keep).min(spec.min_per_cohort));
     let needed: usize = minimums.iter().sum();
     if needed > spec.n {
         return Err(SampleError::MinimumTooLarge {
@@ -242,7 +366,43 @@ pub fn draw_sample(frame: &[FrameUnit], spec: &DrawSpec) -> Result<Draw, SampleE
         .zip(rests)
         .map(|((id, _), rest)| (*id, rest))
         .collect();
-    let pilot_alloc = allocate(spec.pilot_n, &rest_cells, |m| m.len(), None);
+    // Every cohort with someone left gets at least one pilot member (the pilot tries the instruments on
+    // each cohort), the rest in proportion; a pilot too small for that is refused below.
+    let rest_pop = cohort_sums(&rest_cells, |m| m.len());
+    let pilot_floor = rest_pop.map(|p| p.min(1));
+    let pilot_alloc = if pilot_floor.iter().sum::<usize>() <= spec.pilot_n {
+        allocate(spec.pilot_n, &rest_cells, |m| m.len(), Some(&pilot_floor))
+    } else {
+        allocate(spec.pilot_n, &rest_cells, |m| m.len(), None)
+    };
+    if spec.pilot_n > 0 {
+        let pilot_per_cohort = cohort_sums(
+            &rest_cells
+                .iter()
+                .zip(&pilot_alloc)
+                .map(|((id, _), &k)| (*id, k))
+                .collect::<Vec<_>>(),
+            |&k| k,
+        );
+        let main_per_cohort = cohort_sums(
+            &cells
+                .iter()
+                .zip(&main_alloc)
+                .map(|((id, _), &k)| (*id, k))
+                .collect::<Vec<_>>(),
+            |&k| k,
+        );
+        if let Some(cohort) = Cohort::ALL
+            .into_iter()
+            .find(|c| cohort_pop[c.index()] > 0 && pilot_per_cohort[c.index()] == 0)
+        {
+            return Err(SampleError::CohortWithoutPilot {
+                cohort,
+                population: cohort_pop[cohort.index()],
+                main: main_per_cohort[cohort.index()],
+            });
+        }
+    }
     let mut pilot = Vec::with_capacity(spec.pilot_n);
     for ((_, rest), &k) in rest_cells.iter().zip(&pilot_alloc) {
         let mut pool = rest.clone();
@@ -539,6 +699,7 @@ mod tests {
     #[test]
     fn minimum_per_cohort_with_tiny_heavy_cohort() {
         // 12 heavy users of 3000; proportional share of 300 would be ~1.
+        // Issue 14: one heavy user is kept for the pilot, and the shortfall is named.
         let frame = roster(3000, 12);
         let s = spec(300, 30, 20, 5);
         let d = draw_sample(&frame, &s).unwrap();
@@ -546,11 +707,21 @@ mod tests {
         let totals = d.cohort_totals();
         assert_eq!(totals[0].cohort, Cohort::Heavy);
         assert_eq!(
-            totals[0].main, 12,
-            "a cohort below the minimum is taken whole"
+            totals[0].main, 11,
+            "a cohort below the minimum is taken whole but for the pilot's"
         );
-        assert_eq!(totals[0].pilot, 0);
+        assert_eq!(totals[0].pilot, 1);
         assert_eq!(totals.iter().map(|t| t.main).sum::<usize>(), 300);
+        let short = shortfalls(&totals, 30);
+        assert_eq!(short.len(), 1);
+        assert_eq!(
+            short[0].to_string(),
+            "Heavy has only 12 people: 11 in the main sample, 19 short of the minimum of 30"
+        );
+        // Without a pilot the tiny cohort is taken whole.
+        let s = spec(300, 30, 0, 5);
+        let d = draw_sample(&frame, &s).unwrap();
+        assert_eq!(d.cohort_totals()[0].main, 12);
 
         // A cohort of 100 gets raised to the minimum of 60 (proportional ~10).
         let frame = roster(3000, 100);
@@ -598,8 +769,15 @@ mod tests {
 
     #[test]
     fn whole_roster_and_single_person() {
+        // Issue 14: a draw that takes everybody is refused; one person fewer is drawn.
         let frame = roster(200, 20);
-        let s = spec(150, 10, 50, 0);
+        let e = draw_sample(&frame, &spec(150, 10, 50, 0)).unwrap_err();
+        assert!(matches!(
+            e,
+            SampleError::WholePopulation { roster: 200, .. }
+        ));
+        assert!(e.to_string().contains("would take all 200 people"), "{e}");
+        let s = spec(149, 10, 50, 0);
         let d = draw_sample(&frame, &s).unwrap();
         check_invariants(&frame, &s, &d);
         let one = vec![FrameUnit {
@@ -608,9 +786,56 @@ mod tests {
             cohort: Cohort::Light,
             function: "Ops".into(),
         }];
-        let d = draw_sample(&one, &spec(1, 5, 0, 0)).unwrap();
-        assert_eq!(d.main, [7]);
-        assert!(d.pilot.is_empty());
+        assert!(matches!(
+            draw_sample(&one, &spec(1, 5, 0, 0)),
+            Err(SampleError::WholePopulation { .. })
+        ));
+    }
+
+    #[test]
+    fn the_defaults_on_a_small_roster_drew_everybody_and_left_the_heavy_cohort_out_of_the_pilot() {
+        // The issue's roster: 150 people, heavy 15, moderate 75, light 60; defaults 100 + 50, 30 per cohort.
+        let frame = roster(150, 15);
+        let e = draw_sample(&frame, &spec(100, 30, 50, 1)).unwrap_err();
+        assert!(matches!(e, SampleError::WholePopulation { .. }), "{e}");
+        // With people left out, the heavy cohort keeps one for the pilot and its shortfall is named.
+        let d = draw_sample(&frame, &spec(100, 30, 20, 1)).unwrap();
+        let totals = d.cohort_totals();
+        assert_eq!((totals[0].main, totals[0].pilot), (14, 1));
+        assert_eq!(
+            shortfalls(&totals, 30)[0].to_string(),
+            "Heavy has only 15 people: 14 in the main sample, 16 short of the minimum of 30"
+        );
+        // A cohort the main sample takes whole (two heavy users, a sample of nearly everybody) is refused.
+        let tiny = roster(150, 2);
+        let e = draw_sample(&tiny, &spec(140, 0, 5, 1)).unwrap_err();
+        assert_eq!(
+            e,
+            SampleError::CohortWithoutPilot {
+                cohort: Cohort::Heavy,
+                population: 2,
+                main: 2
+            }
+        );
+        assert!(e.to_string().contains("heavy cohort (2 people"), "{e}");
+        // The suggestion fits: a draw with it succeeds and every cohort has a pilot member.
+        let sizes = [15, 75, 60];
+        let g = suggest(&sizes, 109);
+        assert_eq!(
+            (g.n, g.min_per_cohort, g.pilot_n, g.capped),
+            (108, 7, 15, true)
+        );
+        let s = spec(g.n, g.min_per_cohort, g.pilot_n, 1);
+        let d = draw_sample(&frame, &s).unwrap();
+        check_invariants(&frame, &s, &d);
+        assert!(d.cohort_totals().iter().all(|t| t.pilot > 0 && t.main >= 7));
+        assert!(shortfalls(&d.cohort_totals(), g.min_per_cohort).is_empty());
+        // A large roster keeps the classic defaults.
+        let g = suggest(&[2_500, 12_500, 10_000], 379);
+        assert_eq!(
+            (g.n, g.min_per_cohort, g.pilot_n, g.capped),
+            (379, 30, 50, false)
+        );
     }
 
     #[test]

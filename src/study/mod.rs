@@ -1,4 +1,5 @@
 //! A study: the AI tool under study, its 90-day timeline, status and approvals checklist.
+pub mod guards;
 pub mod privacy;
 pub mod repo;
 pub mod service;
@@ -20,7 +21,9 @@ impl fmt::Display for StudyId {
     }
 }
 
-/// Where a study is in its life; it only moves forward, one step at a time.
+/// Where a study is in its life: forward one step at a time (and back from the pilot to setup while nobody
+/// is invited), or cancelled from any step before it closes. `Cancelled` sorts after `Closed`: every
+/// "collection has ended" check (`>= Analysis`) holds for it, so nothing more is collected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     /// Being written; nothing has started.
@@ -37,10 +40,12 @@ pub enum Status {
     Readout,
     /// Finished; read-only.
     Closed,
+    /// Stopped before its end by an admin: no mail, no pings, nothing more collected; read-only.
+    Cancelled,
 }
 
 impl Status {
-    /// Every status in order.
+    /// Every status of the forward path, in order (`Cancelled` stands beside it).
     pub const ALL: [Status; 7] = [
         Status::Draft,
         Status::Setup,
@@ -60,6 +65,7 @@ impl Status {
             Status::Analysis => "analysis",
             Status::Readout => "readout",
             Status::Closed => "closed",
+            Status::Cancelled => "cancelled",
         }
     }
     /// A label for people.
@@ -72,12 +78,17 @@ impl Status {
             Status::Analysis => "Analysis",
             Status::Readout => "Readout",
             Status::Closed => "Closed",
+            Status::Cancelled => "Cancelled",
         }
     }
     /// The only status this one may move to.
     pub fn next(self) -> Option<Status> {
         let i = Status::ALL.iter().position(|s| *s == self)?;
         Status::ALL.get(i + 1).copied()
+    }
+    /// Whether the study is over (closed or cancelled): read-only, and it may be archived.
+    pub fn is_over(self) -> bool {
+        matches!(self, Status::Closed | Status::Cancelled)
     }
 }
 
@@ -86,6 +97,7 @@ impl FromStr for Status {
     fn from_str(s: &str) -> Result<Self, String> {
         Status::ALL
             .into_iter()
+            .chain([Status::Cancelled])
             .find(|x| x.as_str() == s)
             .ok_or_else(|| format!("unknown status {s:?}"))
     }
@@ -314,9 +326,17 @@ impl StudyDetails {
         let time_zone = match form.time_zone.trim().parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
+                let close = zones_like(&form.time_zone);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(", "))
+                };
                 p.push((
                     "time_zone".into(),
-                    "must be an IANA time zone such as Europe/London".into(),
+                    format!(
+                        "must be an IANA time zone such as Europe/London (pick one from the list){hint}"
+                    ),
                 ));
                 None
             }
@@ -347,6 +367,37 @@ impl StudyDetails {
             _ => Err(p),
         }
     }
+}
+
+/// Every IANA zone name (chrono-tz's list), for the study form's choice list.
+pub fn zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+}
+
+/// Up to five IANA zones close to what someone typed ("Berlin", "new york", "europe/berlin "): names
+/// that contain it (spaces read as underscores, any case), else names whose city starts like it.
+pub fn zones_like(typed: &str) -> Vec<&'static str> {
+    let want = typed.trim().to_lowercase().replace(' ', "_");
+    if want.is_empty() {
+        return vec![];
+    }
+    let city = |name: &str| name.rsplit('/').next().unwrap_or(name).to_lowercase();
+    // Exact city first ("Berlin" → Europe/Berlin), then any name containing it, then a shared start.
+    let mut out: Vec<&'static str> = zone_names().filter(|n| city(n) == want).collect();
+    for n in zone_names().filter(|n| n.to_lowercase().contains(&want)) {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    if out.is_empty() && want.rsplit('/').next().unwrap_or("").chars().count() >= 3 {
+        let typed_city = want.rsplit('/').next().unwrap_or(&want);
+        let start: String = typed_city.chars().take(3).collect();
+        out = zone_names()
+            .filter(|n| city(n).starts_with(&start))
+            .collect();
+    }
+    out.truncate(5);
+    out
 }
 
 /// Dates a study may use: wide enough for any real study, narrow enough that date arithmetic never overflows.
@@ -397,6 +448,21 @@ mod tests {
         assert_eq!(Status::Draft.next(), Some(Status::Setup));
         assert_eq!(Status::Readout.next(), Some(Status::Closed));
         assert_eq!(Status::Closed.next(), None);
+    }
+
+    #[test]
+    fn a_city_alone_names_the_zones_it_may_mean() {
+        assert_eq!(zones_like("Berlin"), ["Europe/Berlin"]);
+        assert_eq!(zones_like("new york"), ["America/New_York"]);
+        assert!(zones_like("Mars/Olympus").is_empty());
+        assert!(zone_names().any(|z| z == "Europe/London"));
+        let form = StudyForm {
+            time_zone: "Berlin".into(),
+            ..Default::default()
+        };
+        let problems = StudyDetails::parse(&form).unwrap_err();
+        let tz = problems.iter().find(|(f, _)| f == "time_zone").unwrap();
+        assert!(tz.1.contains("did you mean Europe/Berlin?"), "{}", tz.1);
     }
 
     #[test]

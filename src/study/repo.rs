@@ -31,6 +31,8 @@ pub struct StudyRow {
     pub tenure_bounds: String,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When an admin archived it, if they did.
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl StudyRow {
@@ -95,7 +97,7 @@ pub async fn update(
 pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: StudyId) -> sqlx::Result<Option<StudyRow>> {
     sqlx::query_as(
         "SELECT id, name, vendor, product, model_version, time_zone, start_date, status,
-         heavy_share, moderate_share, tenure_bounds, created_at FROM studies WHERE id = ?",
+         heavy_share, moderate_share, tenure_bounds, created_at, archived_at FROM studies WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(db)
@@ -123,6 +125,8 @@ pub struct StudyListRow {
     pub employees: i64,
     /// People in the main sample.
     pub sampled: i64,
+    /// When an admin archived it (closed or cancelled studies only).
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// Every study, newest first.
@@ -130,7 +134,8 @@ pub async fn list<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<Vec<StudyList
     sqlx::query_as(
         "SELECT s.id, s.name, s.vendor, s.product, s.model_version, s.status, s.start_date,
            (SELECT COUNT(*) FROM employees e WHERE e.study_id = s.id) AS employees,
-           (SELECT COUNT(*) FROM sample_members m WHERE m.study_id = s.id AND m.role = 'main') AS sampled
+           (SELECT COUNT(*) FROM sample_members m WHERE m.study_id = s.id AND m.role = 'main') AS sampled,
+           s.archived_at
          FROM studies s ORDER BY s.id DESC",
     )
     .fetch_all(db)
@@ -432,4 +437,93 @@ pub async fn set_privacy_notice(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Marks a closed or cancelled study archived; false when it is not over or archived already.
+pub async fn archive(
+    conn: &mut SqliteConnection,
+    id: StudyId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE studies SET archived_at = ?, updated_at = ?
+         WHERE id = ? AND archived_at IS NULL AND status IN ('closed', 'cancelled')",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// People of the study ever invited (pilot group, main sample and control group).
+pub async fn participant_count<'e>(db: impl SqliteExecutor<'e>, id: StudyId) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE study_id = ?")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// What cancelling stopped: mail not yet sent, check-ins not yet sent, diaries still open.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Emails waiting in the outbox, now cancelled.
+    pub mail: u64,
+    /// Check-ins scheduled and not sent, now cancelled.
+    pub pings: u64,
+    /// Diaries that were still open (or not yet open), now closed.
+    pub diaries: u64,
+}
+
+/// Stops everything a study would still send or accept: pending mail and scheduled check-ins are
+/// cancelled, and every diary window ends on `closed_on` (a day already past in every time zone).
+pub async fn stop_collecting(
+    conn: &mut SqliteConnection,
+    id: StudyId,
+    closed_on: NaiveDate,
+) -> sqlx::Result<Stopped> {
+    let mail = sqlx::query(
+        "UPDATE outbox SET status = 'cancelled', lease_until = NULL, last_error = 'the study was cancelled'
+         WHERE study_id = ? AND status = 'pending'",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let pings = sqlx::query(
+        "UPDATE pings SET status = 'cancelled'
+         WHERE status = 'scheduled' AND participant IN (SELECT id FROM participants WHERE study_id = ?)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let diaries = sqlx::query(
+        "UPDATE participants SET diary_closes_on = ?
+         WHERE study_id = ? AND diary_closes_on IS NOT NULL AND diary_closes_on > ?",
+    )
+    .bind(closed_on)
+    .bind(id)
+    .bind(closed_on)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(Stopped {
+        mail,
+        pings,
+        diaries,
+    })
+}
+
+/// The tick's safety net: mail of a cancelled study still pending (queued by a request that raced the
+/// cancellation) is cancelled before the outbox is drained. Returns how many.
+pub async fn cancel_mail_of_cancelled(conn: &mut SqliteConnection) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET status = 'cancelled', lease_until = NULL, last_error = 'the study was cancelled'
+         WHERE status = 'pending' AND study_id IN (SELECT id FROM studies WHERE status = 'cancelled')",
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
 }

@@ -1,6 +1,8 @@
 //! Study rules over `repo`: creation with its timeline and checklist, edits, phase moves, status, approvals.
 use super::repo::{self, StudyRow};
-use super::{DEFAULT_APPROVALS, PhaseDates, Status, StudyDetails, StudyId, Timeline, privacy};
+use super::{
+    DEFAULT_APPROVALS, Phase, PhaseDates, Status, StudyDetails, StudyId, Timeline, privacy,
+};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
@@ -43,7 +45,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: StudyId, d: &StudyDetai
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
-    if study.status() == Status::Closed {
+    if study.status().is_over() {
         return Err(AppError::Conflict(
             "This study is closed; it can no longer be changed.".into(),
         ));
@@ -112,15 +114,23 @@ pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timel
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
-    if study.status() == Status::Closed {
+    if study.status().is_over() {
         return Err(AppError::Conflict(
             "This study is closed; its timeline can no longer change.".into(),
         ));
     }
     crate::retention::service::ensure_not_purged(&mut tx, id).await?;
     let today = now.with_timezone(&study.tz()).date_naive();
-    check_retention(&mut tx, id, t.phases(), today).await?;
     let before = repo::timeline(&mut *tx, id).await?;
+    if study.status() >= Status::Collection
+        && let Some(problem) = locked_change(&before, t.phases(), today)
+    {
+        return Err(AppError::Conflict(format!(
+            "{problem} Past phases are locked once collection has begun; nothing was changed. To give \
+             collection more time use \"Extend collection\"; to end it now, \"Close early\"."
+        )));
+    }
+    check_retention(&mut tx, id, t.phases(), today).await?;
     repo::set_timeline(&mut tx, id, t).await?;
     // Invitation links of people who have not consented expire with the collection phase: follow it.
     crate::participants::service::redate_unconsented_links(&mut tx, id, now).await?;
@@ -152,6 +162,59 @@ pub async fn move_phases(state: &AppState, actor: &Actor, id: StudyId, t: &Timel
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The first change to a phase that has already happened: a phase that ended before `today` moved, the
+/// start of a phase that has begun moved, or an end put before today.
+pub fn locked_change(
+    before: &[PhaseDates],
+    after: &[PhaseDates],
+    today: NaiveDate,
+) -> Option<String> {
+    for (a, b) in before.iter().zip(after) {
+        if a.ends_on < today && a != b {
+            return Some(format!(
+                "{} ended on {}; its dates can no longer change.",
+                a.phase.label(),
+                a.ends_on
+            ));
+        }
+        if a.starts_on <= today && a.starts_on != b.starts_on {
+            return Some(format!(
+                "{} began on {}; its first day can no longer change.",
+                a.phase.label(),
+                a.starts_on
+            ));
+        }
+        if a.starts_on <= today && a.ends_on != b.ends_on && b.ends_on < today {
+            return Some(format!(
+                "{} would end on {}, before today ({today}).",
+                b.phase.label(),
+                b.ends_on
+            ));
+        }
+    }
+    None
+}
+
+/// The timeline with collection `days` longer and the analysis and readout moved by as many days.
+pub fn extended(phases: &[PhaseDates], days: i64) -> Vec<PhaseDates> {
+    let d = chrono::Duration::days(days);
+    phases
+        .iter()
+        .map(|p| match p.phase {
+            Phase::Collection => PhaseDates {
+                ends_on: p.ends_on + d,
+                ..*p
+            },
+            Phase::Analysis | Phase::Readout => PhaseDates {
+                phase: p.phase,
+                starts_on: p.starts_on + d,
+                ends_on: p.ends_on + d,
+            },
+            _ => *p,
+        })
+        .collect()
 }
 
 /// Refuses a timeline that would move the retention date into the past (the next tick would purge every
@@ -266,13 +329,267 @@ pub async fn advance(state: &AppState, actor: &Actor, id: StudyId, to: Status) -
     }
     audit::record(&mut tx, now, actor, "study.status", Some(id.0), &detail).await?;
     tx.commit().await?;
-    // Collection is over: analysts get the final results now (the tick retries if this fails).
-    if to == Status::Analysis
-        && let Err(e) = crate::reports::release::final_if_due(state, id).await
-    {
-        tracing::warn!(study = id.0, error = %e, "the final release failed; the tick retries");
+    if to == Status::Analysis {
+        release_final(state, id).await;
     }
     Ok(())
+}
+
+/// Collection is over: analysts get the final results now (the tick retries if this fails).
+async fn release_final(state: &AppState, id: StudyId) {
+    if let Err(e) = crate::reports::release::final_if_due(state, id).await {
+        tracing::warn!(study = id.0, error = %e, "the final release failed; the tick retries");
+    }
+}
+
+/// Takes a study in the pilot back to setup, while nobody has been invited (pilot group included): the
+/// sample can then be redrawn. Audited and kept in the status history.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn step_back(state: &AppState, actor: &Actor, id: StudyId) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
+    if study.status() != Status::Pilot {
+        return Err(AppError::Conflict(format!(
+            "Only a study in the pilot can step back to setup; this one is in {}.",
+            study.status().label()
+        )));
+    }
+    let invited = repo::participant_count(&mut *tx, id).await?;
+    if invited > 0 {
+        return Err(AppError::Conflict(format!(
+            "{invited} people have been invited already: the study can only go forward now. Nothing was changed."
+        )));
+    }
+    if !repo::set_status(
+        &mut tx,
+        id,
+        Status::Pilot,
+        Status::Setup,
+        actor.user_id,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "The study's status changed meanwhile; reload the page.".into(),
+        ));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.step_back",
+        Some(id.0),
+        "pilot → setup (nobody invited)",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Makes collection `days` longer; the analysis and readout move by as many days. Before the end of
+/// collection only; audited with the new dates.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn extend_collection(
+    state: &AppState,
+    actor: &Actor,
+    id: StudyId,
+    days: i64,
+) -> Result<()> {
+    if !(1..=super::guards::MAX_EXTENSION_DAYS).contains(&days) {
+        return Err(AppError::BadRequest(format!(
+            "Extend by a whole number of days from 1 to {}.",
+            super::guards::MAX_EXTENSION_DAYS
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
+    if study.status().is_over() || study.status() > Status::Collection {
+        return Err(AppError::Conflict(format!(
+            "Collection is over (the study is in {}); it can no longer be extended.",
+            study.status().label()
+        )));
+    }
+    let before = repo::timeline(&mut *tx, id).await?;
+    let after = Timeline::parse(extended(&before, days)).map_err(|p| {
+        AppError::Conflict(format!("The timeline would not hold: {}.", p.join("; ")))
+    })?;
+    let today = now.with_timezone(&study.tz()).date_naive();
+    check_retention(&mut tx, id, after.phases(), today).await?;
+    repo::set_timeline(&mut tx, id, &after).await?;
+    crate::participants::service::redate_unconsented_links(&mut tx, id, now).await?;
+    let end = after
+        .phases()
+        .iter()
+        .find(|p| p.phase == Phase::Collection)
+        .map(|p| p.ends_on.to_string())
+        .unwrap_or_default();
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.extend",
+        Some(id.0),
+        &format!(
+            "collection extended by {days} days to {end}; analysis and readout moved by {days} days"
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends collection today and moves the study to analysis, releasing the final results as `advance` does.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn close_early(state: &AppState, actor: &Actor, id: StudyId) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    crate::retention::service::ensure_not_purged(&mut tx, id).await?;
+    if study.status() != Status::Collection {
+        return Err(AppError::Conflict(format!(
+            "Only a study in collection can close it early; this one is in {}.",
+            study.status().label()
+        )));
+    }
+    let today = now.with_timezone(&study.tz()).date_naive();
+    let before = repo::timeline(&mut *tx, id).await?;
+    let tomorrow = today + chrono::Duration::days(1);
+    let mut old_end = None;
+    let phases: Vec<PhaseDates> = before
+        .iter()
+        .map(|p| match p.phase {
+            Phase::Collection if p.ends_on > today => {
+                old_end = Some(p.ends_on);
+                PhaseDates {
+                    ends_on: today.max(p.starts_on),
+                    ..*p
+                }
+            }
+            // The analysis starts tomorrow and keeps its last day (it only gets longer).
+            Phase::Analysis if p.starts_on > tomorrow => PhaseDates {
+                starts_on: tomorrow,
+                ..*p
+            },
+            _ => *p,
+        })
+        .collect();
+    let t = Timeline::parse(phases).map_err(|p| {
+        AppError::Conflict(format!("The timeline would not hold: {}.", p.join("; ")))
+    })?;
+    repo::set_timeline(&mut tx, id, &t).await?;
+    if !repo::set_status(
+        &mut tx,
+        id,
+        Status::Collection,
+        Status::Analysis,
+        actor.user_id,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "The study's status changed meanwhile; reload the page.".into(),
+        ));
+    }
+    let detail = match old_end {
+        Some(end) => format!("collection → analysis: closed early on {today} (was to end {end})"),
+        None => format!("collection → analysis: closed on {today}"),
+    };
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.close_early",
+        Some(id.0),
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    release_final(state, id).await;
+    Ok(())
+}
+
+/// Cancels the study for good: status cancelled, pending mail and scheduled check-ins cancelled, every
+/// diary closed. The data stays until the retention date (see `retention`); audited with counts.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn cancel(state: &AppState, actor: &Actor, id: StudyId) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    let from = study.status();
+    if from.is_over() {
+        return Err(AppError::Conflict(format!(
+            "The study is already {}.",
+            from.label().to_lowercase()
+        )));
+    }
+    if !repo::set_status(&mut tx, id, from, Status::Cancelled, actor.user_id, now).await? {
+        return Err(AppError::Conflict(
+            "The study's status changed meanwhile; reload the page.".into(),
+        ));
+    }
+    // A day already over in every time zone (the earliest local date anywhere is UTC−12's).
+    let closed_on = (now - chrono::Duration::hours(12)).date_naive() - chrono::Duration::days(1);
+    let stopped = repo::stop_collecting(&mut tx, id, closed_on).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.cancel",
+        Some(id.0),
+        &format!(
+            "{} → cancelled; {} emails and {} check-ins cancelled, {} diaries closed",
+            from.as_str(),
+            stopped.mail,
+            stopped.pings,
+            stopped.diaries
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Archives a closed or cancelled study: it leaves the default list. Audited.
+#[tracing::instrument(skip_all, fields(study = id.0))]
+pub async fn archive(state: &AppState, actor: &Actor, id: StudyId) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    if !repo::archive(&mut tx, id, now).await? {
+        return Err(AppError::Conflict(if study.archived_at.is_some() {
+            "The study is archived already.".into()
+        } else {
+            format!(
+                "Only a closed or cancelled study can be archived; this one is in {}.",
+                study.status().label()
+            )
+        }));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        "study.archive",
+        Some(id.0),
+        &format!("archived ({})", study.status().as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The tick's safety net for cancelled studies: mail still pending is cancelled before the outbox drains.
+pub async fn silence_cancelled(state: &AppState) -> Result<u64> {
+    let mut tx = begin_write(&state.pool).await?;
+    let n = repo::cancel_mail_of_cancelled(&mut tx).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// Adds an item to the approvals checklist.
@@ -293,7 +610,7 @@ pub async fn add_approval(
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
-    if study.status() == Status::Closed {
+    if study.status().is_over() {
         return Err(AppError::Conflict(
             "This study is closed; it can no longer be changed.".into(),
         ));
@@ -363,7 +680,7 @@ pub fn status_due(
     phases: &[PhaseDates],
     today: chrono::NaiveDate,
 ) -> Option<Status> {
-    if status == Status::Draft || status == Status::Closed {
+    if status == Status::Draft || status.is_over() {
         return None;
     }
     let mut due = Status::Setup;
@@ -444,7 +761,7 @@ pub async fn set_privacy_notice(
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let study = repo::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
-    if study.status() == Status::Closed {
+    if study.status().is_over() {
         return Err(AppError::Conflict(
             "The study is closed; its privacy notice can no longer change.".into(),
         ));

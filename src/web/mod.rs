@@ -135,6 +135,32 @@ pub fn router(state: AppState) -> Router {
             post(messages::test_send),
         )
         .route("/studies/{id}/preview/{page}", get(messages::participant))
+        // ---- guards ----
+        // Every irreversible step has a confirmation page (GET) in front of its form (POST).
+        .route("/studies/{id}/status", get(studies::status_page))
+        .route("/studies/{id}/invitations", get(studies::invite_page))
+        .route("/studies/{id}/privacy/purge", get(privacy::purge_page))
+        .route(
+            "/studies/{id}/back",
+            get(studies::back_page).post(studies::back),
+        )
+        .route(
+            "/studies/{id}/extend",
+            get(studies::extend_page).post(studies::extend),
+        )
+        .route(
+            "/studies/{id}/close-early",
+            get(studies::close_early_page).post(studies::close_early),
+        )
+        .route(
+            "/studies/{id}/cancel",
+            get(studies::cancel_page).post(studies::cancel),
+        )
+        .route(
+            "/studies/{id}/archive",
+            get(studies::archive_page).post(studies::archive),
+        )
+        // ---- end guards ----
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)
         .route_layer(middleware::from_fn_with_state(

@@ -2,10 +2,11 @@
 use super::extract::PathStudy;
 use super::studies::StudyNav;
 use super::{PageCtx, notice};
-use crate::auth::extract::{AdminForm, Staff};
+use crate::auth::extract::{Admin, AdminForm, Staff};
 use crate::error::Result;
-use crate::retention::service::{purge_early, purged_on};
+use crate::retention::service::purged_on;
 use crate::state::AppState;
+use crate::study::guards::{Ack, Step};
 use crate::study::privacy::{DEFAULT_RETENTION_MONTHS, PrivacyForm};
 use crate::study::repo::StudyRow;
 use crate::study::service;
@@ -88,36 +89,40 @@ pub async fn page(
     Ok(render(&staff, jar, &study, shown, vec![], purged_on)?.into_response())
 }
 
-/// The early purge's form: the explicit confirmation.
+/// The early purge's form: the confirm button and, when the page warned, the tick.
 #[derive(Default, Deserialize)]
 pub struct PurgeForm {
-    /// "yes" when the admin ticked the box.
+    /// "yes" from the confirmation page's button.
     #[serde(default)]
     confirm: String,
+    /// "yes" when "I have read the warnings" was ticked.
+    #[serde(default)]
+    warnings_read: String,
 }
 
-/// Purges the study's raw data now (admins; confirmed). Unconfirmed: the page again with the reason (422),
-/// nothing deleted.
+/// The early purge's confirmation page: what is deleted, and what looks wrong (admins).
+pub async fn purge_page(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+) -> Result<Response> {
+    super::studies::confirm_page(&state, &staff, &study, jar, Step::Purge).await
+}
+
+/// Purges the study's raw data now (admins), once confirmed on its page; unconfirmed, back to that page
+/// with the reason, nothing deleted.
 pub async fn purge(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
     jar: CookieJar,
     AdminForm { staff, form }: AdminForm<PurgeForm>,
 ) -> Result<Response> {
-    match purge_early(&state, &staff.actor(), study.id, form.confirm == "yes").await? {
-        Ok(_) => Ok(notice(
-            jar,
-            &format!("/studies/{}/privacy", study.id.0),
-            "Raw data purged: every person-level record of this study was deleted; the aggregate results remain.",
-        )
-        .into_response()),
-        Err(problem) => {
-            let shown = current(&state, &study).await?;
-            let problems = vec![("purge".to_string(), problem)];
-            let (jar, html) = render(&staff, jar, &study, shown, problems, None)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, html).into_response())
-        }
-    }
+    let ack = Ack {
+        confirmed: form.confirm == "yes",
+        warnings_read: form.warnings_read == "yes",
+    };
+    super::studies::confirmed_step(&state, &staff, &study, jar, Step::Purge, ack).await
 }
 
 /// Saves the notice; a problem re-renders the form with what was typed (422) and saves nothing.

@@ -7,7 +7,7 @@ use crate::auth::extract::{AdminForm, NoFields, Staff};
 use crate::error::{AppError, Result};
 use crate::roster::cohort::Cohort;
 use crate::roster::population::at_least_k;
-use crate::roster::sample::DrawSpec;
+use crate::roster::sample::{CohortTotal, DrawSpec, shortfalls, suggest};
 use crate::roster::service::{self, DrawOverview};
 use crate::state::AppState;
 use crate::stats::sample_size::{
@@ -33,7 +33,11 @@ struct SamplePage {
     calc_error: Option<String>,
     calc_cohorts: Vec<MarginRow>,
     default_n: u64,
+    default_min: u64,
+    default_pilot: u64,
     default_seed: u64,
+    /// Where the form's numbers come from (the calculator, the roster's size, the last draw).
+    defaults_note: String,
     editable: bool,
     drawn: Option<DrawView>,
     can_discard: bool,
@@ -50,6 +54,8 @@ struct MarginRow {
 
 struct DrawView {
     summary: String,
+    /// Cohorts whose main sample misses the minimum, each with by how many.
+    shortfalls: Vec<String>,
     cohorts: Vec<CompositionRow>,
     cells: Vec<CompositionRow>,
 }
@@ -242,7 +248,26 @@ fn draw_view(
         },
     };
     let r = &d.draw;
+    let totals: Vec<CohortTotal> = d
+        .by_cohort
+        .iter()
+        .map(|(c, v)| CohortTotal {
+            cohort: *c,
+            population: v.population as usize,
+            main: v.main as usize,
+            pilot: v.pilot as usize,
+        })
+        .collect();
     DrawView {
+        // Admins only: a shortfall names a cohort's exact size.
+        shortfalls: if small.is_none() {
+            shortfalls(&totals, r.min_per_cohort.max(0) as usize)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        } else {
+            vec![]
+        },
         summary: format!(
             "Drawn {} by {} with seed {}: main sample {} (asked {}), pilot {} (asked {}), at least {} per cohort.",
             r.drawn_at.format("%Y-%m-%d %H:%M UTC"),
@@ -294,6 +319,62 @@ fn draw_view(
     }
 }
 
+/// The draw form's numbers.
+struct DrawDefaults {
+    n: u64,
+    min: u64,
+    pilot: u64,
+    seed: u64,
+    note: String,
+}
+
+/// After a draw: the numbers and seed it used (the page shows what made the sample). Before: the
+/// calculator's n (the "margin for n" box if filled, else the n for the margin asked), fitted to the
+/// roster by [`suggest`], and a fresh seed.
+fn draw_defaults(q: &CalcQuery, calc: &Calculator, o: &service::SampleOverview) -> DrawDefaults {
+    if let Some(d) = &o.drawn {
+        let r = &d.draw;
+        return DrawDefaults {
+            n: r.n.max(0) as u64,
+            min: r.min_per_cohort.max(0) as u64,
+            pilot: r.pilot_n.max(0) as u64,
+            seed: r.seed as u64,
+            note: format!(
+                "These are the numbers and the seed {} of the current sample; the same seed and roster give the same people.",
+                r.seed as u64
+            ),
+        };
+    }
+    let asked =
+        q.n.as_deref()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n >= 1 && n <= o.population);
+    let wanted = asked.unwrap_or(calc.default_n);
+    let sizes: Vec<usize> = o.cohort_sizes.iter().map(|(_, n)| *n as usize).collect();
+    let g = suggest(&sizes, wanted as usize);
+    let mut note = format!(
+        "Main sample from the calculator (n = {}). Fitted to {} employees: the pilot is a tenth of the roster (at \
+         least one person per cohort, at most 50); the main sample at most four fifths of the people the pilot \
+         leaves; at least 30 per cohort, or half the smallest cohort, or an equal share, whichever is smallest.",
+        thousands(wanted as i64),
+        thousands(o.population as i64)
+    );
+    if g.capped {
+        note.push_str(&format!(
+            " The calculator's n = {} does not fit beside a pilot; {} is the most this roster allows.",
+            thousands(wanted as i64),
+            thousands(g.n as i64)
+        ));
+    }
+    DrawDefaults {
+        n: g.n as u64,
+        min: g.min_per_cohort as u64,
+        pilot: g.pilot_n as u64,
+        seed: rand::random::<u32>() as u64,
+        note,
+    }
+}
+
 /// Sample size calculator, draw form and the drawn sample's composition.
 pub async fn sample_page(
     State(state): State<AppState>,
@@ -313,6 +394,7 @@ pub async fn sample_page(
         .as_ref()
         .map(|d| draw_view(d, big_n, confidence, staff.is_admin(), small));
     let editable = staff.is_admin() && o.editable;
+    let form = draw_defaults(&q, &calc, &o);
     let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = SamplePage {
         ctx,
@@ -325,8 +407,11 @@ pub async fn sample_page(
         calc_n: q.n.clone().unwrap_or_default(),
         calc_error: calc.error,
         calc_cohorts: calc.cohorts,
-        default_n: calc.default_n.min(big_n.saturating_sub(50)),
-        default_seed: rand::random::<u32>() as u64,
+        default_n: form.n,
+        default_min: form.min,
+        default_pilot: form.pilot,
+        default_seed: form.seed,
+        defaults_note: form.note,
         can_discard: editable && drawn.is_some(),
         editable,
         drawn,
@@ -375,15 +460,27 @@ pub async fn draw(
     let r = match f.spec() {
         Ok(spec) => service::draw(&state, &staff.actor(), &study, spec)
             .await
-            .map(|_| ()),
+            .map(|d| (spec, d)),
         Err(m) => Err(AppError::BadRequest(m)),
     };
-    outcome(
-        r,
-        jar,
-        &back,
-        "Sample drawn. The same seed and roster always give the same people.",
-    )
+    match r {
+        Ok((spec, d)) => {
+            let mut text = format!(
+                "Sample drawn. Seed {} was used: the same seed and roster always give the same people.",
+                spec.seed
+            );
+            let short = shortfalls(&d.cohort_totals(), spec.min_per_cohort);
+            if !short.is_empty() {
+                let named: Vec<String> = short.iter().map(ToString::to_string).collect();
+                text.push_str(&format!(
+                    " The minimum per cohort cannot be met: {}.",
+                    named.join("; ")
+                ));
+            }
+            outcome(Ok(()), jar, &back, text)
+        }
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
 }
 
 /// Discards the sample so the frame can change again.

@@ -1,15 +1,16 @@
 //! Study pages: list, create, edit, the overview with timeline, status and approvals.
 use super::extract::PathStudy;
 use super::{PageCtx, notice, outcome, set_flash, thousands};
+use crate::auth::extract::AdminForm;
 use crate::auth::extract::{Admin, Staff};
-use crate::auth::extract::{AdminForm, NoFields};
 use crate::error::{AppError, Result};
 use crate::participants::service as participants;
 use crate::state::AppState;
+use crate::study::guards::{self, Ack, Step};
 use crate::study::repo::{ApprovalRow, StudyListRow, StudyRow};
 use crate::study::{Phase, PhaseDates, Status, StudyDetails, StudyForm, Timeline, service};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -46,6 +47,18 @@ impl StudyNav {
 struct ListPage {
     ctx: PageCtx,
     studies: Vec<StudyListView>,
+    /// Archived studies are listed (the filter is on).
+    show_archived: bool,
+    /// How many archived studies the default list leaves out.
+    archived: usize,
+}
+
+/// The list's filter.
+#[derive(Default, Deserialize)]
+pub struct ListQuery {
+    /// "1": list the archived studies (only).
+    #[serde(default)]
+    archived: String,
 }
 
 struct StudyListView {
@@ -80,17 +93,31 @@ impl From<StudyListRow> for StudyListView {
     }
 }
 
-/// The studies the caller may see (all of them for an admin).
-pub async fn list(State(state): State<AppState>, staff: Staff, jar: CookieJar) -> Result<Response> {
+/// The studies the caller may see (all of them for an admin); archived ones only with the filter.
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+    jar: CookieJar,
+) -> Result<Response> {
     let visible = crate::staff::service::visible(&state, &staff).await?;
-    let studies = service::list(&state)
+    let show_archived = q.archived == "1";
+    let (archived, current): (Vec<_>, Vec<_>) = service::list(&state)
         .await?
         .into_iter()
         .filter(|s| visible.allows(s.id))
-        .map(StudyListView::from)
-        .collect();
+        .partition(|s| s.archived_at.is_some());
+    let count = archived.len();
+    let shown = if show_archived { archived } else { current };
+    let studies = shown.into_iter().map(StudyListView::from).collect();
     let (jar, ctx) = PageCtx::staff(&staff, jar);
-    Ok((jar, Html(ListPage { ctx, studies }.render()?)).into_response())
+    let page = ListPage {
+        ctx,
+        studies,
+        show_archived,
+        archived: count,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
 }
 
 #[derive(Template)]
@@ -107,6 +134,10 @@ struct FormPage {
 impl FormPage {
     fn problem(&self, field: &str) -> &str {
         self.problems.get(field).map(String::as_str).unwrap_or("")
+    }
+    /// Every IANA zone, for the field's choice list.
+    fn zones(&self) -> Vec<&'static str> {
+        crate::study::zone_names().collect()
     }
 }
 
@@ -236,6 +267,18 @@ struct ShowPage {
     closed: bool,
     invitations: Option<String>,
     can_invite: Option<&'static str>,
+    /// Pilot with nobody invited: the step back to setup is offered.
+    can_step_back: bool,
+    /// Not over yet: it can be cancelled.
+    can_cancel: bool,
+    /// Over and not archived: it can be archived.
+    can_archive: bool,
+    /// When it was archived.
+    archived: Option<String>,
+    /// Collection has not ended: it can be extended.
+    can_extend: bool,
+    /// In collection: it can close early.
+    can_close_early: bool,
 }
 
 struct PhaseView {
@@ -244,6 +287,8 @@ struct PhaseView {
     starts_on: String,
     ends_on: String,
     current: bool,
+    /// Past (collection has begun and this phase ended): shown, not editable.
+    locked: bool,
 }
 
 struct ApprovalView {
@@ -284,6 +329,8 @@ pub async fn show(
     let status = study.status();
     let next = status.next();
     let blockers = o.blockers;
+    let today = state.clock.now().with_timezone(&study.tz()).date_naive();
+    let running = status >= Status::Collection;
     let phases = o
         .phases
         .into_iter()
@@ -293,6 +340,7 @@ pub async fn show(
             starts_on: p.starts_on.to_string(),
             ends_on: p.ends_on.to_string(),
             current,
+            locked: running && p.ends_on < today,
         })
         .collect();
     let approvals = o.approvals.into_iter().map(ApprovalView::from).collect();
@@ -373,7 +421,13 @@ pub async fn show(
         employees: thousands(employees),
         usage,
         sample,
-        closed: status == Status::Closed,
+        closed: status.is_over(),
+        can_step_back: status == Status::Pilot && counts.invited == 0,
+        can_cancel: !status.is_over(),
+        can_archive: status.is_over() && study.archived_at.is_none(),
+        archived: study.archived_at.map(|a| a.format("%Y-%m-%d").to_string()),
+        can_extend: !status.is_over() && status <= Status::Collection,
+        can_close_early: status == Status::Collection,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -437,28 +491,276 @@ pub async fn phases(
     Ok((jar, Redirect::to(&back)).into_response())
 }
 
-/// The status form: the status to move to.
-#[derive(Deserialize)]
-pub struct StatusForm {
+/// A confirmation form: the confirm button, the warnings tick, and the step's own field.
+#[derive(Default, Deserialize)]
+pub struct ConfirmForm {
+    /// "yes" from the confirm button.
+    #[serde(default)]
+    confirm: String,
+    /// "yes" when "I have read the warnings" was ticked.
+    #[serde(default)]
+    warnings_read: String,
+    /// The status to move to.
     #[serde(default)]
     to: String,
+    /// Days to extend collection by.
+    #[serde(default)]
+    days: String,
 }
 
-/// Moves the study one step forward.
+impl ConfirmForm {
+    fn ack(&self) -> Ack {
+        Ack {
+            confirmed: self.confirm == "yes",
+            warnings_read: self.warnings_read == "yes",
+        }
+    }
+}
+
+/// The query of a confirmation page.
+#[derive(Default, Deserialize)]
+pub struct StepQuery {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    days: String,
+}
+
+#[derive(Template)]
+#[template(path = "studies/confirm.html")]
+struct ConfirmPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    title: String,
+    consequences: Vec<String>,
+    warnings: Vec<String>,
+    blockers: Vec<String>,
+    button: String,
+    danger: bool,
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+    back: String,
+}
+
+/// Where a step's confirmation lives: (page and form address, hidden fields, the page to return to).
+fn step_paths(id: i64, step: Step) -> (String, Vec<(&'static str, String)>, String) {
+    let overview = format!("/studies/{id}");
+    match step {
+        Step::Move(to) => (
+            format!("/studies/{id}/status"),
+            vec![("to", to.as_str().to_string())],
+            format!("{overview}#status"),
+        ),
+        Step::Back => (
+            format!("/studies/{id}/back"),
+            vec![],
+            format!("{overview}#status"),
+        ),
+        Step::Invite => (
+            format!("/studies/{id}/invitations"),
+            vec![],
+            format!("{overview}#invitations"),
+        ),
+        Step::Extend(days) => (
+            format!("/studies/{id}/extend"),
+            vec![("days", days.to_string())],
+            format!("{overview}#timeline"),
+        ),
+        Step::CloseEarly => (
+            format!("/studies/{id}/close-early"),
+            vec![],
+            format!("{overview}#timeline"),
+        ),
+        Step::Cancel => (
+            format!("/studies/{id}/cancel"),
+            vec![],
+            format!("{overview}#status"),
+        ),
+        Step::Archive => (
+            format!("/studies/{id}/archive"),
+            vec![],
+            format!("{overview}#status"),
+        ),
+        Step::Purge => (
+            format!("/studies/{id}/privacy/purge"),
+            vec![],
+            format!("/studies/{id}/privacy#purge"),
+        ),
+    }
+}
+
+/// The address of a step's confirmation page (with its query).
+fn page_url(id: i64, step: Step) -> String {
+    let (action, hidden, _) = step_paths(id, step);
+    let query: Vec<String> = hidden.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if query.is_empty() {
+        action
+    } else {
+        format!("{action}?{}", query.join("&"))
+    }
+}
+
+/// A step's confirmation page: its consequences, warnings and blockers (admins).
+pub(crate) async fn confirm_page(
+    state: &AppState,
+    staff: &Staff,
+    study: &StudyRow,
+    jar: CookieJar,
+    step: Step,
+) -> Result<Response> {
+    let c = guards::confirmation(state, study, step).await?;
+    let (action, hidden, back) = step_paths(study.id.0, step);
+    let (jar, ctx) = PageCtx::staff(staff, jar);
+    let page = ConfirmPage {
+        ctx,
+        nav: StudyNav::new(study, "overview"),
+        title: c.title,
+        consequences: c.consequences,
+        warnings: c.warnings,
+        blockers: c.blockers,
+        button: c.button,
+        danger: matches!(step, Step::Cancel | Step::Purge),
+        action,
+        hidden,
+        back,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// Takes a confirmed step; an unconfirmed or refused one goes back to its confirmation page with the
+/// reason, nothing changed.
+pub(crate) async fn confirmed_step(
+    state: &AppState,
+    staff: &Staff,
+    study: &StudyRow,
+    jar: CookieJar,
+    step: Step,
+    ack: Ack,
+) -> Result<Response> {
+    let id = study.id.0;
+    match guards::run(state, &staff.actor(), study, step, ack).await {
+        Ok(done) => {
+            let to = match step {
+                Step::Purge => format!("/studies/{id}/privacy"),
+                Step::Archive => "/studies".to_string(),
+                _ => format!("/studies/{id}"),
+            };
+            Ok(notice(jar, &to, done).into_response())
+        }
+        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => Ok((
+            set_flash(jar, "error", m),
+            Redirect::to(&page_url(id, step)),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+fn move_step(to: &str) -> Result<Step> {
+    Ok(Step::Move(to.parse().map_err(AppError::BadRequest)?))
+}
+
+fn extend_step(days: &str) -> Step {
+    // A number out of range still gets its page, which names the range as the blocker.
+    Step::Extend(days.trim().parse::<i64>().unwrap_or(0))
+}
+
+/// The confirmation page of a status move.
+pub async fn status_page(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    Query(q): Query<StepQuery>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let to = if q.to.is_empty() {
+        study
+            .status()
+            .next()
+            .map(Status::as_str)
+            .unwrap_or("")
+            .to_string()
+    } else {
+        q.to
+    };
+    confirm_page(&state, &staff, &study, jar, move_step(&to)?).await
+}
+
+/// Moves the study one step forward, once confirmed.
 pub async fn status(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
     jar: CookieJar,
-    AdminForm { staff, form: f }: AdminForm<StatusForm>,
+    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
 ) -> Result<Response> {
-    let to: Status = f.to.parse().map_err(AppError::BadRequest)?;
-    let r = service::advance(&state, &staff.actor(), study.id, to).await;
-    outcome(
-        r,
-        jar,
-        &format!("/studies/{}", study.id.0),
-        format!("The study is now in {}.", to.label()),
-    )
+    confirmed_step(&state, &staff, &study, jar, move_step(&f.to)?, f.ack()).await
+}
+
+/// The confirmation page (GET) and the confirmed step (POST) of a step without a field of its own.
+macro_rules! step_routes {
+    ($page:ident, $post:ident, $step:expr, $what:literal) => {
+        #[doc = concat!("The confirmation page of ", $what, ".")]
+        pub async fn $page(
+            State(state): State<AppState>,
+            Admin(staff): Admin,
+            PathStudy(study): PathStudy,
+            jar: CookieJar,
+        ) -> Result<Response> {
+            confirm_page(&state, &staff, &study, jar, $step).await
+        }
+
+        #[doc = concat!("Takes the step of ", $what, ", once confirmed.")]
+        pub async fn $post(
+            State(state): State<AppState>,
+            PathStudy(study): PathStudy,
+            jar: CookieJar,
+            AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
+        ) -> Result<Response> {
+            confirmed_step(&state, &staff, &study, jar, $step, f.ack()).await
+        }
+    };
+}
+
+step_routes!(
+    back_page,
+    back,
+    Step::Back,
+    "the step back from the pilot to setup"
+);
+step_routes!(
+    close_early_page,
+    close_early,
+    Step::CloseEarly,
+    "closing collection early"
+);
+step_routes!(cancel_page, cancel, Step::Cancel, "cancelling the study");
+step_routes!(archive_page, archive, Step::Archive, "archiving the study");
+step_routes!(
+    invite_page,
+    invite,
+    Step::Invite,
+    "the invitations (who gets which message)"
+);
+
+/// The confirmation page of extending collection by N days.
+pub async fn extend_page(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    Query(q): Query<StepQuery>,
+    jar: CookieJar,
+) -> Result<Response> {
+    confirm_page(&state, &staff, &study, jar, extend_step(&q.days)).await
+}
+
+/// Extends collection, once confirmed.
+pub async fn extend(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: f }: AdminForm<ConfirmForm>,
+) -> Result<Response> {
+    confirmed_step(&state, &staff, &study, jar, extend_step(&f.days), f.ack()).await
 }
 
 /// A new checklist item.
@@ -507,24 +809,4 @@ pub async fn record_approval(
     let back = format!("/studies/{}#approvals", study.id.0);
     let r = service::record_approval(&state, &staff.actor(), study.id, item, &f.reference).await;
     outcome(r, jar, &back, "Approval recorded.")
-}
-
-/// Sends invitations to the group the phase calls for (pilot group in pilot, main sample in collection).
-pub async fn invite(
-    State(state): State<AppState>,
-    PathStudy(study): PathStudy,
-    jar: CookieJar,
-    AdminForm { staff, .. }: AdminForm<NoFields>,
-) -> Result<Response> {
-    let id = study.id.0;
-    let r = participants::invite(&state, &staff.actor(), study.id).await;
-    match r {
-        Ok(n) => outcome(
-            Ok(()),
-            jar,
-            &format!("/studies/{id}"),
-            format!("{n} invitations are on their way."),
-        ),
-        Err(e) => outcome(Err(e), jar, &format!("/studies/{id}"), ""),
-    }
 }

@@ -129,9 +129,8 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
         )
         .await;
     assert!(html.contains("invited during collection"), "{html}");
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
-    app.post(&format!("/studies/{id}/invitations"), &[]).await;
+    move_status(&app, id, "collection").await;
+    send_invitations(&app, id).await;
     let invitations_before = app
         .count("SELECT COUNT(*) FROM outbox WHERE study_id = ?", id)
         .await;

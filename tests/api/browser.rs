@@ -404,9 +404,7 @@ async fn an_invited_employee_consents_logs_a_task_and_answers_a_ping_on_a_phone(
     let Some(driver) = start_driver() else { return };
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    let html = app
-        .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
+    let html = app.follow(send_invitations(&app, id).await).await;
     assert!(html.contains("20 invitations are on their way"), "{html}");
     let (participant, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
     let c = phone(&driver).await;

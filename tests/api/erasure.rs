@@ -21,13 +21,8 @@ struct Person {
 
 async fn participant_with_marker(app: &TestApp, marker: &str) -> Person {
     let study = study_in_pilot(app).await;
-    app.post(&format!("/studies/{study}/status"), &[("to", "collection")])
-        .await;
-    app.follow(
-        app.post(&format!("/studies/{study}/invitations"), &[])
-            .await,
-    )
-    .await;
+    move_status(app, study, "collection").await;
+    app.follow(send_invitations(app, study).await).await;
     let (participant, body) = main_sample_mail(app, 1).await.remove(0);
     let link = link_path(&body);
     let person = app.stranger();

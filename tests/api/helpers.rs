@@ -336,10 +336,24 @@ pub async fn study_in_pilot(app: &TestApp) -> i64 {
         app.post_ok(&format!("/studies/{id}/approvals/{}", item.id), &[])
             .await;
     }
-    app.post_ok(&format!("/studies/{id}/status"), &[("to", "setup")])
-        .await;
-    app.post_ok(&format!("/studies/{id}/status"), &[("to", "pilot")])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/status"),
+        &[
+            ("to", "setup"),
+            ("confirm", "yes"),
+            ("warnings_read", "yes"),
+        ],
+    )
+    .await;
+    app.post_ok(
+        &format!("/studies/{id}/status"),
+        &[
+            ("to", "pilot"),
+            ("confirm", "yes"),
+            ("warnings_read", "yes"),
+        ],
+    )
+    .await;
     assert_eq!(app.study_status(id).await, Status::Pilot);
     id
 }
@@ -1134,4 +1148,38 @@ pub async fn message_versions(app: &TestApp, study: i64) -> (i64, i64) {
         )
         .await,
     )
+}
+
+// ---- guards helpers ----
+
+/// Moves a study's status through its confirmation: the confirm button and the warnings tick (issue 14).
+pub async fn move_status(app: &TestApp, study: i64, to: &str) -> reqwest::Response {
+    let fields = [("to", to), ("confirm", "yes"), ("warnings_read", "yes")];
+    app.post(&format!("/studies/{study}/status"), &fields).await
+}
+
+/// Sends the phase's invitations through their confirmation (issue 14).
+pub async fn send_invitations(app: &TestApp, study: i64) -> reqwest::Response {
+    let fields = [("confirm", "yes"), ("warnings_read", "yes")];
+    app.post(&format!("/studies/{study}/invitations"), &fields)
+        .await
+}
+
+/// Draws the sample through its form; returns the page the draw leads to.
+pub async fn draw_sample(
+    app: &TestApp,
+    study: i64,
+    n: &str,
+    min: &str,
+    pilot: &str,
+    seed: &str,
+) -> String {
+    let fields = [
+        ("n", n),
+        ("min_per_cohort", min),
+        ("pilot_n", pilot),
+        ("seed", seed),
+    ];
+    let r = app.post(&format!("/studies/{study}/sample"), &fields).await;
+    app.follow(r).await
 }

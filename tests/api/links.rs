@@ -78,8 +78,11 @@ async fn works(person: &TestApp, path: &str) -> bool {
 /// the participant, their invitation link and a stranger's client.
 async fn consented(app: &TestApp) -> (i64, i64, String, TestApp) {
     let id = study_in_pilot(app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let (participant, _, body) = outbox_of_kind(app, "invitation").await.remove(0);
     let person = app.stranger();
     let link = link_path(&body);
@@ -143,8 +146,11 @@ async fn after_the_tick_has_sent_mail_no_live_link_can_be_read_from_the_database
 async fn an_invitation_not_yet_answered_works_until_seven_days_after_the_collection_phase() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let (_, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
     let (link, person) = (link_path(&body), app.stranger());
     assert!(works(&person, &link).await);
@@ -231,8 +237,11 @@ async fn a_resend_after_a_crash_keeps_the_message_id_and_carries_a_fresh_working
     use layer2::mail::transport::Mailer;
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let (mailer, sent) = Mailer::memory("study@example.org");
     drain_once(&app.state, &mailer, 0, app.clock_now())
         .await
@@ -263,8 +272,11 @@ async fn a_resend_after_a_crash_keeps_the_message_id_and_carries_a_fresh_working
 async fn each_email_names_the_studys_privacy_contact_as_it_stands_when_sent() {
     let app = spawn_app_with(|c| c.privacy_contact = "Works council, wc@example.org".into()).await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     // The pilot cannot start without the study's notice (written by `study_in_pilot`): its contact wins
     // over the organisation's, which only studies from before notices existed fall back to.
     let (_, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
@@ -319,8 +331,11 @@ async fn the_mail_folder_and_every_eml_are_private_even_where_the_folder_was_ope
     })
     .await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     send_due_mail(&app).await;
     let dir = mail_dir(&app);
     assert_eq!(mode(&dir), 0o700);
@@ -432,8 +447,11 @@ async fn an_upgraded_database_keeps_no_stored_mail_body_and_its_old_links_get_an
 async fn a_study_without_its_own_notice_names_the_organisations_contact_in_every_email() {
     let app = spawn_app_with(|c| c.privacy_contact = "Works council, wc@example.org".into()).await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     // A study begun before per-study notices existed has none: its mail falls back to the configuration's.
     sqlx::query("DELETE FROM privacy_notices WHERE study_id = ?")
         .bind(id)

@@ -170,8 +170,11 @@ mod outbox {
     /// invited participant.
     async fn queued(app: &TestApp) -> (i64, i64) {
         let id = study_in_pilot(app).await;
-        app.post_ok(&format!("/studies/{id}/invitations"), &[])
-            .await;
+        app.post_ok(
+            &format!("/studies/{id}/invitations"),
+            &[("confirm", "yes"), ("warnings_read", "yes")],
+        )
+        .await;
         let first: i64 = sqlx::query_scalar("SELECT participant FROM outbox ORDER BY id LIMIT 1")
             .fetch_one(&app.state.pool)
             .await

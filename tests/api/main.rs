@@ -2,11 +2,13 @@
 mod auth;
 mod baseline;
 mod browser;
+mod browser_guards;
 mod browser_messages;
 mod cli;
 mod demo;
 mod erasure;
 mod files;
+mod guards;
 mod helpers;
 mod links;
 mod mail;

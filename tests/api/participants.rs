@@ -7,9 +7,7 @@ use reqwest::StatusCode;
 
 /// Invites the pilot group and opens the first invitation as a participant (a fresh client, no staff cookie).
 async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
-    let html = app
-        .follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
+    let html = app.follow(send_invitations(app, id).await).await;
     assert!(html.contains("20 invitations are on their way"), "{html}");
     let (participant, _, body) = outbox_of_kind(app, "invitation").await.remove(0);
     let person = app.stranger();
@@ -19,10 +17,8 @@ async fn invited(app: &TestApp, id: i64) -> (TestApp, i64, String) {
 /// Moves a study in pilot on to collection, invites the main sample and returns the first `n`
 /// (participant, invitation text) pairs.
 async fn main_sample_invited(app: &TestApp, id: i64, n: i64) -> Vec<(i64, String)> {
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
-    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
+    move_status(app, id, "collection").await;
+    app.follow(send_invitations(app, id).await).await;
     main_sample_mail(app, n).await
 }
 
@@ -255,8 +251,7 @@ async fn pilot_pings_stop_when_the_study_moves_on_to_collection() {
     assert_eq!(ping_status(&app, first).await, "sent");
     // A day has passed: the admin's session has ended, so they sign in again.
     app.login(ADMIN, PASSWORD).await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
+    move_status(&app, id, "collection").await;
     assert_eq!(app.study_status(id).await, Status::Collection);
     // The next one falls due in collection and is not sent; nor is anything later.
     let (next, next_due, _) = pings[1];
@@ -445,8 +440,7 @@ async fn phases_move_on_their_dates_unless_something_blocks_them() {
     let app = spawn_app().await;
     app.login_admin().await;
     let id = app.create_study("Wave").await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "setup")])
-        .await;
+    move_status(&app, id, "setup").await;
     // Pilot starts on 2027-01-18, but no approval is recorded: the study waits in setup.
     app.clock.advance(Duration::days(14));
     let tick = run_due(&app.state, app.clock_now()).await.unwrap();
@@ -519,10 +513,8 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
     .await;
     assert_eq!(diary_of(&app, participant).await[0].1, 2);
     // Collection: the main sample is invited and the wording freezes.
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
-    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
+    move_status(&app, id, "collection").await;
+    app.follow(send_invitations(&app, id).await).await;
     let html = app
         .follow(
             app.post(
@@ -540,8 +532,7 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
 async fn two_processes_ticking_at_once_send_each_ping_and_each_email_once() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.follow(app.post(&format!("/studies/{id}/invitations"), &[]).await)
-        .await;
+    app.follow(send_invitations(&app, id).await).await;
     for (_, _, body) in outbox_of_kind(&app, "invitation").await {
         let link = link_path(&body);
         app.post_form(&format!("{link}/consent"), &[("decision", "accept")])

@@ -211,8 +211,11 @@ async fn after_a_consent_the_purpose_stays_and_the_retention_date_only_moves_ear
     use crate::helpers::*;
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let (_, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
     let person = app.stranger();
     consent(&person, &link_path(&body), true).await;
@@ -297,8 +300,11 @@ async fn nobody_consents_once_collection_is_over_and_old_invitations_follow_the_
     use crate::helpers::*;
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let (participant, _, body) = outbox_of_kind(&app, "invitation").await.remove(0);
     let link = link_path(&body);
     let expiry = || async {
@@ -327,8 +333,11 @@ async fn nobody_consents_once_collection_is_over_and_old_invitations_follow_the_
 
     // The study moves on to analysis: the invitation's consent is refused, nothing is laid out.
     for to in ["collection", "analysis"] {
-        app.post_ok(&format!("/studies/{id}/status"), &[("to", to)])
-            .await;
+        app.post_ok(
+            &format!("/studies/{id}/status"),
+            &[("to", to), ("confirm", "yes"), ("warnings_read", "yes")],
+        )
+        .await;
     }
     let person = app.stranger();
     let r = person
@@ -352,7 +361,7 @@ async fn a_purged_studys_timeline_details_and_notice_no_longer_change() {
     let id = study_in_pilot(&app).await;
     app.post_ok(
         &format!("/studies/{id}/privacy/purge"),
-        &[("confirm", "yes")],
+        &[("confirm", "yes"), ("warnings_read", "yes")],
     )
     .await;
     let audit = app.audit_actions().await.len();

@@ -240,9 +240,7 @@ async fn before_collection_ends_analysts_see_no_figure_and_the_end_of_collection
         .await;
     assert!(report.contains("Released results") && !report.contains("final results released on"));
     // When the collecting wave reaches analysis, its final release is made at once.
-    let r = admin
-        .post(&format!("/studies/{study}/status"), &[("to", "analysis")])
-        .await;
+    let r = move_status(&admin, study, "analysis").await;
     admin.follow(r).await;
     assert_eq!(
         app.study_status(study).await,

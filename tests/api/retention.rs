@@ -244,9 +244,15 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
     );
     let purge = format!("/studies/{study}/privacy/purge");
 
+    // Issue 14: the purge has its own confirmation page; a POST without its button deletes nothing and
+    // leads back to that page with the reason.
     let r = app.post(&purge, &[]).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("Tick the box"));
+    let page = app.follow(r).await;
+    assert!(
+        page.contains("confirm on this page first; nothing was changed"),
+        "{}",
+        flash_text(&page)
+    );
     assert_eq!(
         person_rows(&app, study).await,
         before,
@@ -257,7 +263,9 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
     app.add_user(ANALYST, layer2::auth::Role::Analyst).await;
     app.grant(ANALYST, study, "data_analyst").await;
     analyst.login(ANALYST, PASSWORD).await;
-    let r = analyst.post(&purge, &[("confirm", "yes")]).await;
+    let r = analyst
+        .post(&purge, &[("confirm", "yes"), ("warnings_read", "yes")])
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         person_rows(&app, study).await,
@@ -266,7 +274,9 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
     );
     assert!(audit_details(&app, "retention purge").await.is_empty());
 
-    let r = app.post(&purge, &[("confirm", "yes")]).await;
+    let r = app
+        .post(&purge, &[("confirm", "yes"), ("warnings_read", "yes")])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(person_rows(&app, study).await.iter().all(|n| *n == 0));
     let (_, page) = app.get_text(&format!("/studies/{study}/privacy")).await;
@@ -276,11 +286,14 @@ async fn an_admin_purges_early_only_when_confirmed_and_an_analyst_cannot() {
     )));
     assert_eq!(audit_details(&app, "retention purge").await.len(), 1);
 
-    let r = app.post(&purge, &[("confirm", "yes")]).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::CONFLICT,
-        "a second purge is refused"
+    let r = app
+        .post(&purge, &[("confirm", "yes"), ("warnings_read", "yes")])
+        .await;
+    let page = app.follow(r).await;
+    assert!(
+        page.contains("already purged"),
+        "a second purge is refused: {}",
+        flash_text(&page)
     );
     assert_eq!(audit_details(&app, "retention purge").await.len(), 1);
 }
@@ -308,7 +321,7 @@ async fn a_purged_study_is_closed_no_import_draw_invitation_or_move_brings_peopl
     write_privacy_notice(&app, study).await;
     app.post_ok(
         &format!("/studies/{study}/privacy/purge"),
-        &[("confirm", "yes")],
+        &[("confirm", "yes"), ("warnings_read", "yes")],
     )
     .await;
     assert!(person_rows(&app, study).await.iter().all(|n| *n == 0));
@@ -344,9 +357,7 @@ async fn a_purged_study_is_closed_no_import_draw_invitation_or_move_brings_peopl
         )
         .await;
     assert_purged_refusal(&app, draw).await;
-    let moved = app
-        .post(&format!("/studies/{study}/status"), &[("to", "setup")])
-        .await;
+    let moved = move_status(&app, study, "setup").await;
     assert_purged_refusal(&app, moved).await;
 
     assert!(

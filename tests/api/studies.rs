@@ -147,16 +147,15 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
     let app = spawn_app().await;
     app.login_admin().await;
     let id = app.create_study("Wave").await;
-    let path = format!("/studies/{id}/status");
-    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    let html = app.follow(move_status(&app, id, "pilot").await).await;
     assert!(
         html.contains("one step at a time"),
         "draft cannot jump to pilot"
     );
     assert_eq!(app.study_status(id).await, Status::Draft);
-    app.follow(app.post(&path, &[("to", "setup")]).await).await;
+    app.follow(move_status(&app, id, "setup").await).await;
     assert_eq!(app.study_status(id).await, Status::Setup);
-    let html = app.follow(app.post(&path, &[("to", "draft")]).await).await;
+    let html = app.follow(move_status(&app, id, "draft").await).await;
     assert!(html.contains("one step at a time"));
     assert_eq!(app.study_status(id).await, Status::Setup, "never backwards");
 
@@ -178,7 +177,7 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
         ],
     )
     .await;
-    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    let html = app.follow(move_status(&app, id, "pilot").await).await;
     assert!(
         html.contains("approval not recorded: Legal review"),
         "{html}"
@@ -192,7 +191,7 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
         )
         .await;
     }
-    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    let html = app.follow(move_status(&app, id, "pilot").await).await;
     assert!(
         html.contains("Vendor data access agreement")
             && !html.contains("approval not recorded: Legal review")
@@ -206,11 +205,11 @@ async fn status_moves_forward_one_step_and_the_pilot_waits_for_every_required_ap
     app.post(&format!("/studies/{id}/approvals/{}", items[3]), &[])
         .await;
     // The people measured must be told who controls their data: the pilot waits for the notice too.
-    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    let html = app.follow(move_status(&app, id, "pilot").await).await;
     assert!(html.contains("no privacy notice"), "{html}");
     assert_eq!(app.study_status(id).await, Status::Setup);
     write_privacy_notice(&app, id).await;
-    let html = app.follow(app.post(&path, &[("to", "pilot")]).await).await;
+    let html = app.follow(move_status(&app, id, "pilot").await).await;
     assert!(html.contains("The study is now in Pilot."), "{html}");
     assert_eq!(app.study_status(id).await, Status::Pilot);
     let (who, at) = approval_recorded(&app, items[0]).await;

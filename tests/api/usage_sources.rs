@@ -489,7 +489,7 @@ async fn a_purge_removes_a_usage_upload_still_waiting_in_a_preview() {
     assert_eq!(held(), 1);
     app.post_ok(
         &format!("/studies/{id}/privacy/purge"),
-        &[("confirm", "yes")],
+        &[("confirm", "yes"), ("warnings_read", "yes")],
     )
     .await;
     assert_eq!(held(), 0, "deleted means gone, the waiting upload too");
