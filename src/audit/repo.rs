@@ -1,4 +1,4 @@
-//! SQL for the audit log (insert and page; triggers refuse UPDATE and DELETE).
+//! SQL for the audit log (insert, filter, page; triggers refuse UPDATE and DELETE).
 use super::Actor;
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
@@ -16,6 +16,8 @@ pub struct AuditRow {
     pub action: String,
     /// The study concerned.
     pub study_id: Option<i64>,
+    /// Its name.
+    pub study_name: Option<String>,
     /// Details in words.
     pub detail: String,
 }
@@ -41,18 +43,120 @@ pub async fn record(
     Ok(())
 }
 
-/// The newest entries first, `limit` at a time, before entry id `before` (for paging).
-pub async fn list(
+/// Which entries the audit page shows (already checked by the page).
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Part of the actor's label (any case); empty for everyone.
+    pub actor: String,
+    /// One action exactly; empty for every action.
+    pub action: String,
+    /// One study.
+    pub study: Option<i64>,
+    /// From this moment on.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this moment.
+    pub until: Option<DateTime<Utc>>,
+}
+
+// The filtered log (?1 actor, ?2 action, ?3 study, ?4 from, ?5 until), shared by the page, its count and
+// the CSV so that all three always mean the same entries.
+macro_rules! audit_filtered {
+    () => {
+        "FROM audit_log a LEFT JOIN studies s ON s.id = a.study_id
+         WHERE (?1 = '' OR instr(lower(a.actor), lower(?1)) > 0) AND (?2 = '' OR a.action = ?2)
+           AND (?3 IS NULL OR a.study_id = ?3) AND (?4 IS NULL OR a.at >= ?4) AND (?5 IS NULL OR a.at < ?5)"
+    };
+}
+
+/// One page of the filtered log, newest first.
+pub async fn page(
     pool: &SqlitePool,
-    before: Option<i64>,
+    f: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<AuditRow>> {
+    sqlx::query_as(concat!(
+        "SELECT a.id, a.at, a.actor, a.action, a.study_id, s.name AS study_name, a.detail ",
+        audit_filtered!(),
+        " ORDER BY a.id DESC LIMIT ?6 OFFSET ?7"
+    ))
+    .bind(&f.actor)
+    .bind(&f.action)
+    .bind(f.study)
+    .bind(f.from)
+    .bind(f.until)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}
+
+/// The filtered log older than entry `before`, newest first, `limit` at a time (the CSV reads it so).
+pub async fn batch(
+    pool: &SqlitePool,
+    f: &AuditFilter,
+    before: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<AuditRow>> {
-    sqlx::query_as(
-        "SELECT id, at, actor, action, study_id, detail FROM audit_log
-         WHERE id < ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(before.unwrap_or(i64::MAX))
+    sqlx::query_as(concat!(
+        "SELECT a.id, a.at, a.actor, a.action, a.study_id, s.name AS study_name, a.detail ",
+        audit_filtered!(),
+        " AND a.id < ?6 ORDER BY a.id DESC LIMIT ?7"
+    ))
+    .bind(&f.actor)
+    .bind(&f.action)
+    .bind(f.study)
+    .bind(f.from)
+    .bind(f.until)
+    .bind(before)
     .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many entries the filter matches.
+pub async fn count(pool: &SqlitePool, f: &AuditFilter) -> sqlx::Result<i64> {
+    sqlx::query_scalar(concat!("SELECT COUNT(*) ", audit_filtered!()))
+        .bind(&f.actor)
+        .bind(&f.action)
+        .bind(f.study)
+        .bind(f.from)
+        .bind(f.until)
+        .fetch_one(pool)
+        .await
+}
+
+/// Every action the log holds, for the filter's list.
+pub async fn actions(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY action")
+        .fetch_all(pool)
+        .await
+}
+
+/// A participant as the collection page names them.
+#[derive(Clone, Debug, FromRow)]
+pub struct ParticipantName {
+    /// Participant row id.
+    pub id: i64,
+    /// Their study.
+    pub study_id: i64,
+    /// Their employee id.
+    pub employee_id: String,
+    /// When they were invited (an entry older than this is about someone else: row ids can be reused).
+    pub invited_at: DateTime<Utc>,
+}
+
+/// The participants (still there) among `ids`.
+pub async fn participant_names(
+    pool: &SqlitePool,
+    ids: &[i64],
+) -> sqlx::Result<Vec<ParticipantName>> {
+    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query_as(
+        "SELECT p.id, p.study_id, e.employee_id, p.invited_at FROM participants p
+         JOIN employees e ON e.id = p.employee WHERE p.id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(ids)
     .fetch_all(pool)
     .await
 }

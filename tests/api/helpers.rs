@@ -1067,3 +1067,36 @@ pub async fn cli_data_dir_with_study(name: &str) -> tempfile::TempDir {
     study_in_folder(dir.path(), name).await;
     dir
 }
+
+// ---- dashboard helpers ----
+// A study with enough participants to page through, and what a redirect and the outbox say.
+
+/// A study in collection with its pilot group (20) and main sample (60) invited: 80 participants. Returns
+/// the study and every (participant, link) in invitation order.
+pub async fn study_with_80_participants(app: &TestApp) -> (i64, Vec<(i64, String)>) {
+    let id = study_in_pilot(app).await;
+    app.post_ok(&format!("/studies/{id}/invitations"), &[])
+        .await;
+    app.post_ok(&format!("/studies/{id}/status"), &[("to", "collection")])
+        .await;
+    app.post_ok(&format!("/studies/{id}/invitations"), &[])
+        .await;
+    let people: Vec<(i64, String)> = outbox_of_kind(app, "invitation")
+        .await
+        .into_iter()
+        .map(|(p, _, body)| (p, link_path(&body)))
+        .collect();
+    assert_eq!(people.len(), 80, "20 pilot and 60 main invitations");
+    (id, people)
+}
+
+/// Where a redirect (303) points.
+pub fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "expected a redirect");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// How many participant rows a collection page shows.
+pub fn person_rows(html: &str) -> usize {
+    html.matches("<tr id=\"p-").count()
+}

@@ -3,6 +3,7 @@ mod auth;
 mod baseline;
 mod browser;
 mod cli;
+mod dashboard;
 mod demo;
 mod erasure;
 mod files;
