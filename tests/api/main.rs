@@ -2,6 +2,7 @@
 mod auth;
 mod baseline;
 mod browser;
+mod browser_dashboard;
 mod cli;
 mod dashboard;
 mod demo;
