@@ -158,24 +158,16 @@ pub async fn named(pool: &sqlx::SqlitePool, rows: Vec<AuditRow>) -> sqlx::Result
     Ok(rows.into_iter().map(|r| entry(r, &names)).collect())
 }
 
-/// One page of the filtered log, newest first, with its participants named.
-pub async fn page(
-    pool: &sqlx::SqlitePool,
-    f: &AuditFilter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<Entry>> {
-    named(pool, repo::page(pool, f, limit, offset).await?).await
-}
-
-/// The filtered log older than entry `before` (newest first), named; the CSV reads it in batches.
-pub async fn batch(
+/// The filtered log older than entry `before` (newest first), `limit` entries after skipping `offset`,
+/// with its participants named (a page skips; the CSV reads on from its last entry).
+pub async fn entries(
     pool: &sqlx::SqlitePool,
     f: &AuditFilter,
     before: i64,
     limit: i64,
+    offset: i64,
 ) -> sqlx::Result<Vec<Entry>> {
-    named(pool, repo::batch(pool, f, before, limit).await?).await
+    named(pool, repo::rows(pool, f, before, limit, offset).await?).await
 }
 
 /// Entries the CSV reads per query.
@@ -192,7 +184,7 @@ pub async fn export_csv(
     let mut rows = vec![];
     let mut before = i64::MAX;
     loop {
-        let batch = batch(&state.pool, f, before, CSV_BATCH).await?;
+        let batch = entries(&state.pool, f, before, CSV_BATCH, 0).await?;
         let Some(last) = batch.last() else { break };
         before = last.row.id;
         let full = batch.len() as i64 == CSV_BATCH;

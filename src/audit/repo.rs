@@ -68,60 +68,52 @@ macro_rules! audit_filtered {
     };
 }
 
-/// One page of the filtered log, newest first.
-pub async fn page(
-    pool: &SqlitePool,
-    f: &AuditFilter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<AuditRow>> {
-    sqlx::query_as(concat!(
-        "SELECT a.id, a.at, a.actor, a.action, a.study_id, s.name AS study_name, a.detail ",
-        audit_filtered!(),
-        " ORDER BY a.id DESC LIMIT ?6 OFFSET ?7"
-    ))
-    .bind(&f.actor)
-    .bind(&f.action)
-    .bind(f.study)
-    .bind(f.from)
-    .bind(f.until)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await
+/// The filter's parameters ?1 to ?5, in order.
+fn filter_args(f: &AuditFilter) -> Result<sqlx::sqlite::SqliteArguments, sqlx::error::BoxDynError> {
+    use sqlx::Arguments;
+    let mut a = sqlx::sqlite::SqliteArguments::default();
+    a.add(f.actor.clone())?;
+    a.add(f.action.clone())?;
+    a.add(f.study)?;
+    a.add(f.from)?;
+    a.add(f.until)?;
+    Ok(a)
 }
 
-/// The filtered log older than entry `before`, newest first, `limit` at a time (the CSV reads it so).
-pub async fn batch(
+/// The filtered log older than entry `before`, newest first, `limit` rows after skipping `offset` (a page
+/// skips; the CSV reads on from the last entry it got).
+pub async fn rows(
     pool: &SqlitePool,
     f: &AuditFilter,
     before: i64,
     limit: i64,
+    offset: i64,
 ) -> sqlx::Result<Vec<AuditRow>> {
-    sqlx::query_as(concat!(
-        "SELECT a.id, a.at, a.actor, a.action, a.study_id, s.name AS study_name, a.detail ",
-        audit_filtered!(),
-        " AND a.id < ?6 ORDER BY a.id DESC LIMIT ?7"
-    ))
-    .bind(&f.actor)
-    .bind(&f.action)
-    .bind(f.study)
-    .bind(f.from)
-    .bind(f.until)
-    .bind(before)
-    .bind(limit)
+    use sqlx::Arguments;
+    let args = filter_args(f)
+        .and_then(|mut a| {
+            a.add(before)?;
+            a.add(limit)?;
+            a.add(offset)?;
+            Ok(a)
+        })
+        .map_err(sqlx::Error::Encode)?;
+    sqlx::query_as_with(
+        concat!(
+            "SELECT a.id, a.at, a.actor, a.action, a.study_id, s.name AS study_name, a.detail ",
+            audit_filtered!(),
+            " AND a.id < ?6 ORDER BY a.id DESC LIMIT ?7 OFFSET ?8"
+        ),
+        args,
+    )
     .fetch_all(pool)
     .await
 }
 
 /// How many entries the filter matches.
 pub async fn count(pool: &SqlitePool, f: &AuditFilter) -> sqlx::Result<i64> {
-    sqlx::query_scalar(concat!("SELECT COUNT(*) ", audit_filtered!()))
-        .bind(&f.actor)
-        .bind(&f.action)
-        .bind(f.study)
-        .bind(f.from)
-        .bind(f.until)
+    let args = filter_args(f).map_err(sqlx::Error::Encode)?;
+    sqlx::query_scalar_with(concat!("SELECT COUNT(*) ", audit_filtered!()), args)
         .fetch_one(pool)
         .await
 }

@@ -927,7 +927,7 @@ pub async fn last_nudged(
 }
 
 /// The counts of one group of participants (a cohort × role × arm), summed in SQL.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct GroupCountsRow {
     /// Cohort as stored.
     pub cohort: Option<String>,
@@ -935,22 +935,30 @@ pub struct GroupCountsRow {
     pub role: Group,
     /// With the copilot or the control group.
     pub arm: Arm,
-    /// Participants.
-    pub invited: i64,
-    /// Of them, consented (withdrawn or not).
-    pub consented: i64,
-    /// Declined.
-    pub declined: i64,
-    /// Withdrawn.
-    pub withdrawn: i64,
-    /// Diary entries and control tasks.
-    pub diary: i64,
-    /// Pings delivered.
-    pub delivered: i64,
-    /// Pings answered.
-    pub answered: i64,
-    /// Pings missed after delivery.
-    pub missed: i64,
+    /// The group's numbers (invited counts its people).
+    pub counts: crate::stats::compliance::Counts,
+}
+
+impl<'r> FromRow<'r, sqlx::sqlite::SqliteRow> for GroupCountsRow {
+    fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let n = |column: &str| row.try_get::<i64, _>(column);
+        Ok(GroupCountsRow {
+            cohort: row.try_get("cohort")?,
+            role: row.try_get("role")?,
+            arm: row.try_get("arm")?,
+            counts: crate::stats::compliance::Counts {
+                invited: n("invited")?,
+                consented: n("consented")?,
+                declined: n("declined")?,
+                withdrawn: n("withdrawn")?,
+                diary: n("diary")?,
+                delivered: n("delivered")?,
+                answered: n("answered")?,
+                missed: n("missed")?,
+            },
+        })
+    }
 }
 
 /// A study's participants counted per cohort, role and arm (the admin's group lines).
@@ -1050,31 +1058,50 @@ macro_rules! people_filtered {
     };
 }
 
+/// The filters' parameters ?1 to ?7, in order.
+fn people_args(
+    study: StudyId,
+    q: &PeopleQuery,
+) -> Result<sqlx::sqlite::SqliteArguments, sqlx::error::BoxDynError> {
+    use sqlx::Arguments;
+    let mut a = sqlx::sqlite::SqliteArguments::default();
+    a.add(study)?;
+    a.add(q.search.clone())?;
+    a.add(q.cohort.clone())?;
+    a.add(q.status.clone())?;
+    a.add(q.group.clone())?;
+    a.add(q.below)?;
+    a.add(q.participant)?;
+    Ok(a)
+}
+
 /// One page of a study's participants, filtered and sorted as asked (ties by employee id).
 pub async fn people_page<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
     q: &PeopleQuery,
 ) -> sqlx::Result<Vec<PersonRow>> {
-    sqlx::query_as(concat!(
-        people_filtered!(),
-        " ORDER BY
+    use sqlx::Arguments;
+    let args = people_args(study, q)
+        .and_then(|mut a| {
+            a.add(q.sort)?;
+            a.add(q.limit)?;
+            a.add(q.offset)?;
+            Ok(a)
+        })
+        .map_err(sqlx::Error::Encode)?;
+    sqlx::query_as_with(
+        concat!(
+            people_filtered!(),
+            " ORDER BY
            CASE WHEN ?8 = 'compliance' THEN CASE WHEN delivered = 0 THEN 2.0 ELSE answered * 1.0 / delivered END END,
            CASE WHEN ?8 = 'activity' THEN COALESCE(last_active, '') END,
            CASE WHEN ?8 = 'nudged' THEN COALESCE(last_nudged_at, '') END,
            employee_id, id
          LIMIT ?9 OFFSET ?10"
-    ))
-    .bind(study)
-    .bind(&q.search)
-    .bind(&q.cohort)
-    .bind(&q.status)
-    .bind(&q.group)
-    .bind(q.below)
-    .bind(q.participant)
-    .bind(q.sort)
-    .bind(q.limit)
-    .bind(q.offset)
+        ),
+        args,
+    )
     .fetch_all(db)
     .await
 }
@@ -1085,16 +1112,12 @@ pub async fn people_count<'e>(
     study: StudyId,
     q: &PeopleQuery,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(concat!("SELECT COUNT(*) FROM (", people_filtered!(), ")"))
-        .bind(study)
-        .bind(&q.search)
-        .bind(&q.cohort)
-        .bind(&q.status)
-        .bind(&q.group)
-        .bind(q.below)
-        .bind(q.participant)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar_with(
+        concat!("SELECT COUNT(*) FROM (", people_filtered!(), ")"),
+        people_args(study, q).map_err(sqlx::Error::Encode)?,
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// The employee id of a participant of a study (what the collection page calls them).

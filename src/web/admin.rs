@@ -130,7 +130,7 @@ pub async fn audit(
     let (filter, problems) = q.filter();
     let total = audit::count(&state.pool, &filter).await?;
     let pager = Pager::new(q.page.as_deref(), PAGE, total);
-    let rows = audit::page(&state.pool, &filter, PAGE, pager.offset()).await?;
+    let rows = audit::entries(&state.pool, &filter, i64::MAX, PAGE, pager.offset()).await?;
     let actions = audit::actions(&state.pool)
         .await?
         .into_iter()

@@ -333,51 +333,28 @@ struct ConfirmPage {
     back: String,
 }
 
-async fn confirm_page(
-    state: &AppState,
-    staff: &crate::auth::extract::Staff,
-    study: &StudyRow,
-    participant: i64,
-    filter: &service::PeopleFilter,
+/// The confirmation page of a removal (`ERASE` false) or an erasure: what is deleted, what stays, and the
+/// one form that acts.
+pub async fn confirm_page<const ERASE: bool>(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    Path((_, participant)): Path<(i64, i64)>,
+    Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
-    what: &'static str,
 ) -> Result<Response> {
-    let person = service::person(state, study.id, participant).await?;
-    let (jar, ctx) = PageCtx::staff(staff, jar);
+    let person = service::person(&state, study.id, participant).await?;
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = ConfirmPage {
         ctx,
-        nav: StudyNav::new(study, "collection"),
-        what,
+        nav: StudyNav::new(&study, "collection"),
+        what: if ERASE { "erase" } else { "remove" },
         id: participant,
         person,
-        carried: carried(filter),
-        back: back_to_row(study, filter, participant),
+        carried: carried(&filter),
+        back: back_to_row(&study, &filter, participant),
     };
     Ok((jar, Html(page.render()?)).into_response())
-}
-
-/// The removal's confirmation page: what a removal does and does not do.
-pub async fn remove_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    Path((_, participant)): Path<(i64, i64)>,
-    Query(filter): Query<service::PeopleFilter>,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, participant, &filter, jar, "remove").await
-}
-
-/// The erasure's confirmation page: what is deleted for good and what stays.
-pub async fn erase_page(
-    State(state): State<AppState>,
-    Admin(staff): Admin,
-    PathStudy(study): PathStudy,
-    Path((_, participant)): Path<(i64, i64)>,
-    Query(filter): Query<service::PeopleFilter>,
-    jar: CookieJar,
-) -> Result<Response> {
-    confirm_page(&state, &staff, &study, participant, &filter, jar, "erase").await
 }
 
 /// The removal and erasure forms: `confirm` comes only from their confirmation page (the erasure's also

@@ -117,11 +117,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/studies/{id}/participants/{pid}/remove",
-            get(collection::remove_page).post(collection::remove),
+            get(collection::confirm_page::<false>).post(collection::remove),
         )
         .route(
             "/studies/{id}/participants/{pid}/erase",
-            get(collection::erase_page).post(collection::erase),
+            get(collection::confirm_page::<true>).post(collection::erase),
         )
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .merge(uploads)

@@ -32,11 +32,7 @@ async fn an_admin_finds_a_participant_is_refused_a_second_nudge_on_their_row_and
     let Some(driver) = start_driver() else { return };
     let app = spawn_app().await;
     let (id, people) = study_with_80_participants(&app).await;
-    let mut by_id = vec![];
-    for (p, _) in &people {
-        by_id.push((employee_id_of(&app, *p).await, *p));
-    }
-    by_id.sort();
+    let by_id = by_employee_id(&app, &people).await;
     let c = browser(&driver).await;
     sign_in(&c, &app).await;
 

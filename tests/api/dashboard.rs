@@ -60,11 +60,11 @@ async fn the_admin_finds_one_participant_by_id_or_email_and_pages_and_filters_th
         html.contains(&format!("1–{heavy} of {heavy} matching")),
         "{html}"
     );
-    let mut ids = vec![];
-    for (p, _) in &people {
-        ids.push(employee_id_of(&app, *p).await);
-    }
-    ids.sort();
+    let ids: Vec<String> = by_employee_id(&app, &people)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
     let html = app.get_text(&collection(id, "sort=id&page=2")).await.1;
     let shown: Vec<&str> = html
         .split("<tr id=\"p-")
@@ -228,11 +228,7 @@ async fn an_action_comes_back_to_the_same_view_and_shows_its_result_on_the_row()
     let app = spawn_app().await;
     let (id, people) = study_with_80_participants(&app).await;
     // Someone on page 2 when sorted by employee id.
-    let mut by_id = vec![];
-    for (p, _) in &people {
-        by_id.push((employee_id_of(&app, *p).await, *p));
-    }
-    by_id.sort();
+    let by_id = by_employee_id(&app, &people).await;
     let (employee, p) = by_id[60].clone();
     let query = "sort=id&page=2&q=e00&junk=1";
     let r = app

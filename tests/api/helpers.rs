@@ -1100,3 +1100,13 @@ pub fn location(r: &reqwest::Response) -> String {
 pub fn person_rows(html: &str) -> usize {
     html.matches("<tr id=\"p-").count()
 }
+
+/// The participants as (employee id, participant), sorted by employee id (the order of `sort=id`).
+pub async fn by_employee_id(app: &TestApp, people: &[(i64, String)]) -> Vec<(String, i64)> {
+    let mut out = vec![];
+    for (p, _) in people {
+        out.push((employee_id_of(app, *p).await, *p));
+    }
+    out.sort();
+    out
+}

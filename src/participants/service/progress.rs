@@ -162,17 +162,7 @@ pub async fn admin_progress(state: &AppState, study: StudyId) -> Result<Progress
                 (Arm::Copilot, Group::Pilot) => Track::Pilot,
                 (Arm::Copilot, Group::Main) => Track::Main,
             };
-            let n = Counts {
-                invited: g.invited,
-                consented: g.consented,
-                declined: g.declined,
-                withdrawn: g.withdrawn,
-                diary: g.diary,
-                delivered: g.delivered,
-                answered: g.answered,
-                missed: g.missed,
-            };
-            (cohort, track, n)
+            (cohort, track, g.counts)
         })
         .collect();
     let cohorts = lines(&people, &Cohort::ALL)
