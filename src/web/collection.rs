@@ -110,32 +110,32 @@ pub async fn dashboard(
     Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
 ) -> Result<Response> {
-    let admin = staff.is_admin();
     let k = state.config.min_cell_size;
-    // Admins read live progress with every person; everyone else the newest release's group lines.
-    let progress = if admin {
-        service::admin_progress(&state, study.id).await?
-    } else {
-        match crate::reports::release::progress(&state, study.id).await? {
-            Some(p) => p,
-            None => {
-                return super::report::not_released(
-                    &staff,
-                    jar,
-                    &study,
-                    "collection",
-                    "Collection",
-                );
-            }
-        }
-    };
-    let mail_rows = crate::mail::repo::mail_problems(&state.pool, study.id).await?;
-    let mail_problems = mail_rows.len();
+    if !staff.is_admin() {
+        // Everyone else reads the newest release's group lines, and no person.
+        let Some(progress) = crate::reports::release::progress(&state, study.id).await? else {
+            return super::report::not_released(&staff, jar, &study, "collection", "Collection");
+        };
+        let mail_problems = service::mail_problem_count(&state, study.id).await?;
+        let (jar, ctx) = PageCtx::staff(&staff, jar);
+        let page = Dashboard {
+            ctx,
+            nav: StudyNav::new(&study, "collection"),
+            cohorts: progress.cohorts,
+            people: None,
+            mail: vec![],
+            distribution: progress.distribution,
+            mail_problems,
+            min_cell: k,
+        };
+        return Ok((jar, Html(page.render()?)).into_response());
+    }
+    let view = service::people_view(&filter);
+    let data = service::admin_dashboard(&state, study.id, &view, filter.page.as_deref()).await?;
+    let (progress, page) = (data.progress, data.people);
+    let mail_problems = data.mail.len();
     let (jar, mut ctx) = PageCtx::staff(&staff, jar);
-    // People and their mail are for admins only: an analyst would link the counts to the raw export.
-    let (people, mail) = if admin {
-        let view = service::people_view(&filter);
-        let page = service::people(&state, study.id, &view, filter.page.as_deref()).await?;
+    let (people, mail) = {
         let at = filter.at.as_deref().and_then(|a| a.parse::<i64>().ok());
         // Main sample, pilot and control lines together hold everyone (a cohort line is part of the main).
         let everyone = progress
@@ -198,9 +198,7 @@ pub async fn dashboard(
             sorts: choices(&service::SORTS, view.sort),
             view,
         };
-        (Some(table), mail_lines(mail_rows))
-    } else {
-        (None, vec![])
+        (Some(table), mail_lines(data.mail))
     };
     let page = Dashboard {
         ctx,

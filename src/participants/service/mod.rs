@@ -26,8 +26,9 @@ pub use links::{
     redate_unconsented_links,
 };
 pub use progress::{
-    BandLine, CohortLine, PEOPLE_PER_PAGE, PeopleFilter, PeoplePage, PeopleView, PersonSummary,
-    Progress, SORTS, admin_progress, people, people_view, person, progress,
+    AdminDashboard, BandLine, CohortLine, PEOPLE_PER_PAGE, PeopleFilter, PeoplePage, PeopleView,
+    PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, mail_problem_count, people,
+    people_view, person, progress,
 };
 pub use reminders::{NUDGE_GAP_HOURS, NUDGE_REASON, nudge, reminder_reason, reminder_tick};
 

@@ -373,6 +373,38 @@ pub async fn people(
     })
 }
 
+/// What the admin's collection page shows.
+pub struct AdminDashboard {
+    /// Every group line, live.
+    pub progress: Progress,
+    /// The page of participants the filters ask for.
+    pub people: PeoplePage,
+    /// Mail of the study that failed or waits for a retry.
+    pub mail: Vec<crate::mail::repo::MailProblemRow>,
+}
+
+/// The admin's collection page: group lines, a page of people, and mail problems.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn admin_dashboard(
+    state: &AppState,
+    study: StudyId,
+    view: &PeopleView,
+    page: Option<&str>,
+) -> Result<AdminDashboard> {
+    Ok(AdminDashboard {
+        progress: admin_progress(state, study).await?,
+        people: people(state, study, view, page).await?,
+        mail: crate::mail::repo::mail_problems(&state.pool, study).await?,
+    })
+}
+
+/// How many messages of a study failed or wait for a retry (which ones is for an admin).
+pub async fn mail_problem_count(state: &AppState, study: StudyId) -> Result<usize> {
+    Ok(crate::mail::repo::mail_problems(&state.pool, study)
+        .await?
+        .len())
+}
+
 /// What the removal and erasure confirmation pages say about one participant.
 pub struct PersonSummary {
     /// Their employee id (what the collection page calls them).
