@@ -322,6 +322,7 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
             .await
             .map_err(err)?;
     }
+    demo_nudges(state, wave1).await?;
     // Created last, so the replayed studies keep their ids (and their fixed ping schedules). A study
     // with its roster and no usage yet: the admin tries the import preview on it with the example
     // files written into the demo folder.
@@ -362,6 +363,38 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
         collection_study_id: collection,
         analysis_study_id: analysis,
     })
+}
+
+/// The demo admin has nudged a few people of the collection study who are behind (issue 14): the
+/// collection page shows when, refuses a second nudge within a day, and the audit log names them.
+async fn demo_nudges(state: &AppState, study: StudyId) -> anyhow::Result<()> {
+    let email = Email::parse(ADMIN_EMAIL).map_err(|e| anyhow::anyhow!(e))?;
+    let admin = staff_service::find(state, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::staff(admin.id, ADMIN_EMAIL);
+    let view = crate::participants::service::people_view(&Default::default());
+    let lowest = crate::participants::service::people(state, study, &view, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut nudged = 0;
+    for p in lowest
+        .rows
+        .iter()
+        .filter(|p| p.counts.standing() == "consented")
+    {
+        // Someone whose week is over is refused a nudge: the next one is tried.
+        if crate::participants::service::nudge(state, &actor, study, p.counts.id)
+            .await
+            .is_ok()
+        {
+            nudged += 1;
+        }
+        if nudged == 3 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Which usage file a demo study starts from.

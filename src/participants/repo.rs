@@ -458,6 +458,8 @@ pub async fn compliance<'e>(
 pub struct Contact {
     /// Participant id.
     pub id: i64,
+    /// Their employee id (what the collection page calls them).
+    pub employee_id: String,
     /// Their email.
     pub email: String,
     /// The study's name.
@@ -471,7 +473,7 @@ pub async fn contactable(
     participant: i64,
 ) -> sqlx::Result<Option<Contact>> {
     sqlx::query_as(
-        "SELECT p.id, e.email, s.name AS study_name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+        "SELECT p.id, e.employee_id, e.email, s.name AS study_name FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
          WHERE p.study_id = ? AND p.id = ? AND p.withdrawn_at IS NULL AND (p.consent IS NULL OR p.consent = 'accepted')",
     )
     .bind(study)
@@ -889,4 +891,247 @@ pub async fn erased_count<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sq
         .bind(study)
         .fetch_one(db)
         .await
+}
+
+// ---- the collection dashboard: nudges, and a page of participants ----
+
+/// Notes a nudge now unless the participant was nudged after `since`; false when they were (nothing is
+/// written). The condition sits in the UPDATE itself, so two requests at once cannot both pass it.
+pub async fn claim_nudge(
+    conn: &mut SqliteConnection,
+    participant: i64,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE participants SET last_nudged_at = ?
+         WHERE id = ? AND (last_nudged_at IS NULL OR last_nudged_at <= ?)",
+    )
+    .bind(now)
+    .bind(participant)
+    .bind(since)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// When a participant was last nudged.
+pub async fn last_nudged(
+    conn: &mut SqliteConnection,
+    participant: i64,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("SELECT last_nudged_at FROM participants WHERE id = ?")
+        .bind(participant)
+        .fetch_one(conn)
+        .await
+}
+
+/// The counts of one group of participants (a cohort × role × arm), summed in SQL.
+#[derive(Clone, Debug)]
+pub struct GroupCountsRow {
+    /// Cohort as stored.
+    pub cohort: Option<String>,
+    /// Main sample or pilot group.
+    pub role: Group,
+    /// With the copilot or the control group.
+    pub arm: Arm,
+    /// The group's numbers (invited counts its people).
+    pub counts: crate::stats::compliance::Counts,
+}
+
+impl<'r> FromRow<'r, sqlx::sqlite::SqliteRow> for GroupCountsRow {
+    fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let n = |column: &str| row.try_get::<i64, _>(column);
+        Ok(GroupCountsRow {
+            cohort: row.try_get("cohort")?,
+            role: row.try_get("role")?,
+            arm: row.try_get("arm")?,
+            counts: crate::stats::compliance::Counts {
+                invited: n("invited")?,
+                consented: n("consented")?,
+                declined: n("declined")?,
+                withdrawn: n("withdrawn")?,
+                diary: n("diary")?,
+                delivered: n("delivered")?,
+                answered: n("answered")?,
+                missed: n("missed")?,
+            },
+        })
+    }
+}
+
+/// A study's participants counted per cohort, role and arm (the admin's group lines).
+pub async fn group_counts<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<GroupCountsRow>> {
+    sqlx::query_as(
+        "SELECT e.cohort, p.role, p.arm, COUNT(*) AS invited,
+           COALESCE(SUM(p.consent = 'accepted'), 0) AS consented, COALESCE(SUM(p.consent = 'declined'), 0) AS declined,
+           COALESCE(SUM(p.withdrawn_at IS NOT NULL), 0) AS withdrawn,
+           COALESCE(SUM((SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+             + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id)), 0) AS diary,
+           COALESCE(SUM((SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.sent_at IS NOT NULL)), 0) AS delivered,
+           COALESCE(SUM((SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'answered')), 0) AS answered,
+           COALESCE(SUM((SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'missed'
+             AND g.sent_at IS NOT NULL)), 0) AS missed
+         FROM participants p JOIN employees e ON e.id = p.employee
+         WHERE p.study_id = ? GROUP BY e.cohort, p.role, p.arm",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// Which participants the admin's table shows, and in what order (already checked by the service).
+#[derive(Clone, Debug, Default)]
+pub struct PeopleQuery {
+    /// Part of an employee id or email (any case); empty for everyone.
+    pub search: String,
+    /// `heavy`, `moderate`, `light`, or empty.
+    pub cohort: String,
+    /// `waiting`, `consented`, `declined`, `withdrawn`, or empty.
+    pub status: String,
+    /// `main`, `pilot`, `control`, or empty.
+    pub group: String,
+    /// Only people with pings delivered and a compliance under this share (0–1).
+    pub below: Option<f64>,
+    /// Only this participant (a confirmation page).
+    pub participant: Option<i64>,
+    /// `compliance` (lowest first), `id`, `activity` (quiet longest first) or `nudged` (longest ago first).
+    pub sort: &'static str,
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// One row of the admin's participant table.
+#[derive(Clone, Debug, FromRow)]
+pub struct PersonRow {
+    /// The counts the dashboard has always shown.
+    #[sqlx(flatten)]
+    pub counts: ComplianceRow,
+    /// Pings laid out and not sent yet.
+    pub checkins_left: i64,
+    /// Their latest consent decision, diary entry or answer.
+    pub last_active: Option<DateTime<Utc>>,
+    /// The last nudge.
+    pub last_nudged_at: Option<DateTime<Utc>>,
+}
+
+// The filtered participants of a study (?1 study, ?2 search, ?3 cohort, ?4 status, ?5 group, ?6 below,
+// ?7 one participant),
+// shared by the page and its count so that both always mean the same people.
+macro_rules! people_filtered {
+    () => {
+        "WITH t AS (
+           SELECT p.id, e.employee_id, e.email, e.cohort, p.role, p.arm, p.consent,
+             p.withdrawn_at IS NOT NULL AS withdrawn,
+             (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+               + (SELECT COUNT(*) FROM control_tasks c WHERE c.participant = p.id) AS diary,
+             (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.sent_at IS NOT NULL) AS delivered,
+             (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'answered') AS answered,
+             (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'missed'
+               AND g.sent_at IS NOT NULL) AS missed,
+             (SELECT COUNT(*) FROM pings g WHERE g.participant = p.id AND g.status = 'scheduled') AS checkins_left,
+             NULLIF(MAX(COALESCE(p.consent_at, ''),
+               COALESCE((SELECT MAX(d.updated_at) FROM diary_entries d WHERE d.participant = p.id), ''),
+               COALESCE((SELECT MAX(c.updated_at) FROM control_tasks c WHERE c.participant = p.id), ''),
+               COALESCE((SELECT MAX(a.answered_at) FROM ping_answers a JOIN pings g ON g.id = a.ping
+                 WHERE g.participant = p.id), '')), '') AS last_active,
+             p.last_nudged_at
+           FROM participants p JOIN employees e ON e.id = p.employee
+           WHERE p.study_id = ?1
+             AND (?2 = '' OR instr(lower(e.employee_id), lower(?2)) > 0 OR instr(e.email, lower(?2)) > 0)
+             AND (?3 = '' OR CASE lower(COALESCE(e.cohort, '')) WHEN 'heavy' THEN 'heavy'
+               WHEN 'moderate' THEN 'moderate' ELSE 'light' END = ?3)
+             AND (?4 = ''
+               OR (?4 = 'withdrawn' AND p.withdrawn_at IS NOT NULL)
+               OR (?4 = 'consented' AND p.withdrawn_at IS NULL AND p.consent = 'accepted')
+               OR (?4 = 'declined' AND p.withdrawn_at IS NULL AND p.consent = 'declined')
+               OR (?4 = 'waiting' AND p.withdrawn_at IS NULL AND p.consent IS NULL))
+             AND (?5 = '' OR (?5 = 'control' AND p.arm = 'control') OR (p.arm = 'copilot' AND p.role = ?5))
+             AND (?7 IS NULL OR p.id = ?7))
+         SELECT * FROM t WHERE (?6 IS NULL OR (delivered > 0 AND answered < ?6 * delivered))"
+    };
+}
+
+/// The filters' parameters ?1 to ?7, in order.
+fn people_args(
+    study: StudyId,
+    q: &PeopleQuery,
+) -> Result<sqlx::sqlite::SqliteArguments, sqlx::error::BoxDynError> {
+    use sqlx::Arguments;
+    let mut a = sqlx::sqlite::SqliteArguments::default();
+    a.add(study)?;
+    a.add(q.search.clone())?;
+    a.add(q.cohort.clone())?;
+    a.add(q.status.clone())?;
+    a.add(q.group.clone())?;
+    a.add(q.below)?;
+    a.add(q.participant)?;
+    Ok(a)
+}
+
+/// One page of a study's participants, filtered and sorted as asked (ties by employee id).
+pub async fn people_page<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    q: &PeopleQuery,
+) -> sqlx::Result<Vec<PersonRow>> {
+    use sqlx::Arguments;
+    let args = people_args(study, q)
+        .and_then(|mut a| {
+            a.add(q.sort)?;
+            a.add(q.limit)?;
+            a.add(q.offset)?;
+            Ok(a)
+        })
+        .map_err(sqlx::Error::Encode)?;
+    sqlx::query_as_with(
+        concat!(
+            people_filtered!(),
+            " ORDER BY
+           CASE WHEN ?8 = 'compliance' THEN CASE WHEN delivered = 0 THEN 2.0 ELSE answered * 1.0 / delivered END END,
+           CASE WHEN ?8 = 'activity' THEN COALESCE(last_active, '') END,
+           CASE WHEN ?8 = 'nudged' THEN COALESCE(last_nudged_at, '') END,
+           employee_id, id
+         LIMIT ?9 OFFSET ?10"
+        ),
+        args,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many participants of a study the filters of `q` match (paging and sort ignored).
+pub async fn people_count<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    q: &PeopleQuery,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar_with(
+        concat!("SELECT COUNT(*) FROM (", people_filtered!(), ")"),
+        people_args(study, q).map_err(sqlx::Error::Encode)?,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The employee id of a participant of a study (what the collection page calls them).
+pub async fn employee_id_of(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    participant: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT e.employee_id FROM participants p JOIN employees e ON e.id = p.employee
+         WHERE p.study_id = ? AND p.id = ?",
+    )
+    .bind(study)
+    .bind(participant)
+    .fetch_optional(conn)
+    .await
 }

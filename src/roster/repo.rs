@@ -429,19 +429,68 @@ impl EmployeeRow {
     }
 }
 
+// The columns of an `EmployeeRow`.
+macro_rules! employee_columns {
+    () => {
+        "SELECT id, employee_id, email, function, hire_date, tenure_band, login, upn, vendor_id, usage_score,
+           usage_tiebreak, gross_hours_month, cohort"
+    };
+}
+
+// A study's employees whose employee id or email contains ?2 (any case; empty for all).
+macro_rules! employees_found {
+    () => {
+        " FROM employees WHERE study_id = ?1
+           AND (?2 = '' OR instr(lower(employee_id), lower(?2)) > 0 OR instr(email, lower(?2)) > 0)"
+    };
+}
+
 /// All employees of a study, ordered by employee id.
 pub async fn employees<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
 ) -> sqlx::Result<Vec<EmployeeRow>> {
-    sqlx::query_as(
-        "SELECT id, employee_id, email, function, hire_date, tenure_band, login, upn, vendor_id, usage_score, usage_tiebreak,
-           gross_hours_month, cohort
-         FROM employees WHERE study_id = ? ORDER BY employee_id",
-    )
+    sqlx::query_as(concat!(
+        employee_columns!(),
+        " FROM employees WHERE study_id = ? ORDER BY employee_id"
+    ))
     .bind(study)
     .fetch_all(db)
     .await
+}
+
+/// One page of a study's employees whose employee id or email contains `search` (any case), by id.
+pub async fn employee_page<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<EmployeeRow>> {
+    sqlx::query_as(concat!(
+        employee_columns!(),
+        employees_found!(),
+        " ORDER BY employee_id LIMIT ?3 OFFSET ?4"
+    ))
+    .bind(study)
+    .bind(search)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+/// How many employees of a study have `search` in their employee id or email (any case).
+pub async fn employee_match_count<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    search: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(concat!("SELECT COUNT(*)", employees_found!()))
+        .bind(study)
+        .bind(search)
+        .fetch_one(db)
+        .await
 }
 
 /// What the usage source and the cohort rule derived for one employee.

@@ -76,26 +76,61 @@ pub struct RosterOverview {
     pub employees: i64,
     /// The latest roster import.
     pub last_import: Option<repo::RosterImportRow>,
-    /// The first employees, in employee-id order.
-    pub preview: Vec<EmployeeRow>,
     /// Whether the frame can still change.
     pub frame_editable: bool,
 }
-
-/// How many employees the roster page previews.
-const PREVIEW: usize = 25;
 
 /// The roster page's data.
 #[tracing::instrument(skip_all, fields(study = study.id.0))]
 pub async fn roster_overview(state: &AppState, study: &StudyRow) -> Result<RosterOverview> {
     let mut conn = state.pool.acquire().await?;
-    let mut preview = repo::employees(&mut *conn, study.id).await?;
-    preview.truncate(PREVIEW);
     Ok(RosterOverview {
         employees: repo::employee_count(&mut *conn, study.id).await?,
         last_import: repo::latest_roster_import(&mut *conn, study.id).await?,
-        preview,
         frame_editable: frame_editable(&mut conn, study).await?,
+    })
+}
+
+/// Employees per page of the roster table.
+pub const ROSTER_PER_PAGE: i64 = 50;
+
+/// One page of the roster table (employees by id), found by part of an employee id or email.
+pub struct RosterPeople {
+    /// The page's employees.
+    pub rows: Vec<EmployeeRow>,
+    /// How many match the search.
+    pub matching: i64,
+    /// The page shown (moved inside the pages there are).
+    pub page: i64,
+}
+
+/// A page of the roster matching `search` (counted and cut in SQL).
+#[tracing::instrument(skip_all, fields(study = study.id.0))]
+pub async fn roster_people(
+    state: &AppState,
+    study: &StudyRow,
+    search: &str,
+    page: Option<&str>,
+) -> Result<RosterPeople> {
+    let mut conn = state.pool.acquire().await?;
+    let matching = repo::employee_match_count(&mut *conn, study.id, search).await?;
+    let last = ((matching + ROSTER_PER_PAGE - 1) / ROSTER_PER_PAGE).max(1);
+    let page = page
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, last);
+    let rows = repo::employee_page(
+        &mut *conn,
+        study.id,
+        search,
+        ROSTER_PER_PAGE,
+        (page - 1) * ROSTER_PER_PAGE,
+    )
+    .await?;
+    Ok(RosterPeople {
+        rows,
+        matching,
+        page,
     })
 }
 

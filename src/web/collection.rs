@@ -1,17 +1,20 @@
-//! The view of data collection: for admins, compliance per cohort and per participant, nudges, removals,
-//! erasures and mail failures; for everyone else, counts per cohort (groups under k hidden) and the
+//! The view of data collection: for admins, compliance per cohort, a searchable page of participants
+//! (filters and page in the query string), nudges, removals and erasures (each confirmed on its own page,
+//! each coming back to the person's row) and mail failures; for everyone else, counts per cohort (groups under k hidden) and the
 //! distribution of compliance in bands of at least k people, never a person.
 use super::extract::PathStudy;
+use super::paging::{Pager, query_string};
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, pct};
-use crate::auth::extract::{AdminForm, NoFields, Staff};
+use crate::auth::extract::{Admin, AdminForm, NoFields, Staff};
 use crate::error::Result;
 use crate::participants::Arm;
+use crate::participants::repo::PersonRow;
 use crate::participants::service;
 use crate::state::AppState;
 use crate::study::repo::StudyRow;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
@@ -21,13 +24,53 @@ struct Dashboard {
     ctx: PageCtx,
     nav: StudyNav,
     cohorts: Vec<service::CohortLine>,
-    people: Vec<PersonLine>,
+    /// Admins: one page of participants, and how the filters read.
+    people: Option<PeopleTable>,
     mail: Vec<MailLine>,
     /// Non-admins: the main sample's compliance in bands of at least k people.
     distribution: Vec<service::BandLine>,
     /// Non-admins: how many messages are failing or waiting (which ones is for an admin).
     mail_problems: usize,
     min_cell: usize,
+}
+
+/// The admin's table: the filters as understood, a page of rows, and the links around it.
+struct PeopleTable {
+    view: service::PeopleView,
+    rows: Vec<PersonLine>,
+    /// "lowest compliance first".
+    sort_label: &'static str,
+    /// "51–100 of 376".
+    range: String,
+    /// Participants in the study, whatever the filters.
+    everyone: i64,
+    prev: Option<String>,
+    next: Option<String>,
+    page: i64,
+    last: i64,
+    /// The view's query string with its page, for the actions to come back to.
+    here: String,
+    cohorts: Vec<Choice>,
+    statuses: Vec<Choice>,
+    groups: Vec<Choice>,
+    sorts: Vec<Choice>,
+}
+
+/// One option of a filter's select.
+pub(super) struct Choice {
+    pub(super) value: &'static str,
+    pub(super) label: &'static str,
+    pub(super) selected: bool,
+}
+
+pub(super) fn choices(all: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
+    all.iter()
+        .map(|&(value, label)| Choice {
+            value,
+            label,
+            selected: value == current,
+        })
+        .collect()
 }
 
 struct PersonLine {
@@ -42,8 +85,12 @@ struct PersonLine {
     answered: i64,
     missed: i64,
     compliance: String,
-    rate: f64,
+    checkins_left: i64,
+    last_active: String,
+    last_nudged: String,
     contactable: bool,
+    /// The result of an action on this row (the flash, moved here from the top of the page).
+    message: Option<super::Flash>,
 }
 
 struct MailLine {
@@ -54,41 +101,105 @@ struct MailLine {
     reason: String,
 }
 
-/// Compliance per cohort and per participant (lowest first), and mail that failed.
+/// Compliance per cohort; for admins a searchable, filtered, sorted page of participants and mail that
+/// failed; for everyone else the release's group lines only.
 pub async fn dashboard(
     State(state): State<AppState>,
     staff: Staff,
     PathStudy(study): PathStudy,
+    Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
 ) -> Result<Response> {
-    let data = service::collection(&state, study.id).await?;
-    let admin = staff.is_admin();
     let k = state.config.min_cell_size;
-    // Admins read live progress with every person; everyone else the newest release's group lines.
-    let progress = if admin {
-        service::progress(&data, true, k)
-    } else {
-        match crate::reports::release::progress(&state, study.id).await? {
-            Some(p) => p,
-            None => {
-                return super::report::not_released(
-                    &staff,
-                    jar,
-                    &study,
-                    "collection",
-                    "Collection",
-                );
-            }
-        }
-    };
+    if !staff.is_admin() {
+        // Everyone else reads the newest release's group lines, and no person.
+        let Some(progress) = crate::reports::release::progress(&state, study.id).await? else {
+            return super::report::not_released(&staff, jar, &study, "collection", "Collection");
+        };
+        let mail_problems = service::mail_problem_count(&state, study.id).await?;
+        let (jar, ctx) = PageCtx::staff(&staff, jar);
+        let page = Dashboard {
+            ctx,
+            nav: StudyNav::new(&study, "collection"),
+            cohorts: progress.cohorts,
+            people: None,
+            mail: vec![],
+            distribution: progress.distribution,
+            mail_problems,
+            min_cell: k,
+        };
+        return Ok((jar, Html(page.render()?)).into_response());
+    }
+    let view = service::people_view(&filter);
+    let data = service::admin_dashboard(&state, study.id, &view, filter.page.as_deref()).await?;
+    let (progress, page) = (data.progress, data.people);
     let mail_problems = data.mail.len();
-    // People and their mail are for admins only: an analyst would link the counts to the raw export.
-    let (people, mail) = if admin {
-        person_lines(data)
-    } else {
-        (vec![], vec![])
+    let (jar, mut ctx) = PageCtx::staff(&staff, jar);
+    let (people, mail) = {
+        let at = filter.at.as_deref().and_then(|a| a.parse::<i64>().ok());
+        // Main sample, pilot and control lines together hold everyone (a cohort line is part of the main).
+        let everyone = progress
+            .cohorts
+            .iter()
+            .filter(|c| !is_cohort_line(&c.label))
+            .map(|c| c.invited)
+            .sum();
+        let mut rows = person_lines(page.rows, &study);
+        // An action's result shows on its row, where the page opens (the flash moves there).
+        if let Some(row) = rows.iter_mut().find(|r| Some(r.id) == at) {
+            row.message = ctx.flash.take();
+        }
+        let pager = Pager {
+            page: page.page,
+            per_page: service::PEOPLE_PER_PAGE,
+            total: page.matching,
+        };
+        let base = query_string(&pairs(&view.pairs()));
+        let here = pager.href(&base, pager.page);
+        let sort_label = service::SORTS
+            .iter()
+            .find(|(v, _)| *v == view.sort)
+            .map_or("", |(_, l)| l);
+        let table = PeopleTable {
+            sort_label,
+            range: pager.range(),
+            everyone,
+            prev: pager.prev(&base),
+            next: pager.next(&base),
+            page: pager.page,
+            last: pager.last(),
+            here: here.trim_start_matches('?').to_string(),
+            rows,
+            cohorts: choices(
+                &[
+                    ("heavy", "Heavy"),
+                    ("moderate", "Moderate"),
+                    ("light", "Light / lapsed"),
+                ],
+                &view.cohort,
+            ),
+            statuses: choices(
+                &[
+                    ("waiting", "no answer yet"),
+                    ("consented", "consented"),
+                    ("declined", "declined"),
+                    ("withdrawn", "withdrawn"),
+                ],
+                &view.status,
+            ),
+            groups: choices(
+                &[
+                    ("main", "main sample"),
+                    ("pilot", "pilot group"),
+                    ("control", "control group"),
+                ],
+                &view.group,
+            ),
+            sorts: choices(&service::SORTS, view.sort),
+            view,
+        };
+        (Some(table), mail_lines(data.mail))
     };
-    let (jar, ctx) = PageCtx::staff(&staff, jar);
     let page = Dashboard {
         ctx,
         nav: StudyNav::new(&study, "collection"),
@@ -102,36 +213,54 @@ pub async fn dashboard(
     Ok((jar, Html(page.render()?)).into_response())
 }
 
-/// The admin's lines: every participant (lowest compliance first) and every mail problem.
-fn person_lines(data: service::Collection) -> (Vec<PersonLine>, Vec<MailLine>) {
-    let mut people: Vec<PersonLine> = data
-        .people
-        .into_iter()
-        .map(|r| PersonLine {
-            id: r.id,
-            who: r.employee_id.clone(),
-            email: r.email.clone(),
-            cohort: r.cohort().label(),
-            role: if r.arm == Arm::Control {
-                "control"
-            } else {
-                r.role.as_str()
-            },
-            consent: r.standing(),
-            diary: r.diary,
-            delivered: r.delivered,
-            answered: r.answered,
-            missed: r.missed,
-            compliance: pct(r.answered as f64, r.delivered as f64),
-            rate: r.counts().sort_rate(),
-            contactable: r.contactable(),
+fn is_cohort_line(label: &str) -> bool {
+    crate::roster::cohort::Cohort::ALL
+        .iter()
+        .any(|c| c.label() == label)
+}
+
+fn pairs<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    p.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The admin's rows, dates in the study's time zone.
+fn person_lines(rows: Vec<PersonRow>, study: &StudyRow) -> Vec<PersonLine> {
+    let tz = study.tz();
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "–".into())
+    };
+    rows.into_iter()
+        .map(|row| {
+            let r = &row.counts;
+            PersonLine {
+                id: r.id,
+                who: r.employee_id.clone(),
+                email: r.email.clone(),
+                cohort: r.cohort().label(),
+                role: if r.arm == Arm::Control {
+                    "control"
+                } else {
+                    r.role.as_str()
+                },
+                consent: r.standing(),
+                diary: r.diary,
+                delivered: r.delivered,
+                answered: r.answered,
+                missed: r.missed,
+                compliance: pct(r.answered as f64, r.delivered as f64),
+                checkins_left: row.checkins_left,
+                last_active: when(row.last_active),
+                last_nudged: when(row.last_nudged_at),
+                contactable: r.contactable(),
+                message: None,
+            }
         })
-        .collect();
-    // Lowest compliance first; people with nothing delivered yet go last.
-    people.sort_by(|a, b| a.rate.total_cmp(&b.rate).then(a.who.cmp(&b.who)));
-    let mail = data
-        .mail
-        .into_iter()
+        .collect()
+}
+
+fn mail_lines(rows: Vec<crate::mail::repo::MailProblemRow>) -> Vec<MailLine> {
+    rows.into_iter()
         .map(|m| MailLine {
             kind: m.kind,
             to: m.to_addr,
@@ -139,44 +268,125 @@ fn person_lines(data: service::Collection) -> (Vec<PersonLine>, Vec<MailLine>) {
             attempts: m.attempts,
             reason: m.last_error.unwrap_or_default(),
         })
-        .collect();
-    (people, mail)
+        .collect()
 }
 
-/// Sends one participant a reminder now.
+/// The collection page an action came from (same filters, sort and page), opened at the person's row.
+fn back_to_row(study: &StudyRow, filter: &service::PeopleFilter, participant: i64) -> String {
+    let view = service::people_view(filter);
+    let mut p = view.pairs();
+    p.push(("page", filter.page.clone().unwrap_or_default()));
+    p.push(("at", participant.to_string()));
+    format!(
+        "/studies/{}/collection?{}#p-{participant}",
+        study.id.0,
+        query_string(&pairs(&p))
+    )
+}
+
+/// The collection page's query string to carry through a confirmation page (without `at`).
+fn carried(filter: &service::PeopleFilter) -> String {
+    let view = service::people_view(filter);
+    let mut p = view.pairs();
+    p.push(("page", filter.page.clone().unwrap_or_default()));
+    query_string(&pairs(&p))
+}
+
+/// Sends one participant a reminder now (at most one a day), and comes back to their row.
 pub async fn nudge(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
     Path((_, participant)): Path<(i64, i64)>,
+    Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
     AdminForm { staff, .. }: AdminForm<NoFields>,
 ) -> Result<Response> {
-    let r = service::nudge(&state, &staff.actor(), study.id, participant).await;
-    outcome(r, jar, &back(&study, "collection"), "Reminder queued.")
+    let back = back_to_row(&study, &filter, participant);
+    match service::nudge(&state, &staff.actor(), study.id, participant).await {
+        Ok(who) => outcome(
+            Ok(()),
+            jar,
+            &back,
+            format!(
+                "Reminder queued. {who} cannot be nudged again for {} hours.",
+                service::NUDGE_GAP_HOURS
+            ),
+        ),
+        Err(e) => outcome(Err(e), jar, &back, ""),
+    }
 }
 
-/// Removes a participant from the study (nothing more is sent to them).
+#[derive(Template)]
+#[template(path = "collection/confirm.html")]
+struct ConfirmPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    /// `remove` or `erase`.
+    what: &'static str,
+    id: i64,
+    person: service::PersonSummary,
+    /// The collection page's query string, carried through.
+    carried: String,
+    /// Where "cancel" goes: the row on the collection page.
+    back: String,
+}
+
+/// The confirmation page of a removal (`ERASE` false) or an erasure: what is deleted, what stays, and the
+/// one form that acts.
+pub async fn confirm_page<const ERASE: bool>(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    PathStudy(study): PathStudy,
+    Path((_, participant)): Path<(i64, i64)>,
+    Query(filter): Query<service::PeopleFilter>,
+    jar: CookieJar,
+) -> Result<Response> {
+    let person = service::person(&state, study.id, participant).await?;
+    let (jar, ctx) = PageCtx::staff(&staff, jar);
+    let page = ConfirmPage {
+        ctx,
+        nav: StudyNav::new(&study, "collection"),
+        what: if ERASE { "erase" } else { "remove" },
+        id: participant,
+        person,
+        carried: carried(&filter),
+        back: back_to_row(&study, &filter, participant),
+    };
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+/// The removal and erasure forms: `confirm` comes only from their confirmation page (the erasure's also
+/// from a box the admin ticks), so a stray click or an empty POST changes nothing.
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Removes a participant from the study (confirmed; nothing more is sent to them).
 pub async fn remove(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
     Path((_, participant)): Path<(i64, i64)>,
+    Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
-    AdminForm { staff, .. }: AdminForm<NoFields>,
+    AdminForm { staff, form }: AdminForm<ConfirmForm>,
 ) -> Result<Response> {
+    let back = back_to_row(&study, &filter, participant);
+    if form.confirm != "remove" {
+        let refused = Err(crate::error::AppError::BadRequest(
+            "A removal is confirmed on its own page (Remove… on the participant's row); nothing was changed."
+                .into(),
+        ));
+        return outcome(refused, jar, &back, "");
+    }
     let r = service::remove(&state, &staff.actor(), study.id, participant).await;
     outcome(
         r,
         jar,
-        &back(&study, "collection"),
+        &back,
         "Participant removed; nothing more will be sent to them.",
     )
-}
-
-/// The erase form: a box the admin must tick, so that a stray click or an empty POST erases nobody.
-#[derive(serde::Deserialize)]
-pub struct EraseForm {
-    #[serde(default)]
-    confirm: String,
 }
 
 /// Erases a participant (confirmed): their answers, links, consent history and mail go for good.
@@ -184,10 +394,11 @@ pub async fn erase(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
     Path((_, participant)): Path<(i64, i64)>,
+    Query(filter): Query<service::PeopleFilter>,
     jar: CookieJar,
-    AdminForm { staff, form }: AdminForm<EraseForm>,
+    AdminForm { staff, form }: AdminForm<ConfirmForm>,
 ) -> Result<Response> {
-    let back = back(&study, "collection");
+    let back = back_to_row(&study, &filter, participant);
     if form.confirm != "erase" {
         let refused = Err(crate::error::AppError::BadRequest(
             "Tick the box to confirm the erasure; nothing was changed.".into(),

@@ -9,6 +9,7 @@ pub mod export;
 pub mod extract;
 pub mod messages;
 pub mod origin;
+pub mod paging;
 pub mod participant;
 pub mod privacy;
 pub mod report;
@@ -110,17 +111,18 @@ pub fn router(state: AppState) -> Router {
             "/studies/{id}/instrument",
             get(collection::instrument_page).post(collection::edit_instrument),
         )
+        // ---- dashboard: nudges, and removal and erasure each behind its confirmation page ----
         .route(
             "/studies/{id}/participants/{pid}/nudge",
             post(collection::nudge),
         )
         .route(
             "/studies/{id}/participants/{pid}/remove",
-            post(collection::remove),
+            get(collection::confirm_page::<false>).post(collection::remove),
         )
         .route(
             "/studies/{id}/participants/{pid}/erase",
-            post(collection::erase),
+            get(collection::confirm_page::<true>).post(collection::erase),
         )
         // ---- messages ----
         .route("/studies/{id}/messages", get(messages::page))
@@ -184,7 +186,9 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{token}/diary/{id}/edit", get(participant::diary_edit_page))
         .route("/p/{token}/ping/{ping}", post(participant::answer))
         .route("/waves", get(waves::page))
+        // ---- dashboard: the audit log and its CSV ----
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/audit.csv", get(admin::audit_csv))
         .route("/admin/users", get(staff::users).post(staff::invite))
         .route("/admin/users/{user}/role", post(staff::role))
         .route("/admin/users/{user}/disable", post(staff::disable))

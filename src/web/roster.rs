@@ -1,6 +1,7 @@
-//! The roster page and its import, plus what the upload pages share: reading a multipart upload and
+//! The roster page (admins search its employees by id or email, a page at a time) and its import, plus what the upload pages share: reading a multipart upload and
 //! listing a refused file's problems.
 use super::extract::PathStudy;
+use super::paging::{Pager, query_string};
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, thousands};
 use crate::auth::extract::{Admin, Staff};
@@ -12,7 +13,7 @@ use crate::roster::service;
 use crate::state::AppState;
 use crate::study::repo::StudyRow;
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -97,10 +98,22 @@ struct RosterPage {
     nav: StudyNav,
     employees: String,
     last_import: Option<String>,
-    preview: Vec<EmployeeView>,
+    /// Admins: a page of employees, found by id or email.
+    people: Option<RosterTable>,
     editable: bool,
     problems: Vec<ProblemView>,
     failed_file: String,
+}
+
+struct RosterTable {
+    q: String,
+    rows: Vec<EmployeeView>,
+    /// "51–100 of 376".
+    range: String,
+    prev: Option<String>,
+    next: Option<String>,
+    page: i64,
+    last: i64,
 }
 
 struct EmployeeView {
@@ -126,11 +139,20 @@ fn employee_view(e: &EmployeeRow, bands: &TenureBands, as_of: NaiveDate) -> Empl
     }
 }
 
+/// The roster page's query string: a search and a page.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct RosterQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<String>,
+}
+
 async fn render_roster(
     state: &AppState,
     staff: &Staff,
     jar: CookieJar,
     study: &StudyRow,
+    query: &RosterQuery,
     problems: Vec<ProblemView>,
     failed_file: String,
 ) -> Result<(CookieJar, String)> {
@@ -145,22 +167,40 @@ async fn render_roster(
             who(admin, r.who.as_deref())
         )
     });
-    let bands = service::bands(study);
+    // Employees by id are for admins; everyone else finds the counts on the cohorts page.
+    let people = if admin && o.employees > 0 {
+        let q: String = query.q.trim().chars().take(100).collect();
+        let found = service::roster_people(state, study, &q, query.page.as_deref()).await?;
+        let bands = service::bands(study);
+        let pager = Pager {
+            page: found.page,
+            per_page: service::ROSTER_PER_PAGE,
+            total: found.matching,
+        };
+        let base = query_string(&[("q", &q)]);
+        Some(RosterTable {
+            rows: found
+                .rows
+                .iter()
+                .map(|e| employee_view(e, &bands, study.start_date))
+                .collect(),
+            range: pager.range(),
+            prev: pager.prev(&base),
+            next: pager.next(&base),
+            page: pager.page,
+            last: pager.last(),
+            q,
+        })
+    } else {
+        None
+    };
     let (jar, ctx) = PageCtx::staff(staff, jar);
     let page = RosterPage {
         ctx,
         nav: StudyNav::new(study, "roster"),
         employees: thousands(o.employees),
         last_import,
-        // Employees by id are for admins; everyone else finds the counts on the cohorts page.
-        preview: if admin {
-            o.preview
-                .iter()
-                .map(|e| employee_view(e, &bands, study.start_date))
-                .collect()
-        } else {
-            vec![]
-        },
+        people,
         editable: staff.is_admin() && o.frame_editable,
         problems,
         failed_file,
@@ -168,14 +208,16 @@ async fn render_roster(
     Ok((jar, page.render()?))
 }
 
-/// The roster: what was imported, a preview, and the import form.
+/// The roster: what was imported, the import form, and (admins) the employees, searchable, a page at a time.
 pub async fn roster_page(
     State(state): State<AppState>,
     staff: Staff,
     PathStudy(study): PathStudy,
+    Query(query): Query<RosterQuery>,
     jar: CookieJar,
 ) -> Result<Response> {
-    let (jar, html) = render_roster(&state, &staff, jar, &study, vec![], String::new()).await?;
+    let (jar, html) =
+        render_roster(&state, &staff, jar, &study, &query, vec![], String::new()).await?;
     Ok((jar, Html(html)).into_response())
 }
 
@@ -201,8 +243,16 @@ pub async fn roster_import(
         ),
         Ok(Err(problems)) => {
             let views = problem_views(&problems);
-            let (jar, html) =
-                render_roster(&state, &staff, jar, &study, views, up.filename).await?;
+            let (jar, html) = render_roster(
+                &state,
+                &staff,
+                jar,
+                &study,
+                &RosterQuery::default(),
+                views,
+                up.filename,
+            )
+            .await?;
             Ok(refused(jar, html))
         }
         Err(e) => outcome(Err(e), jar, &back, ""),

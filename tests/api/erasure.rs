@@ -215,7 +215,10 @@ async fn an_admin_erases_a_participant_from_the_collection_page_after_confirming
         .await
         .1;
     let action = format!("/studies/{}/participants/{}/erase", p.study, p.participant);
-    assert!(page.contains(&action) && page.contains("I confirm: erase"));
+    // The row links to the erasure's confirmation page (issue 14), where the box is ticked.
+    assert!(page.contains(&format!("href=\"{action}?")), "{page}");
+    let confirm = app.get_text(&action).await.1;
+    assert!(confirm.contains("I confirm: erase"), "{confirm}");
     // Without the confirmation nothing changes.
     let html = app.follow(app.post(&action, &[]).await).await;
     assert!(

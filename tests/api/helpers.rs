@@ -1183,3 +1183,47 @@ pub async fn draw_sample(
     let r = app.post(&format!("/studies/{study}/sample"), &fields).await;
     app.follow(r).await
 }
+
+// ---- dashboard helpers ----
+// A study with enough participants to page through, and what a redirect and the outbox say.
+
+/// A study in collection with its pilot group (20) and main sample (60) invited: 80 participants. Returns
+/// the study and every (participant, link) in invitation order.
+pub async fn study_with_80_participants(app: &TestApp) -> (i64, Vec<(i64, String)>) {
+    let id = study_in_pilot(app).await;
+    for r in [
+        send_invitations(app, id).await,
+        move_status(app, id, "collection").await,
+        send_invitations(app, id).await,
+    ] {
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "each step confirmed");
+    }
+    let people: Vec<(i64, String)> = outbox_of_kind(app, "invitation")
+        .await
+        .into_iter()
+        .map(|(p, _, body)| (p, link_path(&body)))
+        .collect();
+    assert_eq!(people.len(), 80, "20 pilot and 60 main invitations");
+    (id, people)
+}
+
+/// Where a redirect (303) points.
+pub fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "expected a redirect");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// How many participant rows a collection page shows.
+pub fn person_rows(html: &str) -> usize {
+    html.matches("<tr id=\"p-").count()
+}
+
+/// The participants as (employee id, participant), sorted by employee id (the order of `sort=id`).
+pub async fn by_employee_id(app: &TestApp, people: &[(i64, String)]) -> Vec<(String, i64)> {
+    let mut out = vec![];
+    for (p, _) in people {
+        out.push((employee_id_of(app, *p).await, *p));
+    }
+    out.sort();
+    out
+}

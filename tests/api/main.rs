@@ -2,9 +2,11 @@
 mod auth;
 mod baseline;
 mod browser;
+mod browser_dashboard;
 mod browser_guards;
 mod browser_messages;
 mod cli;
+mod dashboard;
 mod demo;
 mod erasure;
 mod files;

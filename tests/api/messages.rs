@@ -68,8 +68,11 @@ async fn an_edited_invitation_and_sender_are_what_the_next_real_invitation_says(
     assert_eq!(subjects.0, "Please help: Wave (Example Ltd)");
     assert!(subjects.1.contains("comparison group"), "{subjects:?}");
 
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let sent = drain_to_memory(&app).await;
     assert_eq!(sent.len(), 20);
     let mail = &sent[0];
@@ -223,8 +226,11 @@ async fn a_sender_with_a_line_break_or_a_bad_address_is_refused() {
     }
     assert_eq!(message_versions(&app, id).await, (0, 0));
     // The invitations still come from the configuration's sender.
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let sent = drain_to_memory(&app).await;
     assert!(
         sent.iter().all(|m| m.from.contains("study@localhost")),
@@ -265,8 +271,10 @@ async fn messages_freeze_with_the_instruments_when_collection_starts() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     save_invitation(&app, id, "Before the freeze: {study}", BODY).await;
-    app.post(&format!("/studies/{id}/status"), &[("to", "collection")])
-        .await;
+    assert_eq!(
+        move_status(&app, id, "collection").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let page = save_invitation(&app, id, "After the freeze", BODY).await;
     assert!(
         flash_text(&page).contains("Frozen"),
@@ -285,8 +293,11 @@ async fn messages_freeze_with_the_instruments_when_collection_starts() {
     assert!(page.contains("Frozen"));
     assert!(!page.contains("Save as a new version"));
     // Mail sent now uses the frozen version.
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let sent = drain_to_memory(&app).await;
     assert!(!sent.is_empty());
     assert!(sent.iter().all(|m| m.subject == "Before the freeze: Wave"));
@@ -399,8 +410,11 @@ async fn the_default_texts_and_the_consent_page_carry_the_studys_real_numbers() 
         ],
     )
     .await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let sent = drain_to_memory(&app).await;
     let text = &sent[0].text;
     assert!(
@@ -436,8 +450,11 @@ async fn mail_to_person(
 async fn a_nudge_says_what_fits_the_person_when_it_is_sent() {
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
-    app.post_ok(&format!("/studies/{id}/invitations"), &[])
-        .await;
+    app.post_ok(
+        &format!("/studies/{id}/invitations"),
+        &[("confirm", "yes"), ("warnings_read", "yes")],
+    )
+    .await;
     let invitations = drain_to_memory(&app).await;
     let people: Vec<i64> = app
         .rows::<(i64,)>(

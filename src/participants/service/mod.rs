@@ -25,8 +25,12 @@ pub use links::{
     open_link, page_link_expires, page_link_expiry, ping_link_expiry, redate_page_links,
     redate_unconsented_links,
 };
-pub use progress::{BandLine, CohortLine, Progress, progress};
-pub use reminders::{NUDGE_REASON, nudge, reminder_reason, reminder_tick};
+pub use progress::{
+    AdminDashboard, BandLine, CohortLine, PEOPLE_PER_PAGE, PeopleFilter, PeoplePage, PeopleView,
+    PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, mail_problem_count, people,
+    people_view, person, progress,
+};
+pub use reminders::{NUDGE_GAP_HOURS, NUDGE_REASON, nudge, reminder_reason, reminder_tick};
 
 use super::repo::ParticipantRow;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -2,8 +2,13 @@
 //! given away by subtraction) and the main sample's compliance in bands of at least k people, never a
 //! person. A release freezes it (see `reports::release`); an admin's page adds every participant.
 use super::Collection;
+use crate::error::{AppError, Result};
+use crate::participants::repo;
+use crate::participants::{Arm, Group};
 use crate::roster::cohort::Cohort;
+use crate::state::AppState;
 use crate::stats::compliance::{Counts, Line, Track, dashboard as lines};
+use crate::study::StudyId;
 use serde::{Deserialize, Serialize};
 
 /// The collection page's group lines and compliance bands.
@@ -117,12 +122,7 @@ pub fn progress(data: &Collection, admin: bool, k: usize) -> Progress {
     let cohorts = all_lines
         .into_iter()
         .map(|(l, n)| {
-            let label = match l {
-                Line::Cohort(c) => c.label(),
-                Line::Main => "Main sample",
-                Line::Pilot => "Pilot group",
-                Line::Control => "Control group (no pings)",
-            };
+            let label = line_label(l);
             let mut line = line(label.to_string(), &n);
             line.hidden = !admin && (hidden.contains(label) || (n.consented as usize) < k);
             line
@@ -145,9 +145,331 @@ pub fn progress(data: &Collection, admin: bool, k: usize) -> Progress {
     }
 }
 
+/// The admin's group lines, counted in SQL (every line shown, no band computed): the same lines as
+/// `progress(.., true, ..)` without reading every participant.
+pub async fn admin_progress(state: &AppState, study: StudyId) -> Result<Progress> {
+    let groups = repo::group_counts(&state.pool, study).await?;
+    let people: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            let cohort = g
+                .cohort
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(Cohort::Light);
+            let track = match (g.arm, g.role) {
+                (Arm::Control, _) => Track::Control,
+                (Arm::Copilot, Group::Pilot) => Track::Pilot,
+                (Arm::Copilot, Group::Main) => Track::Main,
+            };
+            (cohort, track, g.counts)
+        })
+        .collect();
+    let cohorts = lines(&people, &Cohort::ALL)
+        .into_iter()
+        .map(|(l, n)| line(line_label(l).to_string(), &n))
+        .collect();
+    Ok(Progress {
+        cohorts,
+        distribution: vec![],
+    })
+}
+
+fn line_label(l: Line<Cohort>) -> &'static str {
+    match l {
+        Line::Cohort(c) => c.label(),
+        Line::Main => "Main sample",
+        Line::Pilot => "Pilot group",
+        Line::Control => "Control group (no pings)",
+    }
+}
+
+// ---- the admin's table of participants: search, filters, sort and pages, bounded in SQL ----
+
+/// Participants per page of the collection table.
+pub const PEOPLE_PER_PAGE: i64 = 50;
+
+/// The collection page's query string, as typed (a link reproduces the view).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PeopleFilter {
+    /// Part of an employee id or email.
+    pub q: Option<String>,
+    /// `heavy`, `moderate` or `light`.
+    pub cohort: Option<String>,
+    /// `waiting`, `consented`, `declined` or `withdrawn`.
+    pub status: Option<String>,
+    /// `main`, `pilot` or `control`.
+    pub group: Option<String>,
+    /// Compliance below this many percent.
+    pub below: Option<String>,
+    /// `compliance`, `id`, `activity` or `nudged`.
+    pub sort: Option<String>,
+    /// 1-based page.
+    pub page: Option<String>,
+    /// The participant an action was about (its result is shown on their row).
+    pub at: Option<String>,
+}
+
+/// The sorts the table offers: (value, words).
+pub const SORTS: [(&str, &str); 4] = [
+    ("compliance", "lowest compliance first"),
+    ("id", "by employee id"),
+    ("activity", "longest quiet first"),
+    ("nudged", "longest since a nudge first"),
+];
+
+/// The filters as understood: every field is one of its allowed values or empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PeopleView {
+    /// The search text (trimmed, at most 100 characters).
+    pub q: String,
+    /// Cohort or empty.
+    pub cohort: String,
+    /// Status or empty.
+    pub status: String,
+    /// Group or empty.
+    pub group: String,
+    /// Compliance limit in percent as written back into the form, or empty.
+    pub below: String,
+    /// The sort.
+    pub sort: &'static str,
+    /// What could not be understood (and was left out of the view).
+    pub problems: Vec<String>,
+}
+
+impl PeopleView {
+    /// The view's query string without the page (the same filters and sort).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("q", self.q.clone()),
+            ("cohort", self.cohort.clone()),
+            ("status", self.status.clone()),
+            ("group", self.group.clone()),
+            ("below", self.below.clone()),
+            (
+                "sort",
+                if self.sort == SORTS[0].0 {
+                    String::new()
+                } else {
+                    self.sort.to_string()
+                },
+            ),
+        ]
+    }
+
+    fn query(&self) -> repo::PeopleQuery {
+        repo::PeopleQuery {
+            search: self.q.clone(),
+            cohort: self.cohort.clone(),
+            status: self.status.clone(),
+            group: self.group.clone(),
+            below: self.below.parse::<f64>().ok().map(|b| b / 100.0),
+            participant: None,
+            sort: self.sort,
+            limit: PEOPLE_PER_PAGE,
+            offset: 0,
+        }
+    }
+}
+
+/// Reads the query string: a value outside its list is dropped with a message, never guessed at.
+pub fn people_view(f: &PeopleFilter) -> PeopleView {
+    let mut problems = vec![];
+    let mut pick = |value: &Option<String>, allowed: &[&str], what: &str| -> String {
+        let v = value.as_deref().unwrap_or("").trim().to_lowercase();
+        if v.is_empty() || allowed.contains(&v.as_str()) {
+            v
+        } else {
+            problems.push(format!(
+                "There is no {what} \"{}\"; that filter was left out.",
+                value
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+            ));
+            String::new()
+        }
+    };
+    let cohort = pick(&f.cohort, &["heavy", "moderate", "light"], "cohort");
+    let status = pick(
+        &f.status,
+        &["waiting", "consented", "declined", "withdrawn"],
+        "status",
+    );
+    let group = pick(&f.group, &["main", "pilot", "control"], "group");
+    let sort_word = pick(&f.sort, &SORTS.map(|(v, _)| v), "sort");
+    let sort = SORTS
+        .iter()
+        .find(|(v, _)| *v == sort_word)
+        .map_or(SORTS[0].0, |(v, _)| v);
+    let raw = f
+        .below
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('%')
+        .trim();
+    let below = match raw.parse::<f64>() {
+        _ if raw.is_empty() => String::new(),
+        Ok(b) if (0.0..=100.0).contains(&b) => raw.to_string(),
+        _ => {
+            problems.push(format!(
+                "\"Compliance below\" takes a number of percent from 0 to 100, not \"{}\"; that filter was left out.",
+                raw.chars().take(40).collect::<String>()
+            ));
+            String::new()
+        }
+    };
+    PeopleView {
+        q: f.q
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(100)
+            .collect(),
+        cohort,
+        status,
+        group,
+        below,
+        sort,
+        problems,
+    }
+}
+
+/// One page of the admin's table.
+pub struct PeoplePage {
+    /// The rows of the page.
+    pub rows: Vec<repo::PersonRow>,
+    /// How many match the filters.
+    pub matching: i64,
+    /// The page shown (moved inside the pages there are).
+    pub page: i64,
+}
+
+/// The page of participants the filters ask for: counted and cut in SQL, never all read and sliced.
+pub async fn people(
+    state: &AppState,
+    study: StudyId,
+    view: &PeopleView,
+    page: Option<&str>,
+) -> Result<PeoplePage> {
+    let mut conn = state.pool.acquire().await?;
+    let mut q = view.query();
+    let matching = repo::people_count(&mut *conn, study, &q).await?;
+    let last = ((matching + PEOPLE_PER_PAGE - 1) / PEOPLE_PER_PAGE).max(1);
+    let page = page
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, last);
+    q.offset = (page - 1) * PEOPLE_PER_PAGE;
+    let rows = repo::people_page(&mut *conn, study, &q).await?;
+    Ok(PeoplePage {
+        rows,
+        matching,
+        page,
+    })
+}
+
+/// What the admin's collection page shows.
+pub struct AdminDashboard {
+    /// Every group line, live.
+    pub progress: Progress,
+    /// The page of participants the filters ask for.
+    pub people: PeoplePage,
+    /// Mail of the study that failed or waits for a retry.
+    pub mail: Vec<crate::mail::repo::MailProblemRow>,
+}
+
+/// The admin's collection page: group lines, a page of people, and mail problems.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn admin_dashboard(
+    state: &AppState,
+    study: StudyId,
+    view: &PeopleView,
+    page: Option<&str>,
+) -> Result<AdminDashboard> {
+    Ok(AdminDashboard {
+        progress: admin_progress(state, study).await?,
+        people: people(state, study, view, page).await?,
+        mail: crate::mail::repo::mail_problems(&state.pool, study).await?,
+    })
+}
+
+/// How many messages of a study failed or wait for a retry (which ones is for an admin).
+pub async fn mail_problem_count(state: &AppState, study: StudyId) -> Result<usize> {
+    Ok(crate::mail::repo::mail_problems(&state.pool, study)
+        .await?
+        .len())
+}
+
+/// What the removal and erasure confirmation pages say about one participant.
+pub struct PersonSummary {
+    /// Their employee id (what the collection page calls them).
+    pub employee_id: String,
+    /// Their email.
+    pub email: String,
+    /// Where they stand, in words.
+    pub standing: &'static str,
+    /// What an erasure would delete, row by row.
+    pub erasure: repo::ErasureCounts,
+}
+
+/// One participant of a study, for a confirmation page (reads only).
+pub async fn person(state: &AppState, study: StudyId, participant: i64) -> Result<PersonSummary> {
+    let mut conn = state.pool.acquire().await?;
+    let q = repo::PeopleQuery {
+        participant: Some(participant),
+        sort: SORTS[0].0,
+        limit: 1,
+        ..Default::default()
+    };
+    let target = repo::erasure_target(&mut conn, study, participant)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let erasure = repo::erasure_counts(&mut conn, study, &target).await?;
+    let row = repo::people_page(&mut *conn, study, &q)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(PersonSummary {
+        employee_id: row.counts.employee_id.clone(),
+        email: row.counts.email.clone(),
+        standing: row.counts.standing(),
+        erasure,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_filters_keep_only_values_they_know_and_say_what_they_dropped() {
+        let f = PeopleFilter {
+            q: Some("  E0001 ".into()),
+            cohort: Some("Heavy".into()),
+            status: Some("asleep".into()),
+            below: Some("50%".into()),
+            sort: Some("activity".into()),
+            ..Default::default()
+        };
+        let v = people_view(&f);
+        assert_eq!(
+            (v.q.as_str(), v.cohort.as_str(), v.status.as_str()),
+            ("E0001", "heavy", "")
+        );
+        assert_eq!((v.below.as_str(), v.sort), ("50", "activity"));
+        assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+        let bad = people_view(&PeopleFilter {
+            below: Some("120".into()),
+            ..Default::default()
+        });
+        assert!(bad.below.is_empty() && bad.problems[0].contains("from 0 to 100"));
+        assert_eq!(bad.sort, "compliance");
+    }
 
     #[test]
     fn compliance_is_shown_in_bands_of_at_least_k_people() {

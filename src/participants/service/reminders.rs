@@ -43,14 +43,18 @@ async fn queue_reminder(
     Ok(())
 }
 
-/// The admin's nudge to one participant (who has not withdrawn or declined).
+/// How long after a nudge the same person cannot be nudged again.
+pub const NUDGE_GAP_HOURS: i64 = 24;
+
+/// The admin's nudge to one participant (who has not withdrawn or declined), at most one per person in
+/// `NUDGE_GAP_HOURS`. Returns the person's employee id (what the collection page calls them).
 #[tracing::instrument(skip_all, fields(study = study.0, participant = participant))]
 pub async fn nudge(
     state: &AppState,
     actor: &Actor,
     study: StudyId,
     participant: i64,
-) -> Result<()> {
+) -> Result<String> {
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let Some(c) = repo::contactable(&mut tx, study, participant).await? else {
@@ -58,22 +62,35 @@ pub async fn nudge(
             "This person has withdrawn or declined; they are not contacted again.".into(),
         ));
     };
+    let tz = crate::study::repo::get(&mut *tx, study)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .tz();
     // A nudge asks for something this week; once the person's diary and ping week (or, before a consent,
     // the collection phase) is over there is nothing left to ask, and its link would work only for the
     // grace days. Say so instead of sending it.
     let expires = super::links::page_link_expiry(&mut tx, c.id, now).await?;
     let over = expires - Duration::days(super::links::PAGE_LINK_GRACE_DAYS);
     if over <= now {
-        let tz = crate::study::repo::get(&mut *tx, study)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .tz();
         let day = (over - Duration::seconds(1))
             .with_timezone(&tz)
             .date_naive();
         return Err(AppError::Conflict(format!(
-            "Participant {}'s part of the study ended on {day}; there is nothing left to remind them of, so no nudge was sent.",
-            c.id
+            "{}'s part of the study ended on {day}; there is nothing left to remind them of, so no nudge was sent.",
+            c.employee_id
+        )));
+    }
+    // Decided inside this write transaction by a conditional UPDATE: of two clicks or two requests at
+    // once, exactly one finds the previous nudge old enough.
+    let gap = Duration::hours(NUDGE_GAP_HOURS);
+    if !repo::claim_nudge(&mut tx, c.id, now, now - gap).await? {
+        let last = repo::last_nudged(&mut tx, c.id).await?.unwrap_or(now);
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z");
+        return Err(AppError::Conflict(format!(
+            "{} was already nudged at {}; one nudge a day at most, so nothing was sent. The next one can go after {}.",
+            c.employee_id,
+            local(last),
+            local(last + gap)
         )));
     }
     queue_reminder(&mut tx, study, c.id, &c.email, Kind::Nudge, now).await?;
@@ -87,7 +104,7 @@ pub async fn nudge(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(c.employee_id)
 }
 
 /// Whether it is a working day and inside the study's window in the participant's own time zone.
