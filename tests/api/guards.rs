@@ -186,12 +186,21 @@ async fn the_invitations_page_says_who_gets_which_message_and_nothing_leaves_wit
     let app = spawn_app().await;
     let id = study_in_pilot(&app).await;
     let path = format!("/studies/{id}/invitations");
+    // The page names the study's own subject, as the Messages tab has it.
+    app.post_ok(
+        &format!("/studies/{id}/messages/invitation"),
+        &[
+            ("subject", "Your help with {study}, please"),
+            ("body", "Hello, please take part: {link}"),
+        ],
+    )
+    .await;
     let (status, page) = app.get_text(&path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         page.contains(
             "20 people of the pilot group get the invitation to the copilot diary and check-ins"
-        ) && page.contains("You are invited: Wave (a few minutes a week)"),
+        ) && page.contains("subject &#34;Your help with Wave, please&#34;"),
         "{page}"
     );
     let r = app.post(&path, &[]).await;

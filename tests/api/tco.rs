@@ -135,7 +135,7 @@ async fn the_papers_worked_example_reads_36_per_resolved_case_beside_45_before_a
     // A purge freezes the cost per unit with the other figures: the report and the page keep it.
     app.post_ok(
         &format!("/studies/{id}/privacy/purge"),
-        &[("confirm", "yes")],
+        &[("confirm", "yes"), ("warnings_read", "yes")],
     )
     .await;
     let (_, page) = app.get_text(&format!("/studies/{id}/tco")).await;
