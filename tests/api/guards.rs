@@ -228,7 +228,7 @@ async fn the_invitations_page_says_who_gets_which_message_and_nothing_leaves_wit
         "{page}"
     );
     assert!(page.contains(
-        "The wording (consent text and task categories) is frozen with these invitations"
+        "The wording (consent text and task categories) and the messages are frozen with these invitations"
     ));
     // Nobody of the pilot answered: the page that freezes the wording warns.
     assert!(page.contains("No pilot answers: none of the 20 pilot participants"));
