@@ -751,3 +751,116 @@ async fn an_admin_imports_a_github_report_through_the_preview() {
     assert!(page.contains("Read as"), "{page}");
     c.close().await.unwrap();
 }
+
+/// Signs in on a fresh session through the login form.
+async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    click(c, "main button[type=submit]").await;
+}
+
+/// Every page of a study a role can open, and the pages beside the studies.
+fn study_pages(studies: &[i64], tabs: &[&str]) -> Vec<String> {
+    let mut pages = vec!["/studies".to_string()];
+    for id in studies {
+        pages.push(format!("/studies/{id}"));
+        pages.extend(tabs.iter().map(|t| format!("/studies/{id}/{t}")));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn every_admin_and_analyst_page_fits_a_phone_without_scrolling_sideways() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let info = layer2::demo::seed(&app.state, 600).await.unwrap();
+    let studies = [
+        info.study_id,
+        info.collection_study_id,
+        info.analysis_study_id,
+        info.preview_study_id,
+    ];
+    let waves = format!(
+        "/waves?ids={}&ids={}",
+        info.analysis_study_id, info.collection_study_id
+    );
+    let admin_tabs = [
+        "roster",
+        "usage",
+        "cohorts",
+        "sample",
+        "instrument",
+        "messages",
+        "privacy",
+        "access",
+        "collection",
+        "baseline",
+        "analysis",
+        "report",
+        "readout",
+        "tco",
+        "export",
+        "status?to=pilot",
+        "invitations",
+        "extend",
+        "cancel",
+        "privacy/purge",
+        "preview/consent",
+        "preview/diary",
+        "preview/ping",
+    ];
+    let mut admin_pages = study_pages(&studies, &admin_tabs);
+    admin_pages.extend(
+        [
+            "/studies/new",
+            "/admin/users",
+            "/admin/audit",
+            waves.as_str(),
+        ]
+        .into_iter()
+        .map(String::from),
+    );
+    let analyst_tabs = [
+        "collection",
+        "baseline",
+        "analysis",
+        "report",
+        "readout",
+        "tco",
+        "export",
+    ];
+    // The aggregate viewer reads released results of the study in analysis; the data analyst all four.
+    let mut analyst_pages = study_pages(&studies, &analyst_tabs);
+    analyst_pages.push(format!("/waves?ids={}", info.analysis_study_id));
+    for (email, password, pages) in [
+        (
+            layer2::demo::ADMIN_EMAIL,
+            layer2::demo::ADMIN_PASSWORD,
+            &admin_pages,
+        ),
+        (
+            layer2::demo::ANALYST_EMAIL,
+            layer2::demo::ANALYST_PASSWORD,
+            &analyst_pages,
+        ),
+        (
+            layer2::demo::VIEWER_EMAIL,
+            layer2::demo::VIEWER_PASSWORD,
+            &analyst_pages,
+        ),
+    ] {
+        let c = phone(&driver).await;
+        sign_in(&c, &app, email, password).await;
+        for page in pages.iter() {
+            c.goto(&app.url(page)).await.unwrap();
+            let title = c.title().await.unwrap();
+            assert!(
+                !title.starts_with("Not found") && !title.starts_with("Sign in"),
+                "{email} {page}: {title}"
+            );
+            assert_no_horizontal_scroll(&c, &format!("{email} {page}")).await;
+        }
+        c.close().await.unwrap();
+    }
+}
