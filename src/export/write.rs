@@ -252,59 +252,56 @@ pub fn json(d: &ExportData) -> Vec<u8> {
     serde_json::to_vec_pretty(&doc).unwrap_or_default()
 }
 
-/// The workbook: a sheet per table, text written as text (never as a formula), numbers as numbers.
+/// The workbook: a sheet per table, text written as text (never as a formula), numbers as numbers; and the
+/// `cost_per_unit` sheet when the export carries a cost per unit.
 pub fn xlsx(d: &ExportData) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::Workbook;
     let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     for t in tables(d) {
-        let sheet = book.add_worksheet();
-        sheet.set_name(t.name.trim_end_matches(".csv")).map_err(e)?;
-        for (c, h) in t.header.iter().enumerate() {
-            sheet
-                .write_string_with_format(0, c as u16, *h, &bold)
-                .map_err(e)?;
-        }
-        for (r, row) in t.rows.iter().enumerate() {
-            let r = r as u32 + 1;
-            for (c, cell) in row.iter().enumerate() {
-                let c = c as u16;
-                match cell {
-                    Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
-                    Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
-                    Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
-                    Cell::Empty => Ok(()),
-                }
-                .map_err(e)?;
-            }
-        }
-        sheet.set_freeze_panes(1, 0).map_err(e)?;
+        sheet(
+            &mut book,
+            t.name.trim_end_matches(".csv"),
+            &t.header,
+            &t.rows,
+        )?;
     }
     if let Some(t) = &d.tco {
-        let sheet = book.add_worksheet();
-        sheet.set_name("cost_per_unit").map_err(e)?;
-        for (c, h) in TCO_HEADER.iter().enumerate() {
-            sheet
-                .write_string_with_format(0, c as u16, *h, &bold)
-                .map_err(e)?;
-        }
-        for (r, row) in tco_rows(t).iter().enumerate() {
-            let r = r as u32 + 1;
-            for (c, cell) in row.iter().enumerate() {
-                let c = c as u16;
-                match cell {
-                    Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
-                    Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
-                    Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
-                    Cell::Empty => Ok(()),
-                }
-                .map_err(e)?;
-            }
-        }
-        sheet.set_freeze_panes(1, 0).map_err(e)?;
+        sheet(&mut book, "cost_per_unit", &TCO_HEADER, &tco_rows(t))?;
     }
-    book.save_to_buffer().map_err(e)
+    book.save_to_buffer().map_err(|e| e.to_string())
+}
+
+/// One sheet: a bold header row frozen at the top, then the rows.
+fn sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    name: &str,
+    header: &[&str],
+    rows: &[Vec<Cell>],
+) -> Result<(), String> {
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let sheet = book.add_worksheet();
+    sheet.set_name(name).map_err(e)?;
+    for (c, h) in header.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(e)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
+                Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
+                Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
+                Cell::Empty => Ok(()),
+            }
+            .map_err(e)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(e)?;
+    Ok(())
 }
 
 /// The columns of the workbook's `cost_per_unit` sheet.

@@ -30,7 +30,7 @@ pub use progress::{
     PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, mail_problem_count, people,
     people_view, person, progress,
 };
-pub use reminders::{NUDGE_GAP_HOURS, NUDGE_REASON, nudge, reminder_reason, reminder_tick};
+pub use reminders::{NUDGE_GAP_HOURS, nudge, reminder_tick};
 
 use super::repo::ParticipantRow;
 use chrono::{DateTime, NaiveDate, Utc};

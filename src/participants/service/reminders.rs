@@ -5,28 +5,11 @@ use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::mail::Kind;
 use crate::mail::outbox::{NewMessage, enqueue};
-use crate::participants::Arm;
 use crate::participants::repo;
 use crate::state::AppState;
 use crate::study::StudyId;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sqlx::SqliteConnection;
-
-/// What a nudge says after "A reminder from <study>:".
-pub const NUDGE_REASON: &str =
-    "your answers matter for the study. A few minutes this week make a real difference.";
-
-/// What a diary reminder says after "A reminder from <study>:", with the counts as they are when it is sent.
-pub fn reminder_reason(arm: Arm, logged: i64, target: i64) -> String {
-    let kind = if arm == Arm::Control {
-        "work"
-    } else {
-        "AI-assisted"
-    };
-    format!(
-        "you have logged {logged} of the {target} {kind} tasks we ask for. Logging one takes about a minute."
-    )
-}
 
 /// Queues a reminder or a nudge (inside the caller's transaction); its link is minted when it is sent.
 async fn queue_reminder(
