@@ -379,6 +379,54 @@ mod tests {
         assert_eq!(hex_decode("zz"), None);
     }
 
+    /// WCAG 2.1 relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let c = |i: usize| {
+            let v = u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap() as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(0) + 0.7152 * c(1) + 0.0722 * c(2)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (a, b) = (luminance(a), luminance(b));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    /// WCAG 1.4.11: field borders and every focus ring stand out 3:1 from the white cards and the grey page.
+    #[test]
+    fn field_borders_and_focus_rings_have_three_to_one_contrast() {
+        let css = include_str!("../../static/style.css");
+        let colour = |rule: &str, prop: &str| -> Vec<String> {
+            css.lines()
+                .filter(|l| l.contains(rule) && l.contains(prop))
+                .filter_map(|l| {
+                    let at = l.find(prop)? + prop.len();
+                    let hex = l[at..]
+                        .split(|c: char| c == ';' || c == ' ')
+                        .find(|w| w.starts_with('#'))?;
+                    Some(hex.to_string())
+                })
+                .collect()
+        };
+        let borders = colour("input, select, textarea", "border: 1px solid");
+        let rings = colour(":focus", "outline: 3px solid");
+        assert!(
+            !borders.is_empty() && rings.len() >= 2,
+            "{borders:?} {rings:?}"
+        );
+        for c in borders.iter().chain(&rings) {
+            for bg in ["#ffffff", "#f6f7f9"] {
+                let r = contrast(c, bg);
+                assert!(r >= 3.0, "{c} on {bg}: {r:.2}:1");
+            }
+        }
+    }
+
     #[test]
     fn numbers_get_thousands_separators() {
         assert_eq!(thousands(100000), "100,000");
