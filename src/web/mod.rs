@@ -406,9 +406,7 @@ mod tests {
                 .filter(|l| l.contains(rule) && l.contains(prop))
                 .filter_map(|l| {
                     let at = l.find(prop)? + prop.len();
-                    let hex = l[at..]
-                        .split(|c: char| c == ';' || c == ' ')
-                        .find(|w| w.starts_with('#'))?;
+                    let hex = l[at..].split([';', ' ']).find(|w| w.starts_with('#'))?;
                     Some(hex.to_string())
                 })
                 .collect()
