@@ -43,6 +43,24 @@ impl Actor {
     }
 }
 
+/// A request path as the audit log keeps it: a participant's row id in it (`/participants/418/remove`)
+/// becomes `…`, so that a refused request never ties a row id to a time (row ids follow employee ids, and
+/// an erasure must leave nothing that places the person).
+pub fn path_without_ids(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut after_participants = false;
+    for segment in path.split('/') {
+        if after_participants && !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
+        {
+            out.push("…");
+        } else {
+            out.push(segment);
+        }
+        after_participants = segment == "participants";
+    }
+    out.join("/")
+}
+
 /// Where an entry's detail names a participant by row id ("participant 418", "participant #418"): the
 /// byte range of the whole mention and the id.
 pub fn participant_mention(detail: &str) -> Option<(std::ops::Range<usize>, i64)> {
@@ -87,6 +105,11 @@ impl Entry {
 }
 
 fn entry(row: AuditRow, names: &std::collections::HashMap<i64, repo::ParticipantName>) -> Entry {
+    // Entries written before paths were stored without ids are shown without them too.
+    let mut row = row;
+    if row.detail.contains("/participants/") {
+        row.detail = path_without_ids(&row.detail);
+    }
     let Some((range, id)) = participant_mention(&row.detail) else {
         let before = row.detail.clone();
         return Entry {
@@ -226,6 +249,28 @@ pub async fn export_csv(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_refused_path_keeps_no_participant_row_id() {
+        assert_eq!(
+            path_without_ids("GET /studies/3/participants/411/remove: the role does not allow it"),
+            "GET /studies/3/participants/…/remove: the role does not allow it"
+        );
+        assert_eq!(path_without_ids("/studies/3/report"), "/studies/3/report");
+        // Old entries are shown without the id too, and name nobody.
+        let e = entry(
+            row(
+                3,
+                "POST /studies/3/participants/411/erase: the role does not allow it (answered 403)",
+            ),
+            &Default::default(),
+        );
+        assert!(
+            !e.detail().contains("411") && e.person.is_none(),
+            "{}",
+            e.detail()
+        );
+    }
 
     fn row(study: i64, detail: &str) -> AuditRow {
         AuditRow {

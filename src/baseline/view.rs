@@ -121,12 +121,7 @@ pub async fn page(state: &AppState, study: &StudyRow) -> Result<BaselinePage> {
             (e.expert, e.category, range)
         })
         .collect();
-    let categories = {
-        let mut conn = state.pool.acquire().await?;
-        crate::participants::service::instrument(&mut conn, study.id, state.clock.now())
-            .await?
-            .categories()
-    };
+    let categories = crate::participants::service::current_categories(state, study.id).await?;
     let control = repo::control_counts(&state.pool, study.id).await?;
     Ok(BaselinePage {
         categories,

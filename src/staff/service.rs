@@ -342,6 +342,7 @@ pub async fn record_refusal(
     {
         return Ok(());
     }
+    let what = crate::audit::path_without_ids(what);
     let detail = match kind {
         Refusal::NotGranted => format!("{what}: no grant for this study (answered 404)"),
         Refusal::Forbidden => format!("{what}: the role does not allow it (answered 403)"),

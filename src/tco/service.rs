@@ -311,12 +311,7 @@ pub async fn entered(state: &AppState, study: StudyId) -> Result<Entered> {
             reason: c.reason,
         })
         .collect();
-    let categories = {
-        let mut conn = state.pool.acquire().await?;
-        crate::participants::service::instrument(&mut conn, study, state.clock.now())
-            .await?
-            .categories()
-    };
+    let categories = crate::participants::service::current_categories(state, study).await?;
     let currency = crate::reports::repo::economics(&state.pool, study)
         .await?
         .map(|e| e.currency);

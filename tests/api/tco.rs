@@ -708,3 +708,36 @@ async fn the_report_readout_export_json_and_workbook_carry_the_same_cost_per_uni
     );
     assert!(page.contains("entered: new DLP suite"), "{page}");
 }
+
+#[tokio::test]
+async fn reading_the_cost_per_unit_or_baseline_page_writes_nothing() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("Support copilot").await;
+    let analyst = app.staff_member(ANALYST).await;
+    app.grant(ANALYST, id, "analyst").await;
+    let versions = || {
+        app.count(
+            "SELECT COUNT(*) FROM instrument_versions WHERE study_id = ?",
+            id,
+        )
+    };
+    let before = versions().await;
+    for reader in [&analyst, &app] {
+        for page in ["tco", "baseline"] {
+            let (status, _) = reader.get_text(&format!("/studies/{id}/{page}")).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+        }
+    }
+    // The admin's pages list the default categories all the same.
+    let (_, html) = app.get_text(&format!("/studies/{id}/tco")).await;
+    assert!(
+        html.contains(&format!("<option>{CATEGORY}</option>")),
+        "{html}"
+    );
+    assert_eq!(
+        versions().await,
+        before,
+        "a read-only page created no wording"
+    );
+}

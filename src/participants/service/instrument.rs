@@ -26,6 +26,15 @@ pub async fn instrument(
         .expect("just inserted"))
 }
 
+/// The study's task categories as they stand, reading only: the default ones while no wording was saved
+/// (a page that only shows them must not write the first version for whoever opens it).
+pub async fn current_categories(state: &AppState, study: StudyId) -> Result<Vec<String>> {
+    Ok(match repo::instrument(&state.pool, study).await? {
+        Some(i) => i.categories(),
+        None => DEFAULT_CATEGORIES.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
 /// The instrument form: consent text and task categories (one per line).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InstrumentForm {

@@ -17,7 +17,8 @@ pub use consent::{
 pub use erasure::{Erased, ErasureKey, erase, erase_by_key, erased_count, participant_actor};
 pub use home::{Home, consent_wording, home};
 pub use instrument::{
-    InstrumentForm, SettingsForm, edit_instrument, edit_settings, instrument, wording_and_settings,
+    InstrumentForm, SettingsForm, current_categories, edit_instrument, edit_settings, instrument,
+    wording_and_settings,
 };
 pub use invitation::{CONTROL_BATCH_MAX, invite, invite_control, invite_label};
 pub use links::{
