@@ -563,7 +563,7 @@ async fn move_consequences(
                 .unwrap_or(1);
             out.push(format!(
                 "The wording is frozen: the consent text and task categories (version {version}) can no longer be \
-                 edited, so every answer matches one version."
+                 edited, so every answer matches one version; the messages and their sender freeze with it."
             ));
             out.push("The pilot group's check-ins and reminders stop.".into());
             out.push(format!(
