@@ -70,6 +70,27 @@ pub struct PingForm {
     /// Minutes deciding whether to use it at all.
     #[serde(default)]
     pub trust: String,
+    /// `yes` once the participant was asked back about an answer of "No" (or "not working") with minutes
+    /// filled in and sent it again: the minutes are then dropped.
+    #[serde(default)]
+    pub drop_minutes: String,
+}
+
+/// Why a ping answer was refused: the form field to mark (`used`, `minutes` for the four together, or
+/// one of `verification`, `correction`, `context`, `trust`) and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PingProblem {
+    /// The field's id on the page.
+    pub field: &'static str,
+    /// The message, naming the field.
+    pub message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> PingProblem {
+    PingProblem {
+        field,
+        message: message.into(),
+    }
 }
 
 /// A valid ping answer: oversight minutes only when the copilot was used.
@@ -82,16 +103,46 @@ pub struct PingAnswer {
 }
 
 impl PingAnswer {
-    /// Validates; an empty submission is refused (and does not use up the ping).
-    pub fn parse(f: &PingForm) -> Result<Self, String> {
+    /// Validates; an empty submission is refused (and does not use up the ping). An answer of "No" or "I was
+    /// not working" with minutes filled in is asked back once (the minutes would otherwise be lost without a
+    /// word); sent again with `drop_minutes`, it is taken as it reads and the minutes are dropped.
+    pub fn parse(f: &PingForm) -> Result<Self, PingProblem> {
         let used = match f.used.trim() {
             "yes" => Used::Yes,
             "no" => Used::No,
             "not_working" => Used::NotWorking,
-            "" => return Err("Please choose an answer to the first question.".into()),
-            _ => return Err("Please choose one of the three answers.".into()),
+            "" => {
+                return Err(problem(
+                    "used",
+                    "Did you use the copilot: please choose Yes, No or I was not working.",
+                ));
+            }
+            _ => {
+                return Err(problem(
+                    "used",
+                    "Did you use the copilot: please choose one of the three answers.",
+                ));
+            }
         };
         if used != Used::Yes {
+            let filled = [&f.verification, &f.correction, &f.context, &f.trust]
+                .iter()
+                .any(|v| !matches!(v.trim(), "" | "0"));
+            if filled && f.drop_minutes.trim() != "yes" {
+                let answer = if used == Used::No {
+                    "No"
+                } else {
+                    "I was not working"
+                };
+                return Err(problem(
+                    "used",
+                    format!(
+                        "You answered \u{201c}{answer}\u{201d} but also entered minutes. If you used the copilot, \
+                         choose Yes and send again to keep them; to keep \u{201c}{answer}\u{201d}, send again and \
+                         the minutes will not be counted."
+                    ),
+                ));
+            }
             return Ok(PingAnswer {
                 used,
                 minutes: [0; 4],
@@ -99,11 +150,12 @@ impl PingAnswer {
         }
         let mut minutes = [0i64; 4];
         for (slot, (v, name)) in minutes.iter_mut().zip([
-            (&f.verification, "verification"),
-            (&f.correction, "correction"),
-            (&f.context, "context reconstruction"),
-            (&f.trust, "trust calibration"),
+            (&f.verification, ("verification", "Verification")),
+            (&f.correction, ("correction", "Correction")),
+            (&f.context, ("context", "Context reconstruction")),
+            (&f.trust, ("trust", "Trust calibration")),
         ]) {
+            let (field, label) = name;
             let v = v.trim();
             *slot = if v.is_empty() {
                 0
@@ -111,17 +163,19 @@ impl PingAnswer {
                 match v.parse::<i64>() {
                     Ok(m) if (0..=60).contains(&m) => m,
                     _ => {
-                        return Err(format!(
-                            "Minutes of {name} must be a whole number from 0 to 60."
+                        return Err(problem(
+                            field,
+                            format!("{label}: enter a whole number of minutes from 0 to 60."),
                         ));
                     }
                 }
             };
         }
         if minutes.iter().sum::<i64>() > 60 {
-            return Err(
-                "The four kinds of minutes add up to more than the hour; please check them.".into(),
-            );
+            return Err(problem(
+                "minutes",
+                "Minutes in the last hour: the four add up to more than 60; please check them.",
+            ));
         }
         Ok(PingAnswer { used, minutes })
     }
@@ -139,8 +193,14 @@ mod tests {
             correction: m[1].into(),
             context: m[2].into(),
             trust: m[3].into(),
+            drop_minutes: String::new(),
         };
-        assert!(PingAnswer::parse(&f("", ["", "", "", ""])).is_err());
+        assert_eq!(
+            PingAnswer::parse(&f("", ["", "", "", ""]))
+                .unwrap_err()
+                .field,
+            "used"
+        );
         assert_eq!(
             PingAnswer::parse(&f("yes", ["10", "5", "", "0"]))
                 .unwrap()
@@ -150,14 +210,29 @@ mod tests {
         assert!(
             PingAnswer::parse(&f("yes", ["30", "31", "", ""]))
                 .unwrap_err()
-                .contains("more than the hour")
+                .message
+                .contains("more than 60")
         );
-        assert!(PingAnswer::parse(&f("yes", ["61", "", "", ""])).is_err());
+        let e = PingAnswer::parse(&f("yes", ["", "", "61", ""])).unwrap_err();
+        assert_eq!(e.field, "context");
+        assert!(e.message.starts_with("Context reconstruction: "), "{e:?}");
+        // "No" with minutes is asked back, not silently stripped; a second send drops them.
+        for used in ["no", "not_working"] {
+            let e = PingAnswer::parse(&f(used, ["50", "", "", ""])).unwrap_err();
+            assert_eq!(e.field, "used");
+            assert!(e.message.contains("also entered minutes"), "{e:?}");
+            let again = PingForm {
+                drop_minutes: "yes".into(),
+                ..f(used, ["50", "", "", ""])
+            };
+            assert_eq!(PingAnswer::parse(&again).unwrap().minutes, [0; 4]);
+        }
+        // Zeros or blanks are not "minutes filled in".
         assert_eq!(
-            PingAnswer::parse(&f("no", ["50", "50", "", ""]))
+            PingAnswer::parse(&f("no", ["0", "", " ", "0"]))
                 .unwrap()
-                .minutes,
-            [0; 4]
+                .used,
+            Used::No
         );
     }
 }

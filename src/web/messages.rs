@@ -275,7 +275,7 @@ struct EntryView {
 struct HomeBlock {
     base: String,
     notice: Option<&'static str>,
-    errors: Vec<String>,
+    errors: crate::web::participant::FieldErrors,
     logged: i64,
     target: i64,
     diary_window: Option<String>,
@@ -295,9 +295,10 @@ struct PingBlock {
     base: String,
     ping: i64,
     until: String,
-    error: Option<String>,
+    error: crate::web::participant::FieldErrors,
     used: String,
     minutes: [String; 4],
+    drop_minutes: bool,
 }
 
 #[derive(Template)]
@@ -345,7 +346,7 @@ pub async fn participant(
             HomeBlock {
                 base,
                 notice: None,
-                errors: vec![],
+                errors: Default::default(),
                 logged: 0,
                 target: s.diary_target,
                 diary_window: Some(format!(
@@ -383,9 +384,10 @@ pub async fn participant(
                     base,
                     ping: 0,
                     until,
-                    error: None,
+                    error: Default::default(),
                     used: String::new(),
                     minutes: Default::default(),
+                    drop_minutes: false,
                 }
                 .render()?,
             )

@@ -18,6 +18,43 @@ use chrono::Utc;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 
+/// A form's refusals, each tied to the field to mark (`""` for the form as a whole): the summary lists them
+/// with links to their fields, and each field carries its own message (`aria-describedby`, WCAG 3.3.1).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    /// No refusal.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The message for `field`, or `""`.
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or("")
+    }
+    /// All (field, message) pairs, in the form's order.
+    pub fn all(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+/// The diary form's field labels, to name a field in its error message.
+fn diary_label(field: &str) -> &'static str {
+    match field {
+        "category" => "Task category",
+        "description" => "Short description",
+        "outcome" => "How much of the AI output you used",
+        "minutes_with_ai" => "Minutes with the AI",
+        "minutes_without_ai" => "Minutes without the AI",
+        "minutes" => "Minutes the task took",
+        _ => "",
+    }
+}
+
 #[derive(Template)]
 #[template(path = "participant/message.html")]
 struct MessagePage<'a> {
@@ -134,7 +171,7 @@ struct HomePage<'a> {
     study: &'a str,
     base: String,
     notice: Option<&'a str>,
-    errors: Vec<String>,
+    errors: FieldErrors,
     logged: i64,
     target: i64,
     diary_window: Option<String>,
@@ -166,9 +203,11 @@ struct PingPage<'a> {
     base: String,
     ping: i64,
     until: String,
-    error: Option<String>,
+    error: FieldErrors,
     used: String,
     minutes: [String; 4],
+    /// Set after "No" with minutes was asked back: sending again drops the minutes.
+    drop_minutes: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -178,7 +217,7 @@ async fn home(
     token: &str,
     status: StatusCode,
     notice: Option<&str>,
-    errors: Vec<String>,
+    errors: FieldErrors,
     form: DiaryForm,
     editing: Option<i64>,
 ) -> Result<Response> {
@@ -353,7 +392,7 @@ pub async fn open(
         &token,
         StatusCode::OK,
         None,
-        vec![],
+        FieldErrors::default(),
         DiaryForm::default(),
         None,
     )
@@ -365,16 +404,26 @@ fn ping_page(
     token: &str,
     ping: i64,
     expires: chrono::DateTime<Utc>,
-    error: Option<String>,
+    error: Option<crate::pings::PingProblem>,
     f: &PingForm,
     status: StatusCode,
 ) -> Result<Response> {
+    // Asked back about "No" with minutes: the next send of the same form drops them.
+    let drop_minutes = error
+        .as_ref()
+        .is_some_and(|e| e.message.contains("also entered minutes"));
     let page = PingPage {
         study: &p.study_name,
         base: base(token),
         ping,
         until: expires.with_timezone(&p.tz()).format("%H:%M").to_string(),
-        error,
+        error: FieldErrors(
+            error
+                .into_iter()
+                .map(|e| (e.field.to_string(), e.message))
+                .collect(),
+        ),
+        drop_minutes,
         used: f.used.clone(),
         minutes: [
             f.verification.clone(),
@@ -553,7 +602,7 @@ pub async fn diary_edit_page(
         &token,
         StatusCode::OK,
         None,
-        vec![],
+        FieldErrors::default(),
         DiaryForm::default(),
         Some(id),
     )
@@ -580,14 +629,22 @@ async fn save(
                 token,
                 StatusCode::OK,
                 Some(msg),
-                vec![],
+                FieldErrors::default(),
                 DiaryForm::default(),
                 None,
             )
             .await
         }
         Ok(Err(problems)) => {
-            let errors = problems.into_iter().map(|(_, m)| capitalise(&m)).collect();
+            let errors = FieldErrors(
+                problems
+                    .into_iter()
+                    .map(|(f, m)| {
+                        let text = format!("{}: {m}.", diary_label(&f));
+                        (f, text)
+                    })
+                    .collect(),
+            );
             home(
                 state,
                 p,
@@ -601,18 +658,11 @@ async fn save(
             .await
         }
         Err(AppError::Conflict(m)) => {
-            home(state, p, token, StatusCode::CONFLICT, None, vec![m], f, id).await
+            let errors = FieldErrors(vec![(String::new(), m)]);
+            home(state, p, token, StatusCode::CONFLICT, None, errors, f, id).await
         }
         Err(AppError::NotFound) => bad_link(state),
         Err(e) => Err(e),
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
-        None => String::new(),
     }
 }
 

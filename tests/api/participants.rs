@@ -99,7 +99,17 @@ async fn the_diary_takes_valid_entries_refuses_bad_ones_and_escapes_what_people_
     let r = person.post_form(&format!("{link}/diary"), &bad).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("Choose a task category") && html.contains("whole number of minutes"));
+    // Each refusal names its field, in the summary (linked) and at the field itself (WCAG 3.3.1).
+    assert!(html.contains("<a href=\"#category\">Task category: choose a task category.</a>"));
+    assert!(html.contains(
+        "id=\"minutes_with_ai-err\">Minutes with the AI: enter a whole number of minutes from 0 to 1440."
+    ));
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"minutes_with_ai-err\""));
+    assert!(html.contains("id=\"outcome\" aria-describedby=\"outcome-err\""));
+    assert!(
+        !html.contains("minutes_without_ai-err"),
+        "a valid field is not marked"
+    );
     let entries = diary_of(&app, participant).await;
     assert_eq!(entries.len(), 1);
     // Editing while the diary is open; closed after its two weeks.
@@ -162,7 +172,23 @@ async fn a_due_ping_is_sent_once_answered_once_and_an_empty_answer_does_not_use_
             ],
         )
         .await;
-    assert!(r.text().await.unwrap().contains("more than the hour"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("the four add up to more than 60"));
+    assert!(html.contains("id=\"minutes\" aria-describedby=\"minutes-err\""));
+    // "No" with minutes filled in is asked back, keeps the ping open and the form as typed; sent again,
+    // it is taken as it reads. (Checked here on a refusal; the storing send is below.)
+    let r = person
+        .post_form(&answer, &[("used", "no"), ("verification", "12")])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("You answered \u{201c}No\u{201d} but also entered minutes"));
+    assert!(html.contains("name=\"drop_minutes\" value=\"yes\""));
+    assert!(html.contains("value=\"12\""), "the minutes stay as typed");
+    assert!(
+        answers_to(&app, ping).await.is_empty(),
+        "nothing stored yet"
+    );
     // 20 simultaneous submissions store one answer.
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -186,6 +212,38 @@ async fn a_due_ping_is_sent_once_answered_once_and_an_empty_answer_does_not_use_
     assert_eq!(
         answers_to(&app, ping).await,
         [("yes".to_string(), 10, 5, 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_no_with_minutes_asked_back_and_sent_again_is_stored_as_no_without_minutes() {
+    let app = spawn_app().await;
+    let id = study_in_pilot(&app).await;
+    let (person, participant, link) = invited(&app, id).await;
+    consent(&person, &link, true).await;
+    let (ping, due, _) = first_ping(&app, participant).await;
+    app.clock.advance(due - t0());
+    run_due(&app.state, app.clock_now()).await.unwrap();
+    let answer = format!("{link}/ping/{ping}");
+    let first = [("used", "not_working"), ("trust", "5")];
+    let html = person
+        .post_form(&answer, &first)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("\u{201c}I was not working\u{201d} but also entered minutes"));
+    assert!(answers_to(&app, ping).await.is_empty());
+    let again = [
+        ("used", "not_working"),
+        ("trust", "5"),
+        ("drop_minutes", "yes"),
+    ];
+    let r = person.post_form(&answer, &again).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        answers_to(&app, ping).await,
+        [("not_working".to_string(), 0, 0, 1)]
     );
 }
 
