@@ -153,7 +153,7 @@ struct SetupPage {
     ctx: PageCtx,
     token: String,
     email: String,
-    problems: Vec<String>,
+    problems: crate::web::FieldErrors,
 }
 
 /// The first-admin form behind the one-time link; a used or wrong link is a plain 404.
@@ -170,7 +170,7 @@ pub async fn setup_page(
         ctx: PageCtx::anonymous(csrf, None),
         token,
         email: String::new(),
-        problems: vec![],
+        problems: Default::default(),
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -202,16 +202,20 @@ pub async fn setup(
     }
     let mut problems = Vec::new();
     let email = Email::parse(&form.email)
-        .map_err(|e| problems.push(format!("Email: {e}.")))
+        .map_err(|e| problems.push(("email".to_string(), format!("Email: {e}."))))
         .ok();
-    if form.password != form.confirm {
-        problems.push("The two passwords differ.".into());
-    }
     let password = email.as_ref().and_then(|email| {
-        NewPassword::parse(form.password, email)
-            .map_err(|e| problems.push(format!("Password: {e}.")))
+        NewPassword::parse(form.password.clone(), email)
+            .map_err(|e| problems.push(("password".to_string(), format!("Password: {e}."))))
             .ok()
     });
+    if form.password != form.confirm {
+        problems.push((
+            "confirm".into(),
+            "Password again: the two passwords differ.".into(),
+        ));
+    }
+    let problems = crate::web::FieldErrors(problems);
     let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
         let (jar, csrf) = anonymous_csrf(jar, state.config.secure_cookies());
         let page = SetupPage {

@@ -275,7 +275,7 @@ struct EntryView {
 struct HomeBlock {
     base: String,
     notice: Option<&'static str>,
-    errors: crate::web::participant::FieldErrors,
+    errors: crate::web::FieldErrors,
     logged: i64,
     target: i64,
     diary_window: Option<String>,
@@ -295,7 +295,7 @@ struct PingBlock {
     base: String,
     ping: i64,
     until: String,
-    error: crate::web::participant::FieldErrors,
+    error: crate::web::FieldErrors,
     used: String,
     minutes: [String; 4],
     drop_minutes: bool,

@@ -235,6 +235,30 @@ async fn print_stylesheet() -> impl axum::response::IntoResponse {
     )
 }
 
+/// A form's refusals, each tied to the field to mark (`""` for the form as a whole): the summary lists them
+/// with links to their fields, and each field carries its own message (`aria-describedby`, WCAG 3.3.1).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    /// No refusal.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The message for `field`, or `""`.
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or("")
+    }
+    /// All (field, message) pairs, in the form's order.
+    pub fn all(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
 /// A message shown once on the next page.
 #[derive(Clone, Debug)]
 pub struct Flash {

@@ -8,6 +8,7 @@ use crate::participants::{Arm, Decision};
 use crate::pings::service::{AnswerOutcome, LinkedPing};
 use crate::pings::{PingAnswer, PingForm, PingStatus};
 use crate::state::AppState;
+use crate::web::FieldErrors;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -17,30 +18,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
-
-/// A form's refusals, each tied to the field to mark (`""` for the form as a whole): the summary lists them
-/// with links to their fields, and each field carries its own message (`aria-describedby`, WCAG 3.3.1).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct FieldErrors(pub Vec<(String, String)>);
-
-impl FieldErrors {
-    /// No refusal.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// The message for `field`, or `""`.
-    pub fn get(&self, field: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-            .unwrap_or("")
-    }
-    /// All (field, message) pairs, in the form's order.
-    pub fn all(&self) -> &[(String, String)] {
-        &self.0
-    }
-}
 
 /// The diary form's field labels, to name a field in its error message.
 fn diary_label(field: &str) -> &'static str {

@@ -207,7 +207,7 @@ struct WelcomePage {
     ctx: PageCtx,
     token: String,
     email: String,
-    problems: Vec<String>,
+    problems: crate::web::FieldErrors,
 }
 
 /// The invited person's page: choose a password. A used, expired or wrong link is a plain 404.
@@ -224,7 +224,7 @@ pub async fn welcome_page(
         ctx: PageCtx::anonymous(csrf, None),
         token,
         email: user.email,
-        problems: vec![],
+        problems: Default::default(),
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
@@ -252,14 +252,18 @@ pub async fn welcome(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut problems = vec![];
-    if form.password != form.confirm {
-        problems.push("The two passwords differ.".to_string());
-    }
     // The password may not contain the account's own address or name (the stored address is valid).
     let email = crate::auth::Email::parse(&user.email).map_err(AppError::BadRequest)?;
-    let password = NewPassword::parse(form.password, &email)
-        .map_err(|e| problems.push(format!("Password: {e}.")))
+    let password = NewPassword::parse(form.password.clone(), &email)
+        .map_err(|e| problems.push(("password".to_string(), format!("Password: {e}."))))
         .ok();
+    if form.password != form.confirm {
+        problems.push((
+            "confirm".to_string(),
+            "Password again: the two passwords differ.".to_string(),
+        ));
+    }
+    let problems = crate::web::FieldErrors(problems);
     let (Some(password), true) = (password, problems.is_empty()) else {
         let (jar, csrf) = anonymous_csrf(jar, state.config.secure_cookies());
         let page = WelcomePage {

@@ -366,12 +366,17 @@ async fn the_one_time_setup_link_creates_the_first_admin_once() {
                 ("csrf", &csrf),
                 ("email", ADMIN),
                 ("password", "short"),
-                ("confirm", "short"),
+                ("confirm", "shorter"),
             ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("at least 12 characters"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("at least 12 characters"));
+    // Each refusal is marked at its own field, and a valid field is not.
+    assert!(html.contains("aria-describedby=\"password-err\""));
+    assert!(html.contains("id=\"confirm-err\">Password again: the two passwords differ."));
+    assert!(!html.contains("email-err"));
     let r = app
         .post_form(
             &format!("/setup/{token}"),
