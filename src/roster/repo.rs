@@ -300,6 +300,17 @@ pub async fn latest_usage_import<'e>(
     .await
 }
 
+/// How many roster employees the active usage source has no usage for (they count as light).
+pub async fn employees_without_usage<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM employees WHERE study_id = ? AND usage_score IS NULL")
+        .bind(study.0)
+        .fetch_one(db)
+        .await
+}
+
 /// Every usage import of a study, newest first.
 pub async fn usage_imports<'e>(
     db: impl SqliteExecutor<'e>,

@@ -142,6 +142,8 @@ pub struct UsageOverview {
     pub frame_editable: bool,
     /// Whether a conversion to hours can be set: the active source has no hours and the study is open.
     pub conversion_allowed: bool,
+    /// Roster employees without usage in the active source (they count as light).
+    pub without_usage: i64,
 }
 
 /// The usage page's data.
@@ -155,6 +157,7 @@ pub async fn usage_overview(state: &AppState, study: &StudyRow) -> Result<UsageO
         imports,
         frame_editable: frame_editable(&mut conn, study).await?,
         conversion_allowed,
+        without_usage: repo::employees_without_usage(&mut *conn, study.id).await?,
     })
 }
 

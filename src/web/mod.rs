@@ -69,6 +69,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/studies/{id}/privacy/purge", post(privacy::purge))
         .route("/studies/{id}/roster", get(roster::roster_page))
+        // ---- import templates (issue 14) ----
+        .route(
+            "/studies/{id}/roster/template.csv",
+            get(roster::roster_template),
+        )
+        .route(
+            "/studies/{id}/usage/template.csv",
+            get(usage::usage_template),
+        )
         .route("/studies/{id}/usage", get(usage::usage_page))
         .route("/studies/{id}/usage/conversion", post(usage::conversion))
         .route("/studies/{id}/usage/confirm", post(usage::usage_confirm))

@@ -221,6 +221,37 @@ pub async fn roster_page(
     Ok((jar, Html(html)).into_response())
 }
 
+/// A CSV response offered as a download.
+pub(super) fn csv_download(filename: &str, body: String) -> Result<Response> {
+    use axum::http::{HeaderValue, header};
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .map_err(|_| AppError::BadRequest("bad file name".into()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A roster CSV to fill in: every column the import reads, two made-up rows in the study's time zone.
+pub async fn roster_template(
+    State(state): State<AppState>,
+    _staff: Staff,
+    PathStudy(study): PathStudy,
+) -> Result<Response> {
+    let today = state.clock.now().with_timezone(&study.tz()).date_naive();
+    csv_download(
+        "roster-template.csv",
+        crate::roster::import::roster_template(study.tz(), today),
+    )
+}
+
 /// Imports a roster CSV; a file with problems is refused whole and its problems listed.
 pub async fn roster_import(
     State(state): State<AppState>,

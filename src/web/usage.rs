@@ -23,6 +23,8 @@ struct UsagePage {
     nav: StudyNav,
     active: Option<UsageView>,
     history: Vec<UsageView>,
+    /// Roster employees without usage in the active source, as displayed.
+    without_usage: String,
     editable: bool,
     can_convert: bool,
     problems: Vec<ProblemView>,
@@ -80,6 +82,19 @@ impl UsageView {
     }
 }
 
+/// A plain usage CSV to fill in: the roster template's two made-up employees over the last two months.
+pub async fn usage_template(
+    State(state): State<AppState>,
+    _staff: Staff,
+    PathStudy(study): PathStudy,
+) -> Result<Response> {
+    let today = state.clock.now().with_timezone(&study.tz()).date_naive();
+    super::roster::csv_download(
+        "usage-template.csv",
+        crate::roster::import::usage_template(today),
+    )
+}
+
 const FORMATS: [UsageFormat; 9] = UsageFormat::ALL;
 
 async fn render_usage(
@@ -101,6 +116,7 @@ async fn render_usage(
         nav: StudyNav::new(study, "usage"),
         active,
         history: history.collect(),
+        without_usage: thousands(o.without_usage),
         editable: staff.is_admin() && o.frame_editable,
         can_convert: staff.is_admin() && o.conversion_allowed,
         problems,

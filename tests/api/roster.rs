@@ -1,5 +1,6 @@
 //! Roster and usage imports (three vendor formats), refusals, and cohorts.
 use crate::helpers::*;
+use reqwest::StatusCode;
 
 async fn study_with_admin() -> (TestApp, i64) {
     let app = spawn_app().await;
@@ -337,5 +338,62 @@ async fn a_usage_file_that_matches_nobody_on_the_roster_is_refused() {
         app.count("SELECT COUNT(*) FROM usage_imports WHERE study_id = ?", id)
             .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn the_import_templates_download_import_as_they_are_and_the_usage_page_counts_the_roster_without_usage()
+ {
+    let (app, id) = study_with_admin().await;
+    let (status, html) = app.get_text(&format!("/studies/{id}/roster")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/studies/{id}/roster/template.csv")));
+    let r = app.get(&format!("/studies/{id}/roster/template.csv")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("roster-template.csv")
+    );
+    let roster = r.text().await.unwrap();
+    assert!(roster.starts_with("employee_id,email,function,hire_date,tenure_band,time_zone"));
+    // The template imports as it is; then a real roster of 120 with the template's two people added.
+    let html = app
+        .import_roster(id, "roster-template.csv", roster.clone().into_bytes())
+        .await;
+    assert!(html.contains("Imported 2 employees"), "{html}");
+    // Filled in the template's shape: its two people and 120 more.
+    let mut bigger = roster.clone();
+    for i in 0..120 {
+        bigger.push_str(&format!(
+            "E{i:05},e{i:05}@example.org,Sales,2020-01-15,,Europe/London,,,\n"
+        ));
+    }
+    let html = app
+        .import_roster(id, "roster.csv", bigger.into_bytes())
+        .await;
+    assert!(html.contains("Imported 122 employees"), "{html}");
+    let (_, page) = app.get_text(&format!("/studies/{id}/usage")).await;
+    assert!(page.contains(&format!("/studies/{id}/usage/template.csv")));
+    let usage = app
+        .get(&format!("/studies/{id}/usage/template.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let html = app
+        .import_usage(
+            id,
+            "usage-template.csv",
+            usage.into_bytes(),
+            &[("format", "csv")],
+        )
+        .await;
+    assert!(html.contains("Roster without usage"), "{html}");
+    assert!(
+        html.contains("120 employees: the source has no usage for them, so they count as light"),
+        "{html}"
     );
 }

@@ -21,7 +21,8 @@ mod table;
 mod usage_csv;
 mod viva;
 
-pub use roster::parse_roster;
+pub use roster::{parse_roster, template as roster_template};
+pub use usage_csv::template as usage_template;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

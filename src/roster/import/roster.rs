@@ -254,10 +254,80 @@ fn fallback_collisions(rows: &[RosterRow], problems: &mut Problems) {
     }
 }
 
+/// A roster CSV to start from: every column the import reads, with two made-up employees (one with a
+/// hire date, one with a tenure band) in the study's time zone. It imports as it is; the rows are there to be
+/// replaced.
+pub fn template(time_zone: Tz, today: NaiveDate) -> String {
+    let hired = today
+        .checked_sub_signed(chrono::Duration::days(3 * 365))
+        .unwrap_or(today)
+        .format("%Y-%m-%d")
+        .to_string();
+    let zone = time_zone.name();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let rows: [[&str; 9]; 3] = [
+        [
+            "employee_id",
+            "email",
+            "function",
+            "hire_date",
+            "tenure_band",
+            "time_zone",
+            "login",
+            "upn",
+            "vendor_id",
+        ],
+        [
+            "E0001",
+            "first.person@example.com",
+            "Engineering",
+            &hired,
+            "",
+            zone,
+            "first-person",
+            "",
+            "",
+        ],
+        [
+            "E0002",
+            "second.person@example.com",
+            "Finance",
+            "",
+            "1-3 y",
+            zone,
+            "",
+            "second.person@corp.example.com",
+            "",
+        ],
+    ];
+    for r in rows {
+        w.write_record(r).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::roster::import::test_util::*;
+
+    #[test]
+    fn the_template_imports_as_it_is_with_every_column_read() {
+        let today = d("2026-11-15");
+        let text = template(chrono_tz::Europe::Berlin, today);
+        assert!(text.starts_with(
+            "employee_id,email,function,hire_date,tenure_band,time_zone,login,upn,vendor_id\n"
+        ));
+        let rows = parse_roster(text.as_bytes(), today).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].time_zone, chrono_tz::Europe::Berlin);
+        assert!(matches!(rows[0].tenure, Tenure::HireDate(_)));
+        assert_eq!(rows[1].tenure, Tenure::Band("1-3 y".into()));
+        assert_eq!(
+            rows[1].upn.as_deref(),
+            Some("second.person@corp.example.com")
+        );
+    }
 
     #[test]
     fn a_good_roster_parses_with_any_column_order_case_bom_crlf_and_extra_columns() {

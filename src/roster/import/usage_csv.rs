@@ -455,11 +455,52 @@ fn measure(
     }
 }
 
+/// A plain usage CSV to start from: the employees of `roster::template` over the two months before `today`,
+/// with all three measures (hours win as the score when every row has them). It imports as it is.
+pub fn template(today: chrono::NaiveDate) -> String {
+    let this = today.with_day(1).expect("day 1 exists");
+    let last = this - chrono::Months::new(1);
+    let before = this - chrono::Months::new(2);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "employee_id",
+        "email",
+        "period",
+        "ai_hours",
+        "active_days",
+        "usage_count",
+    ])
+    .expect("writing to memory");
+    for (id, hours, days, count) in [
+        ("E0001", ["12.5", "14"], ["15", "17"], ["240", "260"]),
+        ("E0002", ["3", "2.5"], ["4", "3"], ["30", "22"]),
+    ] {
+        for (i, month) in [before, last].iter().enumerate() {
+            let period = month.format("%Y-%m").to_string();
+            w.write_record([id, "", &period, hours[i], days[i], count[i]])
+                .expect("writing to memory");
+        }
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::roster::import::test_util::*;
     use crate::roster::import::*;
     use serde_json::Value;
+
+    #[test]
+    fn the_template_imports_as_it_is_with_hours_as_the_score() {
+        let text = super::template(d("2026-01-20"));
+        assert!(text.starts_with("employee_id,email,period,ai_hours,active_days,usage_count\n"));
+        assert!(text.contains("E0001,,2025-11,12.5,15,240\n"), "{text}");
+        let parsed = plain(&text).unwrap();
+        assert_eq!(parsed.employees.len(), 2);
+        assert!(parsed.has_hours);
+        assert_eq!(parsed.period_start, d("2025-11-01"));
+        assert_eq!(parsed.period_end, d("2025-12-31"));
+    }
 
     fn plain(text: &str) -> Result<ParsedUsage, Vec<ImportProblem>> {
         parse_usage(
