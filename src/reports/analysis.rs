@@ -114,7 +114,7 @@ fn show_boot(i: Option<&Interval>, d: usize) -> String {
 
 fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> ProfileRow {
     ProfileRow {
-        name: name.to_string(),
+        name: crate::roster::cohort::cohort_label(name),
         n: p.n,
         hidden,
         counts_only: false,
@@ -143,7 +143,7 @@ fn deff_cells(d: Option<&DesignEffect>) -> (String, String) {
         Some(d) => (
             format!("{:.2}", d.deff),
             d.effective_n
-                .map_or("–".into(), |e| format!("{e:.0} of {:.0}", d.units)),
+                .map_or("–".into(), |e| format!("{e:.0} ({:.0} logged)", d.units)),
         ),
         None => ("–".into(), "–".into()),
     }
@@ -223,7 +223,7 @@ pub async fn analysis(
                                 name: if k == OVERALL {
                                     "Overall".into()
                                 } else {
-                                    k.clone()
+                                    crate::roster::cohort::cohort_label(k)
                                 },
                                 hidden,
                                 cells: cats[k]
@@ -252,7 +252,7 @@ pub async fn analysis(
                             let (yd, ye) = deff_cells(v.yield_rate.as_ref());
                             let (od, oe) = deff_cells(v.oversight.as_ref());
                             DeffRow {
-                                name: k.to_string(),
+                                name: crate::roster::cohort::cohort_label(k),
                                 yield_deff: yd,
                                 yield_eff: ye,
                                 oversight_deff: od,
@@ -311,7 +311,7 @@ pub async fn analysis(
             name: if name == "overall" {
                 "Overall".into()
             } else {
-                name
+                crate::roster::cohort::cohort_label(&name)
             },
             n: s.n,
             pooled: rate(s.pooled),

@@ -279,11 +279,9 @@ pub async fn text(state: &AppState, study: StudyId, min_compliance: f64) -> Resu
     let s = &r.study;
     let _ = writeln!(
         out,
-        "{} — {} {} ({}), status {}",
+        "{} — {}, status {}",
         s.name,
-        s.vendor,
-        s.product,
-        s.model_version,
+        s.tool(),
         s.status().label()
     );
     let _ = writeln!(

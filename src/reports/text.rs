@@ -72,6 +72,22 @@ pub fn money(currency: &str, x: f64) -> String {
     format!("{sign}{currency} {}", thousands(x.abs()))
 }
 
+/// An amount without its currency, signed with a minus sign: whole ("1,235") or with cents ("3.41").
+pub fn amount(x: f64, cents: bool) -> String {
+    if !cents {
+        let sign = if x.round() < 0.0 { "−" } else { "" };
+        return format!("{sign}{}", thousands(x.abs()));
+    }
+    let c = (x * 100.0).round();
+    let sign = if c < 0.0 { "−" } else { "" };
+    let whole = (c.abs() / 100.0).trunc();
+    format!(
+        "{sign}{}.{:02}",
+        thousands(whole),
+        (c.abs() - whole * 100.0) as i64
+    )
+}
+
 /// A return as a signed percentage with thousands separators ("+833%", "−20%").
 pub fn percent(x: f64) -> String {
     let p = (x * 100.0).round();
@@ -160,6 +176,10 @@ mod tests {
         assert_eq!(percent(11.0), "+1,100%");
         assert_eq!(percent(-0.2), "−20%");
         assert_eq!(percent(0.0), "0%");
+        assert_eq!(amount(3.414, true), "3.41");
+        assert_eq!(amount(-0.5, true), "−0.50");
+        assert_eq!(amount(1234.999, true), "1,235.00");
+        assert_eq!(amount(-12.2, false), "−12");
     }
 
     #[test]

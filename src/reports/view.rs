@@ -8,6 +8,7 @@ use super::order::band_order;
 use super::readout::{Group, Readout, load};
 use super::text::{interval as ci, money, pct, percent};
 use crate::error::Result;
+use crate::roster::cohort::cohort_label;
 use crate::state::AppState;
 use crate::stats::profile::{Estimate, Metric, Profile};
 use crate::study::StudyId;
@@ -87,7 +88,7 @@ pub struct View {
 
 fn line(name: &str, p: &Profile, hidden: bool) -> Line {
     Line {
-        name: name.to_string(),
+        name: cohort_label(name),
         n: p.n,
         hidden,
         cells: if hidden {
@@ -113,9 +114,12 @@ fn point(e: &Estimate) -> Point {
     }
 }
 
+/// "USD 452 [268, 635]": the currency once; cents when the estimate is under 100 ("USD 3.41 [2.12, 5.87]").
 fn range(c: &str, r: &Range) -> String {
-    let end = |x: Option<f64>| x.map_or("unbounded".into(), |v| money(c, v));
-    format!("{} [{}, {}]", money(c, r.estimate), end(r.low), end(r.high))
+    let cents = r.estimate.abs() < 99.995;
+    let bare = |v: f64| crate::reports::text::amount(v, cents);
+    let end = |x: Option<f64>| x.map_or("unbounded".into(), bare);
+    format!("{c} {} [{}, {}]", bare(r.estimate), end(r.low), end(r.high))
 }
 
 /// Return per seat, (value − price) ÷ price, as a percentage.
@@ -126,7 +130,7 @@ fn times(r: &Range) -> String {
 
 fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
     let base = MoneyLine {
-        name: g.name.clone(),
+        name: cohort_label(&g.name),
         hidden: g.hidden,
         missing: g.economics.is_none(),
         seats: "–".into(),
@@ -142,7 +146,7 @@ fn money_line(g: &Group, currency: &str, seat_price: f64) -> MoneyLine {
         return base;
     };
     MoneyLine {
-        seats: format!("{:.0}", e.seats),
+        seats: crate::reports::text::thousands(e.seats),
         value: range(currency, &e.value_per_user),
         cost_per_hour: e.cost_per_net_hour.as_ref().map_or(
             "no net saving to price".into(),
@@ -214,7 +218,7 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
         shown
             .iter()
             .filter(|g| pred(&g.profile))
-            .map(|g| g.name.clone())
+            .map(|g| cohort_label(&g.name))
             .collect()
     };
     let with_yield = |p: &Profile| p.get(Metric::Yield).is_some();
@@ -237,14 +241,14 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
     for g in &shown {
         if let Some(row) = cats.and_then(|c| c.get(&g.name)) {
             oversight.push(Line {
-                name: g.name.clone(),
+                name: cohort_label(&g.name),
                 n: g.n,
                 hidden: false,
                 cells: row.iter().map(|e| ci(e.as_ref(), 1, 1.0, "")).collect(),
             });
             if row.iter().all(Option::is_some) {
                 parts.push((*row).map(|e| e.map_or(0.0, |e| e.estimate)));
-                part_names.push(g.name.clone());
+                part_names.push(cohort_label(&g.name));
             }
         }
     }

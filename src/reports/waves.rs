@@ -112,8 +112,10 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
         .map(|s| Choice {
             id: s.id.0,
             label: format!(
-                "{} — {} ({}), {}",
-                s.name, s.product, s.model_version, s.status
+                "{} — {}, {}",
+                s.name,
+                crate::study::tool_label("", &s.product, &s.model_version),
+                s.status
             ),
             checked: ids.contains(&s.id.0),
         })
@@ -179,11 +181,14 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
                 name.clone(),
                 match (&r.purged_on, &r.released) {
                     (Some(on), _) => format!(
-                        "{} {} (raw data was purged on {on})",
-                        r.study.vendor, r.study.product
+                        "{} (raw data was purged on {on})",
+                        crate::study::tool_label(&r.study.vendor, &r.study.product, "")
                     ),
-                    (None, Some(rel)) => format!("{} {} ({rel})", r.study.vendor, r.study.product),
-                    (None, None) => format!("{} {}", r.study.vendor, r.study.product),
+                    (None, Some(rel)) => format!(
+                        "{} ({rel})",
+                        crate::study::tool_label(&r.study.vendor, &r.study.product, "")
+                    ),
+                    (None, None) => crate::study::tool_label(&r.study.vendor, &r.study.product, ""),
                 },
                 r.study.model_version.clone(),
                 r.kept,
@@ -247,7 +252,7 @@ pub async fn compare(state: &AppState, ids: &[i64], admin: bool) -> Result<Waves
                                 .unwrap_or_else(|_| "–".into()),
                             _ => "–".into(),
                         };
-                        (g.clone(), cells, diff)
+                        (crate::roster::cohort::cohort_label(g), cells, diff)
                     })
                     .collect();
                 MetricView { title, chart, rows }

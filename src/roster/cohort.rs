@@ -57,6 +57,17 @@ impl fmt::Display for Cohort {
     }
 }
 
+/// A cohort's name as pages say it: the three usage cohorts by their labels ("Heavy", "Light / lapsed"), any
+/// other group name (a segment, "Overall", a cohort of a CSV given to `analyze`) as it is.
+pub fn cohort_label(name: &str) -> String {
+    match name {
+        "heavy" | "moderate" | "light" => name
+            .parse::<Cohort>()
+            .map_or_else(|_| name.to_string(), |c| c.label().to_string()),
+        _ => name.to_string(),
+    }
+}
+
 impl FromStr for Cohort {
     type Err = String;
 

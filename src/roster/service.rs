@@ -301,8 +301,9 @@ pub async fn import_roster(
     repo::insert_roster_import(&mut tx, study.id, filename, rows.len(), actor.user_id, now).await?;
     let (matched, _) = recompute(&mut tx, study).await?;
     let detail = format!(
-        "{} employees from \"{filename}\"; {matched} matched to the usage data",
-        rows.len()
+        "{} employees from \"{filename}\"; {} matched to the usage data",
+        crate::reports::text::thousands(rows.len() as i64),
+        crate::reports::text::thousands(matched as i64)
     );
     audit::record(
         &mut tx,

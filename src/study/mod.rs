@@ -413,6 +413,27 @@ pub const DEFAULT_APPROVALS: [&str; 4] = [
     "Vendor data access agreement",
 ];
 
+/// The tool under study as people say it: "GitHub Copilot Business (2026-10)". The vendor is left out when the
+/// product already starts with it ("GitHub" + "GitHub Copilot Business"), and the model only when given.
+pub fn tool_label(vendor: &str, product: &str, model: &str) -> String {
+    let (vendor, product, model) = (vendor.trim(), product.trim(), model.trim());
+    let starts_with_vendor = product
+        .get(..vendor.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(vendor));
+    let name = if vendor.is_empty() || starts_with_vendor {
+        product.to_string()
+    } else if product.is_empty() {
+        vendor.to_string()
+    } else {
+        format!("{vendor} {product}")
+    };
+    if model.is_empty() {
+        name
+    } else {
+        format!("{name} ({model})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +503,22 @@ mod tests {
             fields,
             ["name", "vendor", "product", "time_zone", "start_date"]
         );
+    }
+
+    #[test]
+    fn the_tool_is_named_once_and_without_empty_brackets() {
+        assert_eq!(
+            tool_label("GitHub", "GitHub Copilot Business", ""),
+            "GitHub Copilot Business"
+        );
+        assert_eq!(
+            tool_label("Microsoft", "365 Copilot", "GPT-5"),
+            "Microsoft 365 Copilot (GPT-5)"
+        );
+        assert_eq!(
+            tool_label("microsoft", "Microsoft 365 Copilot", " "),
+            "Microsoft 365 Copilot"
+        );
+        assert_eq!(tool_label("Cursor", "", ""), "Cursor");
     }
 }

@@ -40,6 +40,10 @@ impl StudyRow {
     pub fn status(&self) -> Status {
         self.status.parse().unwrap_or(Status::Draft)
     }
+    /// The tool under study: vendor, product and model, each said once (`super::tool_label`).
+    pub fn tool(&self) -> String {
+        super::tool_label(&self.vendor, &self.product, &self.model_version)
+    }
     /// The study's time zone (dates of phases and compliance days are read in it).
     pub fn tz(&self) -> chrono_tz::Tz {
         crate::clock::zone(&self.time_zone)

@@ -31,8 +31,10 @@ pub async fn create(state: &AppState, actor: &Actor, d: &StudyDetails) -> Result
         repo::add_approval(&mut tx, id, label, true).await?;
     }
     let detail = format!(
-        "created \"{}\" ({} {}), starting {}",
-        d.name, d.vendor, d.product, d.start_date
+        "created \"{}\" ({}), starting {}",
+        d.name,
+        super::tool_label(&d.vendor, &d.product, &d.model_version),
+        d.start_date
     );
     audit::record(&mut tx, now, actor, "study.create", Some(id.0), &detail).await?;
     tx.commit().await?;

@@ -122,10 +122,7 @@ pub async fn readout(
     };
     let page = ReadoutPage {
         r,
-        tool: format!(
-            "{} — {} {} ({})",
-            study.name, study.vendor, study.product, study.model_version
-        ),
+        tool: format!("{} — {}", study.name, study.tool()),
         generated: state.clock.now().format("%d %B %Y").to_string(),
     };
     Ok(Html(page.render()?).into_response())

@@ -71,13 +71,7 @@ struct StudyListView {
     sampled: String,
 }
 
-fn tool(vendor: &str, product: &str, model: &str) -> String {
-    if model.is_empty() {
-        format!("{vendor} {product}")
-    } else {
-        format!("{vendor} {product} ({model})")
-    }
-}
+use crate::study::tool_label as tool;
 
 impl From<StudyListRow> for StudyListView {
     fn from(r: StudyListRow) -> Self {

@@ -613,7 +613,7 @@ async fn threshold_views_one_person_apart_show_counts_only() {
         rates.len() - between - rates.iter().filter(|c| **c < 1.0 / 3.0).count()
     )));
     // The sizes stay: n per cohort.
-    assert!(apart.contains("<th scope=\"row\">heavy</th><td class=\"num\">"));
+    assert!(apart.contains("<th scope=\"row\">Heavy</th><td class=\"num\">"));
     // Analysts never choose a threshold.
     let analyst = app.stranger();
     analyst.login(ANALYST_EMAIL, ANALYST_PASSWORD).await;
