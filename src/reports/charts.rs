@@ -14,6 +14,13 @@ const GREYS: [RGBColor; 4] = [
     RGBColor(230, 230, 230),
 ];
 const FONT: &str = "sans-serif";
+/// Tick, axis and legend text, in the chart's own units (plotters writes about 0.8 of it as the SVG font
+/// size). A chart is drawn 640 units wide and shown about 515 px wide on a laptop, so 19 reads as 12 px there;
+/// on a phone the chart keeps at least 30rem and scrolls inside its box (style.css) rather than shrink the
+/// text below 11 px.
+const LABEL: u32 = 19;
+/// Chart titles.
+const CAPTION: u32 = 22;
 
 /// An estimate with its interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -116,10 +123,10 @@ pub fn bars_with_intervals(
         };
         let bottom = points.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 19))
+            .caption(title, (FONT, CAPTION))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
             .build_cartesian_2d((0..names.len() - 1).into_segmented(), bottom..top)?;
         let fmt_y = |y: &f64| {
             if percent {
@@ -136,7 +143,7 @@ pub fn bars_with_intervals(
             .y_desc(y_desc)
             .x_label_formatter(&label_of(names))
             .y_label_formatter(&fmt_y)
-            .label_style((FONT, 15))
+            .label_style((FONT, LABEL))
             .draw()?;
         chart.draw_series(points.iter().enumerate().map(|(i, p)| {
             let mut bar = Rectangle::new(
@@ -189,10 +196,10 @@ pub fn stacked_bars(
                 .fold(0.0, f64::max),
         );
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 19))
+            .caption(title, (FONT, CAPTION))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
             .build_cartesian_2d((0..names.len() - 1).into_segmented(), 0.0..top)?;
         chart
             .configure_mesh()
@@ -202,7 +209,7 @@ pub fn stacked_bars(
             .y_desc(y_desc)
             .x_label_formatter(&label_of(names))
             .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .label_style((FONT, 15))
+            .label_style((FONT, LABEL))
             .draw()?;
         for (k, label) in legend.iter().enumerate() {
             let colour = GREYS[k];
@@ -229,7 +236,7 @@ pub fn stacked_bars(
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font((FONT, 14))
+            .label_font((FONT, LABEL))
             .draw()?;
         root.present()?;
         Ok(())
@@ -256,10 +263,10 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
         );
         let bottom = net.iter().map(|p| p.low).fold(0.0, f64::min).min(0.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 19))
+            .caption(title, (FONT, CAPTION))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
             .build_cartesian_2d(-0.5f64..(names.len() as f64 - 0.5), bottom..top)?;
         chart
             .configure_mesh()
@@ -277,7 +284,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
                 }
             })
             .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .label_style((FONT, 15))
+            .label_style((FONT, LABEL))
             .draw()?;
         let w = 0.3;
         chart
@@ -313,7 +320,7 @@ pub fn gross_beside_net(title: &str, names: &[String], gross: &[f64], net: &[Poi
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font((FONT, 14))
+            .label_font((FONT, LABEL))
             .draw()?;
         root.present()?;
         Ok(())
@@ -332,10 +339,10 @@ pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<
         root.fill(&WHITE)?;
         let n = days.len();
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 19))
+            .caption(title, (FONT, CAPTION))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
             .build_cartesian_2d(0..(n - 1).max(1), 0.0..1.0)?;
         chart
             .configure_mesh()
@@ -349,7 +356,7 @@ pub fn daily_share(title: &str, y_desc: &str, days: &[String], values: &[Option<
                     .unwrap_or_default()
             })
             .y_label_formatter(&|y: &f64| format!("{:.0}%", y * 100.0))
-            .label_style((FONT, 15))
+            .label_style((FONT, LABEL))
             .draw()?;
         let shown: Vec<(usize, f64)> = values
             .iter()
@@ -403,10 +410,10 @@ pub fn trend(
             .fold(0.0, f64::min)
             .min(0.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 19))
+            .caption(title, (FONT, CAPTION))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(78)
             .build_cartesian_2d((0..waves.len() - 1).into_segmented(), bottom..top)?;
         let fmt_y = |y: &f64| {
             if percent {
@@ -423,7 +430,7 @@ pub fn trend(
             .y_desc(y_desc)
             .x_label_formatter(&label_of(waves))
             .y_label_formatter(&fmt_y)
-            .label_style((FONT, 15))
+            .label_style((FONT, LABEL))
             .draw()?;
         chart.draw_series(LineSeries::new(
             shown
