@@ -203,7 +203,15 @@ fn all_columns(descriptions: bool) -> Vec<Column> {
             "0/1",
             "",
             "1, 0, or empty when unanswered",
-            "In the last hour, did you use the copilot? 1 yes; 0 no or not working.",
+            "In the last hour, did you use the copilot? 1 yes; 0 no or not working (was_working tells the two apart).",
+        ),
+        col(
+            "pings.csv",
+            "was_working",
+            "0/1",
+            "",
+            "1, 0, or empty when unanswered",
+            "0: the answer was \"I was not working\"; 1: yes or no. A \"not working\" answer is a valid answer (it counts for compliance) and adds no oversight; the share of working hours with use is used_copilot = 1 among was_working = 1.",
         ),
         col(
             "pings.csv",

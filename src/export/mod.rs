@@ -99,6 +99,8 @@ pub struct PingOut {
     pub answered_in_time: Option<u8>,
     /// 1 used the copilot, 0 did not or was not working, empty unanswered.
     pub used_copilot: Option<u8>,
+    /// 1 was working (answered yes or no), 0 "I was not working", empty unanswered.
+    pub was_working: Option<u8>,
     /// Verification minutes (answers with use only).
     pub verification_min: Option<i64>,
     /// Correction minutes.

@@ -84,7 +84,11 @@ pub fn ping_out(participant_id: String, g: PingRow) -> PingOut {
         window_min: whole_minutes(g.sent_at, g.expires_at),
         answer_delay_min: g.answered_at.map(|a| whole_minutes(g.sent_at, a)),
         answered_in_time: g.answered_at.map(|a| u8::from(a <= g.expires_at)),
-        used_copilot: g.used_copilot.map(|u| u8::from(u == "yes")),
+        used_copilot: g.used_copilot.as_deref().map(|u| u8::from(u == "yes")),
+        was_working: g
+            .used_copilot
+            .as_deref()
+            .map(|u| u8::from(u != "not_working")),
         verification_min: minutes(g.verification_min),
         correction_min: minutes(g.correction_min),
         context_min: minutes(g.context_min),

@@ -12,8 +12,21 @@ pub enum Cell {
     Int(i64),
     /// Number.
     Num(f64),
+    /// A time of day in whole minutes after midnight: "HH:MM" in a CSV, a time cell (hh:mm) in the workbook.
+    Clock(u16),
     /// Empty.
     Empty,
+}
+
+/// A time of day written "HH:MM" as a `Cell::Clock` (text if it is not one).
+fn clock(s: &str) -> Cell {
+    chrono::NaiveTime::parse_from_str(s, "%H:%M").map_or_else(
+        |_| text(s),
+        |t| {
+            use chrono::Timelike;
+            Cell::Clock((t.hour() * 60 + t.minute()) as u16)
+        },
+    )
 }
 
 /// One file or sheet.
@@ -83,7 +96,7 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                     let mut r = vec![
                         text(&e.participant_id),
                         Cell::Int(e.study_day),
-                        text(&e.local_time),
+                        clock(&e.local_time),
                         text(&e.outcome),
                         text(&e.category),
                         Cell::Int(e.minutes_with_ai),
@@ -106,11 +119,12 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                     vec![
                         text(&g.participant_id),
                         Cell::Int(g.study_day),
-                        text(&g.local_time),
+                        clock(&g.local_time),
                         Cell::Int(g.window_min),
                         opt_int(g.answer_delay_min),
                         opt_int(g.answered_in_time.map(i64::from)),
                         opt_int(g.used_copilot.map(i64::from)),
+                        opt_int(g.was_working.map(i64::from)),
                         opt_int(g.verification_min),
                         opt_int(g.correction_min),
                         opt_int(g.context_min),
@@ -138,7 +152,7 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                     let mut r = vec![
                         text(&t.participant_id),
                         Cell::Int(t.study_day),
-                        text(&t.local_time),
+                        clock(&t.local_time),
                         text(&t.category),
                         Cell::Int(t.minutes),
                     ];
@@ -227,6 +241,7 @@ pub fn csv(t: &Table) -> Vec<u8> {
                 Cell::Text(s) => neutralise(s),
                 Cell::Int(i) => Cow::Owned(i.to_string()),
                 Cell::Num(x) => Cow::Owned(x.to_string()),
+                Cell::Clock(m) => Cow::Owned(format!("{:02}:{:02}", m / 60, m % 60)),
                 Cell::Empty => Cow::Borrowed(""),
             })
             .collect();
@@ -279,6 +294,7 @@ fn sheet(
     rows: &[Vec<Cell>],
 ) -> Result<(), String> {
     let bold = rust_xlsxwriter::Format::new().set_bold();
+    let time = rust_xlsxwriter::Format::new().set_num_format("hh:mm");
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let sheet = book.add_worksheet();
     sheet.set_name(name).map_err(e)?;
@@ -295,6 +311,10 @@ fn sheet(
                 Cell::Text(s) => sheet.write_string(r, c, s).map(|_| ()),
                 Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
                 Cell::Num(x) => sheet.write_number(r, c, *x).map(|_| ()),
+                // Excel keeps a time of day as a fraction of a day.
+                Cell::Clock(m) => sheet
+                    .write_number_with_format(r, c, f64::from(*m) / 1440.0, &time)
+                    .map(|_| ()),
                 Cell::Empty => Ok(()),
             }
             .map_err(e)?;

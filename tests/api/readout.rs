@@ -153,6 +153,26 @@ async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
         let order = ids(&text);
         assert!(order.is_sorted(), "{file} is in pseudonym order");
     }
+    // "No" and "I was not working" are told apart: was_working is 0 only beside used_copilot = 0, and
+    // empty exactly when the ping went unanswered.
+    let pings = std::fs::read_to_string(dir.path().join("pings.csv")).unwrap();
+    let header: Vec<&str> = pings.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (used, working) = (col("used_copilot"), col("was_working"));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in pings.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let pair = (cells[used], cells[working]);
+        assert!(
+            matches!(pair, ("1", "1") | ("0", "1") | ("0", "0") | ("", "")),
+            "{line}"
+        );
+        seen.insert(pair);
+    }
+    assert!(
+        seen.contains(&("0", "0")) && seen.contains(&("0", "1")),
+        "the demo has both kinds of 0: {seen:?}"
+    );
     // Analysts see the study's compliance rule only: two thresholds a person apart would single them out.
     let r = app.get(&format!("/studies/{study}/analysis?min=0")).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -186,6 +206,7 @@ async fn an_export_analysed_again_gives_the_apps_numbers_and_names_nobody() {
         "gross_hours_month",
         "answered_in_time",
         "used_copilot",
+        "was_working",
         "suppressed",
     ] {
         assert!(codebook.contains(column), "{column}");

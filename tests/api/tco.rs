@@ -654,6 +654,26 @@ async fn the_report_readout_export_json_and_workbook_carry_the_same_cost_per_uni
     for x in [e, lo, hi, units] {
         assert!(sheet.contains(&format!("<v>{x}</v>")), "{x} in {sheet}");
     }
+    // Times of day are time cells (a fraction of a day, formatted hh:mm), not text.
+    let (_, pings, _) = workbook_sheet(&xlsx, "pings");
+    let cell = &pings[pings.find("<c r=\"C2\"").expect("a local_time cell")..];
+    let cell = &cell[..cell.find("</c>").unwrap()];
+    assert!(!cell.contains("t=\"s\""), "not a string: {cell}");
+    let v: f64 = cell[cell.find("<v>").unwrap() + 3..cell.find("</v>").unwrap()]
+        .parse()
+        .unwrap();
+    assert!((0.0..1.0).contains(&v), "{cell}");
+    let styles = {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&xlsx[..])).unwrap();
+        let mut s = String::new();
+        zip.by_name("xl/styles.xml")
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    };
+    assert!(styles.contains("formatCode=\"hh:mm\""), "{styles}");
 
     // The waves page follows the cost per unit across waves (both demo waves count the same unit).
     let (_, waves) = app
