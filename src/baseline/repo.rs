@@ -68,6 +68,38 @@ pub async fn set_historical(
     Ok(())
 }
 
+/// Deletes a category's historical minutes; returns whether there was an entry.
+pub async fn delete_historical(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    category: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("DELETE FROM baseline_historical WHERE study_id = ? AND category = ?")
+        .bind(study)
+        .bind(category)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Deletes one expert's estimate for a category; returns whether there was an entry.
+pub async fn delete_expert(
+    conn: &mut SqliteConnection,
+    study: StudyId,
+    expert: &str,
+    category: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM baseline_expert WHERE study_id = ? AND expert = ? AND category = ?",
+    )
+    .bind(study)
+    .bind(expert)
+    .bind(category)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
 /// Sets (or replaces) one expert's estimate for a category.
 #[allow(clippy::too_many_arguments)]
 pub async fn set_expert(

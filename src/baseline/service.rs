@@ -105,6 +105,41 @@ pub async fn set_expert(
     Ok(())
 }
 
+/// Deletes a historical entry (`expert` empty) or one expert's estimate for a category, audited. An entry
+/// that is not there is a clear refusal, so a second click changes nothing.
+#[tracing::instrument(skip_all, fields(study = study.0))]
+pub async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    expert: &str,
+    category: &str,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = begin_write(&state.pool).await?;
+    let (gone, action, detail) = if expert.is_empty() {
+        (
+            repo::delete_historical(&mut tx, study, category).await?,
+            "baseline.historical.delete",
+            format!("{category}: historical minutes deleted"),
+        )
+    } else {
+        (
+            repo::delete_expert(&mut tx, study, expert, category).await?,
+            "baseline.expert.delete",
+            format!("{expert} on {category}: estimate deleted"),
+        )
+    };
+    if !gone {
+        return Err(AppError::BadRequest(
+            "That baseline entry is not there (already deleted?). Nothing changed.".into(),
+        ));
+    }
+    audit::record(&mut tx, now, actor, action, Some(study.0), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Everything `compare` needs for a study.
 #[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn inputs(state: &AppState, study: StudyId) -> Result<Inputs> {

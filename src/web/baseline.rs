@@ -154,3 +154,24 @@ pub async fn expert(
     let back = format!("/studies/{}/baseline", study.id.0);
     outcome(r, jar, &back, "Expert estimate saved.")
 }
+
+/// Which baseline entry to delete: a category's historical minutes (no expert) or one expert's estimate.
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    expert: String,
+    #[serde(default)]
+    category: String,
+}
+
+/// Deletes a historical entry or an expert's estimate.
+pub async fn delete(
+    State(state): State<AppState>,
+    PathStudy(study): PathStudy,
+    jar: CookieJar,
+    AdminForm { staff, form: f }: AdminForm<DeleteForm>,
+) -> Result<Response> {
+    let r = service::remove(&state, &staff.actor(), study.id, &f.expert, &f.category).await;
+    let back = format!("/studies/{}/baseline", study.id.0);
+    outcome(r, jar, &back, "Baseline entry deleted.")
+}

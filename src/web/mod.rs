@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
             post(baseline::historical),
         )
         .route("/studies/{id}/baseline/expert", post(baseline::expert))
+        .route("/studies/{id}/baseline/delete", post(baseline::delete))
         .route("/studies/{id}/baseline/control", post(baseline::control))
         .route(
             "/studies/{id}/collection/settings",

@@ -90,6 +90,38 @@ async fn baselines_from_records_experts_and_participants_are_compared_per_catego
             .count(),
         3
     );
+    // An entry can be deleted (audited); deleting it twice is refused and changes nothing.
+    assert!(html.contains("name=\"expert\" value=\"Dana\""));
+    let delete = [("expert", "Dana"), ("category", "Code")];
+    let html = app
+        .follow(
+            app.post(&format!("/studies/{id}/baseline/delete"), &delete)
+                .await,
+        )
+        .await;
+    assert!(html.contains("Baseline entry deleted."), "{html}");
+    assert!(
+        html.contains("Code <span class=\"warn\">(fewer than two methods)</span>"),
+        "with the expert gone, Code has one method: {html}"
+    );
+    let html = app
+        .follow(
+            app.post(&format!("/studies/{id}/baseline/delete"), &delete)
+                .await,
+        )
+        .await;
+    assert!(html.contains("not there (already deleted?)"), "{html}");
+    let (_, html) = app.get_text(&format!("/studies/{id}/baseline")).await;
+    assert!(html.contains("min — time study"), "{html}");
+    app.post(
+        &format!("/studies/{id}/baseline/delete"),
+        &[("category", "Email and messages")],
+    )
+    .await;
+    let (_, html) = app.get_text(&format!("/studies/{id}/baseline")).await;
+    assert!(!html.contains("min — time study"), "{html}");
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| a.ends_with(".delete")).count(), 2);
 }
 
 /// Roster employees the usage file shows without the tool and the sample left out, by employee id.
