@@ -478,12 +478,10 @@ pub struct ParticipantPreview {
 
 /// The current wording and settings for the preview as a participant; stores nothing about anyone.
 pub async fn participant_preview(state: &AppState, study: StudyId) -> Result<ParticipantPreview> {
-    let (instrument, settings) =
-        crate::participants::service::wording_and_settings(state, study).await?;
-    let shown = crate::participants::service::shown(state, study).await?;
+    let (instrument, shown) = crate::participants::service::preview(state, study).await?;
     Ok(ParticipantPreview {
+        settings: shown.settings.clone(),
         shown,
         categories: instrument.categories(),
-        settings,
     })
 }

@@ -600,3 +600,48 @@ async fn a_consent_text_may_use_the_settings_numbers_but_no_unknown_placeholder(
         "{consent}"
     );
 }
+
+#[tokio::test]
+async fn previewing_a_new_study_as_a_participant_writes_no_wording_and_no_settings() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let id = app.create_study("Fresh").await;
+    let rows = |table: &'static str| {
+        let app = &app;
+        async move {
+            app.count(
+                match table {
+                    "instrument_versions" => {
+                        "SELECT COUNT(*) FROM instrument_versions WHERE study_id = ?"
+                    }
+                    _ => "SELECT COUNT(*) FROM collection_settings WHERE study_id = ?",
+                },
+                id,
+            )
+            .await
+        }
+    };
+    let before = (
+        rows("instrument_versions").await,
+        rows("collection_settings").await,
+    );
+    assert_eq!(before.0, 0, "a new study has no wording stored yet");
+    for page in ["consent", "diary", "ping"] {
+        let (status, html) = app.get_text(&format!("/studies/{id}/preview/{page}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(html.contains("Preview: nothing you do here is stored."));
+    }
+    let (_, html) = app.get_text(&format!("/studies/{id}/preview/diary")).await;
+    assert!(
+        html.contains("Summarising documents"),
+        "the default categories: {html}"
+    );
+    assert_eq!(
+        (
+            rows("instrument_versions").await,
+            rows("collection_settings").await
+        ),
+        before,
+        "a preview stores nothing"
+    );
+}

@@ -101,12 +101,17 @@ pub async fn notice(state: &AppState, study: StudyId) -> Result<NoticeLines> {
 
 /// What the consent page shows for a study now (the default wording before any exists).
 pub async fn shown(state: &AppState, study: StudyId) -> Result<Shown> {
-    let (consent_text, version) = match repo::instrument(&state.pool, study).await? {
+    let mut conn = state.pool.acquire().await?;
+    shown_on(&mut conn, state, study).await
+}
+
+async fn shown_on(conn: &mut SqliteConnection, state: &AppState, study: StudyId) -> Result<Shown> {
+    let (consent_text, version) = match repo::instrument(&mut *conn, study).await? {
         Some(i) => (i.consent_text, i.version),
         None => (DEFAULT_CONSENT.to_string(), 1),
     };
     // The text's numbers are the collection settings' (placeholders such as `{diary_target}`).
-    let settings = repo::settings(&mut *state.pool.acquire().await?, study).await?;
+    let settings = repo::settings(conn, study).await?;
     let consent_text = crate::messages::service::fill_consent(&consent_text, &settings);
     let notice = notice(state, study).await?;
     let sha256 = shown_sha256(&consent_text, &notice);
@@ -117,6 +122,16 @@ pub async fn shown(state: &AppState, study: StudyId) -> Result<Shown> {
         sha256,
         settings,
     })
+}
+
+/// What a participant would be shown now, for the admin's preview, storing nothing: the first wording and
+/// the settings row that a first real use writes are made inside a transaction that is rolled back.
+pub async fn preview(state: &AppState, study: StudyId) -> Result<(repo::InstrumentRow, Shown)> {
+    let mut tx = begin_write(&state.pool).await?;
+    let i = instrument(&mut tx, study, state.clock.now()).await?;
+    let shown = shown_on(&mut tx, state, study).await?;
+    tx.rollback().await?;
+    Ok((i, shown))
 }
 
 /// Records consent or refusal. Consent opens the diary (from today, local) and lays out the ping week

@@ -11,8 +11,8 @@ mod reminders;
 
 pub use collection::{Collection, collection, counts};
 pub use consent::{
-    CONSENT_METHOD, Leaving, NoticeLines, Seen, Shown, decide, notice, remove, shown, shown_sha256,
-    withdraw,
+    CONSENT_METHOD, Leaving, NoticeLines, Seen, Shown, decide, notice, preview, remove, shown,
+    shown_sha256, withdraw,
 };
 pub use erasure::{Erased, ErasureKey, erase, erase_by_key, erased_count, participant_actor};
 pub use home::{Home, consent_wording, home};
