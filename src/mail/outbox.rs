@@ -375,8 +375,10 @@ pub async fn drain(
     }
 }
 
-/// At most this many messages are claimed, and sent side by side, at once (over SMTP).
-pub const BATCH: usize = 8;
+/// At most this many messages are claimed at once and sent side by side (over SMTP, through at most
+/// eight pooled connections): one claim and one record transaction per batch keep the database's syncs
+/// off each message's path.
+pub const BATCH: usize = 32;
 /// A send (writing the message and the SMTP conversation) is abandoned after this long, well inside its
 /// lease: the lease can never run out while its message is being sent.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);

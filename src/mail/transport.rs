@@ -16,6 +16,9 @@ use std::time::Duration;
 /// How long one SMTP command may take before the send counts as a (transient) failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// At most this many connections to the relay at once (a batch's further sends wait for one).
+const SMTP_CONNECTIONS: u32 = 8;
+
 /// One message to send (built by the outbox from templates).
 #[derive(Clone, Debug)]
 pub struct OutgoingEmail {
@@ -145,7 +148,7 @@ impl Mailer {
                         // on the network (about 22 a second).
                         .pool_config(
                             PoolConfig::new()
-                                .max_size(crate::mail::outbox::BATCH as u32)
+                                .max_size(SMTP_CONNECTIONS)
                                 .idle_timeout(Duration::from_secs(30)),
                         );
                 if !smtp.username.is_empty() {

@@ -245,7 +245,7 @@ async fn bulk_reminders(app: &TestApp, n: i64) {
     .unwrap();
 }
 
-/// The uncapped drain's rate against an SMTP server on this machine (reused connections, 8 at a time).
+/// The uncapped drain's rate against an SMTP server on this machine (8 reused connections, batches of 32).
 /// A measurement, not run by default: `cargo test --release --test api delivery::smtp_throughput --
 /// --ignored --nocapture` (BENCHMARKS.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
