@@ -2,9 +2,9 @@
 //! and the operations commands, against a scripted SMTP server on 127.0.0.1 and the real binary.
 use crate::cli::{layer2, text};
 use crate::helpers::*;
+use crate::mail::smtp_mailer;
 use chrono::{DateTime, Duration, Utc};
 use layer2::clock::{Clock, ManualClock};
-use layer2::config::{MailConfig, MailTransport};
 use layer2::mail::outbox::{Stop, drain, drain_once};
 use layer2::mail::transport::Mailer;
 use layer2::state::AppState;
@@ -81,18 +81,6 @@ async fn scripted_smtp(
         }
     });
     (port, seen, begun_rx)
-}
-
-fn smtp_mailer(port: u16) -> Mailer {
-    let mut config = MailConfig {
-        transport: MailTransport::Smtp,
-        from: "Layer 2 Study <study@layer2.test>".into(),
-        ..MailConfig::default()
-    };
-    config.smtp.host = "127.0.0.1".into();
-    config.smtp.port = port;
-    config.smtp.security = "none".into();
-    Mailer::from_config(&config, std::path::Path::new("/nonexistent")).unwrap()
 }
 
 /// A second "server": its own pool on the same SQLite file, with its own mailer, on the app's clock.
