@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `demo`, `user`, `import`, `analyze`, `export`, `report`, `study`,
-//! `participant`.
+//! `participant`, `backup`.
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
 use crate::clock::SystemClock;
@@ -105,6 +105,12 @@ enum Command {
     Participant {
         #[command(subcommand)]
         command: ParticipantCommand,
+    },
+    /// Write a consistent copy of the database while the server runs (a new file, readable by you only).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -245,9 +251,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if config.privacy_contact.trim().is_empty() {
                 config.privacy_contact = crate::demo::PRIVACY_CONTACT.into();
             }
-            let app = Application::build(config, Arc::new(SystemClock)).await?;
-            let info = crate::demo::seed(app.state(), employees).await?;
-            println!("Demo data in {}", app.state().config.data_dir.display());
+            // `--no-serve` binds nothing: seeding needs no port (and works while 8080 is taken).
+            let (app, state) = if no_serve {
+                let pool = crate::db::connect(&config.database_path()).await?;
+                (None, AppState::new(pool, config, Arc::new(SystemClock))?)
+            } else {
+                let app = Application::build(config, Arc::new(SystemClock)).await?;
+                let state = app.state().clone();
+                (Some(app), state)
+            };
+            let info = crate::demo::seed(&state, employees).await?;
+            println!("Demo data in {}", state.config.data_dir.display());
             println!(
                 "  study in setup: {} (id {}; usage read from {})",
                 info.study_name, info.study_id, info.usage_read
@@ -286,9 +300,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::demo::VIEWER_EMAIL,
                 crate::demo::VIEWER_PASSWORD
             );
-            if no_serve {
+            let Some(app) = app else {
                 return Ok(ExitCode::SUCCESS);
-            }
+            };
             println!(
                 "Open {}/login  (Ctrl-C stops the server)",
                 app.state().config.base_url()
@@ -384,6 +398,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "Erased one participant of study {study}: {}.",
                 erased.summary()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { out } => {
+            let state = offline_state(config).await?;
+            crate::db::backup_into(&state.pool, &out).await?;
+            println!(
+                "Wrote a consistent copy of the database to {} (it holds personal data: keep it as safe as the server).",
+                out.display()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -503,8 +526,23 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// State for commands that use the database without serving.
+/// State for commands that use an existing database without serving. A data folder without a database
+/// (a mistyped path, say) is refused and nothing is created there: only `serve`, `demo` and `user add`
+/// start a new one.
 async fn offline_state(config: Config) -> anyhow::Result<AppState> {
+    let path = config.database_path();
+    if !path.is_file() {
+        bail!(
+            "there is no Layer 2 Study database at {} (is the data folder right? set data_dir, \
+             LAYER2_DATA_DIR or --config); nothing was created",
+            path.display()
+        );
+    }
+    new_state(config).await
+}
+
+/// State for commands that may start a new database (`user add`: the first admin of a new folder).
+async fn new_state(config: Config) -> anyhow::Result<AppState> {
     let pool = crate::db::connect(&config.database_path()).await?;
     AppState::new(pool, config, Arc::new(SystemClock))
 }
@@ -537,7 +575,10 @@ impl<R: std::io::BufRead> ReadLineLimited for R {
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
-    let state = offline_state(config).await?;
+    let state = match command {
+        UserCommand::Add { .. } => new_state(config).await?,
+        _ => offline_state(config).await?,
+    };
     match command {
         UserCommand::Add { email, role } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;

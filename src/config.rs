@@ -50,6 +50,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Outgoing mail.
     pub mail: MailConfig,
+    /// Limits on HTTP connections.
+    pub http: HttpConfig,
     /// Whether `run` starts the 20-second tick (tests switch it off and call the tick themselves).
     #[serde(skip)]
     pub run_scheduler: bool,
@@ -63,6 +65,26 @@ pub struct SessionConfig {
     pub idle_minutes: i64,
     /// A session ends this long after login, used or not.
     pub absolute_hours: i64,
+}
+
+/// Limits on HTTP connections, so idle or slow clients cannot hold the server's sockets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A connection that has not sent a whole request head this long after opening, or after its last
+    /// answer (an idle keep-alive connection), is closed.
+    pub header_timeout_seconds: u64,
+    /// At most this many connections are open at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_seconds: 10,
+            max_connections: 4096,
+        }
+    }
 }
 
 /// How mail leaves the server.
@@ -116,6 +138,7 @@ impl Default for Config {
             min_cell_size: 5,
             session: SessionConfig::default(),
             mail: MailConfig::default(),
+            http: HttpConfig::default(),
             run_scheduler: true,
         }
     }
@@ -246,6 +269,12 @@ impl Config {
         if let Some(v) = get("LAYER2_SMTP_PER_MINUTE") {
             self.mail.smtp.per_minute = num("LAYER2_SMTP_PER_MINUTE", v)?;
         }
+        if let Some(v) = get("LAYER2_HTTP_HEADER_TIMEOUT_SECONDS") {
+            self.http.header_timeout_seconds = num("LAYER2_HTTP_HEADER_TIMEOUT_SECONDS", v)?;
+        }
+        if let Some(v) = get("LAYER2_HTTP_MAX_CONNECTIONS") {
+            self.http.max_connections = num("LAYER2_HTTP_MAX_CONNECTIONS", v)?;
+        }
         Ok(())
     }
 
@@ -277,6 +306,9 @@ impl Config {
                 "mail.smtp.security must be starttls, tls or none, not {:?}",
                 self.mail.smtp.security
             );
+        }
+        if self.http.header_timeout_seconds < 1 || self.http.max_connections < 1 {
+            bail!("http.header_timeout_seconds and http.max_connections must be at least 1");
         }
         if self.mail.transport == MailTransport::Smtp && self.mail.smtp.host.is_empty() {
             bail!("mail.transport is smtp but mail.smtp.host is empty");

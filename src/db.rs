@@ -217,6 +217,44 @@ pub async fn check_pragmas(pool: &SqlitePool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a consistent copy of the live database to `out` (`VACUUM INTO`: one read transaction, so
+/// writers keep working and the copy holds every commit up to its start, without the `-wal`). `out` must
+/// not exist; it is created 0600 first (the copy is personal data).
+pub async fn backup_into(pool: &SqlitePool, out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("{} already exists; choose a new file", out.display());
+    }
+    crate::files::create_private(out)
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let target = out.to_string_lossy().into_owned();
+    let copied = sqlx::query("VACUUM INTO ?")
+        .bind(&target)
+        .execute(pool)
+        .await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(out);
+        return Err(e).with_context(|| format!("cannot write the backup {}", out.display()));
+    }
+    // The copy comes out with a rollback journal; in WAL, as start-up requires, it restores as it is.
+    let copy = SqliteConnectOptions::new()
+        .filename(out)
+        .journal_mode(SqliteJournalMode::Wal);
+    let mut conn = sqlx::ConnectOptions::connect(&copy)
+        .await
+        .with_context(|| format!("cannot open the backup {}", out.display()))?;
+    let ok: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::Connection::close(conn).await?;
+    if ok != "ok" {
+        bail!(
+            "the backup {} failed its integrity check: {ok}",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// Starts a write transaction that takes the write lock at once, so read-then-write never deadlocks.
 pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await

@@ -7,7 +7,6 @@ use anyhow::Context;
 use axum::extract::MatchedPath;
 use axum::http::Request;
 use chrono::Duration;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -61,6 +60,8 @@ impl Application {
             );
         }
         spawn_housekeeping(self.state.clone());
+        // One flag for a clean stop: the accept loop and the mail sender both follow it.
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
         // Held for the life of the server: dropping the scheduler would stop the tick.
         let _scheduler = if self.state.config.run_scheduler {
             Some(
@@ -71,6 +72,29 @@ impl Application {
         } else {
             None
         };
+        let sender = self.state.config.run_scheduler.then(|| {
+            crate::tick::spawn_sender(
+                self.state.clone(),
+                stop.clone(),
+                crate::tick::SHUTDOWN_GRACE,
+            )
+        });
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let limits = self.state.config.http.clone();
+        let app = self.router();
+        let served = serve(self.listener, app, &limits, stop).await;
+        // Mail under way gets its grace, then its claims are handed back for the next start.
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
+        served
+    }
+
+    /// The router with request tracing, as `run` serves it.
+    fn router(&self) -> axum::Router {
         // Spans carry the route pattern, never the raw path: paths can hold one-time tokens.
         let trace = TraceLayer::new_for_http()
             .make_span_with(|req: &Request<_>| {
@@ -82,15 +106,80 @@ impl Application {
                 tracing::info_span!("http", method = %req.method(), route)
             })
             .on_response(DefaultOnResponse::new().level(Level::INFO));
-        let app = crate::web::router(self.state).layer(trace);
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")
+        crate::web::router(self.state.clone()).layer(trace)
     }
+
+    /// Serves with the given connection limits until `stop` turns true (tests stop a server this way).
+    pub async fn run_until(self, stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+        let limits = self.state.config.http.clone();
+        let app = self.router();
+        serve(self.listener, app, &limits, stop).await
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// How long open requests may take to finish once a stop is asked for.
+const DRAIN_CONNECTIONS: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The accept loop: HTTP/1.1 with a header-read timeout (which also closes a keep-alive connection idle
+/// that long) and at most `max_connections` open at once (beyond, new ones wait in the listen queue).
+/// `axum::serve` has neither. Each request carries its client address (`ConnectInfo`), as with axum's.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: &crate::config::HttpConfig,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(
+            limits.header_timeout_seconds,
+        ));
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.context("the connection limit closed")?,
+            () = stopped(&mut stop) => break,
+        };
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(
+            tower_http::add_extension::AddExtension::new(
+                app.clone(),
+                axum::extract::ConnectInfo(addr),
+            ),
+        );
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A closed or timed-out connection is routine; hyper logs the details at debug.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_CONNECTIONS) => {
+            tracing::warn!("requests still open after the shutdown wait were cut off");
+        }
+    }
+    Ok(())
 }
 
 /// Hourly clean-up of expired sessions and old throttle records (catch-up, safe to run twice).

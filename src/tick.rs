@@ -1,7 +1,7 @@
 //! The application's tick: everything due and not done (phases, pings, reminders, retention, mail), safe to run twice,
 //! and the scheduler that runs it every 20 seconds in UTC. Tests call `run_due` directly.
 use crate::error::Result;
-use crate::mail::outbox::{DrainReport, drain_once};
+use crate::mail::outbox::{DrainReport, Stop, drain, drain_once};
 use crate::participants::service::reminder_tick;
 use crate::pings::service::{PingTick, ping_tick};
 use crate::state::AppState;
@@ -72,11 +72,32 @@ fn keep<T: Default>(step: &str, r: Result<T>, errors: &mut usize) -> T {
     })
 }
 
-/// Runs one tick at `now`: move phases whose date came, expire pings, queue due pings and reminders (never
-/// for a cancelled or archived study: those are over), purge studies past their retention date, drain the
-/// outbox. Every step is a catch-up query over "due and not done", so running it twice changes nothing;
-/// a failing step is logged and does not stop the others (mail keeps flowing if, say, one study is broken).
+/// Runs one whole tick at `now`, the clock's steps ([`clock_due`]) then a drain of the outbox, one after
+/// the other: as tests and the demo replay time. The server runs the two apart ([`start`]), so that mail,
+/// however long it takes, never delays the clock.
 pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport> {
+    let mut report = clock_due(state, now).await?;
+    report.mail = keep(
+        "mail",
+        drain_once(state, &state.mailer, cap(state), now).await,
+        &mut report.errors,
+    );
+    Ok(report)
+}
+
+/// The per-minute cap the drain keeps: the SMTP relay's (0: none); files have none.
+pub fn cap(state: &AppState) -> u32 {
+    match state.config.mail.transport {
+        crate::config::MailTransport::Smtp => state.config.mail.smtp.per_minute,
+        crate::config::MailTransport::File => 0,
+    }
+}
+
+/// The clock's steps at `now`: move phases whose date came, expire pings, queue due pings and reminders
+/// (never for a cancelled or archived study: those are over), purge studies past their retention date.
+/// Every step is a catch-up query over "due and not done", so running it twice changes nothing; a failing
+/// step is logged and does not stop the others. It sends no mail: the sender does ([`spawn_sender`]).
+pub async fn clock_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport> {
     let mut errors = 0;
     let status_moves = keep(
         "phases",
@@ -104,15 +125,6 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
         crate::study::service::silence_cancelled(state).await,
         &mut errors,
     );
-    let cap = match state.config.mail.transport {
-        crate::config::MailTransport::Smtp => state.config.mail.smtp.per_minute,
-        crate::config::MailTransport::File => 0,
-    };
-    let mail = keep(
-        "mail",
-        drain_once(state, &state.mailer, cap, now).await,
-        &mut errors,
-    );
     // An erasure or purge whose checkpoint a reader blocked: its deleted bytes leave the -wal now.
     keep(
         "checkpoint",
@@ -126,29 +138,31 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<TickReport>
         pings,
         reminders,
         purged,
-        mail,
+        mail: DrainReport::default(),
         errors,
     };
     Ok(report)
 }
 
-/// Starts the tick; returns the scheduler so it lives as long as the server.
+/// Starts the clock's tick every 20 seconds (UTC); returns the scheduler so it lives as long as the
+/// server. Mail goes out through [`spawn_sender`], never from the tick.
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new().await?;
-    // A tick that is still running (a long drain) makes the next one skip rather than overlap: overlapping
-    // drains would be safe but would stretch the sending-rate cap.
+    // A tick still running makes the next one skip rather than overlap (the steps are catch-up queries:
+    // the next tick does what one skipped would have). Without mail a tick takes well under 20 s.
     let running = Arc::new(Mutex::new(()));
     // Six fields, seconds first; UTC.
     let job = Job::new_async("*/20 * * * * *", move |_id, _lock| {
         let (state, running) = (state.clone(), running.clone());
         Box::pin(async move {
             let Ok(_guard) = running.try_lock() else {
+                tracing::warn!("a tick is still running; this one is skipped");
                 return;
             };
             let now = state.clock.now();
-            // Logged here, by the scheduler, and not in `run_due`: the demo replays weeks of ticks in
+            // Logged here, by the scheduler, and not in `clock_due`: the demo replays weeks of ticks in
             // seconds and reports them once, as a total.
-            match run_due(&state, now).await {
+            match clock_due(&state, now).await {
                 Ok(report) => report.log(),
                 Err(e) => tracing::warn!(error = %e, "scheduled tick failed"),
             }
@@ -157,6 +171,42 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     sched.add(job).await?;
     sched.start().await?;
     Ok(sched)
+}
+
+/// How long the sender waits between drains when nothing is due (or the cap is reached).
+pub const SENDER_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long sends under way may take to finish on a clean shutdown before their claims are handed back.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts the sender: a task of its own that drains the outbox whenever something is due, keeping the cap,
+/// until `stop` turns true; then sends under way get [`SHUTDOWN_GRACE`] and every claim still held is
+/// handed back, so a restart sends those messages at once, with the same Message-IDs.
+pub fn spawn_sender(
+    state: AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+    grace: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    let stop = Stop::new(stop, grace);
+    tokio::spawn(async move {
+        let mut flag = stop.flag();
+        while !stop.requested() {
+            let now = state.clock.now();
+            match drain(&state, &state.mailer, cap(&state), now, &stop).await {
+                Ok(report) if report != DrainReport::default() => tracing::info!(
+                    mail_sent = report.sent,
+                    mail_retrying = report.retrying,
+                    mail_failed = report.failed,
+                    "mail"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending mail failed; trying again shortly"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(SENDER_PAUSE) => {}
+                _ = async { let _ = flag.wait_for(|s| *s).await; } => {}
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@ use crate::study::StudyId;
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::Mailbox;
 use sqlx::SqliteConnection;
+use tokio::sync::watch;
 
 /// A transient failure is retried this many times before the message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long a claimed message may take before another drain may take it over (crash recovery).
+/// How long a claimed message may take before another drain may take it over (crash recovery); a send is
+/// cut off long before ([`SEND_TIMEOUT`]).
 pub const LEASE_MINUTES: i64 = 5;
 
 /// A message to put in the outbox: what it is and to whom, never a link or a body.
@@ -100,21 +102,67 @@ pub async fn privacy_contact(state: &AppState, study: StudyId) -> Result<Option<
     Ok((!org.is_empty()).then(|| org.to_string()))
 }
 
-/// Writes a claimed message as it is sent: a fresh link (only its hash is stored, with its expiry) and the
-/// text around it, with the study's sender. `None` when its participant is gone (or the invited staff
-/// account no longer waits).
-async fn compose(
+/// A claimed message, its attempt's row in the cap's window and, for a participant's message, the link
+/// minted for it in the claim's own transaction.
+struct Job {
+    m: repo::Claimed,
+    attempt: i64,
+    minted: Option<Minted>,
+}
+
+/// A participant's message as it stands at its claim: the context and the fresh link (and leave link).
+struct Minted {
+    c: repo::Context,
+    link: String,
+    withdraw: String,
+}
+
+/// Mints the link of a claimed participant message in the claim's transaction; `None` when its
+/// participant is gone.
+async fn mint(
+    conn: &mut SqliteConnection,
     state: &AppState,
     m: &repo::Claimed,
     now: DateTime<Utc>,
+) -> Result<Option<Minted>> {
+    let Some(c) = repo::context(conn, m.id).await? else {
+        return Ok(None);
+    };
+    let expires = match c.ping_closes {
+        Some(closes) if m.kind == Kind::Ping => ping_link_expiry(closes),
+        _ => page_link_expiry(conn, c.participant, now).await?,
+    };
+    let ping = if m.kind == Kind::Ping { c.ping } else { None };
+    let (link, withdraw) = new_link(
+        conn,
+        &state.config.base_url(),
+        c.participant,
+        ping,
+        now,
+        expires,
+    )
+    .await?;
+    Ok(Some(Minted { c, link, withdraw }))
+}
+
+/// Writes a claimed message: the text around its link, with the study's sender. `None` when its
+/// participant is gone (or the invited staff account no longer waits).
+async fn compose(
+    state: &AppState,
+    job: Job,
+    now: DateTime<Utc>,
 ) -> Result<Option<(OutgoingEmail, Option<Mailbox>)>> {
+    let m = &job.m;
     let (letter, from) = match m.kind {
         Kind::StaffInvite => (
             crate::staff::service::invitation_letter(state, m.id, now).await?,
             None,
         ),
-        _ => match participant_letter(state, m, now).await? {
-            Some((letter, from)) => (Some(letter), from),
+        _ => match job.minted {
+            Some(minted) => {
+                let (letter, from) = participant_letter(state, m, minted, now).await?;
+                (Some(letter), from)
+            }
             None => (None, None),
         },
     };
@@ -130,32 +178,15 @@ async fn compose(
     }))
 }
 
-/// A participant's message with its fresh link: the study's current text for its kind (a nudge's text
+/// A participant's message around its link: the study's current text for its kind (a nudge's text
 /// chosen from where the person stands now), and the study's sender.
 async fn participant_letter(
     state: &AppState,
     m: &repo::Claimed,
+    minted: Minted,
     now: DateTime<Utc>,
-) -> Result<Option<(messages::Letter, Option<Mailbox>)>> {
-    let mut tx = begin_write(&state.pool).await?;
-    let Some(c) = repo::context(&mut tx, m.id).await? else {
-        return Ok(None);
-    };
-    let expires = match c.ping_closes {
-        Some(closes) if m.kind == Kind::Ping => ping_link_expiry(closes),
-        _ => page_link_expiry(&mut tx, c.participant, now).await?,
-    };
-    let ping = if m.kind == Kind::Ping { c.ping } else { None };
-    let (link, withdraw) = new_link(
-        &mut tx,
-        &state.config.base_url(),
-        c.participant,
-        ping,
-        now,
-        expires,
-    )
-    .await?;
-    tx.commit().await?;
+) -> Result<(messages::Letter, Option<Mailbox>)> {
+    let c = &minted.c;
     let zone = crate::clock::zone(&c.time_zone);
     let control = c.arm == Arm::Control;
     let kind = match m.kind {
@@ -180,14 +211,14 @@ async fn participant_letter(
         .ping_closes
         .map(|closes| closes.with_timezone(&zone).format("%H:%M").to_string());
     let person = PersonValues {
-        link: &link,
-        withdraw: &withdraw,
+        link: &minted.link,
+        withdraw: &minted.withdraw,
         until: if m.kind == Kind::Ping { until } else { None },
         logged: c.logged,
         missed: c.missed,
         checkins_left: c.checkins_left,
     };
-    Ok(Some(compose_text(state, c.study_id, kind, &person).await?))
+    compose_text(state, c.study_id, kind, &person).await
 }
 
 /// What one drain did.
@@ -206,75 +237,127 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::minutes(1i64 << attempts.clamp(1, 7).saturating_sub(1)).min(Duration::minutes(60))
 }
 
-/// Sends what is due, at most `per_minute` in any minute (0 = no cap). Safe to run twice or from two
-/// processes: each message is claimed by one atomic UPDATE before it is sent.
+/// When a drain must stop: the flag turns true on a clean shutdown; sends under way then get `grace` to
+/// finish before they are abandoned and their claims handed back.
+#[derive(Clone)]
+pub struct Stop {
+    flag: watch::Receiver<bool>,
+    grace: std::time::Duration,
+}
+
+impl Stop {
+    /// A stop that follows `flag`.
+    pub fn new(flag: watch::Receiver<bool>, grace: std::time::Duration) -> Self {
+        Self { flag, grace }
+    }
+
+    /// The flag itself (to wait on).
+    pub fn flag(&self) -> watch::Receiver<bool> {
+        self.flag.clone()
+    }
+
+    /// Whether the stop was asked for.
+    pub fn requested(&self) -> bool {
+        *self.flag.borrow()
+    }
+
+    /// Resolves once the stop is asked for and the grace has passed; never when the flag's sender is gone
+    /// without asking.
+    async fn after_grace(&self) {
+        let mut flag = self.flag.clone();
+        if flag.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(self.grace).await;
+    }
+}
+
+/// How one attempt ended.
+enum Outcome {
+    /// The server accepted it at this time.
+    Sent(DateTime<Utc>),
+    /// Refused or failed at this time.
+    Failed(SendError, DateTime<Utc>),
+    /// Its participant (or awaited staff account) is gone.
+    Gone,
+    /// It could not be written (a database error): handed back, and the drain reports the error.
+    Broken(AppError),
+}
+
+/// The drain's time: the state's clock, shifted so that it reads `now` when the drain starts (the demo
+/// drains at replayed times; everywhere else the shift is zero). `sent_at` is this time when the server
+/// accepted the message, and the cap's window moves with it.
+#[derive(Clone)]
+struct DrainClock {
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    shift: Duration,
+}
+
+impl DrainClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now() + self.shift
+    }
+}
+
+/// Sends what is due, at most `per_minute` in any 60 seconds from every process on the file together (0 =
+/// no cap). See `drain`.
 #[tracing::instrument(skip_all)]
-///
-/// Each message is written and its link minted here, after the claim: a resend after a crash keeps the
-/// Message-ID and carries a fresh link. The link of a send that never completed is not revoked (an SMTP
-/// timeout may still have delivered it); it stays valid until its own expiry, and only its hash is stored.
 pub async fn drain_once(
     state: &AppState,
     mailer: &Mailer,
     per_minute: u32,
     now: DateTime<Utc>,
 ) -> Result<DrainReport> {
+    let (_keep, flag) = watch::channel(false);
+    drain(
+        state,
+        mailer,
+        per_minute,
+        now,
+        &Stop::new(flag, std::time::Duration::ZERO),
+    )
+    .await
+}
+
+/// Sends what is due until nothing is, the cap is reached or `stop` is asked for. Safe to run twice or from
+/// two processes: a message is claimed in a write transaction that also counts the cap's window, a few at
+/// a time ([`BATCH`]), and each send is cut off after [`SEND_TIMEOUT`], well inside its lease, so no claim
+/// can run out while its message is being sent. On a stop, sends under way get the stop's grace, then
+/// their claims are handed back, due at once (a restart sends them with the same Message-ID).
+///
+/// Each message is written and its link minted at its claim: a resend after a crash keeps the Message-ID
+/// and carries a fresh link. The link of a send that never completed is not revoked (an SMTP timeout may
+/// still have delivered it); it stays valid until its own expiry, and only its hash is stored.
+pub async fn drain(
+    state: &AppState,
+    mailer: &Mailer,
+    per_minute: u32,
+    now: DateTime<Utc>,
+    stop: &Stop,
+) -> Result<DrainReport> {
     let pool = &state.pool;
-    let budget: i64 = if per_minute == 0 {
-        500
-    } else {
-        // Messages another drain is sending right now count against the cap too.
-        (per_minute as i64 - repo::recently_sent(pool, now).await?).max(0)
+    let clock = DrainClock {
+        clock: state.clock.clone(),
+        shift: now - state.clock.now(),
     };
+    // Who holds this drain's leases: only this drain records them sent or hands them back.
+    let owner = new_token();
     // Nothing goes to someone who has left the study, and no ping email after its answer window.
     repo::cancel_for_withdrawn(pool, now).await?;
     repo::expire_late(pool, now).await?;
-    if budget == 0 {
-        repo::undeliver_pings(pool).await?;
-        return Ok(DrainReport::default());
-    }
-    let claimed = repo::claim(pool, now, now + Duration::minutes(LEASE_MINUTES), budget).await?;
+    let mailer = std::sync::Arc::new(mailer.clone());
+    // Side by side only over the network, where the time goes waiting for the server; files and memory
+    // (tests) one at a time, in order.
+    let width = if mailer.kind() == "smtp" { BATCH } else { 1 };
     let mut report = DrainReport::default();
-    for m in claimed {
-        let Some((email, from)) = compose(state, &m, now).await? else {
-            let gone = match m.kind {
-                Kind::StaffInvite => "the account no longer waits for its setup link",
-                _ => "the participant is no longer in the study",
-            };
-            repo::mark_failed(pool, m.id, gone).await?;
-            report.failed += 1;
-            continue;
-        };
-        match mailer.send_as(&email, from.as_ref()).await {
-            Ok(()) => {
-                if repo::mark_sent(pool, m.id, now).await? {
-                    report.sent += 1;
-                } else {
-                    // Its participant was erased (or its study purged) while it was being written: the
-                    // erasure could not see this file yet, so it goes now.
-                    mailer.forget(&m.message_id).await.map_err(|e| {
-                        AppError::Internal(anyhow::anyhow!(
-                            "cannot delete an erased mail file: {e}"
-                        ))
-                    })?;
-                }
-            }
-            Err(SendError::Transient(reason)) if m.attempts < MAX_ATTEMPTS => {
-                let error = format!("temporary failure (attempt {}): {reason}", m.attempts);
-                repo::retry_at(pool, m.id, now + backoff(m.attempts), &error).await?;
-                report.retrying += 1;
-            }
-            Err(e) => {
-                let reason = match e {
-                    SendError::Permanent(r) => format!("permanent failure: {r}"),
-                    SendError::Transient(r) => {
-                        format!("gave up after {} attempts: {r}", m.attempts)
-                    }
-                };
-                repo::mark_failed(pool, m.id, &reason).await?;
-                report.failed += 1;
-            }
+    let mut broken = None;
+    while !stop.requested() && broken.is_none() {
+        let jobs = claim_batch(state, per_minute, width, &owner, clock.now()).await?;
+        if jobs.is_empty() {
+            break;
         }
+        let outcomes = send_batch(state, &mailer, &clock, jobs, stop).await;
+        broken = record(state, &mailer, &owner, &clock, outcomes, &mut report).await?;
     }
     repo::undeliver_pings(pool).await?;
     if report != DrainReport::default() {
@@ -286,13 +369,195 @@ pub async fn drain_once(
             "outbox drained"
         );
     }
-    if report.failed > 0 {
-        tracing::warn!(
-            failed = report.failed,
-            "mail given up; the study's collection page lists the reasons"
-        );
+    match broken {
+        Some(e) => Err(e),
+        None => Ok(report),
     }
-    Ok(report)
+}
+
+/// At most this many messages are claimed at once and sent side by side (over SMTP, through at most
+/// eight pooled connections): one claim and one record transaction per batch keep the database's syncs
+/// off each message's path.
+pub const BATCH: usize = 32;
+/// A send (writing the message and the SMTP conversation) is abandoned after this long, well inside its
+/// lease: the lease can never run out while its message is being sent.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Claims the next messages, as many as the cap's window leaves room for, in one write transaction with
+/// the count, and mints their links in it.
+async fn claim_batch(
+    state: &AppState,
+    per_minute: u32,
+    width: usize,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Job>> {
+    let lease = Duration::minutes(LEASE_MINUTES);
+    let mut tx = begin_write(&state.pool).await?;
+    let room = if per_minute == 0 {
+        width as i64
+    } else {
+        let used = repo::attempts_in_window(&mut tx, now, lease).await?;
+        (per_minute as i64 - used).clamp(0, width as i64)
+    };
+    if room == 0 {
+        return Ok(Vec::new());
+    }
+    let claimed = repo::claim(&mut tx, now, now + lease, owner, room).await?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let attempts = repo::start_attempts(&mut tx, claimed.len(), now).await?;
+    let mut jobs = Vec::with_capacity(claimed.len());
+    for (m, attempt) in claimed.into_iter().zip(attempts) {
+        let minted = match m.kind {
+            Kind::StaffInvite => None,
+            _ => mint(&mut tx, state, &m, now).await?,
+        };
+        jobs.push(Job { m, attempt, minted });
+    }
+    tx.commit().await?;
+    Ok(jobs)
+}
+
+/// Sends a batch side by side; a job missing from the answer was abandoned on a stop.
+async fn send_batch(
+    state: &AppState,
+    mailer: &std::sync::Arc<Mailer>,
+    clock: &DrainClock,
+    jobs: Vec<Job>,
+    stop: &Stop,
+) -> Vec<(repo::Claimed, i64, Option<Outcome>)> {
+    let mut rows: Vec<(repo::Claimed, i64, Option<Outcome>)> = Vec::new();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let claimed = repo::Claimed {
+            id: job.m.id,
+            kind: job.m.kind,
+            to_addr: String::new(),
+            message_id: job.m.message_id.clone(),
+            attempts: job.m.attempts,
+        };
+        rows.push((claimed, job.attempt, None));
+        let (state, mailer, clock) = (state.clone(), mailer.clone(), clock.clone());
+        set.spawn(async move { (i, attempt(&state, &mailer, &clock, job).await) });
+    }
+    loop {
+        tokio::select! {
+            next = set.join_next() => match next {
+                Some(Ok((i, outcome))) => rows[i].2 = Some(outcome),
+                Some(Err(_)) => {} // a panicked send is handed back
+                None => break,
+            },
+            () = stop.after_grace() => {
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    rows
+}
+
+/// Writes and sends one message, within [`SEND_TIMEOUT`].
+async fn attempt(state: &AppState, mailer: &Mailer, clock: &DrainClock, job: Job) -> Outcome {
+    let started = clock.now();
+    let send = async {
+        match compose(state, job, started).await {
+            Err(e) => Err(e),
+            Ok(None) => Ok(None),
+            Ok(Some((email, from))) => Ok(Some(mailer.send_as(&email, from.as_ref()).await)),
+        }
+    };
+    match tokio::time::timeout(SEND_TIMEOUT, send).await {
+        Ok(Err(e)) => Outcome::Broken(e),
+        Ok(Ok(None)) => Outcome::Gone,
+        Ok(Ok(Some(Ok(())))) => Outcome::Sent(clock.now()),
+        Ok(Ok(Some(Err(e)))) => Outcome::Failed(e, clock.now()),
+        Err(_) => Outcome::Failed(
+            SendError::Transient(format!(
+                "no answer from the mail server within {} seconds",
+                SEND_TIMEOUT.as_secs()
+            )),
+            clock.now(),
+        ),
+    }
+}
+
+/// Records a batch's outcomes in one write transaction; returns the first database error a send met
+/// (its claim handed back).
+async fn record(
+    state: &AppState,
+    mailer: &Mailer,
+    owner: &str,
+    clock: &DrainClock,
+    outcomes: Vec<(repo::Claimed, i64, Option<Outcome>)>,
+    report: &mut DrainReport,
+) -> Result<Option<AppError>> {
+    let now = clock.now();
+    let mut broken = None;
+    let mut vanished = Vec::new();
+    let mut tx = begin_write(&state.pool).await?;
+    for (m, attempt, outcome) in outcomes {
+        let ended = match outcome {
+            Some(Outcome::Sent(at)) => {
+                if repo::mark_sent(&mut tx, m.id, owner, at).await? {
+                    report.sent += 1;
+                } else {
+                    // Its participant was erased (or its study purged) while it was being written: the
+                    // erasure could not see this file yet, so it goes now.
+                    vanished.push(m.message_id);
+                }
+                at
+            }
+            Some(Outcome::Failed(SendError::Transient(reason), at))
+                if m.attempts < MAX_ATTEMPTS =>
+            {
+                tracing::warn!(outbox = m.id, attempt = m.attempts, %reason, "mail not sent; will retry");
+                let error = format!("temporary failure (attempt {}): {reason}", m.attempts);
+                repo::retry_at(&mut tx, m.id, owner, at + backoff(m.attempts), &error).await?;
+                report.retrying += 1;
+                at
+            }
+            Some(Outcome::Failed(e, at)) => {
+                let reason = match e {
+                    SendError::Permanent(r) => format!("permanent failure: {r}"),
+                    SendError::Transient(r) => {
+                        format!("gave up after {} attempts: {r}", m.attempts)
+                    }
+                };
+                tracing::warn!(outbox = m.id, attempt = m.attempts, %reason, "mail given up");
+                repo::mark_failed(&mut tx, m.id, owner, &reason).await?;
+                report.failed += 1;
+                at
+            }
+            Some(Outcome::Gone) => {
+                let gone = match m.kind {
+                    Kind::StaffInvite => "the account no longer waits for its setup link",
+                    _ => "the participant is no longer in the study",
+                };
+                repo::mark_failed(&mut tx, m.id, owner, gone).await?;
+                report.failed += 1;
+                now
+            }
+            Some(Outcome::Broken(e)) => {
+                repo::release(&mut tx, m.id, owner, now).await?;
+                broken.get_or_insert(e);
+                now
+            }
+            None => {
+                repo::release(&mut tx, m.id, owner, now).await?;
+                now
+            }
+        };
+        repo::end_attempt(&mut tx, attempt, ended).await?;
+    }
+    tx.commit().await?;
+    for message_id in vanished {
+        mailer.forget(&message_id).await.map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("cannot delete an erased mail file: {e}"))
+        })?;
+    }
+    Ok(broken)
 }
 
 #[cfg(test)]

@@ -146,18 +146,62 @@ pub async fn context(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Optio
     .await
 }
 
-/// Messages sent in the last minute or being sent right now (they count against the rate cap).
-pub async fn recently_sent<'e>(
-    db: impl SqliteExecutor<'e>,
+/// Attempts that count against the per-minute cap at `now`: every attempt that ended (delivered, refused or
+/// failed) in the last 60 seconds, and every attempt still running whose lease has not run out, from any
+/// process on the file. Counting a running attempt until it ends is what keeps the cap on the times the
+/// mail server accepted messages, not only on the times they were started.
+pub async fn attempts_in_window(
+    conn: &mut SqliteConnection,
     now: DateTime<Utc>,
+    lease: Duration,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE sent_at > ? OR (status = 'sending' AND lease_until >= ?)",
+        "SELECT (SELECT COUNT(*) FROM mail_sends WHERE ended_at > ?)
+              + (SELECT COUNT(*) FROM mail_sends WHERE ended_at IS NULL AND started_at > ?)",
     )
     .bind(now - Duration::seconds(60))
-    .bind(now)
-    .fetch_one(db)
+    .bind(now - lease)
+    .fetch_one(conn)
     .await
+}
+
+/// Records the start of `n` attempts at `now`, deleting records over an hour old; returns their ids.
+pub async fn start_attempts(
+    conn: &mut SqliteConnection,
+    n: usize,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query(
+        "DELETE FROM mail_sends WHERE started_at < ? AND (ended_at IS NULL OR ended_at < ?)",
+    )
+    .bind(now - Duration::hours(1))
+    .bind(now - Duration::hours(1))
+    .execute(&mut *conn)
+    .await?;
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(
+            sqlx::query_scalar("INSERT INTO mail_sends (started_at) VALUES (?) RETURNING id")
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Records the end of an attempt (the time the server answered, or gave up).
+pub async fn end_attempt(
+    conn: &mut SqliteConnection,
+    attempt: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE mail_sends SET ended_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(attempt)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Cancels unsent mail to people who left the study.
@@ -202,73 +246,127 @@ pub async fn undeliver_pings<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<()
     Ok(())
 }
 
-/// Claims up to `limit` due messages (or ones whose lease ran out) with one atomic UPDATE: time-bound mail
-/// (pings) first, soonest deadline first, then everything else in order.
-pub async fn claim<'e>(
-    db: impl SqliteExecutor<'e>,
+/// Claims up to `limit` due messages for the drain `owner`, leased until `lease_until`: first those whose
+/// lease ran out (a sender that crashed), then pending ones, time-bound mail (pings) first, soonest deadline
+/// first, then everything else in order. Run inside the write transaction that also checks the cap.
+pub async fn claim(
+    conn: &mut SqliteConnection,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    owner: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    sqlx::query_as(
-        "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1
-         WHERE id IN (SELECT id FROM outbox
-                      WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
+    let mut claimed: Vec<Claimed> = sqlx::query_as(
+        "UPDATE outbox SET status = 'sending', lease_until = ?, claimed_by = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM outbox WHERE status = 'sending' AND lease_until < ?
                       ORDER BY not_after IS NULL, not_after, id LIMIT ?)
          RETURNING id, kind, to_addr, message_id, attempts",
     )
     .bind(lease_until)
-    .bind(now)
+    .bind(owner)
     .bind(now)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *conn)
+    .await?;
+    let left = limit - claimed.len() as i64;
+    if left > 0 {
+        claimed.extend(
+            sqlx::query_as::<_, Claimed>(
+                "UPDATE outbox SET status = 'sending', lease_until = ?, claimed_by = ?, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_claim_order
+                              WHERE status = 'pending' AND next_attempt_at <= ?
+                              ORDER BY not_after IS NULL, not_after, id LIMIT ?)
+                 RETURNING id, kind, to_addr, message_id, attempts",
+            )
+            .bind(lease_until)
+            .bind(owner)
+            .bind(now)
+            .bind(left)
+            .fetch_all(&mut *conn)
+            .await?,
+        );
+    }
+    Ok(claimed)
 }
 
-/// Records a delivery; `false` when the message's row is gone (erased or purged while it was being sent).
-pub async fn mark_sent<'e>(
-    db: impl SqliteExecutor<'e>,
+/// Records a delivery accepted at `at`; `false` when the message is no longer this drain's (its row was
+/// erased or purged while it was being sent).
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
     id: i64,
-    now: DateTime<Utc>,
+    owner: &str,
+    at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, claimed_by = NULL, last_error = NULL
+         WHERE id = ? AND claimed_by = ?",
+    )
+    .bind(at)
+    .bind(id)
+    .bind(owner)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Puts a message back for another attempt at `next`.
-pub async fn retry_at<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn retry_at(
+    conn: &mut SqliteConnection,
     id: i64,
+    owner: &str,
     next: DateTime<Utc>,
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, claimed_by = NULL, last_error = ?
+         WHERE id = ? AND claimed_by = ?",
     )
     .bind(next)
     .bind(error)
     .bind(id)
-    .execute(db)
+    .bind(owner)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Gives a message up.
-pub async fn mark_failed<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
     id: i64,
+    owner: &str,
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, claimed_by = NULL, last_error = ?
+         WHERE id = ? AND claimed_by = ?",
     )
     .bind(error)
     .bind(id)
-    .execute(db)
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Hands a claim back untouched, due at `now` (a drain stopping cleanly): the attempt that never finished
+/// is not counted against the message, and the next drain, here or in another process, sends it at once
+/// with the same Message-ID.
+pub async fn release(
+    conn: &mut SqliteConnection,
+    id: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, claimed_by = NULL,
+           attempts = MAX(attempts - 1, 0)
+         WHERE id = ? AND claimed_by = ? AND status = 'sending'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(conn)
     .await?;
     Ok(())
 }

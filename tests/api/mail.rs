@@ -73,7 +73,8 @@ fn start_smtp_server(rcpt_reply: Response) -> (u16, Arc<Mutex<Vec<Received>>>) {
     (port, received)
 }
 
-fn smtp_mailer(port: u16) -> Mailer {
+/// An SMTP mailer to a server on 127.0.0.1 without TLS (also used by `delivery.rs`).
+pub(crate) fn smtp_mailer(port: u16) -> Mailer {
     let mut config = MailConfig {
         transport: MailTransport::Smtp,
         from: "Layer 2 Study <study@layer2.test>".into(),

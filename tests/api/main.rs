@@ -7,6 +7,7 @@ mod browser_guards;
 mod browser_messages;
 mod cli;
 mod dashboard;
+mod delivery;
 mod demo;
 mod erasure;
 mod files;
