@@ -69,6 +69,26 @@ pub async fn page(
 pub struct ControlForm {
     #[serde(default)]
     people: String,
+    /// `yes` from the confirmation page.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The confirmation before control-group invitations go out (the studies' confirmation template).
+#[derive(Template)]
+#[template(path = "studies/confirm.html")]
+struct ControlConfirmPage {
+    ctx: PageCtx,
+    nav: StudyNav,
+    title: String,
+    consequences: Vec<String>,
+    warnings: Vec<String>,
+    blockers: Vec<String>,
+    button: String,
+    danger: bool,
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+    back: String,
 }
 
 /// Invites the control group.
@@ -78,6 +98,43 @@ pub async fn control(
     jar: CookieJar,
     AdminForm { staff, form: f }: AdminForm<ControlForm>,
 ) -> Result<Response> {
+    let back = format!("/studies/{}/baseline", study.id.0);
+    if f.confirm != "yes" {
+        // First the list is checked by the invitation's own rules, changing nothing; then the admin confirms.
+        let n = match crate::participants::service::check_control(
+            &state,
+            &staff.actor(),
+            study.id,
+            &f.people,
+        )
+        .await
+        {
+            Ok(n) => n,
+            Err(e) => return outcome(Err(e), jar, &back, ""),
+        };
+        let (_, subject) = crate::messages::service::invitation_subjects(&state, study.id).await?;
+        let (jar, ctx) = PageCtx::staff(&staff, jar);
+        let page = ControlConfirmPage {
+            ctx,
+            nav: StudyNav::new(&study, "baseline"),
+            title: format!("Invite {n} people to the control group"),
+            consequences: vec![
+                format!(
+                    "{n} people get the control group's invitation now, subject \"{subject}\" (the Messages tab has its text)."
+                ),
+                "They are asked to log tasks done without the copilot, with the minutes each took; they get no check-ins and never count in the Layer 2 profile.".into(),
+                "An invitation cannot be taken back: each person decides on their own consent page, and may leave at any time.".into(),
+            ],
+            warnings: vec![],
+            blockers: vec![],
+            button: format!("Send {n} invitations"),
+            danger: false,
+            action: format!("/studies/{}/baseline/control", study.id.0),
+            hidden: vec![("people", f.people.clone())],
+            back: back.clone(),
+        };
+        return Ok((jar, Html(page.render()?)).into_response());
+    }
     let r =
         crate::participants::service::invite_control(&state, &staff.actor(), study.id, &f.people)
             .await;
@@ -85,7 +142,6 @@ pub async fn control(
         Ok(n) => format!("{n} control-group invitations queued."),
         Err(_) => String::new(),
     };
-    let back = format!("/studies/{}/baseline", study.id.0);
     outcome(r.map(|_| ()), jar, &back, done)
 }
 

@@ -211,11 +211,32 @@ async fn a_control_group_logs_minutes_without_pings_and_becomes_a_baseline_metho
         .await,
         0
     );
+    // A valid list first gets a confirmation page naming how many people get which message; nothing yet.
+    let r = app
+        .post(
+            &format!("/studies/{id}/baseline/control"),
+            &[("people", &list)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Invite 3 people to the control group?"),
+        "{html}"
+    );
+    assert!(html.contains("3 people get the control group&#39;s invitation now, subject"));
+    assert!(html.contains("name=\"confirm\" value=\"yes\""));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE study_id = ?", id)
+            .await,
+        invitations_before,
+        "nothing sent before the confirmation"
+    );
     let html = app
         .follow(
             app.post(
                 &format!("/studies/{id}/baseline/control"),
-                &[("people", &list)],
+                &[("people", &list), ("confirm", "yes")],
             )
             .await,
         )

@@ -86,6 +86,27 @@ pub async fn invite_control(
     study: StudyId,
     list: &str,
 ) -> Result<usize> {
+    control_invitations(state, actor, study, list, true).await
+}
+
+/// Checks a control-group list by the same rules as `invite_control` and says how many it would invite,
+/// changing nothing (for the confirmation page).
+pub async fn check_control(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    list: &str,
+) -> Result<usize> {
+    control_invitations(state, actor, study, list, false).await
+}
+
+async fn control_invitations(
+    state: &AppState,
+    actor: &Actor,
+    study: StudyId,
+    list: &str,
+    commit: bool,
+) -> Result<usize> {
     let keys: Vec<&str> = list
         .split(['\n', ','])
         .map(str::trim)
@@ -148,6 +169,10 @@ pub async fn invite_control(
             "Nobody was invited: {}{more}.",
             problems[..shown].join("; ")
         )));
+    }
+    if !commit {
+        tx.rollback().await?;
+        return Ok(found.len());
     }
     for (employee, email) in &found {
         let participant = repo::insert_control_participant(&mut tx, study, *employee, now).await?;

@@ -20,7 +20,7 @@ pub use instrument::{
     InstrumentForm, SettingsForm, current_categories, edit_instrument, edit_settings, instrument,
     wording_and_settings,
 };
-pub use invitation::{CONTROL_BATCH_MAX, invite, invite_control, invite_label};
+pub use invitation::{CONTROL_BATCH_MAX, check_control, invite, invite_control, invite_label};
 pub use links::{
     BAD_LINK_LIMIT, LinkCheck, PAGE_LINK_GRACE_DAYS, PING_LINK_GRACE_MINUTES, check_link, new_link,
     open_link, page_link_expires, page_link_expiry, ping_link_expiry, redate_page_links,
