@@ -71,6 +71,16 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also run the Rao–Wu bootstrap (finite population corrected) with this many resamples (0: none).
+        #[arg(long, default_value_t = 0)]
+        bootstrap: usize,
+        /// Seed of the bootstrap (the same seed and files give the same intervals).
+        #[arg(long, default_value_t = crate::stats::bootstrap::DEFAULT_SEED)]
+        seed: u64,
+        /// The interval shown as `interval`: recommended (per metric, from the coverage study), t,
+        /// logit_t (yield), log_t (oversight, gross) or rao_wu_percentile (runs the bootstrap).
+        #[arg(long, default_value = "recommended")]
+        interval: String,
     },
     /// Export a study's pseudonymous data: the files `analyze` reads, the summary and the codebook.
     Export {
@@ -317,38 +327,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_compliance,
             level,
             json,
-        } => {
-            if !(0.0..=1.0).contains(&min_compliance) {
-                bail!("--min-compliance must be between 0 and 1, not {min_compliance}");
-            }
-            if window_minutes < 1 {
-                bail!("--window-minutes must be at least 1");
-            }
-            let rules = crate::stats::input::Rules {
-                window_minutes,
-                min_compliance,
-            };
-            let inputs =
-                crate::stats::input::read_dir(&dir, rules).map_err(|e| anyhow::anyhow!(e))?;
-            let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
-            let profile = crate::stats::profile::profile(&data, &inputs.populations, level)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&profile)?);
-            } else {
-                print!(
-                    "{}",
-                    crate::reports::text::table(
-                        &profile,
-                        inputs.kept.len(),
-                        inputs.excluded.len(),
-                        level,
-                        min_compliance
-                    )
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+            bootstrap,
+            seed,
+            interval,
+        } => analyze(
+            &dir,
+            window_minutes,
+            min_compliance,
+            level,
+            json,
+            bootstrap,
+            seed,
+            &interval,
+        ),
         Command::Import { command } => import(config, command).await,
         Command::Export {
             study,
@@ -427,6 +418,91 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `layer2 analyze`: the profile from files, with the recommended (or chosen) interval, the optional
+/// Rao–Wu bootstrap, and who was left out and why.
+#[allow(clippy::too_many_arguments)]
+fn analyze(
+    dir: &Path,
+    window_minutes: i64,
+    min_compliance: f64,
+    level: f64,
+    json: bool,
+    resamples: usize,
+    seed: u64,
+    interval: &str,
+) -> anyhow::Result<ExitCode> {
+    use crate::stats::bootstrap::{BootstrapOptions, bootstrap};
+    use crate::stats::intervals::{Method, use_bootstrap};
+    if !(0.0..=1.0).contains(&min_compliance) {
+        bail!("--min-compliance must be between 0 and 1, not {min_compliance}");
+    }
+    if window_minutes < 1 {
+        bail!("--window-minutes must be at least 1");
+    }
+    let method = match interval {
+        "recommended" => None,
+        other => Some(Method::parse(other).map_err(|e| anyhow::anyhow!("--interval: {e}"))?),
+    };
+    let resamples = match (method, resamples) {
+        (Some(Method::RaoWuPercentile), 0) => crate::stats::bootstrap::DEFAULT_RESAMPLES,
+        (_, b) => b,
+    };
+    let rules = crate::stats::input::Rules {
+        window_minutes,
+        min_compliance,
+    };
+    let inputs = crate::stats::input::read_dir(dir, rules).map_err(|e| anyhow::anyhow!(e))?;
+    let data: Vec<_> = inputs.kept.iter().map(crate::reports::to_data).collect();
+    let analytic = method.filter(|m| *m != Method::RaoWuPercentile);
+    let mut profile =
+        crate::stats::profile::profile_with(&data, &inputs.populations, level, analytic)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    let boot = if resamples > 0 {
+        let options = BootstrapOptions {
+            resamples,
+            seed,
+            level,
+        };
+        Some(bootstrap(&data, &inputs.populations, &options).map_err(|e| anyhow::anyhow!(e))?)
+    } else {
+        None
+    };
+    if let (Some(Method::RaoWuPercentile), Some(b)) = (method, &boot) {
+        use_bootstrap(&mut profile, b);
+    }
+    let left_out = crate::stats::input::LeftOut::of(&inputs);
+    if json {
+        let out = crate::stats::input::Analysis {
+            profile: &profile,
+            left_out,
+            bootstrap: boot.as_ref(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!(
+            "{}",
+            crate::reports::text::table(
+                &profile,
+                inputs.kept.len(),
+                inputs.excluded.len(),
+                level,
+                min_compliance
+            )
+        );
+        for line in left_out.sentences() {
+            println!("{line}");
+        }
+        println!("{}", crate::stats::intervals::methods_sentence(&profile));
+        if let Some(b) = &boot {
+            println!(
+                "Rao–Wu bootstrap (finite population corrected): {} resamples, seed {}; `--json` lists its intervals.",
+                b.resamples, b.seed
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn export(

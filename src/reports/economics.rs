@@ -122,6 +122,7 @@ mod tests {
             df: 20.0,
             ci_lower: lo,
             ci_upper: hi,
+            interval: None,
         }
     }
 

@@ -4,14 +4,18 @@ use crate::stats::profile::{Estimate, Metric, Profile, StudyProfile};
 use std::fmt::Write;
 
 /// An estimate with its interval, times `scale`, with `digits` decimals and a `unit` after the estimate
-/// ("61.2% [55.0, 67.4]"); "not enough data" when there is none.
+/// ("61.2% [55.0, 67.4]"); "not enough data" when there is none. The interval is the recommended one
+/// (`Estimate::interval`, issue 15) where the estimate has it, else R's t interval.
 pub fn interval(e: Option<&Estimate>, digits: usize, scale: f64, unit: &str) -> String {
     e.map_or("not enough data".into(), |e| {
+        let (lo, hi) = e
+            .interval
+            .map_or((e.ci_lower, e.ci_upper), |i| (i.lower, i.upper));
         format!(
             "{:.d$}{unit} [{:.d$}, {:.d$}]",
             e.estimate * scale,
-            e.ci_lower * scale,
-            e.ci_upper * scale,
+            lo * scale,
+            hi * scale,
             d = digits
         )
     })
@@ -201,6 +205,7 @@ mod tests {
             df: 9.0,
             ci_lower: 0.55,
             ci_upper: 0.674,
+            interval: None,
         };
         assert_eq!(cell(Some(&e), 3), "0.613 [0.550, 0.674]");
         assert_eq!(interval(Some(&e), 1, 100.0, "%"), "61.3% [55.0, 67.4]");

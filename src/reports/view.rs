@@ -107,10 +107,14 @@ fn line(name: &str, p: &Profile, hidden: bool) -> Line {
 }
 
 fn point(e: &Estimate) -> Point {
+    // The recommended interval (issue 15) where there is one.
+    let (low, high) = e
+        .interval
+        .map_or((e.ci_lower, e.ci_upper), |i| (i.lower, i.upper));
     Point {
         estimate: e.estimate,
-        low: e.ci_lower,
-        high: e.ci_upper,
+        low,
+        high,
     }
 }
 

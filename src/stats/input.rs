@@ -93,6 +93,64 @@ impl Inputs {
     }
 }
 
+/// Who is not in the estimates, by reason (`left_out` in `layer2 analyze --json`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LeftOut {
+    /// Participants with no ping delivered at all: no compliance to judge, no oversight data.
+    pub no_pings: usize,
+    /// Of those, how many are still in the estimates (with a compliance rule of 0).
+    pub no_pings_kept: usize,
+    /// Participants left out for answering too few of their delivered pings in time.
+    pub low_compliance: usize,
+}
+
+impl LeftOut {
+    /// Counts the reasons of `inputs`.
+    pub fn of(inputs: &Inputs) -> LeftOut {
+        let silent = |t: &&Totals| t.delivered <= 0.0;
+        let dropped = inputs.excluded.iter().filter(silent).count();
+        LeftOut {
+            no_pings: dropped + inputs.kept.iter().filter(silent).count(),
+            no_pings_kept: inputs.kept.iter().filter(silent).count(),
+            low_compliance: inputs.excluded.len() - dropped,
+        }
+    }
+
+    /// The reasons as sentences (none when nobody is concerned).
+    pub fn sentences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.no_pings > 0 {
+            let fate = if self.no_pings_kept == self.no_pings {
+                "kept (the compliance rule is 0), with no oversight data"
+            } else {
+                "left out: with no ping there is no compliance to judge"
+            };
+            out.push(format!(
+                "{} participant(s) had no ping delivered: {fate}.",
+                self.no_pings
+            ));
+        }
+        if self.low_compliance > 0 {
+            out.push(format!(
+                "{} participant(s) left out for answering too few pings in time.",
+                self.low_compliance
+            ));
+        }
+        out
+    }
+}
+
+/// The JSON of `layer2 analyze --json`: the profile (`cohorts`, `overall`), who was left out, and the
+/// Rao–Wu bootstrap when it was asked for.
+#[derive(serde::Serialize)]
+pub struct Analysis<'a> {
+    #[serde(flatten)]
+    pub profile: &'a super::profile::StudyProfile,
+    pub left_out: LeftOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<&'a super::bootstrap::BootstrapProfile>,
+}
+
 fn err(file: &str, row: usize, column: &str, msg: impl std::fmt::Display) -> String {
     if row == 0 {
         format!("{file}, column {column}: {msg}")

@@ -37,6 +37,11 @@ pub fn strata<'a>(
 ) -> Result<Vec<Stratum<'a>>, String> {
     let mut total = 0.0;
     for (cohort, &big_n) in populations {
+        if is_reserved_cohort(cohort) {
+            return Err(format!(
+                "a cohort cannot be named {cohort:?}: that name is reserved for the whole-study figure; rename the cohort"
+            ));
+        }
         if !big_n.is_finite() || big_n < 0.0 {
             return Err(format!(
                 "the roster size of cohort {cohort:?} must be a number ≥ 0, got {big_n}"
@@ -102,6 +107,11 @@ pub fn strata<'a>(
         });
     }
     Ok(out)
+}
+
+/// Cohort names the reports use for their own rows ("overall", any case).
+pub fn is_reserved_cohort(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("overall")
 }
 
 /// The sums a cohort's point estimates need (also what a bootstrap resample accumulates).
@@ -328,6 +338,7 @@ pub(crate) fn make_estimate(
         df,
         ci_lower: estimate - t * se,
         ci_upper: estimate + t * se,
+        interval: None,
     };
     if [e.estimate, e.se, e.ci_lower, e.ci_upper]
         .iter()
@@ -362,8 +373,14 @@ pub fn overall_multiplier_z(
 }
 
 /// Why the stratified overall figures of a design cannot be estimated, if they cannot: no participant,
-/// or a cohort of the roster (N_h > 0) with fewer than 2 participants (its θ_h, and its variance, are
-/// needed). The same rule as the overall profile.
+/// or a cohort of the roster (N_h > 0) with no participant (its θ_h is needed). The same rule as the
+/// overall profile.
+///
+/// A cohort with ONE participant is not estimable on its own (no standard error) but enters the overall
+/// figures as R's `survey` does with `options(survey.lonely.psu = "adjust")`: its θ_h counts in Σ W_h θ_h
+/// and its variance part is (1 − 1/N_h)·z², where z, its influence on its own cohort's estimate, is 0,
+/// so it adds nothing to the variance (its n_h − 1 = 0 degrees of freedom too). Checked against R in
+/// tests/fixtures/survey_lonely_expected.json (scripts/survey_lonely_fixture.R).
 pub(crate) fn overall_design_problem(strata: &[Stratum<'_>]) -> Option<String> {
     let n: usize = strata.iter().map(|s| s.rows.len()).sum();
     if n == 0 {
@@ -371,15 +388,35 @@ pub(crate) fn overall_design_problem(strata: &[Stratum<'_>]) -> Option<String> {
     }
     strata
         .iter()
-        .find(|s| s.weight > 0.0 && s.rows.len() < 2)
+        .find(|s| s.weight > 0.0 && s.rows.is_empty())
         .map(|s| {
             format!(
-                "not enough data: cohort {:?} has {} participant(s), at least 2 are needed",
-                s.name,
-                s.rows.len()
+                "not enough data: cohort {:?} has no participant, at least 1 is needed",
+                s.name
             )
         })
 }
+
+/// The older, stricter rule the segments keep (a segment is a domain of the whole design, which R's
+/// lonely-PSU adjustment does not cover the same way): every cohort of the roster needs 2 participants.
+pub(crate) fn design_problem_for_domains(strata: &[Stratum<'_>]) -> Option<String> {
+    overall_design_problem(strata).or_else(|| {
+        strata
+            .iter()
+            .find(|s| s.weight > 0.0 && s.rows.len() < 2)
+            .map(|s| {
+                format!(
+                    "not enough data: cohort {:?} has {} participant(s), at least 2 are needed",
+                    s.name,
+                    s.rows.len()
+                )
+            })
+    })
+}
+
+/// The note a page shows for a cohort with one participant (R's `survey.lonely.psu = "adjust"`).
+pub const LONELY_NOTE: &str = "not estimable: 1 participant (a standard error needs at least 2); \
+     the overall figures include it as R's survey does with survey.lonely.psu = \"adjust\"";
 
 /// (estimate, variance, df) of a ratio or the reason it has none.
 pub(crate) type Moment = Result<(f64, f64, f64), String>;
@@ -411,19 +448,13 @@ pub(crate) fn stratified_ratio(
                 .iter()
                 .map(|p| (num(p) - ratio * den(p)) / sd)
                 .collect();
-            if n < 2 {
-                Err(
-                    "not enough data: 1 participant (a standard error needs at least 2)"
-                        .to_string(),
-                )
-            } else {
-                let v = ultimate_cluster_variance(&[(s.population, &z)]);
-                Ok((ratio, v, (n - 1) as f64))
-            }
+            let v = ultimate_cluster_variance(&[(s.population, &z)]);
+            Ok((ratio, v, (n - 1) as f64))
         };
         per.push(r);
         zs.push(z);
     }
+    let lonely = |h: usize| strata[h].rows.len() == 1;
     let overall = (|| {
         if let Some(why) = overall_design_problem(strata) {
             return Err(why);
@@ -446,6 +477,15 @@ pub(crate) fn stratified_ratio(
         let v = ultimate_cluster_variance(&refs);
         Ok((est, v, (n - parts.len()) as f64))
     })();
+    // A lonely cohort has its ratio (used overall) but no estimate of its own.
+    let per = per
+        .into_iter()
+        .enumerate()
+        .map(|(h, m)| match m {
+            Ok(_) if lonely(h) => Err(LONELY_NOTE.to_string()),
+            other => other,
+        })
+        .collect();
     (per, overall)
 }
 

@@ -6,6 +6,7 @@ pub mod disclosure;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod input;
+pub mod intervals;
 pub mod linearization;
 pub mod oversight;
 pub mod profile;

@@ -18,11 +18,12 @@
 //! their gross hours, not overall Y − overall O/60), z = (z_net − M·z_G)/G.
 //!
 //! "Not enough data" is a `None` with the reason in [`Profile::not_enough`], never NaN, ∞ or a panic:
-//! - a cohort with fewer than 2 participants has no estimate at all (an estimate without a standard
-//!   error would be quoted without its uncertainty; R's `survey` refuses such a "lonely PSU" too);
+//! - a cohort with fewer than 2 participants has no estimate of its own (an estimate without a standard
+//!   error would be quoted without its uncertainty); with exactly 1 it still enters the overall figures
+//!   as R's `survey` does with `survey.lonely.psu = "adjust"` ([`LONELY_NOTE`]);
 //! - no diary tasks (Σn = 0): no yield; no "yes, used" pings (Σu = 0): no oversight; either missing:
 //!   no net, multiplier or vendor gap; overall gross 0: no overall multiplier;
-//! - overall figures need every cohort of the roster (N_h > 0) to have its estimate;
+//! - overall figures need every cohort of the roster (N_h > 0) to have at least one participant;
 //! - identical participants give SE 0 (exactly), which is an answer, not an error.
 //!
 //! Rows are grouped by cohort and sorted by participant id before any sum, so the results do not depend
@@ -36,10 +37,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::intervals::{Interval, Method, analytic, recommended, satterthwaite_df};
 use super::linearization::{
-    Linearized, NO_PARTICIPANTS, Points, Stratum, check_level, linearize_cohort, make_estimate,
-    overall_design_problem, overall_multiplier_z, overall_points, strata, t_quantile,
-    ultimate_cluster_variance,
+    LONELY_NOTE, Linearized, NO_PARTICIPANTS, Points, Stratum, check_level, linearize_cohort,
+    make_estimate, overall_design_problem, overall_multiplier_z, overall_points, strata,
+    t_quantile, ultimate_cluster_variance,
 };
 
 /// One participant's data (SPEC: n_i tasks, y_i used without major rework, u_i pings answered
@@ -68,6 +70,9 @@ pub struct Estimate {
     pub df: f64,
     pub ci_lower: f64,
     pub ci_upper: f64,
+    /// The interval shown to people ([`super::intervals`]); absent where no method applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Interval>,
 }
 
 /// The metrics of a profile, in report order.
@@ -146,6 +151,18 @@ impl<T> PerMetric<T> {
         }
     }
 
+    /// One metric's value, mutably.
+    pub fn get_mut(&mut self, metric: Metric) -> Option<&mut T> {
+        match metric {
+            Metric::Yield => self.yield_rate.as_mut(),
+            Metric::Oversight => self.oversight_min_per_hour.as_mut(),
+            Metric::Gross => self.gross_hours_month.as_mut(),
+            Metric::Net => self.net_hours_month.as_mut(),
+            Metric::Multiplier => self.labor_multiplier.as_mut(),
+            Metric::VendorGap => self.vendor_gap.as_mut(),
+        }
+    }
+
     /// The reason a metric is missing, if it is.
     pub fn reason(&self, metric: Metric) -> Option<&str> {
         self.not_enough.get(metric.key()).map(String::as_str)
@@ -201,6 +218,18 @@ pub fn profile(
     populations: &BTreeMap<String, f64>,
     level: f64,
 ) -> Result<StudyProfile, String> {
+    profile_with(data, populations, level, None)
+}
+
+/// [`profile`] with every metric's `interval` computed by `method` (an analytic one: `t`, `logit_t`,
+/// `log_t`) instead of the recommended one; a transformation that does not fit the metric (logit
+/// outside yield, log on a quantity that can be negative) falls back to `t`.
+pub fn profile_with(
+    data: &[ParticipantData],
+    populations: &BTreeMap<String, f64>,
+    level: f64,
+    method: Option<Method>,
+) -> Result<StudyProfile, String> {
     check_level(level)?;
     let strata = strata(data, populations)?;
     let mut cohorts = BTreeMap::new();
@@ -212,7 +241,7 @@ pub fn profile(
             let why = if n == 0 {
                 NO_PARTICIPANTS.to_string()
             } else {
-                "not enough data: 1 participant (a standard error needs at least 2)".to_string()
+                LONELY_NOTE.to_string()
             };
             std::array::from_fn(|_| Err(why.clone()))
         } else {
@@ -221,20 +250,40 @@ pub fn profile(
             std::array::from_fn(|k| {
                 let est = lin.points.0[k].clone()?;
                 let v = ultimate_cluster_variance(&[(s.population, &lin.z[k])]);
-                make_estimate(est, v, df, t)
+                make_estimate(est, v, df, t).map(|e| with_interval(e, k, df, level, method))
             })
         };
         cohorts.insert(s.name.clone(), Profile::from_results(n, results));
         lins.push(lin);
     }
-    let overall = overall_profile(&strata, &lins, level)?;
+    let overall = overall_profile(&strata, &lins, level, method)?;
     Ok(StudyProfile { cohorts, overall })
+}
+
+/// Attaches the interval of `method` (or the metric's recommended one) with `df` degrees of freedom.
+fn with_interval(
+    mut e: Estimate,
+    k: usize,
+    df: f64,
+    level: f64,
+    method: Option<Method>,
+) -> Estimate {
+    let metric = Metric::ALL[k];
+    let method = match method {
+        Some(Method::LogitT) if metric != Metric::Yield => Method::T,
+        Some(Method::LogT) if !matches!(metric, Metric::Oversight | Metric::Gross) => Method::T,
+        Some(m) => m,
+        None => recommended(metric),
+    };
+    e.interval = analytic(metric, method, e.estimate, e.se, df, level);
+    e
 }
 
 fn overall_profile(
     strata: &[Stratum<'_>],
     lins: &[Linearized],
     level: f64,
+    method: Option<Method>,
 ) -> Result<Profile, String> {
     let n: usize = strata.iter().map(|s| s.rows.len()).sum();
     let fail = |why: String| {
@@ -277,22 +326,37 @@ fn overall_profile(
             .collect();
         ultimate_cluster_variance(&parts)
     };
+    // The shown interval uses Satterthwaite's df (R's fields keep n − H).
+    let satterthwaite = |z: &[Vec<f64>]| {
+        let parts: Vec<(f64, &[f64])> = used
+            .iter()
+            .zip(z)
+            .map(|(&h, zh)| (strata[h].population, zh.as_slice()))
+            .collect();
+        satterthwaite_df(&parts)
+    };
     let mut results: [Result<Estimate, String>; 6] = std::array::from_fn(|_| Err(String::new()));
     let mut z_all: [Vec<Vec<f64>>; 4] = Default::default();
     for k in 0..4 {
         results[k] = points.0[k].clone().and_then(|est| {
             z_all[k] = weighted(k);
+            let sdf = satterthwaite(&z_all[k]);
             make_estimate(est, variance(&z_all[k]), df, t)
+                .map(|e| with_interval(e, k, sdf, level, method))
         });
     }
     // Multiplier = net/G, its own linearized values (not the cohorts' Y − O/60).
     let mult = points.get(Metric::Multiplier).clone().and_then(|m| {
         let g = points.get(Metric::Gross).clone()?;
         let z = overall_multiplier_z(&z_all[3], &z_all[2], m, g);
-        Ok((m, variance(&z)))
+        Ok((m, variance(&z), satterthwaite(&z)))
     });
-    results[4] = mult.clone().and_then(|(m, v)| make_estimate(m, v, df, t));
-    results[5] = mult.and_then(|(m, v)| make_estimate(1.0 - m, v, df, t));
+    results[4] = mult.clone().and_then(|(m, v, sdf)| {
+        make_estimate(m, v, df, t).map(|e| with_interval(e, 4, sdf, level, method))
+    });
+    results[5] = mult.and_then(|(m, v, sdf)| {
+        make_estimate(1.0 - m, v, df, t).map(|e| with_interval(e, 5, sdf, level, method))
+    });
     Ok(Profile::from_results(n, results))
 }
 
@@ -349,6 +413,41 @@ mod tests {
         let naive =
             o.yield_rate.unwrap().estimate - o.oversight_min_per_hour.unwrap().estimate / 60.0;
         assert!((o.labor_multiplier.unwrap().estimate - naive).abs() > 1e-4);
+    }
+
+    #[test]
+    fn lonely_cohort_matches_r_survey_adjust() {
+        #[derive(serde::Deserialize)]
+        struct Lonely {
+            level: f64,
+            populations: BTreeMap<String, f64>,
+            participants: Vec<ParticipantData>,
+            expected_overall: BTreeMap<String, Estimate>,
+            n: usize,
+        }
+        let f: Lonely = serde_json::from_str(include_str!(
+            "../../tests/fixtures/survey_lonely_expected.json"
+        ))
+        .unwrap();
+        let got = profile(&f.participants, &f.populations, f.level).unwrap();
+        // Cohort B has one participant: not estimable on its own, with the reason.
+        assert!(got.cohorts["B"].yield_rate.is_none());
+        assert!(
+            got.cohorts["B"]
+                .reason(Metric::Yield)
+                .unwrap()
+                .contains("lonely.psu")
+        );
+        assert!(got.cohorts["A"].yield_rate.is_some());
+        assert_eq!(got.overall.n, f.n);
+        for m in Metric::ALL.into_iter().take(5) {
+            compare(
+                &format!("overall {m:?}"),
+                got.overall.get(m),
+                &f.expected_overall[m.key()],
+            );
+            assert!(got.overall.get(m).unwrap().interval.is_some());
+        }
     }
 
     #[test]
@@ -520,7 +619,9 @@ mod tests {
                 .is_none()
         );
 
-        // One participant in a cohort: that cohort and the overall figure have no estimate.
+        // One participant in a cohort: that cohort has no estimate; the overall figure counts it as R's
+        // survey.lonely.psu = "adjust" does (issue 15; checked against R in
+        // lonely_cohort_matches_r_survey_adjust).
         let data = vec![
             p("a1", "a", 5.0, 3.0, 2.0, 20.0, 8.0),
             p("b1", "b", 5.0, 3.0, 2.0, 20.0, 8.0),
@@ -535,6 +636,10 @@ mod tests {
                 .contains("1 participant")
         );
         assert!(s.cohorts["b"].yield_rate.is_some());
+        let net = s.overall.net_hours_month.unwrap();
+        assert_eq!(net.df, 1.0); // n − H = 3 − 2
+        // A cohort of the roster with nobody in it still blocks the overall figures, with its name.
+        let s = profile(&data[1..], &roster, 0.95).unwrap();
         assert!(s.overall.net_hours_month.is_none());
         assert!(s.overall.reason(Metric::Net).unwrap().contains("\"a\""));
 

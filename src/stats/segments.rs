@@ -36,8 +36,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::linearization::{
-    NO_PARTICIPANTS, NO_PINGS, NO_TASKS, Stratum, check_level, make_estimate,
-    overall_design_problem, strata, t_quantile, ultimate_cluster_variance,
+    NO_PARTICIPANTS, NO_PINGS, NO_TASKS, Stratum, check_level, design_problem_for_domains,
+    make_estimate, strata, t_quantile, ultimate_cluster_variance,
 };
 use super::profile::{Estimate, ParticipantData, Profile};
 
@@ -93,7 +93,7 @@ pub fn segment_details(
     let mut names: Vec<&str> = segment_of.iter().map(String::as_str).collect();
     names.sort_unstable();
     names.dedup();
-    let design_problem = overall_design_problem(&strata);
+    let design_problem = design_problem_for_domains(&strata);
     let used: Vec<&Stratum<'_>> = strata.iter().filter(|s| s.weight > 0.0).collect();
     let n_all: usize = used.iter().map(|s| s.rows.len()).sum();
     let df = n_all.saturating_sub(used.len()) as f64;

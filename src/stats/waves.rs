@@ -18,6 +18,7 @@ pub fn difference(earlier: &Estimate, later: &Estimate, level: f64) -> Result<Es
             df: earlier.df + later.df,
             ci_lower: estimate,
             ci_upper: estimate,
+            interval: None,
         });
     }
     let denom = v1 * v1 / earlier.df + v2 * v2 / later.df;
@@ -34,6 +35,7 @@ pub fn difference(earlier: &Estimate, later: &Estimate, level: f64) -> Result<Es
         df,
         ci_lower: estimate - t * se,
         ci_upper: estimate + t * se,
+        interval: None,
     })
 }
 
@@ -48,6 +50,7 @@ mod tests {
             df,
             ci_lower: f64::NAN,
             ci_upper: f64::NAN,
+            interval: None,
         }
     }
 

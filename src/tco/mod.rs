@@ -627,6 +627,7 @@ mod tests {
             df: 30.0,
             ci_lower,
             ci_upper,
+            interval: None,
         }
     }
 
