@@ -18,6 +18,10 @@ pub struct AppState {
     pub hash_pool: Arc<crate::auth::password::HashPool>,
     /// Where the outbox sends mail.
     pub mailer: Arc<Mailer>,
+    /// Commits ping answers together (group commit), each acknowledged after its commit.
+    pub answers: Arc<crate::pings::writer::AnswerQueue>,
+    /// Report computations reused until the study's data changes.
+    pub reports: Arc<crate::reports::service_cache::ReportCache>,
 }
 
 impl AppState {
@@ -43,6 +47,8 @@ impl AppState {
             clock,
             hash_pool: Arc::new(crate::auth::password::HashPool::new(cores)),
             mailer: Arc::new(mailer),
+            answers: Arc::default(),
+            reports: Arc::default(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! What the benchmarks share: a server state on a fresh data folder, a bench study, a roster, the median.
 #![allow(dead_code)] // each benchmark uses the part it needs
+pub mod seed;
+
 use layer2::audit::Actor;
 use layer2::clock::Clock;
 use layer2::config::Config;
@@ -19,6 +21,23 @@ pub fn err(e: impl std::fmt::Display) -> anyhow::Error {
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// The median of float figures (the upper one of an even count).
+pub fn median_f(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The fastest and the slowest run.
+pub fn range(v: &[Duration]) -> (Duration, Duration) {
+    (*v.iter().min().unwrap(), *v.iter().max().unwrap())
+}
+
+/// Nearest-rank percentile of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// The application's state over a new database in `dir`.

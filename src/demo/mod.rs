@@ -2,6 +2,8 @@
 //! CSV, with example files to try the import preview on) and its studies, built through the real importers.
 pub mod repo;
 mod tco;
+mod unsynced;
+pub use unsynced::seed;
 
 use crate::audit::Actor;
 use crate::auth::{Email, NewPassword, Role, service as auth_service};
@@ -239,7 +241,7 @@ pub fn organisation_m365(n: usize, start: NaiveDate) -> (String, String) {
 }
 
 /// Seeds staff, a study in setup with roster, usage, cohorts, approvals and a drawn sample.
-pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo> {
+async fn seed_all(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo> {
     let system = Actor::system();
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     for (email, role, pw) in [

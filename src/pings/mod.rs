@@ -2,6 +2,7 @@
 pub mod repo;
 pub mod schedule;
 pub mod service;
+pub mod writer;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

@@ -8,7 +8,6 @@ use crate::error::{AppError, Result};
 use crate::mail::Kind;
 use crate::mail::outbox::{NewMessage, enqueue};
 use crate::participants::repo::{ParticipantRow, SettingsRow};
-use crate::participants::service::instrument;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -80,15 +79,18 @@ pub async fn find(state: &AppState, p: &ParticipantRow, ping: i64) -> Result<Opt
 /// What answering a ping came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AnswerOutcome {
-    /// Stored.
+    /// Stored (and committed).
     Stored,
     /// Already answered: the first answer counts, nothing stored.
     AlreadyAnswered,
-    /// Too late, or not this participant's ping: nothing stored.
+    /// Too late, or not sent: nothing stored.
     Closed,
+    /// Not this participant's ping (or not the one their link was sent for): looks like a bad link.
+    Unknown,
 }
 
-/// Stores one answer to one of this participant's pings, inside its window, at most once.
+/// Stores one answer to one of this participant's pings, inside its window, at most once. The write goes
+/// through the answer writer (group commit); a stored answer is committed before this returns.
 #[tracing::instrument(skip_all, fields(study = p.study_id.0, participant = p.id, ping = ping))]
 pub async fn answer(
     state: &AppState,
@@ -97,23 +99,22 @@ pub async fn answer(
     a: &PingAnswer,
 ) -> Result<AnswerOutcome> {
     if p.link_ping.is_some_and(|own| own != ping) {
-        return Ok(AnswerOutcome::Closed);
+        return Ok(AnswerOutcome::Unknown);
     }
     let now = state.clock.now();
-    let mut tx = begin_write(&state.pool).await?;
-    let version = instrument(&mut tx, p.study_id, now).await?.version;
-    let outcome = if repo::answer_ping(&mut tx, p.id, ping, a, version, now).await? {
-        AnswerOutcome::Stored
-    } else if repo::ping(&mut *tx, p.id, ping)
-        .await?
-        .is_some_and(|g| g.status == PingStatus::Answered)
-    {
-        AnswerOutcome::AlreadyAnswered
-    } else {
-        AnswerOutcome::Closed
-    };
-    tx.commit().await?;
-    Ok(outcome)
+    let stored = state
+        .answers
+        .store(&state.pool, p.study_id, p.id, ping, *a, now)
+        .await?;
+    if stored {
+        return Ok(AnswerOutcome::Stored);
+    }
+    // Only a refused answer reads the ping again, to say why.
+    Ok(match repo::ping(&state.pool, p.id, ping).await? {
+        None => AnswerOutcome::Unknown,
+        Some(g) if g.status == PingStatus::Answered => AnswerOutcome::AlreadyAnswered,
+        Some(_) => AnswerOutcome::Closed,
+    })
 }
 
 /// One tick's work on pings: mark missed, then send what is due (each ping once, even from two processes).

@@ -11,6 +11,7 @@ use crate::stats::segments::segment_profile;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The profile and everything beside it.
+#[derive(Clone)]
 pub struct Computed {
     /// The Layer 2 profile (Err: the data cannot give one, with the reason).
     pub profile: std::result::Result<StudyProfile, String>,

@@ -10,6 +10,7 @@ pub mod readout;
 pub mod release;
 pub mod repo;
 pub mod service;
+pub mod service_cache;
 pub mod text;
 pub mod view;
 pub mod waves;

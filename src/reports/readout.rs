@@ -242,7 +242,7 @@ pub async fn load(
             .and_utc();
         i64::from(noon.with_timezone(&tz).offset().fix().local_minus_utc()) / 60
     };
-    let daily = super::repo::compliance_by_day(&state.pool, study, offset)
+    let daily = super::service::compliance_by_day(state, study, offset)
         .await?
         .into_iter()
         .map(|(day, people, delivered, answered)| {

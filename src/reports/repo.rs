@@ -68,6 +68,18 @@ pub async fn participant_totals<'e>(
     .await
 }
 
+/// The study's data version: bumped by every write to the rows its figures are computed from (0 before
+/// the first).
+pub async fn data_version<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM study_data_versions WHERE study_id = ?")
+            .bind(study)
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
 /// Roster size per cohort (the finite population correction and the overall weights).
 pub async fn cohort_sizes<'e>(
     db: impl SqliteExecutor<'e>,

@@ -1,11 +1,13 @@
 //! Report rules: the main sample's totals read for analysis, and the renewal assumptions checked and saved.
-use super::compute::{Audience, Computed, compute};
+use super::compute::{Audience, compute};
+use super::service_cache::{Figures, What};
 use super::{economics, repo};
 use crate::error::Result;
 use crate::roster::service as roster_service;
 use crate::state::AppState;
 use crate::stats::input::{Inputs, Totals};
 use crate::study::StudyId;
+use std::sync::Arc;
 
 /// The main sample's per-participant totals (consented participants only; the pilot group is kept apart),
 /// with the compliance rule applied, and the roster size per cohort.
@@ -52,13 +54,50 @@ pub async fn study_inputs(state: &AppState, study: StudyId, min_compliance: f64)
 /// is not an admin sees only the breakdowns the raw files carry (see [`Audience`]); the ones withheld are
 /// named. When the rows can't carry the cohort, no non-admin gets a raw file (`export::service::file`
 /// refuses it), so nothing is withheld.
+/// Reused until the study's data changes (see [`super::service_cache`]).
 pub async fn computed_for(
     state: &AppState,
     study: StudyId,
     min_compliance: f64,
     with_bootstrap: bool,
     audience: Audience,
-) -> Result<(Inputs, Computed, Vec<&'static str>)> {
+) -> Result<Figures> {
+    let what = What::Figures(min_compliance, with_bootstrap, audience);
+    // The version is read before the data, so an entry is never newer than its version says.
+    let version = repo::data_version(&state.pool, study).await?;
+    if let Some(figures) = state.reports.get::<Figures>(study, what, version) {
+        return Ok((*figures).clone());
+    }
+    let figures =
+        Arc::new(compute_for(state, study, min_compliance, with_bootstrap, audience).await?);
+    state.reports.put(study, what, version, figures.clone());
+    Ok(Arc::unwrap_or_clone(figures))
+}
+
+/// The readout's compliance by day (day, people, delivered, answered), days in a zone `offset_minutes`
+/// from UTC; reused until the study's data changes.
+pub async fn compliance_by_day(
+    state: &AppState,
+    study: StudyId,
+    offset_minutes: i64,
+) -> Result<Vec<(String, i64, i64, i64)>> {
+    let what = What::DailyCompliance(offset_minutes);
+    let version = repo::data_version(&state.pool, study).await?;
+    if let Some(days) = state.reports.get::<Vec<_>>(study, what, version) {
+        return Ok((*days).clone());
+    }
+    let days = Arc::new(repo::compliance_by_day(&state.pool, study, offset_minutes).await?);
+    state.reports.put(study, what, version, days.clone());
+    Ok(Arc::unwrap_or_clone(days))
+}
+
+async fn compute_for(
+    state: &AppState,
+    study: StudyId,
+    min_compliance: f64,
+    with_bootstrap: bool,
+    audience: Audience,
+) -> Result<Figures> {
     let level = crate::stats::LEVEL;
     if audience == Audience::Aggregates {
         let inputs = study_inputs(state, study, min_compliance).await?;

@@ -651,45 +651,47 @@ pub async fn answer(
     Form(f): Form<PingForm>,
 ) -> Result<Response> {
     let p = participant_or_return!(state, token, client);
-    // Another participant's ping looks exactly like a bad link.
-    let Some(g) = crate::pings::service::find(&state, &p, ping).await? else {
-        return bad_link(&state);
-    };
-    match PingAnswer::parse(&f) {
-        Err(m) => ping_page(
-            &p,
-            &token,
-            g.id,
-            g.expires_at,
-            Some(m),
-            &f,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Ok(a) => {
-            let text = match crate::pings::service::answer(&state, &p, ping, &a).await? {
-                AnswerOutcome::Stored => {
-                    return message(
-                        StatusCode::OK,
-                        &p.study_name,
-                        "Thank you!",
-                        "Your answer is saved.",
-                        &base(&token),
-                    );
-                }
-                AnswerOutcome::AlreadyAnswered => {
-                    "This check-in was already answered; your first answer counts."
-                }
-                AnswerOutcome::Closed => {
-                    "Sorry, this check-in has closed, so this answer could not be counted. The next one will come by email."
-                }
+    let a = match PingAnswer::parse(&f) {
+        Ok(a) => a,
+        Err(m) => {
+            // Another participant's ping looks exactly like a bad link.
+            let Some(g) = crate::pings::service::find(&state, &p, ping).await? else {
+                return bad_link(&state);
             };
-            message(
-                StatusCode::CONFLICT,
-                &p.study_name,
-                "Check-in closed",
-                text,
-                &base(&token),
-            )
+            return ping_page(
+                &p,
+                &token,
+                g.id,
+                g.expires_at,
+                Some(m),
+                &f,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
-    }
+    };
+    let text = match crate::pings::service::answer(&state, &p, ping, &a).await? {
+        AnswerOutcome::Stored => {
+            return message(
+                StatusCode::OK,
+                &p.study_name,
+                "Thank you!",
+                "Your answer is saved.",
+                &base(&token),
+            );
+        }
+        AnswerOutcome::Unknown => return bad_link(&state),
+        AnswerOutcome::AlreadyAnswered => {
+            "This check-in was already answered; your first answer counts."
+        }
+        AnswerOutcome::Closed => {
+            "Sorry, this check-in has closed, so this answer could not be counted. The next one will come by email."
+        }
+    };
+    message(
+        StatusCode::CONFLICT,
+        &p.study_name,
+        "Check-in closed",
+        text,
+        &base(&token),
+    )
 }

@@ -21,6 +21,7 @@ mod privacy;
 mod readout;
 mod reidentify;
 mod releases;
+mod report_cache;
 mod retention;
 mod review11;
 mod roster;
