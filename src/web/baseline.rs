@@ -74,23 +74,6 @@ pub struct ControlForm {
     confirm: String,
 }
 
-/// The confirmation before control-group invitations go out (the studies' confirmation template).
-#[derive(Template)]
-#[template(path = "studies/confirm.html")]
-struct ControlConfirmPage {
-    ctx: PageCtx,
-    nav: StudyNav,
-    title: String,
-    consequences: Vec<String>,
-    warnings: Vec<String>,
-    blockers: Vec<String>,
-    button: String,
-    danger: bool,
-    action: String,
-    hidden: Vec<(&'static str, String)>,
-    back: String,
-}
-
 /// Invites the control group.
 pub async fn control(
     State(state): State<AppState>,
@@ -114,7 +97,7 @@ pub async fn control(
         };
         let (_, subject) = crate::messages::service::invitation_subjects(&state, study.id).await?;
         let (jar, ctx) = PageCtx::staff(&staff, jar);
-        let page = ControlConfirmPage {
+        let page = super::studies::ConfirmPage {
             ctx,
             nav: StudyNav::new(&study, "baseline"),
             title: format!("Invite {n} people to the control group"),

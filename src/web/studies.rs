@@ -520,20 +520,21 @@ pub struct StepQuery {
     days: String,
 }
 
+/// A confirmation page before an irreversible step (also the control group's invitations).
 #[derive(Template)]
 #[template(path = "studies/confirm.html")]
-struct ConfirmPage {
-    ctx: PageCtx,
-    nav: StudyNav,
-    title: String,
-    consequences: Vec<String>,
-    warnings: Vec<String>,
-    blockers: Vec<String>,
-    button: String,
-    danger: bool,
-    action: String,
-    hidden: Vec<(&'static str, String)>,
-    back: String,
+pub(super) struct ConfirmPage {
+    pub(super) ctx: PageCtx,
+    pub(super) nav: StudyNav,
+    pub(super) title: String,
+    pub(super) consequences: Vec<String>,
+    pub(super) warnings: Vec<String>,
+    pub(super) blockers: Vec<String>,
+    pub(super) button: String,
+    pub(super) danger: bool,
+    pub(super) action: String,
+    pub(super) hidden: Vec<(&'static str, String)>,
+    pub(super) back: String,
 }
 
 /// Where a step's confirmation lives: (page and form address, hidden fields, the page to return to).

@@ -28,8 +28,8 @@ pub use links::{
 };
 pub use progress::{
     AdminDashboard, BandLine, CohortLine, PEOPLE_PER_PAGE, PeopleFilter, PeoplePage, PeopleView,
-    PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, mail_problem_count, people,
-    people_view, person, progress,
+    PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, people, people_view, person,
+    progress,
 };
 pub use reminders::{NUDGE_GAP_HOURS, nudge, reminder_tick};
 

@@ -398,13 +398,6 @@ pub async fn admin_dashboard(
     })
 }
 
-/// How many messages of a study failed or wait for a retry (which ones is for an admin).
-pub async fn mail_problem_count(state: &AppState, study: StudyId) -> Result<usize> {
-    Ok(crate::mail::repo::mail_problems(&state.pool, study)
-        .await?
-        .len())
-}
-
 /// What the removal and erasure confirmation pages say about one participant.
 pub struct PersonSummary {
     /// Their employee id (what the collection page calls them).
