@@ -233,15 +233,18 @@ async fn bulk_reminders(app: &TestApp, n: i64) {
     .unwrap();
 }
 
-/// The uncapped drain's rate against an SMTP server on this machine (8 reused connections, batches of 32).
-/// A measurement, not run by default: `cargo test --release --test api delivery::smtp_throughput --
-/// --ignored --nocapture` (BENCHMARKS.md).
+/// An uncapped drain over reused SMTP connections (8 at once, batches of 32) delivers every message exactly
+/// once. It also prints the rate: with `LAYER2_THROUGHPUT_MESSAGES=5000` and `--release --nocapture` it is the
+/// measurement in BENCHMARKS.md (speed is a benchmark's figure, never a test's assertion).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; see BENCHMARKS.md"]
-async fn smtp_throughput() {
+async fn an_uncapped_drain_over_reused_smtp_connections_delivers_every_message_once() {
+    let bulk: i64 = std::env::var("LAYER2_THROUGHPUT_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
     let app = spawn_app().await;
     twenty_queued(&app).await;
-    bulk_reminders(&app, 5_000).await;
+    bulk_reminders(&app, bulk).await;
     let (port, seen, _) = scripted_smtp(Some(std::time::Duration::ZERO), app.clock.clone()).await;
     let state = other_process(&app, smtp_mailer(port)).await;
     let started = std::time::Instant::now();
@@ -249,11 +252,17 @@ async fn smtp_throughput() {
         .await
         .unwrap();
     let took = started.elapsed();
-    let rate = r.sent as f64 / took.as_secs_f64();
-    println!("{} messages in {took:.2?}: {rate:.0} a second", r.sent);
-    assert_eq!(r.sent, 5_020);
-    assert_eq!(seen.accepted.lock().unwrap().len(), 5_020);
-    assert!(rate >= 200.0, "{rate:.0} a second");
+    println!(
+        "{} messages in {took:.2?}: {:.0} a second",
+        r.sent,
+        r.sent as f64 / took.as_secs_f64()
+    );
+    let total = bulk as usize + 20;
+    assert_eq!(r.sent, total);
+    let accepted = seen.accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), total);
+    let unique: std::collections::HashSet<_> = accepted.iter().map(|(id, _)| id).collect();
+    assert_eq!(unique.len(), total, "no message accepted twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
