@@ -27,6 +27,15 @@ pub enum AppError {
     /// The request cannot be carried out; the message is shown as is (escaped).
     #[error("{0}")]
     BadRequest(String),
+    /// A form field's value is refused: the message names the field, and the next page marks the field
+    /// itself (`aria-invalid`, `aria-describedby`) when the form answers with a redirect.
+    #[error("{message}")]
+    Field {
+        /// The `id` (and `name`) of the form control.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// The request conflicts with the study's state (e.g. redraw after invitations).
     #[error("{0}")]
     Conflict(String),
@@ -36,6 +45,16 @@ pub enum AppError {
     /// Anything unexpected; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// A refusal tied to the form control `field`.
+    pub fn field(field: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Field {
+            field,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for AppError {
@@ -78,7 +97,9 @@ impl IntoResponse for AppError {
                 "Sent from another site",
                 "This form was sent from a page of another site, so it was refused and nothing was changed. Open this site's own page and submit the form there.".to_string(),
             ),
-            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m.clone()),
+            AppError::BadRequest(m) | AppError::Field { message: m, .. } => {
+                (StatusCode::BAD_REQUEST, "Cannot do that", m.clone())
+            }
             AppError::Conflict(m) => (StatusCode::CONFLICT, "Cannot do that now", m.clone()),
             AppError::TooManyRequests(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m.clone()),
             AppError::Internal(e) => {

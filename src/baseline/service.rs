@@ -6,21 +6,25 @@ use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::study::StudyId;
 
-fn minutes(v: &str, what: &str) -> Result<f64> {
+/// Minutes typed into the form control `field`.
+fn minutes(v: &str, field: &'static str, what: &str) -> Result<f64> {
     match v.trim().parse::<f64>() {
         Ok(m) if m.is_finite() && m > 0.0 && m <= 10_000.0 => Ok(m),
-        _ => Err(AppError::BadRequest(format!(
-            "{what} must be a positive number of minutes."
-        ))),
+        _ => Err(AppError::field(
+            field,
+            format!("{what} must be a positive number of minutes, at most 10,000."),
+        )),
     }
 }
 
-fn text(v: &str, what: &str) -> Result<String> {
+/// One line typed into the form control `field`.
+fn text(v: &str, field: &'static str, what: &str) -> Result<String> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(format!(
-            "{what} must be one line of at most 200 characters."
-        )));
+        return Err(AppError::field(
+            field,
+            format!("{what} must be one line of at most 200 characters."),
+        ));
     }
     Ok(v.to_string())
 }
@@ -36,9 +40,9 @@ pub async fn set_historical(
     source: &str,
 ) -> Result<()> {
     let (category, m, source) = (
-        text(category, "The category")?,
-        minutes(mins, "The minutes")?,
-        text(source, "The source")?,
+        text(category, "h-category", "The category")?,
+        minutes(mins, "h-minutes", "The minutes")?,
+        text(source, "h-source", "The source")?,
     );
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
@@ -67,17 +71,20 @@ pub async fn set_expert(
     (low, likely, high): (&str, &str, &str),
 ) -> Result<()> {
     let (expert, category) = (
-        text(expert, "The expert's name")?,
-        text(category, "The category")?,
+        text(expert, "e-expert", "The expert's name")?,
+        text(category, "e-category", "The category")?,
     );
     let (l, m, h) = (
-        minutes(low, "Low")?,
-        minutes(likely, "Likely")?,
-        minutes(high, "High")?,
+        minutes(low, "e-low", "Low")?,
+        minutes(likely, "e-likely", "Likely")?,
+        minutes(high, "e-high", "High")?,
     );
     if !(l <= m && m <= h) {
-        return Err(AppError::BadRequest(
-            "Low, likely and high must be in that order.".into(),
+        return Err(AppError::field(
+            if l > m { "e-low" } else { "e-high" },
+            format!(
+                "Low, likely and high must be in that order (low ≤ likely ≤ high), not {l}, {m}, {h}."
+            ),
         ));
     }
     let now = state.clock.now();

@@ -64,18 +64,38 @@ pub struct Economics {
 }
 
 /// Checks the assumptions: positive, finite, within sane bounds. Messages are for the admin's form.
-pub fn check(a: &Assumptions) -> Result<(), String> {
+pub fn check(a: &Assumptions) -> Result<(), (Assumption, String)> {
     let ok = |v: f64, hi: f64| v.is_finite() && v > 0.0 && v <= hi;
     if !ok(a.seat_price, 100_000.0) {
-        return Err("The seat price must be a positive amount per user per month.".into());
+        return Err((
+            Assumption::SeatPrice,
+            "The seat price must be a positive amount per user per month.".into(),
+        ));
     }
     if !ok(a.seats, 10_000_000.0) || a.seats.fract() != 0.0 {
-        return Err("The seats licensed must be a whole number above zero.".into());
+        return Err((
+            Assumption::Seats,
+            "The seats licensed must be a whole number above zero.".into(),
+        ));
     }
     if !ok(a.hourly_cost, 100_000.0) {
-        return Err("The hourly labor cost must be a positive amount.".into());
+        return Err((
+            Assumption::HourlyCost,
+            "The hourly labor cost must be a positive amount.".into(),
+        ));
     }
     Ok(())
+}
+
+/// Which of the [`Assumptions`] a refusal is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assumption {
+    /// The seat price.
+    SeatPrice,
+    /// The seats licensed.
+    Seats,
+    /// The hourly labor cost.
+    HourlyCost,
 }
 
 /// The economics of a group with net hours `net`, vendor gross hours `gross` (per user per month) and

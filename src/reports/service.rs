@@ -142,12 +142,15 @@ pub fn withheld_note(withheld: &[&str]) -> Option<String> {
 
 /// A number as a person types it: commas only as thousands separators ("1,000" or "12,500.50"); a comma
 /// anywhere else ("29,99") is refused rather than guessed at.
-fn number(v: &str, what: &str) -> Result<f64> {
+fn number(v: &str, field: &'static str, what: &str) -> Result<f64> {
     let v = v.trim();
     let bad = || {
-        crate::error::AppError::BadRequest(format!(
-            "{what} must be a number such as 1200 or 1,200.50 (a comma only between thousands)."
-        ))
+        crate::error::AppError::field(
+            field,
+            format!(
+                "{what} must be a number such as 1200 or 1,200.50 (a comma only between thousands)."
+            ),
+        )
     };
     let plain = if v.contains(',') {
         let whole = v.split('.').next().unwrap_or("");
@@ -180,21 +183,31 @@ pub async fn set_economics(
 ) -> Result<()> {
     use crate::error::AppError;
     let a = economics::Assumptions {
-        seat_price: number(price, "The seat price")?,
+        seat_price: number(price, "e-price", "The seat price")?,
         seats: if seats.contains('.') {
-            return Err(AppError::BadRequest(
-                "The seats licensed must be a whole number, without a decimal point.".into(),
+            return Err(AppError::field(
+                "e-seats",
+                "The seats licensed must be a whole number, without a decimal point.",
             ));
         } else {
-            number(seats, "The seats licensed")?
+            number(seats, "e-seats", "The seats licensed")?
         },
-        hourly_cost: number(cost, "The hourly labor cost")?,
+        hourly_cost: number(cost, "e-cost", "The hourly labor cost")?,
     };
-    economics::check(&a).map_err(AppError::BadRequest)?;
+    economics::check(&a).map_err(|(which, m)| {
+        use economics::Assumption;
+        let field = match which {
+            Assumption::SeatPrice => "e-price",
+            Assumption::Seats => "e-seats",
+            Assumption::HourlyCost => "e-cost",
+        };
+        AppError::field(field, m)
+    })?;
     let currency = currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(AppError::BadRequest(
-            "The currency must be a three-letter code such as USD or EUR.".into(),
+        return Err(AppError::field(
+            "e-cur",
+            "The currency must be a three-letter code such as USD or EUR.",
         ));
     }
     let now = state.clock.now();
@@ -232,11 +245,11 @@ mod tests {
 
     #[test]
     fn commas_are_thousands_separators_or_refused() {
-        assert_eq!(number("1,000", "x").unwrap(), 1000.0);
-        assert_eq!(number(" 12,500.50 ", "x").unwrap(), 12500.5);
-        assert_eq!(number("39", "x").unwrap(), 39.0);
+        assert_eq!(number("1,000", "e-price", "x").unwrap(), 1000.0);
+        assert_eq!(number(" 12,500.50 ", "e-price", "x").unwrap(), 12500.5);
+        assert_eq!(number("39", "e-price", "x").unwrap(), 39.0);
         for bad in ["29,99", "1,00", "1.000,5", ",100", "1,,000", "abc", ""] {
-            assert!(number(bad, "The seat price").is_err(), "{bad:?}");
+            assert!(number(bad, "e-price", "The seat price").is_err(), "{bad:?}");
         }
     }
 }

@@ -227,6 +227,20 @@ pub enum SampleError {
     },
 }
 
+impl SampleError {
+    /// The draw form's control the refusal is about (`""` for the roster as a whole).
+    pub fn field(&self) -> &'static str {
+        match self {
+            SampleError::EmptyFrame | SampleError::DuplicateEmployee(_) => "",
+            SampleError::ZeroSample
+            | SampleError::TooLarge { .. }
+            | SampleError::WholePopulation { .. } => "n",
+            SampleError::CohortWithoutPilot { .. } => "pilot_n",
+            SampleError::MinimumTooLarge { .. } => "min_per_cohort",
+        }
+    }
+}
+
 impl fmt::Display for SampleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

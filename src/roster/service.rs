@@ -648,7 +648,10 @@ pub async fn draw(
             function: e.function.clone(),
         })
         .collect();
-    let drawn = draw_sample(&frame, &spec).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let drawn = draw_sample(&frame, &spec).map_err(|e| match e.field() {
+        "" => AppError::BadRequest(e.to_string()),
+        field => AppError::field(field, e.to_string()),
+    })?;
     let redraw = repo::draw(&mut *tx, study.id).await?.is_some();
     repo::insert_draw(
         &mut tx,

@@ -77,10 +77,10 @@ pub async fn invite(state: &AppState, actor: &Actor, email: &Email, role: Role) 
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     if repo::by_email(&mut *tx, email.as_str()).await?.is_some() {
-        return Err(AppError::BadRequest(format!(
-            "A staff account for {} already exists.",
-            email.as_str()
-        )));
+        return Err(AppError::field(
+            "invite-email",
+            format!("A staff account for {} already exists.", email.as_str()),
+        ));
     }
     let id = repo::insert_invited(&mut tx, email.as_str(), role, now).await?;
     enqueue_staff_invite(&mut tx, id, email.as_str(), now).await?;

@@ -205,28 +205,54 @@ impl Timeline {
 
     /// Checks five phases given in order: each starts on or before it ends, and after the previous one ends.
     pub fn parse(phases: Vec<PhaseDates>) -> Result<Self, Vec<String>> {
+        Self::parse_marked(phases).map_err(|p| p.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// [`Timeline::parse`], each problem with the form control it is about (`{phase}_start` or
+    /// `{phase}_end`, `""` for the form as a whole).
+    pub fn parse_marked(phases: Vec<PhaseDates>) -> Result<Self, Vec<(String, String)>> {
         let mut problems = Vec::new();
         if phases.len() != Phase::ALL.len()
             || phases.iter().zip(Phase::ALL).any(|(p, q)| p.phase != q)
         {
-            return Err(vec!["all five phases are needed, in order".into()]);
+            return Err(vec![(
+                String::new(),
+                "all five phases are needed, in order".into(),
+            )]);
         }
+        let control = |p: &PhaseDates, end: &str| format!("{}_{end}", p.phase.as_str());
         for p in &phases {
             if !in_range(p.starts_on) || !in_range(p.ends_on) {
-                problems.push(format!(
-                    "{} must lie between the years 2000 and 2100",
-                    p.phase.label()
+                problems.push((
+                    control(
+                        p,
+                        if in_range(p.starts_on) {
+                            "end"
+                        } else {
+                            "start"
+                        },
+                    ),
+                    format!(
+                        "{} must lie between the years 2000 and 2100",
+                        p.phase.label()
+                    ),
                 ));
             } else if p.ends_on < p.starts_on {
-                problems.push(format!("{} ends before it starts", p.phase.label()));
+                problems.push((
+                    control(p, "end"),
+                    format!("{} ends before it starts", p.phase.label()),
+                ));
             }
         }
         for w in phases.windows(2) {
             if w[1].starts_on <= w[0].ends_on {
-                problems.push(format!(
-                    "{} must start after {} ends",
-                    w[1].phase.label(),
-                    w[0].phase.label()
+                problems.push((
+                    control(&w[1], "start"),
+                    format!(
+                        "{} must start after {} ends",
+                        w[1].phase.label(),
+                        w[0].phase.label()
+                    ),
                 ));
             }
         }

@@ -605,8 +605,9 @@ pub async fn add_approval(
 ) -> Result<()> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 120 || label.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "An approval needs a name of one line, at most 120 characters.".into(),
+        return Err(AppError::field(
+            "new-approval",
+            "An approval needs a name of one line, at most 120 characters.",
         ));
     }
     let now = state.clock.now();
@@ -623,9 +624,10 @@ pub async fn add_approval(
         ));
     }
     if !repo::add_approval(&mut tx, id, label, required).await? {
-        return Err(AppError::BadRequest(format!(
-            "The checklist already has \"{label}\"."
-        )));
+        return Err(AppError::field(
+            "new-approval",
+            format!("The checklist already has \"{label}\"."),
+        ));
     }
     let kind = if required { "required" } else { "optional" };
     audit::record(

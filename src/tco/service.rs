@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 /// An amount of money as typed: digits with at most one decimal point, not below zero. Thousands
 /// separators and currency signs are refused rather than guessed at.
-fn money(v: &str, what: &str) -> Result<f64> {
+/// An amount typed into the form control `field` (`what` names it in the message).
+fn money(v: &str, field: &'static str, what: &str) -> Result<f64> {
     let v = v.trim();
     let plain = !v.is_empty()
         && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -22,22 +23,28 @@ fn money(v: &str, what: &str) -> Result<f64> {
         && v.bytes().any(|b| b.is_ascii_digit());
     match v.parse::<f64>() {
         Ok(x) if plain && x.is_finite() && x <= 1e12 => Ok(x),
-        _ if v.starts_with('-') => Err(AppError::BadRequest(format!(
-            "{what} cannot be negative: enter an amount of zero or more."
-        ))),
-        _ => Err(AppError::BadRequest(format!(
-            "{what} must be an amount such as 12500 or 12500.50 (digits and a decimal point only)."
-        ))),
+        _ if v.starts_with('-') => Err(AppError::field(
+            field,
+            format!("{what} cannot be negative: enter an amount of zero or more."),
+        )),
+        _ => Err(AppError::field(
+            field,
+            format!(
+                "{what} must be an amount such as 12500 or 12500.50 (digits and a decimal point only)."
+            ),
+        )),
     }
 }
 
 /// One line of text a person typed, at most `max` characters.
-fn line_of_text(v: &str, what: &str, max: usize) -> Result<String> {
+/// One line of text typed into the form control `field`.
+fn line_of_text(v: &str, field: &'static str, what: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(format!(
-            "{what} must be one line of at most {max} characters."
-        )));
+        return Err(AppError::field(
+            field,
+            format!("{what} must be one line of at most {max} characters."),
+        ));
     }
     Ok(v.to_string())
 }
@@ -76,24 +83,40 @@ pub async fn set_unit(
     study: StudyId,
     f: UnitForm<'_>,
 ) -> Result<()> {
-    let unit = line_of_text(f.unit, "The unit of value", 100)?;
-    let units = money(f.units_per_month, "The units per month").map_err(|_| {
-        AppError::BadRequest(
-            "The units per month must be a number above zero, such as 10000.".into(),
+    let unit = line_of_text(f.unit, "u-unit", "The unit of value", 100)?;
+    let units = money(f.units_per_month, "u-count", "The units per month").map_err(|_| {
+        AppError::field(
+            "u-count",
+            "The units per month must be a number above zero, such as 10000.",
         )
     })?;
     if units <= 0.0 {
-        return Err(AppError::BadRequest(
-            "The units per month must be above zero: a cost per unit needs units.".into(),
+        return Err(AppError::field(
+            "u-count",
+            "The units per month must be above zero: a cost per unit needs units.",
         ));
     }
-    let units_source = line_of_text(f.units_source, "The source of the units per month", 200)?;
+    let units_source = line_of_text(
+        f.units_source,
+        "u-source",
+        "The source of the units per month",
+        200,
+    )?;
     let (before, before_source) = if f.before_per_unit.trim().is_empty() {
         (None, String::new())
     } else {
         (
-            Some(money(f.before_per_unit, "The cost per unit before AI")?),
-            line_of_text(f.before_source, "The source of the cost before AI", 200)?,
+            Some(money(
+                f.before_per_unit,
+                "u-before",
+                "The cost per unit before AI",
+            )?),
+            line_of_text(
+                f.before_source,
+                "u-before-source",
+                "The source of the cost before AI",
+                200,
+            )?,
         )
     };
     let row = UnitRow {
@@ -139,14 +162,18 @@ pub async fn set_line(
 ) -> Result<()> {
     let line = Line::from_key(line)
         .filter(|l| Line::ENTERED.contains(l))
-        .ok_or_else(|| AppError::BadRequest("Choose one of the lines on the form.".into()))?;
+        .ok_or_else(|| AppError::field("l-line", "Choose one of the lines on the form."))?;
     let entry = if line == Line::Work && monthly.trim().is_empty() {
         None
     } else {
         Some(LineRow {
             line,
-            monthly: money(monthly, &format!("The monthly amount for {}", line.label()))?,
-            source: line_of_text(source, "The source", 200)?,
+            monthly: money(
+                monthly,
+                "l-monthly",
+                &format!("The monthly amount for {}", line.label()),
+            )?,
+            source: line_of_text(source, "l-source", "The source", 200)?,
         })
     };
     let now = state.clock.now();
@@ -189,31 +216,57 @@ pub async fn set_class(
     conditions: [ConditionForm<'_>; 3],
 ) -> Result<()> {
     let class = Class::from_key(class.trim()).ok_or_else(|| {
-        AppError::BadRequest("Choose decision acceleration or process automation.".into())
+        AppError::field(
+            "c-class",
+            "Choose decision acceleration or process automation.",
+        )
     })?;
-    let reason = line_of_text(reason, "The reason for the class", 200)?;
+    let reason = line_of_text(reason, "c-reason", "The reason for the class", 200)?;
     let category = category.trim().to_string();
     let mut dapm = Vec::new();
     if class == Class::Automation {
-        let missing: Vec<&str> = conditions
+        // The field to mark: the first empty one of the first incomplete condition.
+        const BY: [&str; 3] = ["c-by1", "c-by2", "c-by3"];
+        const EVIDENCE: [&str; 3] = ["c-ev1", "c-ev2", "c-ev3"];
+        let missing: Vec<(usize, &str)> = conditions
             .iter()
             .zip(DAPM)
-            .filter(|(c, _)| c.confirmed_by.trim().is_empty() || c.evidence.trim().is_empty())
-            .map(|(_, name)| name)
+            .enumerate()
+            .filter(|(_, (c, _))| c.confirmed_by.trim().is_empty() || c.evidence.trim().is_empty())
+            .map(|(i, (_, name))| (i, name))
             .collect();
-        if !missing.is_empty() {
-            return Err(AppError::BadRequest(format!(
-                "Process automation needs all three DAPM conditions recorded, each with who confirmed it and the evidence; missing: {}. Nothing was saved.",
-                missing.join("; ")
-            )));
+        if let Some(&(first, _)) = missing.first() {
+            let names: Vec<&str> = missing.iter().map(|(_, name)| *name).collect();
+            let field = if conditions[first].confirmed_by.trim().is_empty() {
+                BY[first]
+            } else {
+                EVIDENCE[first]
+            };
+            return Err(AppError::field(
+                field,
+                format!(
+                    "Process automation needs all three DAPM conditions recorded, each with who confirmed it and the evidence; missing: {}. Nothing was saved.",
+                    names.join("; ")
+                ),
+            ));
         }
         for (i, c) in conditions.iter().enumerate() {
             dapm.push(ConditionRow {
                 category: category.clone(),
                 condition: i as i64 + 1,
                 met: c.met,
-                confirmed_by: line_of_text(c.confirmed_by, "Who confirmed a condition", 200)?,
-                evidence: line_of_text(c.evidence, "The evidence for a condition", 200)?,
+                confirmed_by: line_of_text(
+                    c.confirmed_by,
+                    BY[i],
+                    "Who confirmed a condition",
+                    200,
+                )?,
+                evidence: line_of_text(
+                    c.evidence,
+                    EVIDENCE[i],
+                    "The evidence for a condition",
+                    200,
+                )?,
             });
         }
     }
@@ -223,8 +276,9 @@ pub async fn set_class(
         .await?
         .categories();
     if !categories.contains(&category) {
-        return Err(AppError::BadRequest(
-            "Choose one of the study's task categories.".into(),
+        return Err(AppError::field(
+            "c-category",
+            "Choose one of the study's task categories.",
         ));
     }
     let row = ClassRow {
@@ -469,12 +523,14 @@ mod tests {
 
     #[test]
     fn money_is_plain_digits_never_negative_or_guessed() {
-        assert_eq!(money(" 12500.50 ", "x").unwrap(), 12500.5);
-        assert_eq!(money("0", "x").unwrap(), 0.0);
-        let negative = money("-5", "The data spend").unwrap_err().to_string();
+        assert_eq!(money(" 12500.50 ", "l-monthly", "x").unwrap(), 12500.5);
+        assert_eq!(money("0", "l-monthly", "x").unwrap(), 0.0);
+        let negative = money("-5", "l-monthly", "The data spend")
+            .unwrap_err()
+            .to_string();
         assert!(negative.contains("cannot be negative"), "{negative}");
         for bad in ["1,200", "$30", "abc", "", ".", "1.2.3", "NaN", "inf", "1e5"] {
-            assert!(money(bad, "x").is_err(), "{bad:?}");
+            assert!(money(bad, "l-monthly", "x").is_err(), "{bad:?}");
         }
     }
 }

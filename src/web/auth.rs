@@ -64,6 +64,7 @@ pub async fn login(
             let flash = Some(Flash {
                 kind: "error",
                 text: message,
+                field: String::new(),
             });
             let page = LoginPage {
                 ctx: PageCtx::anonymous(csrf, flash),

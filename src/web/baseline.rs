@@ -93,6 +93,11 @@ pub async fn control(
         .await
         {
             Ok(n) => n,
+            // The list is the form's one field: a refusal of it marks the field.
+            Err(crate::error::AppError::BadRequest(m)) => {
+                let e = crate::error::AppError::field("c-people", m);
+                return outcome(Err(e), jar, &back, "");
+            }
             Err(e) => return outcome(Err(e), jar, &back, ""),
         };
         let (_, subject) = crate::messages::service::invitation_subjects(&state, study.id).await?;

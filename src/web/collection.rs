@@ -7,7 +7,7 @@ use super::paging::{Pager, query_string};
 use super::studies::StudyNav;
 use super::{PageCtx, outcome, pct};
 use crate::auth::extract::{Admin, AdminForm, NoFields, Staff};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::participants::Arm;
 use crate::participants::repo::PersonRow;
 use crate::participants::service;
@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::study::repo::StudyRow;
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
@@ -441,11 +442,22 @@ pub async fn instrument_page(
     PathStudy(study): PathStudy,
     jar: CookieJar,
 ) -> Result<Response> {
-    let (instrument, settings) = service::wording_and_settings(&state, study.id).await?;
-    let (jar, ctx) = PageCtx::staff(&staff, jar);
-    let page = InstrumentPage {
-        ctx,
-        nav: StudyNav::new(&study, "instrument"),
+    instrument_view(&state, &staff, &study, jar, None).await
+}
+
+/// The instruments page; with `typed` (a refused wording and its error) the form shows what was typed, so
+/// a long consent text is not lost to a refusal.
+async fn instrument_view(
+    state: &AppState,
+    staff: &Staff,
+    study: &StudyRow,
+    jar: CookieJar,
+    typed: Option<(&service::InstrumentForm, crate::web::Flash)>,
+) -> Result<Response> {
+    let (instrument, settings) = service::wording_and_settings(state, study.id).await?;
+    let (jar, mut ctx) = PageCtx::staff(staff, jar);
+    let mut page = InstrumentPage {
+        nav: StudyNav::new(study, "instrument"),
         version: instrument.version,
         frozen: instrument
             .frozen_at
@@ -453,11 +465,21 @@ pub async fn instrument_page(
         categories: instrument.categories().join("\n"),
         consent_text: instrument.consent_text,
         settings,
+        ctx: PageCtx::anonymous(String::new(), None),
     };
-    Ok((jar, Html(page.render()?)).into_response())
+    let mut status = StatusCode::OK;
+    if let Some((form, flash)) = typed {
+        page.consent_text = form.consent_text.clone();
+        page.categories = form.categories.clone();
+        ctx.flash = Some(flash);
+        status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page.ctx = ctx;
+    Ok((status, jar, Html(page.render()?)).into_response())
 }
 
-/// Saves new wording as the next version.
+/// Saves new wording as the next version. A refused field answers with the page itself, keeping the text
+/// that was typed.
 pub async fn edit_instrument(
     State(state): State<AppState>,
     PathStudy(study): PathStudy,
@@ -468,6 +490,14 @@ pub async fn edit_instrument(
     let back = back(&study, "instrument");
     match r {
         Ok(v) => outcome(Ok(()), jar, &back, format!("Wording saved as version {v}.")),
+        Err(AppError::Field { field, message }) => {
+            let flash = crate::web::Flash {
+                kind: "error",
+                text: message,
+                field: field.to_string(),
+            };
+            instrument_view(&state, &staff, &study, jar, Some((&form, flash))).await
+        }
         Err(e) => outcome(Err(e), jar, &back, ""),
     }
 }

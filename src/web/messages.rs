@@ -93,6 +93,7 @@ async fn render(
             ctx.flash = Some(super::Flash {
                 kind: "error",
                 text: format!("Nothing was saved: {why}"),
+                field: String::new(),
             });
             StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -276,6 +276,9 @@ pub struct Flash {
     pub kind: &'static str,
     /// The text (escaped when shown).
     pub text: String,
+    /// The form control an error is about (its `id`), or `""`: the message links to it and the control
+    /// is marked on the page (`aria-invalid`, `aria-describedby`).
+    pub field: String,
 }
 
 /// What the base template needs on every page.
@@ -322,6 +325,27 @@ impl PageCtx {
             flash,
         }
     }
+
+    /// The error message about the numbered control `{prefix}{n}` (rows of a form made in a loop), or `""`.
+    pub fn err_at(&self, prefix: &str, n: usize) -> &str {
+        self.err_of(prefix, &n.to_string())
+    }
+
+    /// The error message about the control whose id is `{a}{b}` (ids made in a template), or `""`.
+    pub fn err_of(&self, a: &str, b: &str) -> &str {
+        match &self.flash {
+            Some(f) if f.field.strip_prefix(a) == Some(b) => self.err(&f.field),
+            _ => "",
+        }
+    }
+
+    /// The error message about the form control `field`, or `""` (templates mark the control with it).
+    pub fn err(&self, field: &str) -> &str {
+        match &self.flash {
+            Some(f) if f.kind == "error" && !f.field.is_empty() && f.field == field => &f.text,
+            _ => "",
+        }
+    }
 }
 
 fn hex_decode(s: &str) -> Option<String> {
@@ -342,6 +366,20 @@ pub fn set_flash(jar: CookieJar, kind: &'static str, text: impl AsRef<str>) -> C
         if kind == "error" { "e" } else { "n" },
         crate::auth::token::hex(text.as_ref().as_bytes())
     );
+    put_flash(jar, value)
+}
+
+/// Sets a one-time error about the form control `field` (an identifier: letters, digits, `_`, `-`).
+pub fn set_field_flash(jar: CookieJar, field: &str, text: impl AsRef<str>) -> CookieJar {
+    let value = format!(
+        "f{}.{}",
+        crate::auth::token::hex(field.as_bytes()),
+        crate::auth::token::hex(text.as_ref().as_bytes())
+    );
+    put_flash(jar, value)
+}
+
+fn put_flash(jar: CookieJar, value: String) -> CookieJar {
     jar.add(
         Cookie::build((FLASH_COOKIE, value))
             .path("/")
@@ -360,10 +398,23 @@ pub(crate) fn take_flash(jar: CookieJar) -> (CookieJar, Option<Flash>) {
         Some(("e", rest)) => hex_decode(rest).map(|text| Flash {
             kind: "error",
             text,
+            field: String::new(),
+        }),
+        Some(("f", rest)) => rest.split_once('.').and_then(|(field, text)| {
+            let field = hex_decode(field).filter(|f| {
+                f.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })?;
+            Some(Flash {
+                kind: "error",
+                text: hex_decode(text)?,
+                field,
+            })
         }),
         Some(("n", rest)) => hex_decode(rest).map(|text| Flash {
             kind: "notice",
             text,
+            field: String::new(),
         }),
         _ => None,
     };
@@ -395,6 +446,9 @@ pub fn outcome(
         Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
             Ok((set_flash(jar, "error", m), Redirect::to(back)).into_response())
         }
+        Err(AppError::Field { field, message }) => {
+            Ok((set_field_flash(jar, field, message), Redirect::to(back)).into_response())
+        }
         Err(e) => Err(e),
     }
 }
@@ -411,6 +465,24 @@ mod tests {
             Some(text)
         );
         assert_eq!(hex_decode("zz"), None);
+    }
+
+    #[test]
+    fn a_field_error_names_its_control_after_the_round_trip_and_a_forged_field_is_dropped() {
+        let jar = set_field_flash(
+            CookieJar::new(),
+            "seat_price",
+            "The seat price: enter a number.",
+        );
+        let (_, flash) = take_flash(jar);
+        let f = flash.unwrap();
+        assert_eq!((f.kind, f.field.as_str()), ("error", "seat_price"));
+        let ctx = PageCtx::anonymous(String::new(), Some(f));
+        assert_eq!(ctx.err("seat_price"), "The seat price: enter a number.");
+        assert_eq!(ctx.err("seats"), "");
+        // A cookie edited to carry markup as the field name is not trusted as an id.
+        let jar = set_field_flash(CookieJar::new(), "x\"><b", "text");
+        assert!(take_flash(jar).1.is_none());
     }
 
     /// WCAG 2.1 relative luminance of `#rrggbb`.

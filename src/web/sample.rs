@@ -30,7 +30,8 @@ struct SamplePage {
     calc_result: Option<String>,
     calc_for_n: Option<String>,
     calc_n: String,
-    calc_error: Option<String>,
+    /// The calculator's refusal: the field (`margin`, `confidence`, `calc_n` or `""`) and the message.
+    calc_error: Option<(&'static str, String)>,
     calc_cohorts: Vec<MarginRow>,
     default_n: u64,
     default_min: u64,
@@ -80,15 +81,21 @@ pub struct CalcQuery {
     n: Option<String>,
 }
 
-fn pct_input(s: Option<&str>, default: f64) -> std::result::Result<f64, String> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .trim_end_matches('%')
-            .trim()
-            .parse::<f64>()
-            .map(|x| x / 100.0)
-            .map_err(|_| format!("\"{v}\" is not a number of percent")),
+/// A percentage typed into the calculator, as a fraction; `fits` checks it in percent and `range` says
+/// the same in words. A refusal names the field (`what`) in the form's own unit.
+fn pct_input(
+    s: Option<&str>,
+    default: f64,
+    what: &str,
+    (fits, range): (fn(f64) -> bool, &str),
+) -> std::result::Result<f64, String> {
+    let Some(v) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(default);
+    };
+    match v.trim_end_matches('%').trim().parse::<f64>() {
+        Ok(x) if fits(x) => Ok(x / 100.0),
+        Ok(_) => Err(format!("The {what} must be {range}, not {v}.")),
+        Err(_) => Err(format!("The {what}: \"{v}\" is not a number of percent.")),
     }
 }
 
@@ -155,9 +162,31 @@ fn cohorts_label(cohorts: &[Cohort]) -> String {
 struct Calculator {
     result: Option<String>,
     for_n: Option<String>,
-    error: Option<String>,
+    error: Option<(&'static str, String)>,
     cohorts: Vec<MarginRow>,
     default_n: u64,
+}
+
+/// The calculator's margin of error (5% when left empty), or the refusal naming its field.
+fn margin_input(q: &CalcQuery) -> std::result::Result<f64, (&'static str, String)> {
+    pct_input(
+        q.margin.as_deref(),
+        0.05,
+        "margin of error",
+        (|x| x > 0.0 && x <= 50.0, "above 0% and at most 50%"),
+    )
+    .map_err(|e| ("margin", e))
+}
+
+/// The calculator's confidence (95% when left empty), or the refusal naming its field.
+fn confidence_input(q: &CalcQuery) -> std::result::Result<f64, (&'static str, String)> {
+    pct_input(
+        q.confidence.as_deref(),
+        0.95,
+        "confidence",
+        (|x| x > 50.0 && x < 100.0, "above 50% and below 100%"),
+    )
+    .map_err(|e| ("confidence", e))
 }
 
 /// Cochran with the finite population correction (SPEC "Sampling"), both ways.
@@ -167,8 +196,8 @@ fn calculate(
     big_n: u64,
     small: Option<usize>,
 ) -> Calculator {
-    let margin = pct_input(q.margin.as_deref(), 0.05);
-    let confidence = pct_input(q.confidence.as_deref(), 0.95);
+    let margin = margin_input(q);
+    let confidence = confidence_input(q);
     let mut c = Calculator {
         result: None,
         for_n: None,
@@ -190,10 +219,10 @@ fn calculate(
                 ));
                 c.cohorts = per_cohort_margins(cohort_sizes, n, big_n, conf, small);
             }
-            Err(e) => c.error = Some(e),
+            Err(e) => c.error = Some(("", e)),
         },
         (Err(e), _) | (_, Err(e)) => c.error = Some(e),
-        _ => c.error = Some("Import a roster first.".into()),
+        _ => c.error = Some(("", "Import a roster first.".into())),
     }
 
     // The other direction: the margin a given n buys.
@@ -210,9 +239,12 @@ fn calculate(
                 ))
             }
             _ => {
-                c.error = Some(format!(
-                    "The sample size must be a whole number from 1 to {}.",
-                    thousands(big_n as i64)
+                c.error = Some((
+                    "calc_n",
+                    format!(
+                        "The sample size must be a whole number from 1 to {}.",
+                        thousands(big_n as i64)
+                    ),
                 ))
             }
         }
@@ -388,7 +420,7 @@ pub async fn sample_page(
     // Anyone but an admin sees no group under k: why, in `at_least_k` and `cohorts_page`.
     let small = (!staff.is_admin()).then_some(state.config.min_cell_size);
     let calc = calculate(&q, &o.cohort_sizes, big_n, small);
-    let confidence = pct_input(q.confidence.as_deref(), 0.95).unwrap_or(0.95);
+    let confidence = confidence_input(&q).unwrap_or(0.95);
     let drawn = o
         .drawn
         .as_ref()
@@ -433,18 +465,29 @@ pub struct DrawForm {
     seed: String,
 }
 
+impl SamplePage {
+    /// Whether the calculator's refusal is about `field`.
+    fn calc_err(&self, field: &str) -> bool {
+        matches!(&self.calc_error, Some((f, _)) if *f == field)
+    }
+}
+
 impl DrawForm {
-    fn spec(&self) -> std::result::Result<DrawSpec, String> {
-        let num = |s: &str, what: &str| -> std::result::Result<u64, String> {
-            s.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("The {what} must be a whole number, not \"{}\".", s.trim()))
+    fn spec(&self) -> Result<DrawSpec> {
+        let num = |s: &str, field: &'static str, what: &str| -> Result<u64> {
+            s.trim().parse::<u64>().map_err(|_| {
+                AppError::field(
+                    field,
+                    format!("The {what} must be a whole number, not \"{}\".", s.trim()),
+                )
+            })
         };
         Ok(DrawSpec {
-            n: num(&self.n, "sample size")? as usize,
-            min_per_cohort: num(&self.min_per_cohort, "minimum per cohort")? as usize,
-            pilot_n: num(&self.pilot_n, "pilot size")? as usize,
-            seed: num(&self.seed, "seed")?,
+            n: num(&self.n, "n", "sample size")? as usize,
+            min_per_cohort: num(&self.min_per_cohort, "min_per_cohort", "minimum per cohort")?
+                as usize,
+            pilot_n: num(&self.pilot_n, "pilot_n", "pilot size")? as usize,
+            seed: num(&self.seed, "seed", "seed")?,
         })
     }
 }
@@ -461,7 +504,7 @@ pub async fn draw(
         Ok(spec) => service::draw(&state, &staff.actor(), &study, spec)
             .await
             .map(|d| (spec, d)),
-        Err(m) => Err(AppError::BadRequest(m)),
+        Err(e) => Err(e),
     };
     match r {
         Ok((spec, d)) => {
@@ -539,10 +582,25 @@ mod tests {
     #[test]
     fn the_calculator_names_what_is_wrong() {
         let c = calculate(&query("abc", "", ""), &SIZES, 25_000, None);
-        assert!(c.error.unwrap().contains("is not a number of percent"));
+        let (field, e) = c.error.unwrap();
+        assert_eq!(field, "margin");
+        assert!(e.contains("margin of error: \"abc\" is not a number of percent"));
         let c = calculate(&query("", "", "25001"), &SIZES, 25_000, None);
-        assert!(c.error.unwrap().contains("from 1 to 25,000"));
+        let (field, e) = c.error.unwrap();
+        assert_eq!(field, "calc_n");
+        assert!(e.contains("from 1 to 25,000"));
+        // Percent in the form's own unit, whichever field is out of range.
+        let c = calculate(&query("5", "0.95", ""), &SIZES, 25_000, None);
+        assert_eq!(
+            c.error.unwrap(),
+            (
+                "confidence",
+                "The confidence must be above 50% and below 100%, not 0.95.".into()
+            )
+        );
+        let c = calculate(&query("80", "", ""), &SIZES, 25_000, None);
+        assert_eq!(c.error.unwrap().0, "margin");
         let c = calculate(&query("", "", ""), &[], 0, None);
-        assert_eq!(c.error.as_deref(), Some("Import a roster first."));
+        assert_eq!(c.error.unwrap(), ("", "Import a roster first.".into()));
     }
 }

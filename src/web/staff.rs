@@ -92,8 +92,14 @@ pub async fn invite(
     AdminForm { staff, form }: AdminForm<InviteForm>,
 ) -> Result<Response> {
     let parsed = Email::parse(&form.email)
-        .map_err(|e| AppError::BadRequest(format!("Email: {e}.")))
-        .and_then(|email| Ok((email, parse_role(&form.role)?)));
+        .map_err(|e| AppError::field("invite-email", format!("Email: {e}.")))
+        .and_then(|email| {
+            let role = parse_role(&form.role).map_err(|e| match e {
+                AppError::BadRequest(m) => AppError::field("invite-role", m),
+                e => e,
+            })?;
+            Ok((email, role))
+        });
     let invited = match parsed {
         Ok((email, role)) => service::invite(&state, &staff.actor(), &email, role)
             .await
@@ -116,6 +122,7 @@ pub async fn invite(
     ctx.flash = Some(super::Flash {
         kind: "notice",
         text: notice,
+        field: String::new(),
     });
     let html = users_page(
         &state,

@@ -441,12 +441,13 @@ pub async fn phases(
     AdminForm { staff, form: f }: AdminForm<PhasesForm>,
 ) -> Result<Response> {
     let back = format!("/studies/{}#timeline", study.id.0);
-    let mut problems = Vec::new();
+    // Each problem with the date field it is about; the first one is marked on the page.
+    let mut problems: Vec<(String, String)> = Vec::new();
     let mut phases = Vec::new();
-    let date = |key: String, label: &str, problems: &mut Vec<String>| -> Option<NaiveDate> {
+    let date = |key: String, label: &str, problems: &mut Vec<(String, String)>| {
         let v = f.dates.get(&key).map(|s| s.trim()).unwrap_or("");
         NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map_err(|_| problems.push(format!("{label}: enter a date as YYYY-MM-DD")))
+            .map_err(|_| problems.push((key, format!("{label}: enter a date as YYYY-MM-DD"))))
             .ok()
     };
     for phase in Phase::ALL {
@@ -469,7 +470,7 @@ pub async fn phases(
         }
     }
     if problems.is_empty() {
-        match Timeline::parse(phases) {
+        match Timeline::parse_marked(phases) {
             Ok(t) => {
                 let r = service::move_phases(&state, &staff.actor(), study.id, &t).await;
                 return outcome(r, jar, &back, "Timeline saved.");
@@ -477,11 +478,18 @@ pub async fn phases(
             Err(p) => problems = p,
         }
     }
-    let jar = set_flash(
-        jar,
-        "error",
-        format!("The timeline was not changed: {}.", problems.join("; ")),
+    let text = format!(
+        "The timeline was not changed: {}.",
+        problems
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     );
+    let jar = match problems.iter().find(|(field, _)| !field.is_empty()) {
+        Some((field, _)) => super::set_field_flash(jar, field, text),
+        None => set_flash(jar, "error", text),
+    };
     Ok((jar, Redirect::to(&back)).into_response())
 }
 

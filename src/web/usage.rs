@@ -170,20 +170,22 @@ struct Choices {
 }
 
 impl Choices {
-    fn read(up: &super::roster::Upload) -> std::result::Result<Self, String> {
+    /// The choices, or a refusal that names its field.
+    fn read(up: &super::roster::Upload) -> Result<Self> {
         let chosen = up.fields.get("format").cloned().unwrap_or_default();
-        let format = if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
-            None
-        } else {
-            Some(
-                chosen
-                    .parse::<UsageFormat>()
-                    .map_err(|_| "Choose the format of the usage file.".to_string())?,
-            )
-        };
+        let format =
+            if chosen.trim().is_empty() || chosen.trim().eq_ignore_ascii_case("auto") {
+                None
+            } else {
+                Some(chosen.parse::<UsageFormat>().map_err(|_| {
+                    AppError::field("format", "Choose the format of the usage file.")
+                })?)
+            };
         let order_text = up.fields.get("date_order").cloned().unwrap_or_default();
-        let date_order = DateOrder::from_choice(&order_text)?;
-        let hours = parse_hours(up.fields.get("hours_per_unit"))?;
+        let date_order =
+            DateOrder::from_choice(&order_text).map_err(|m| AppError::field("date_order", m))?;
+        let hours = parse_hours(up.fields.get("hours_per_unit"))
+            .map_err(|m| AppError::field("uhours", m))?;
         Ok(Choices {
             chosen,
             format,
@@ -253,7 +255,7 @@ pub async fn usage_import(
     let back = format!("/studies/{}/usage", study.id.0);
     let c = match Choices::read(&up) {
         Ok(c) => c,
-        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
+        Err(e) => return outcome(Err(e), jar, &back, ""),
     };
     let actor = staff.actor();
     match service::import_usage_as(
@@ -315,7 +317,7 @@ pub async fn usage_preview(
     let back = format!("/studies/{}/usage", study.id.0);
     let c = match Choices::read(&up) {
         Ok(c) => c,
-        Err(m) => return outcome(Err(AppError::BadRequest(m)), jar, &back, ""),
+        Err(e) => return outcome(Err(e), jar, &back, ""),
     };
     let options = UsageOptions {
         date_order: c.date_order,
@@ -463,7 +465,7 @@ pub async fn conversion(
     let back = format!("/studies/{}/usage", study.id.0);
     let r = match parse_hours(Some(&f.hours_per_unit)) {
         Ok(h) => service::set_conversion(&state, &staff.actor(), &study, h).await,
-        Err(m) => Err(AppError::BadRequest(m)),
+        Err(m) => Err(AppError::field("hours_per_unit", m)),
     };
     outcome(
         r,

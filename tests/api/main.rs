@@ -10,6 +10,7 @@ mod dashboard;
 mod delivery;
 mod demo;
 mod erasure;
+mod field_errors;
 mod files;
 mod guards;
 mod helpers;

@@ -63,16 +63,18 @@ pub async fn edit_instrument(
         .map(String::from)
         .collect();
     if consent.chars().count() < 50 || consent.chars().count() > 5000 {
-        return Err(AppError::BadRequest(
-            "The consent text must have between 50 and 5,000 characters.".into(),
+        return Err(AppError::field(
+            "consent_text",
+            "The consent text must have between 50 and 5,000 characters.",
         ));
     }
     if categories.len() < 2
         || categories.len() > 30
         || categories.iter().any(|c| c.chars().count() > 80)
     {
-        return Err(AppError::BadRequest(
-            "Give 2 to 30 task categories, one per line, each at most 80 characters.".into(),
+        return Err(AppError::field(
+            "categories",
+            "Give 2 to 30 task categories, one per line, each at most 80 characters.",
         ));
     }
     crate::messages::service::check_consent_text(consent)?;
@@ -146,37 +148,67 @@ pub async fn edit_settings(
     study: StudyId,
     f: &SettingsForm,
 ) -> Result<()> {
-    let num = |v: &str, name: &str, lo: i64, hi: i64| -> Result<i64> {
+    let num = |v: &str, field: &'static str, name: &str, lo: i64, hi: i64| -> Result<i64> {
         match v.trim().parse::<i64>() {
             Ok(n) if (lo..=hi).contains(&n) => Ok(n),
-            _ => Err(AppError::BadRequest(format!(
-                "{name} must be a whole number from {lo} to {hi}."
-            ))),
+            _ => Err(AppError::field(
+                field,
+                format!("{name} must be a whole number from {lo} to {hi}."),
+            )),
         }
     };
-    let time = |v: &str, name: &str| -> Result<String> {
+    let time = |v: &str, field: &'static str, name: &str| -> Result<String> {
         NaiveTime::parse_from_str(v.trim(), "%H:%M")
             .map(|t| t.format("%H:%M").to_string())
-            .map_err(|_| AppError::BadRequest(format!("{name} must be a time as HH:MM.")))
+            .map_err(|_| AppError::field(field, format!("{name} must be a time as HH:MM.")))
     };
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     let current = repo::settings(&mut tx, study).await?;
     let new = SettingsRow {
-        pings_per_day: num(&f.pings_per_day, "Pings per day", 1, 6)?,
-        window_start: time(&f.window_start, "The window start")?,
-        window_end: time(&f.window_end, "The window end")?,
-        min_gap_minutes: num(&f.min_gap_minutes, "The minimum gap", 0, 240)?,
-        ping_days: num(&f.ping_days, "The ping week", 1, 31)?,
-        expiry_minutes: num(&f.expiry_minutes, "The answer window", 10, 240)?,
-        diary_target: num(&f.diary_target, "The diary target", 1, 10)?,
-        diary_days: num(&f.diary_days, "The diary length", 1, 31)?,
-        reminder_days: num(&f.reminder_days, "Days between reminders", 1, 14)?,
+        pings_per_day: num(&f.pings_per_day, "pings_per_day", "Pings per day", 1, 6)?,
+        window_start: time(&f.window_start, "window_start", "The window start")?,
+        window_end: time(&f.window_end, "window_end", "The window end")?,
+        min_gap_minutes: num(
+            &f.min_gap_minutes,
+            "min_gap_minutes",
+            "The minimum gap",
+            0,
+            240,
+        )?,
+        ping_days: num(&f.ping_days, "ping_days", "The ping week", 1, 31)?,
+        expiry_minutes: num(
+            &f.expiry_minutes,
+            "expiry_minutes",
+            "The answer window",
+            10,
+            240,
+        )?,
+        diary_target: num(&f.diary_target, "diary_target", "The diary target", 1, 10)?,
+        diary_days: num(&f.diary_days, "diary_days", "The diary length", 1, 31)?,
+        reminder_days: num(
+            &f.reminder_days,
+            "reminder_days",
+            "Days between reminders",
+            1,
+            14,
+        )?,
         schedule_seed: current.schedule_seed,
     };
+    // HH:MM strings compare as times.
+    if new.window_end <= new.window_start {
+        return Err(AppError::field(
+            "window_end",
+            format!(
+                "The window end ({}) must be after its start ({}); windows over midnight are not supported.",
+                new.window_end, new.window_start
+            ),
+        ));
+    }
+    // What is left to refuse is a window too short for the pings and their gap.
     crate::pings::service::spec(&new)?
         .validate()
-        .map_err(AppError::BadRequest)?;
+        .map_err(|m| AppError::field("min_gap_minutes", m))?;
     repo::update_settings(&mut tx, study, &new).await?;
     let detail = format!(
         "{} pings a day {}–{}, gap {} min, {} days, answer within {} min; diary {} tasks over {} days, reminders every {} days",
