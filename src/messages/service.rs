@@ -209,7 +209,7 @@ pub async fn edit_sender(
     study: StudyId,
     f: &Sender,
 ) -> Result<i64> {
-    let sender = text::check_sender(f).map_err(AppError::BadRequest)?;
+    let sender = text::check_sender(f).map_err(|(field, m)| AppError::field(field, m))?;
     let now = state.clock.now();
     let mut tx = begin_write(&state.pool).await?;
     if let Some(why) = frozen(&mut tx, study).await? {

@@ -126,34 +126,56 @@ fn thousands(n: usize) -> String {
 }
 
 /// Checks a sender form; returns it trimmed, or the refusal.
-pub fn check_sender(s: &Sender) -> Result<Sender, String> {
+pub fn check_sender(s: &Sender) -> Result<Sender, (&'static str, String)> {
     let t = Sender {
         name: s.name.trim().to_string(),
         address: s.address.trim().to_string(),
         organisation: s.organisation.trim().to_string(),
         contact: s.contact.trim().to_string(),
     };
-    for (label, value, max) in [
-        ("The sender's name", &t.name, 80),
-        ("The sender's address", &t.address, 254),
-        ("The organisation", &t.organisation, 120),
-        ("The contact line", &t.contact, 200),
+    for (field, label, value, max) in [
+        ("sender_name", "The sender's name", &t.name, 80),
+        ("sender_address", "The sender's address", &t.address, 254),
+        (
+            "sender_organisation",
+            "The organisation",
+            &t.organisation,
+            120,
+        ),
+        ("sender_contact", "The contact line", &t.contact, 200),
     ] {
         if value.contains(['\r', '\n']) || has_control(value, false) {
-            return Err(format!(
-                "{label} must be one line without control characters."
+            return Err((
+                field,
+                format!("{label} must be one line without control characters."),
             ));
         }
         if value.chars().count() > max {
-            return Err(format!("{label} has more than {max} characters."));
+            return Err((field, format!("{label} has more than {max} characters.")));
         }
     }
     if t.name.is_empty() {
-        return Err("The sender's name is empty: write one (e.g. the study team).".into());
+        return Err((
+            "sender_name",
+            "The sender's name is empty: write one (e.g. the study team).".into(),
+        ));
     }
-    mailbox(&t)?;
+    // Mail programs often show only the name: a name that reads as an address ("it-support@bank.example")
+    // or carries angle brackets would pass the message off as coming from somewhere else.
+    if let Some(c) = t.name.chars().find(|c| IMITATING.contains(c)) {
+        return Err((
+            "sender_name",
+            format!(
+                "The sender's name cannot contain \"{c}\": a name that looks like an address hides the real one. Write a name such as \"Study team, Example Corp\"."
+            ),
+        ));
+    }
+    mailbox(&t).map_err(|m| ("sender_address", m))?;
     Ok(t)
 }
+
+/// Characters that make a display name look like an address: `@`, angle brackets, and their look-alikes.
+const IMITATING: [char; 9] = ['@', '＠', '﹫', '<', '>', '＜', '＞', '‹', '›'];
 
 /// The From mailbox of a sender (name and address), as lettre parses an address.
 pub fn mailbox(s: &Sender) -> Result<Mailbox, String> {
@@ -347,6 +369,22 @@ mod tests {
         assert!(check_sender(&s("Study", "study@example.org\nBcc: a@b.c")).is_err());
         assert!(check_sender(&s("Study", "not an address")).is_err());
         assert!(check_sender(&s("", "study@example.org")).is_err());
+        // A name that reads as another address is refused, with its field.
+        for name in [
+            "it-support@bank.example",
+            "IT Support <it@bank.example>",
+            "it＠bank.example",
+            "Payroll ‹payroll›",
+        ] {
+            let (field, why) = check_sender(&s(name, "study@example.org")).unwrap_err();
+            assert_eq!(field, "sender_name", "{name}");
+            assert!(why.contains("looks like an address"), "{why}");
+        }
+        assert_eq!(
+            check_sender(&s("Study", "not an address")).unwrap_err().0,
+            "sender_address"
+        );
+        assert!(check_sender(&s("Study team, Example Corp (HR)", "study@example.org")).is_ok());
         let m = mailbox(&s("Team \"A\"", "a@example.org")).unwrap();
         assert_eq!(m.email.to_string(), "a@example.org");
     }

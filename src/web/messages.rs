@@ -35,7 +35,7 @@ struct MessagesPage {
     sender: Sender,
     sender_version: i64,
     /// Why the sender typed here was refused.
-    sender_error: Option<String>,
+    sender_error: Option<(&'static str, String)>,
     texts: Vec<TextView>,
     frozen: Option<String>,
     locked: bool,
@@ -45,7 +45,15 @@ struct MessagesPage {
 /// What an admin typed and why it was refused: it is shown again in its form, with the reason beside it.
 enum Refused {
     Message(MessageKind, MessageForm, String),
-    Sender(Sender, String),
+    /// The typed sender, the refused field and why.
+    Sender(Sender, &'static str, String),
+}
+
+impl MessagesPage {
+    /// Whether the refused sender field is `field`.
+    fn sender_err(&self, field: &str) -> bool {
+        matches!(&self.sender_error, Some((f, _)) if *f == field)
+    }
 }
 
 async fn render(
@@ -84,9 +92,9 @@ async fn render(
                     }
                     why
                 }
-                Refused::Sender(typed, why) => {
+                Refused::Sender(typed, field, why) => {
                     sender = typed;
-                    sender_error = Some(why.clone());
+                    sender_error = Some((field, why.clone()));
                     why
                 }
             };
@@ -167,8 +175,8 @@ pub async fn sender(
     let back = back(&study, "#sender");
     match r {
         Ok(v) => outcome(Ok(()), jar, &back, format!("Sender saved as version {v}.")),
-        Err(AppError::BadRequest(why)) => {
-            let refused = Refused::Sender(form, why);
+        Err(AppError::Field { field, message }) => {
+            let refused = Refused::Sender(form, field, message);
             render(&state, &staff, jar, &study, Some(refused)).await
         }
         Err(e) => outcome(Err(e), jar, &back, ""),

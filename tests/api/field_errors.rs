@@ -212,6 +212,26 @@ async fn refused_admin_forms_mark_the_field_they_are_about_and_change_nothing() 
     assert_marked(&html, "uhours", "positive number of hours");
     assert_eq!(app.usage_raw_rows().await, 0, "nothing imported");
 
+    // A sender name that reads as another address is refused at its field (the page answers itself, 422).
+    let r = app
+        .post(
+            &format!("/studies/{id}/messages/sender"),
+            &[
+                ("name", "IT Service Desk <it@bank.example>"),
+                ("address", "study@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(control(&html, "sender_name").contains("aria-invalid=\"true\""));
+    assert!(!control(&html, "sender_address").contains("aria-invalid"));
+    assert!(
+        html.contains("looks like an address hides the real one"),
+        "{html}"
+    );
+    assert!(audit_details(&app, "messages.sender").await.is_empty());
+
     // A message that is not about a field is not tied to one: no control is marked.
     let html = app.get_text(&format!("/studies/{id}/tco")).await.1;
     assert!(!html.contains("aria-invalid"), "the flash is shown once");
