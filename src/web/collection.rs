@@ -30,8 +30,6 @@ struct Dashboard {
     mail: Vec<MailLine>,
     /// Non-admins: the main sample's compliance in bands of at least k people.
     distribution: Vec<service::BandLine>,
-    /// Admins: how many messages are failing or waiting (non-admins: 0, nothing live is shown to them).
-    mail_problems: usize,
     min_cell: usize,
 }
 
@@ -127,7 +125,6 @@ pub async fn dashboard(
             people: None,
             mail: vec![],
             distribution: progress.distribution,
-            mail_problems: 0,
             min_cell: k,
         };
         return Ok((jar, Html(page.render()?)).into_response());
@@ -135,7 +132,6 @@ pub async fn dashboard(
     let view = service::people_view(&filter);
     let data = service::admin_dashboard(&state, study.id, &view, filter.page.as_deref()).await?;
     let (progress, page) = (data.progress, data.people);
-    let mail_problems = data.mail.len();
     let (jar, mut ctx) = PageCtx::staff(&staff, jar);
     let (people, mail) = {
         let at = filter.at.as_deref().and_then(|a| a.parse::<i64>().ok());
@@ -209,7 +205,6 @@ pub async fn dashboard(
         people,
         mail,
         distribution: progress.distribution,
-        mail_problems,
         min_cell: k,
     };
     Ok((jar, Html(page.render()?)).into_response())

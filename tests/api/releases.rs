@@ -249,3 +249,42 @@ async fn before_collection_ends_analysts_see_no_figure_and_the_end_of_collection
     let (_, report) = viewer.get_text(&format!("/studies/{study}/report")).await;
     assert!(report.contains("final results released on"), "{report}");
 }
+
+#[tokio::test]
+async fn mail_that_fails_shows_to_the_admin_and_never_on_a_readers_collection_page() {
+    let (app, info) = demo().await;
+    let study = info.analysis_study_id;
+    let viewer = app.stranger();
+    viewer.login(VIEWER_EMAIL, VIEWER_PASSWORD).await;
+    let admin = app.stranger();
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let before = collection_page(&viewer, study).await;
+    // One person's invitation bounces: a live, per-person fact.
+    let failed = sqlx::query(
+        "UPDATE outbox SET status = 'failed', attempts = 5, last_error = 'mailbox unavailable'
+          WHERE id = (SELECT MIN(id) FROM outbox WHERE study_id = ?)",
+    )
+    .bind(study)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(failed.rows_affected(), 1);
+    let html = collection_page(&admin, study).await;
+    assert!(
+        html.contains("id=\"mail\"") && html.contains("mailbox unavailable"),
+        "the admin sees the failing message"
+    );
+    // The reader's page is the release's, unchanged: no mail section and no count of failures.
+    let after = collection_page(&viewer, study).await;
+    assert_eq!(cells(&after), cells(&before));
+    assert!(
+        !after.contains("id=\"mail\"") && !after.contains("failed"),
+        "{after}"
+    );
+}
+
+async fn collection_page(who: &TestApp, study: i64) -> String {
+    let (status, html) = who.get_text(&format!("/studies/{study}/collection")).await;
+    assert_eq!(status, StatusCode::OK);
+    html
+}
