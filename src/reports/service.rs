@@ -204,10 +204,10 @@ pub async fn set_economics(
         AppError::field(field, m)
     })?;
     let currency = currency.trim().to_ascii_uppercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !economics::is_currency(&currency) {
         return Err(AppError::field(
             "e-cur",
-            "The currency must be a three-letter code such as USD or EUR.",
+            "The currency must be the three-letter ISO 4217 code of a currency, such as USD or EUR.",
         ));
     }
     let now = state.clock.now();

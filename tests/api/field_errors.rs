@@ -157,11 +157,11 @@ async fn refused_admin_forms_mark_the_field_they_are_about_and_change_nothing() 
             ("seat_price", "30"),
             ("seats", "1000"),
             ("hourly_cost", "80"),
-            ("currency", "dollars"),
+            ("currency", "DOL"),
         ],
     )
     .await;
-    assert_marked(&html, "e-cur", "three-letter code");
+    assert_marked(&html, "e-cur", "ISO 4217 code");
 
     // An approval already on the checklist.
     let html = refused(

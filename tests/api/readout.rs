@@ -399,7 +399,7 @@ async fn renewal_assumptions_are_checked_saved_audited_and_priced() {
             ["30", "100", "lots", "USD"],
             "hourly labor cost must be a number",
         ),
-        (["30", "100", "50", "dollars"], "three-letter code"),
+        (["30", "100", "50", "dollars"], "three-letter ISO 4217 code"),
     ] {
         let html = app
             .follow(
