@@ -24,7 +24,8 @@ struct AuditPage {
     form: AuditQuery,
     actions: Vec<(String, bool)>,
     studies: Vec<StudyChoice>,
-    problems: Vec<String>,
+    /// Filters left out: the control and why.
+    problems: Vec<(&'static str, String)>,
     range: String,
     prev: Option<String>,
     next: Option<String>,
@@ -56,33 +57,48 @@ pub struct AuditQuery {
     page: Option<String>,
 }
 
+impl AuditPage {
+    /// The message about the filter control `field`, or `""`.
+    fn problem(&self, field: &str) -> &str {
+        self.problems
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or("", |(_, m)| m.as_str())
+    }
+}
+
 impl AuditQuery {
     /// The filter as understood, and what could not be (left out, with a message).
-    fn filter(&self) -> (AuditFilter, Vec<String>) {
+    fn filter(&self) -> (AuditFilter, Vec<(&'static str, String)>) {
         let mut problems = vec![];
-        let mut day = |v: &str, what: &str| -> Option<NaiveDate> {
+        let mut day = |v: &str, field: &'static str, what: &str| -> Option<NaiveDate> {
             let v = v.trim();
             if v.is_empty() {
                 return None;
             }
             let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
             if d.is_none() {
-                problems.push(format!(
-                    "\"{what}\" takes a date as YYYY-MM-DD, not \"{}\"; it was left out.",
-                    v.chars().take(40).collect::<String>()
+                problems.push((
+                    field,
+                    format!(
+                        "\"{what}\" takes a date as YYYY-MM-DD, not \"{}\"; it was left out.",
+                        v.chars().take(40).collect::<String>()
+                    ),
                 ));
             }
             d
         };
-        let from = day(&self.from, "From");
-        let to = day(&self.to, "To");
+        let from = day(&self.from, "f-from", "From");
+        let to = day(&self.to, "f-to", "To");
         let study = match self.study.trim() {
             "" => None,
             s => match s.parse::<i64>() {
                 Ok(id) => Some(id),
                 Err(_) => {
-                    problems
-                        .push("Choose the study from the list; that filter was left out.".into());
+                    problems.push((
+                        "f-study",
+                        "Choose the study from the list; that filter was left out.".into(),
+                    ));
                     None
                 }
             },
@@ -175,7 +191,7 @@ pub async fn audit_csv(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response> {
     let (filter, problems) = q.filter();
-    if let Some(p) = problems.into_iter().next() {
+    if let Some((_, p)) = problems.into_iter().next() {
         return Err(AppError::BadRequest(p));
     }
     let bytes = audit::export_csv(&state, &staff.actor(), &filter).await?;

@@ -232,6 +232,21 @@ async fn refused_admin_forms_mark_the_field_they_are_about_and_change_nothing() 
     );
     assert!(audit_details(&app, "messages.sender").await.is_empty());
 
+    // The filters of the dashboard and the audit log (GET forms) mark the filter they left out.
+    let (_, html) = app
+        .get_text(&format!("/studies/{id}/collection?below=abc&cohort=heavy"))
+        .await;
+    let tag = control(&html, "f-below");
+    assert!(
+        tag.contains("aria-invalid=\"true\"") && tag.contains("aria-describedby=\"f-below-err\""),
+        "{tag}"
+    );
+    assert!(html.contains("id=\"f-below-err\""));
+    assert!(!control(&html, "f-cohort").contains("aria-invalid"));
+    let (_, html) = app.get_text("/admin/audit?from=yesterday").await;
+    assert!(control(&html, "f-from").contains("aria-describedby=\"f-from-err\""));
+    assert!(!control(&html, "f-to").contains("aria-invalid"));
+
     // A message that is not about a field is not tied to one: no control is marked.
     let html = app.get_text(&format!("/studies/{id}/tco")).await.1;
     assert!(!html.contains("aria-invalid"), "the flash is shown once");

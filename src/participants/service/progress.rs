@@ -234,7 +234,7 @@ pub struct PeopleView {
     /// The sort.
     pub sort: &'static str,
     /// What could not be understood (and was left out of the view).
-    pub problems: Vec<String>,
+    pub problems: Vec<(&'static str, String)>,
 }
 
 impl PeopleView {
@@ -273,33 +273,53 @@ impl PeopleView {
 }
 
 /// Reads the query string: a value outside its list is dropped with a message, never guessed at.
+impl PeopleView {
+    /// The message about the filter control `field`, or `""`.
+    pub fn problem(&self, field: &str) -> &str {
+        self.problems
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or("", |(_, m)| m.as_str())
+    }
+}
+
 pub fn people_view(f: &PeopleFilter) -> PeopleView {
     let mut problems = vec![];
-    let mut pick = |value: &Option<String>, allowed: &[&str], what: &str| -> String {
-        let v = value.as_deref().unwrap_or("").trim().to_lowercase();
-        if v.is_empty() || allowed.contains(&v.as_str()) {
-            v
-        } else {
-            problems.push(format!(
-                "There is no {what} \"{}\"; that filter was left out.",
-                value
-                    .as_deref()
-                    .unwrap_or("")
-                    .chars()
-                    .take(40)
-                    .collect::<String>()
-            ));
-            String::new()
-        }
-    };
-    let cohort = pick(&f.cohort, &["heavy", "moderate", "light"], "cohort");
+    let mut pick =
+        |value: &Option<String>, allowed: &[&str], field: &'static str, what: &str| -> String {
+            let v = value.as_deref().unwrap_or("").trim().to_lowercase();
+            if v.is_empty() || allowed.contains(&v.as_str()) {
+                v
+            } else {
+                problems.push((
+                    field,
+                    format!(
+                        "There is no {what} \"{}\"; that filter was left out.",
+                        value
+                            .as_deref()
+                            .unwrap_or("")
+                            .chars()
+                            .take(40)
+                            .collect::<String>()
+                    ),
+                ));
+                String::new()
+            }
+        };
+    let cohort = pick(
+        &f.cohort,
+        &["heavy", "moderate", "light"],
+        "f-cohort",
+        "cohort",
+    );
     let status = pick(
         &f.status,
         &["waiting", "consented", "declined", "withdrawn"],
+        "f-status",
         "status",
     );
-    let group = pick(&f.group, &["main", "pilot", "control"], "group");
-    let sort_word = pick(&f.sort, &SORTS.map(|(v, _)| v), "sort");
+    let group = pick(&f.group, &["main", "pilot", "control"], "f-group", "group");
+    let sort_word = pick(&f.sort, &SORTS.map(|(v, _)| v), "f-sort", "sort");
     let sort = SORTS
         .iter()
         .find(|(v, _)| *v == sort_word)
@@ -315,9 +335,12 @@ pub fn people_view(f: &PeopleFilter) -> PeopleView {
         _ if raw.is_empty() => String::new(),
         Ok(b) if (0.0..=100.0).contains(&b) => raw.to_string(),
         _ => {
-            problems.push(format!(
-                "\"Compliance below\" takes a number of percent from 0 to 100, not \"{}\"; that filter was left out.",
-                raw.chars().take(40).collect::<String>()
+            problems.push((
+                "f-below",
+                format!(
+                    "\"Compliance below\" takes a number of percent from 0 to 100, not \"{}\"; that filter was left out.",
+                    raw.chars().take(40).collect::<String>()
+                ),
             ));
             String::new()
         }
@@ -460,7 +483,11 @@ mod tests {
             below: Some("120".into()),
             ..Default::default()
         });
-        assert!(bad.below.is_empty() && bad.problems[0].contains("from 0 to 100"));
+        assert!(
+            bad.below.is_empty()
+                && bad.problems[0].1.contains("from 0 to 100")
+                && bad.problems[0].0 == "f-below"
+        );
         assert_eq!(bad.sort, "compliance");
     }
 
