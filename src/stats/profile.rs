@@ -490,17 +490,19 @@ mod tests {
         assert!((o.labor_multiplier.unwrap().estimate - naive).abs() > 1e-4);
     }
 
+    /// An R-checked degenerate design (scripts/survey_lonely_fixture.R, survey_zero_use_fixture.R).
+    #[derive(serde::Deserialize)]
+    struct DegenerateFixture {
+        level: f64,
+        populations: BTreeMap<String, f64>,
+        participants: Vec<ParticipantData>,
+        expected_overall: BTreeMap<String, Estimate>,
+        n: usize,
+    }
+
     #[test]
     fn lonely_cohort_matches_r_survey_adjust() {
-        #[derive(serde::Deserialize)]
-        struct Lonely {
-            level: f64,
-            populations: BTreeMap<String, f64>,
-            participants: Vec<ParticipantData>,
-            expected_overall: BTreeMap<String, Estimate>,
-            n: usize,
-        }
-        let f: Lonely = serde_json::from_str(include_str!(
+        let f: DegenerateFixture = serde_json::from_str(include_str!(
             "../../tests/fixtures/survey_lonely_expected.json"
         ))
         .unwrap();
@@ -527,15 +529,7 @@ mod tests {
 
     #[test]
     fn zero_use_cohort_matches_r_survey_combined_ratio() {
-        #[derive(serde::Deserialize)]
-        struct ZeroUse {
-            level: f64,
-            populations: BTreeMap<String, f64>,
-            participants: Vec<ParticipantData>,
-            expected_overall: BTreeMap<String, Estimate>,
-            n: usize,
-        }
-        let f: ZeroUse = serde_json::from_str(include_str!(
+        let f: DegenerateFixture = serde_json::from_str(include_str!(
             "../../tests/fixtures/survey_zero_use_expected.json"
         ))
         .unwrap();

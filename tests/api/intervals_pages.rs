@@ -4,6 +4,11 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 
+async fn download(app: &TestApp, study: i64, file: &str) -> reqwest::Response {
+    app.post(&format!("/studies/{study}/export"), &[("file", file)])
+        .await
+}
+
 #[tokio::test]
 async fn pages_and_exports_show_the_recommended_interval_and_mark_small_cohorts() {
     let app = spawn_app().await;
@@ -12,11 +17,7 @@ async fn pages_and_exports_show_the_recommended_interval_and_mark_small_cohorts(
         .await;
     let study = info.analysis_study_id;
     // export.json's summary carries the interval beside R's fields.
-    let json: serde_json::Value = app
-        .post(
-            &format!("/studies/{study}/export"),
-            &[("file", "export.json")],
-        )
+    let json: serde_json::Value = download(&app, study, "export.json")
         .await
         .json()
         .await
@@ -44,11 +45,7 @@ async fn pages_and_exports_show_the_recommended_interval_and_mark_small_cohorts(
         "logit_t"
     );
     // summary.csv (the workbook's summary sheet has the same columns) and its codebook.
-    let csv = app
-        .post(
-            &format!("/studies/{study}/export"),
-            &[("file", "summary.csv")],
-        )
+    let csv = download(&app, study, "summary.csv")
         .await
         .text()
         .await
@@ -63,11 +60,7 @@ async fn pages_and_exports_show_the_recommended_interval_and_mark_small_cohorts(
         .find(|l| l.starts_with("overall,overall,") && l.contains(",yield,"))
         .unwrap();
     assert!(line.contains(",logit_t,"), "{line}");
-    let codebook = app
-        .post(
-            &format!("/studies/{study}/export"),
-            &[("file", "codebook.csv")],
-        )
+    let codebook = download(&app, study, "codebook.csv")
         .await
         .text()
         .await
