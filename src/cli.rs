@@ -495,6 +495,12 @@ fn analyze(
             println!("{line}");
         }
         println!("{}", crate::stats::intervals::methods_sentence(&profile));
+        for (metric, how) in &profile.overall.notes {
+            println!("Overall {metric}: {how}.");
+        }
+        for line in crate::stats::intervals::approximate_lines(&profile) {
+            println!("{line}");
+        }
         if let Some(b) = &boot {
             println!(
                 "Rao–Wu bootstrap (finite population corrected): {} resamples, seed {}; `--json` lists its intervals.",

@@ -146,6 +146,10 @@ pub struct SummaryOut {
     pub df: Option<f64>,
     pub ci_lower: Option<f64>,
     pub ci_upper: Option<f64>,
+    /// The interval shown on the pages (`{method, lower, upper}`, as `layer2 analyze --json`); `ci_lower`
+    /// and `ci_upper` stay R's symmetric t interval.
+    #[serde(default)]
+    pub interval: Option<crate::stats::intervals::Interval>,
     /// Hidden by the confidentiality rule.
     pub suppressed: bool,
 }
@@ -231,7 +235,8 @@ pub fn summary_json(rows: &[SummaryOut]) -> serde_json::Value {
         target.insert("n".into(), r.n.into());
         let value = match r.estimate {
             Some(e) => serde_json::json!({
-                "estimate": e, "se": r.se, "df": r.df, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper
+                "estimate": e, "se": r.se, "df": r.df, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
+                "interval": r.interval
             }),
             None => serde_json::Value::Null,
         };

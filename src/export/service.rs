@@ -55,6 +55,7 @@ fn summary_rows(c: &Computed, k: usize) -> Vec<SummaryOut> {
                 df: e.map(|e| e.df),
                 ci_lower: e.map(|e| e.ci_lower),
                 ci_upper: e.map(|e| e.ci_upper),
+                interval: e.and_then(|e| e.interval),
                 suppressed: hidden,
             });
         }

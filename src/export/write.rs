@@ -180,6 +180,9 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                         opt_num(s.df),
                         opt_num(s.ci_lower),
                         opt_num(s.ci_upper),
+                        opt_text(&s.interval.map(|i| i.method.key().to_string())),
+                        opt_num(s.interval.map(|i| i.lower)),
+                        opt_num(s.interval.map(|i| i.upper)),
                         Cell::Int(i64::from(s.suppressed)),
                     ]
                 })
@@ -535,6 +538,7 @@ mod tests {
                 df: None,
                 ci_lower: None,
                 ci_upper: None,
+                interval: None,
                 suppressed: false,
             }],
         }

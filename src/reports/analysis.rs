@@ -12,6 +12,7 @@ use crate::stats::bootstrap::{BootstrapMetrics, Interval};
 use crate::stats::compliance::summarise;
 use crate::stats::design_effect::{DesignEffect, DesignEffects};
 use crate::stats::input::Inputs;
+use crate::stats::intervals::{approximate, approximate_overall};
 use crate::stats::oversight::OVERALL;
 use crate::stats::profile::{Metric, Profile};
 use crate::study::repo::StudyRow;
@@ -29,6 +30,9 @@ pub struct Analysis {
     pub erased: i64,
     /// Left out by the compliance rule.
     pub excluded: usize,
+    /// Who is left out and why, in sentences (participants with no ping at all named apart).
+    #[serde(default)]
+    pub left_out: Vec<String>,
     /// The compliance rule in force, in percent ("33.3").
     pub min_compliance: String,
     /// The minimum cell size.
@@ -39,6 +43,9 @@ pub struct Analysis {
     pub with_bootstrap: bool,
     /// Why there is no profile, if there is none.
     pub note: Option<String>,
+    /// How an overall figure was computed when a cohort could not give its own (issue 15).
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
     /// Oversight by kind per cohort and overall.
     pub categories: Vec<CategoryRow>,
     /// Design effects per cohort and overall.
@@ -83,6 +90,9 @@ pub struct ProfileRow {
     pub counts_only: bool,
     pub cells: Vec<String>,
     pub boot: Vec<String>,
+    /// "approximate: …" for a cohort under 30 participants (or the overall figures of such cohorts).
+    #[serde(default)]
+    pub approx: Option<String>,
 }
 
 /// Compliance of one group.
@@ -118,6 +128,7 @@ fn row(name: &str, p: &Profile, b: Option<&BootstrapMetrics>, hidden: bool) -> P
         n: p.n,
         hidden,
         counts_only: false,
+        approx: None,
         cells: METRICS
             .iter()
             .map(|&(m, d)| {
@@ -196,6 +207,7 @@ pub async fn analysis(
     let mut categories = vec![];
     let mut deffs = vec![];
     let mut segments = vec![];
+    let mut fallbacks = vec![];
     // The whole sample's profile, for the baseline's vendor check below (computed once, here).
     let mut overall: Option<Profile> = None;
     let (mut rows, note) = if data.is_empty() {
@@ -279,20 +291,32 @@ pub async fn analysis(
                 let mut rows: Vec<ProfileRow> = cohorts
                     .into_iter()
                     .map(|(name, c)| {
-                        row(
+                        let mut r = row(
                             name,
                             c,
                             boot.as_ref().and_then(|b| b.cohorts.get(name)),
                             hide.cohort(name),
-                        )
+                        );
+                        r.approx = (!r.hidden).then(|| approximate(c.n)).flatten();
+                        r
                     })
                     .collect();
-                rows.push(row(
+                let mut total = row(
                     "Overall",
                     &p.overall,
                     boot.as_ref().map(|b| &b.overall),
                     hide.overall,
-                ));
+                );
+                total.approx = (!total.hidden)
+                    .then(|| approximate_overall(p.cohorts.values().map(|c| c.n)))
+                    .flatten();
+                rows.push(total);
+                fallbacks = p
+                    .overall
+                    .notes
+                    .iter()
+                    .map(|(metric, how)| format!("Overall {metric}: {how}."))
+                    .collect();
                 overall = Some(p.overall.clone());
                 (rows, None)
             }
@@ -341,6 +365,7 @@ pub async fn analysis(
         {
             r.counts_only = !r.hidden;
             r.hidden = true;
+            r.approx = None;
             r.cells.iter_mut().for_each(String::clear);
             r.boot.clear();
         }
@@ -360,11 +385,13 @@ pub async fn analysis(
         kept: inputs.kept.len(),
         erased: crate::participants::service::erased_count(state, study.id).await?,
         excluded: inputs.excluded.len(),
+        left_out: crate::stats::input::LeftOut::of(&inputs).sentences(),
         min_compliance: percent(min_compliance),
         min_cell,
         level: format!("{:.0}%", level * 100.0),
         with_bootstrap,
         note,
+        fallbacks,
         categories,
         deffs,
         segments,

@@ -52,6 +52,8 @@ pub struct Readout {
     pub kept: usize,
     /// Left out.
     pub excluded: usize,
+    /// Who is not in the estimates, by reason (participants with no ping at all among them).
+    pub left_out: crate::stats::input::LeftOut,
     /// Cohorts in report order, then Overall.
     pub groups: Vec<Group>,
     /// Everything computed (segments, oversight split).
@@ -106,6 +108,7 @@ fn blank(n: usize) -> crate::stats::profile::Profile {
         labor_multiplier: None,
         vendor_gap: None,
         not_enough: Default::default(),
+        notes: Default::default(),
     }
 }
 
@@ -134,6 +137,7 @@ pub fn from_groups(
         k,
         kept,
         excluded: 0,
+        left_out: Default::default(),
         groups,
         computed: Computed {
             profile: Err("frozen figures: nothing is recomputed".into()),
@@ -170,6 +174,7 @@ pub async fn load(
     let (inputs, computed, withheld) =
         super::computed_for(state, study, min_compliance, false, audience).await?;
     let (kept, excluded) = (inputs.kept.len(), inputs.excluded.len());
+    let left_out = crate::stats::input::LeftOut::of(&inputs);
     let mut summaries: Vec<(String, ComplianceSummary)> = summarise(&inputs.kept, &inputs.excluded)
         .into_iter()
         .collect();
@@ -258,6 +263,7 @@ pub async fn load(
         k,
         kept,
         excluded,
+        left_out,
         groups,
         computed,
         hidden,

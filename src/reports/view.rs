@@ -20,6 +20,10 @@ pub struct Line {
     pub n: usize,
     pub hidden: bool,
     pub cells: Vec<String>,
+    /// "approximate: …" for a cohort under 30 participants (or the overall figures of such cohorts),
+    /// with the coverage study's simulated coverage at that size (`stats::intervals::approximate`).
+    #[serde(default)]
+    pub approx: Option<String>,
 }
 
 /// A money line.
@@ -55,6 +59,9 @@ pub struct View {
     pub id: i64,
     pub k: usize,
     pub excluded: usize,
+    /// Who is left out and why, in sentences (participants with no ping at all named apart).
+    #[serde(default)]
+    pub left_out: Vec<String>,
     pub pilot: i64,
     pub min_compliance: String,
     pub headline: Option<Headline>,
@@ -91,6 +98,7 @@ fn line(name: &str, p: &Profile, hidden: bool) -> Line {
         name: cohort_label(name),
         n: p.n,
         hidden,
+        approx: None,
         cells: if hidden {
             vec![]
         } else {
@@ -103,6 +111,20 @@ fn line(name: &str, p: &Profile, hidden: bool) -> Line {
                 ci(p.get(Metric::VendorGap), 0, 100.0, "%"),
             ]
         },
+    }
+}
+
+/// The "approximate" note of a shown cohort under 30 participants, or of the overall figures when a
+/// cohort is.
+fn approx_note(groups: &[Group], g: &Group) -> Option<String> {
+    use crate::stats::intervals::{approximate, approximate_overall};
+    if g.hidden {
+        return None;
+    }
+    if g.name == "Overall" {
+        approximate_overall(groups.iter().filter(|c| c.name != "Overall").map(|c| c.n))
+    } else {
+        approximate(g.n)
     }
 }
 
@@ -249,6 +271,7 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
                 n: g.n,
                 hidden: false,
                 cells: row.iter().map(|e| ci(e.as_ref(), 1, 1.0, "")).collect(),
+                approx: None,
             });
             if row.iter().all(Option::is_some) {
                 parts.push((*row).map(|e| e.map_or(0.0, |e| e.estimate)));
@@ -380,13 +403,18 @@ pub async fn view(state: &AppState, id: StudyId, audience: Audience) -> Result<V
         id: r.study.id.0,
         k: r.k,
         excluded: r.excluded,
+        left_out: r.left_out.sentences(),
         pilot: r.pilot,
         min_compliance: format!("{:.0}%", r.min_compliance * 100.0),
         headline,
         lines: r
             .groups
             .iter()
-            .map(|g| line(&g.name, &g.profile, g.hidden))
+            .map(|g| {
+                let mut l = line(&g.name, &g.profile, g.hidden);
+                l.approx = approx_note(&r.groups, g);
+                l
+            })
             .collect(),
         yield_chart,
         oversight_chart,

@@ -183,6 +183,62 @@ pub fn analytic(
     (out.lower.is_finite() && out.upper.is_finite()).then_some(out)
 }
 
+/// Cohorts with fewer participants than this show their interval marked "approximate" (issue 15).
+pub const APPROXIMATE_BELOW: usize = 30;
+
+/// The coverage study's result for small cohorts: (participants per cohort, lowest and highest coverage
+/// of the recommended 95% intervals over the five metrics, the three cohorts and overall), in percent.
+/// Provenance: `cargo run --release --example coverage -- --params examples/coverage.toml
+/// --replicates 4000 --bootstrap 0 --sizes 5,10,20,30,60` (seed 20261202), BENCHMARKS.md "Interval
+/// coverage study"; rerun it and update this table when a method or the generator changes.
+pub const SIMULATED_COVERAGE: [(usize, f64, f64); 4] = [
+    (5, 86.6, 95.8),
+    (10, 91.0, 95.5),
+    (20, 92.4, 95.6),
+    (30, 93.1, 95.7),
+];
+
+/// The "approximate" note of a group whose smallest cohort has `n` participants: `None` from
+/// [`APPROXIMATE_BELOW`] on (or below 2, where there is no interval), else the simulated coverage at
+/// the largest size studied that is not above `n`.
+pub fn approximate(n: usize) -> Option<String> {
+    if !(2..APPROXIMATE_BELOW).contains(&n) {
+        return None;
+    }
+    let below = |&&(size, _, _): &&(usize, f64, f64)| size <= n;
+    Some(match SIMULATED_COVERAGE.iter().rev().find(below) {
+        Some(&(size, lo, hi)) => format!(
+            "approximate: {n} participants, under {APPROXIMATE_BELOW}; in the coverage study these 95% intervals covered {lo:.1}–{hi:.1}% at {size} per cohort"
+        ),
+        None => {
+            let (size, lo, hi) = SIMULATED_COVERAGE[0];
+            format!(
+                "approximate: {n} participants, fewer than the {size} per cohort of the coverage study (where these 95% intervals covered {lo:.1}–{hi:.1}%); expect less"
+            )
+        }
+    })
+}
+
+/// The "approximate" note of the overall figures: from the smallest cohort that has an estimate
+/// (2 participants or more) when it is under [`APPROXIMATE_BELOW`].
+pub fn approximate_overall(cohort_sizes: impl IntoIterator<Item = usize>) -> Option<String> {
+    let smallest = cohort_sizes.into_iter().filter(|&n| n >= 2).min()?;
+    approximate(smallest).map(|note| note.replacen("participants", "in the smallest cohort", 1))
+}
+
+/// The "approximate" notes of `profile`, one line per group concerned (for `layer2 analyze`).
+pub fn approximate_lines(profile: &StudyProfile) -> Vec<String> {
+    let mut out: Vec<String> = profile
+        .cohorts
+        .iter()
+        .filter_map(|(name, p)| approximate(p.n).map(|a| format!("Cohort {name}: intervals {a}.")))
+        .collect();
+    if let Some(a) = approximate_overall(profile.cohorts.values().map(|p| p.n)) {
+        out.push(format!("Overall: intervals {a}."));
+    }
+    out
+}
+
 /// One sentence naming the method of each metric's interval in `profile` (from its overall figure, or
 /// the first cohort that has one), for the text outputs.
 pub fn methods_sentence(profile: &StudyProfile) -> String {
@@ -296,6 +352,38 @@ mod tests {
         assert_eq!(
             satterthwaite_df(&[(1e12, &[1.0, 1.0]), (1e12, &[2.0, 2.0])]),
             2.0
+        );
+    }
+
+    #[test]
+    fn small_cohorts_are_marked_approximate_with_the_simulated_coverage() {
+        assert_eq!(approximate(30), None);
+        assert_eq!(approximate(1), None, "no interval at all");
+        let a = approximate(12).unwrap();
+        assert!(
+            a.starts_with("approximate: 12 participants, under 30"),
+            "{a}"
+        );
+        assert!(a.contains("91.0–95.5% at 10 per cohort"), "{a}");
+        assert!(approximate(29).unwrap().contains("at 20 per cohort"));
+        let tiny = approximate(3).unwrap();
+        assert!(
+            tiny.contains("fewer than the 5 per cohort") && tiny.contains("86.6"),
+            "{tiny}"
+        );
+        // Overall: the smallest cohort with an estimate decides.
+        assert_eq!(approximate_overall([40, 31]), None);
+        let o = approximate_overall([40, 1, 12]).unwrap();
+        assert!(
+            o.starts_with("approximate: 12 in the smallest cohort"),
+            "{o}"
+        );
+        // The table is in order of size, each a range of percentages.
+        assert!(SIMULATED_COVERAGE.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            SIMULATED_COVERAGE
+                .iter()
+                .all(|&(_, lo, hi)| 0.0 < lo && lo <= hi && hi <= 100.0)
         );
     }
 

@@ -23,6 +23,10 @@
 //!   as R's `survey` does with `survey.lonely.psu = "adjust"` ([`LONELY_NOTE`]);
 //! - no diary tasks (Σn = 0): no yield; no "yes, used" pings (Σu = 0): no oversight; either missing:
 //!   no net, multiplier or vendor gap; overall gross 0: no overall multiplier;
+//! - a cohort with no diary task or no "yes, used" ping has no yield or oversight of its own, so
+//!   Σ W_h θ_h is undefined: the overall yield and oversight are then the combined ratio over the whole
+//!   design, as R's `svyratio(~a, ~b, design)` ([`COMBINED_NOTE`], in `Profile::notes`), when every
+//!   cohort has at least 2 participants; overall net, multiplier and vendor gap stay not estimable;
 //! - overall figures need every cohort of the roster (N_h > 0) to have at least one participant;
 //! - identical participants give SE 0 (exactly), which is an answer, not an error.
 //!
@@ -133,6 +137,10 @@ pub struct PerMetric<T> {
     /// Why a metric is `None`: metric key ([`Metric::key`]) → reason ("not enough data: …").
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub not_enough: BTreeMap<String, String>,
+    /// A metric computed by a fallback rather than the usual estimator: metric key → how
+    /// ([`COMBINED_NOTE`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 /// The Layer 2 profile of one cohort, or of the whole study.
@@ -197,6 +205,7 @@ impl<T> PerMetric<T> {
             labor_multiplier,
             vendor_gap,
             not_enough,
+            notes: BTreeMap::new(),
         }
     }
 }
@@ -345,6 +354,25 @@ fn overall_profile(
                 .map(|e| with_interval(e, k, sdf, level, method))
         });
     }
+    // A cohort without a ratio of its own (no diary task, no "yes, used" ping) leaves Σ W_h θ_h
+    // undefined; the overall yield and oversight are then R's combined ratio over the whole design.
+    let mut notes = BTreeMap::new();
+    let lonely = strata.iter().any(|s| s.weight > 0.0 && s.rows.len() < 2);
+    for (k, result) in results.iter_mut().enumerate().take(2) {
+        if result.is_ok() || lonely {
+            continue;
+        }
+        if let Some((est, z)) = combined_ratio(strata, &used, k) {
+            let sdf = satterthwaite(&z);
+            *result = make_estimate(est, variance(&z), df, t)
+                .map(|e| with_interval(e, k, sdf, level, method));
+            let why = match result {
+                Ok(_) => COMBINED_NOTE.to_string(),
+                Err(e) => e.clone(),
+            };
+            notes.insert(Metric::ALL[k].key().to_string(), why);
+        }
+    }
     // Multiplier = net/G, its own linearized values (not the cohorts' Y − O/60).
     let mult = points.get(Metric::Multiplier).clone().and_then(|m| {
         let g = points.get(Metric::Gross).clone()?;
@@ -357,7 +385,54 @@ fn overall_profile(
     results[5] = mult.and_then(|(m, v, sdf)| {
         make_estimate(1.0 - m, v, df, t).map(|e| with_interval(e, 5, sdf, level, method))
     });
-    Ok(Profile::from_results(n, results))
+    let mut profile = Profile::from_results(n, results);
+    profile.notes = notes;
+    Ok(profile)
+}
+
+/// How an overall ratio is computed when a cohort has none of its own (issue 15, checked against R in
+/// `tests::zero_use_cohort_matches_r_survey_combined_ratio`).
+pub const COMBINED_NOTE: &str = "a cohort has no data for its own ratio, so the overall figure is the combined ratio over the whole design (R survey's svyratio(~numerator, ~denominator, design)): Σ_h (N_h/n_h)·Σ numerator ÷ Σ_h (N_h/n_h)·Σ denominator; net time, the multiplier and the vendor gap stay not estimable";
+
+/// The combined ratio R̂ = Σ_h w_h Σ_i a_i ÷ Σ_h w_h Σ_i b_i (w_h = N_h/n_h) of metric `k` (0: used ÷
+/// logged tasks, 1: oversight minutes ÷ "yes, used" pings) over the cohorts `used`, with its
+/// linearized values z_i = w_h·(a_i − R̂·b_i)/B̂ per cohort (svyratio's). `None` when B̂ = 0.
+fn combined_ratio(
+    strata: &[Stratum<'_>],
+    used: &[usize],
+    k: usize,
+) -> Option<(f64, Vec<Vec<f64>>)> {
+    let pair = |p: &ParticipantData| match k {
+        0 => (p.used_tasks, p.n_tasks),
+        _ => (p.oversight_min, p.used_pings),
+    };
+    let w = |h: usize| strata[h].population / strata[h].rows.len() as f64;
+    let (mut a, mut b) = (0.0, 0.0);
+    for &h in used {
+        for p in &strata[h].rows {
+            let (x, y) = pair(p);
+            a += w(h) * x;
+            b += w(h) * y;
+        }
+    }
+    if b <= 0.0 {
+        return None;
+    }
+    let r = a / b;
+    let z = used
+        .iter()
+        .map(|&h| {
+            strata[h]
+                .rows
+                .iter()
+                .map(|p| {
+                    let (x, y) = pair(p);
+                    w(h) * (x - r * y) / b
+                })
+                .collect()
+        })
+        .collect();
+    Some((r, z))
 }
 
 #[cfg(test)]
@@ -415,17 +490,19 @@ mod tests {
         assert!((o.labor_multiplier.unwrap().estimate - naive).abs() > 1e-4);
     }
 
+    /// An R-checked degenerate design (scripts/survey_lonely_fixture.R, survey_zero_use_fixture.R).
+    #[derive(serde::Deserialize)]
+    struct DegenerateFixture {
+        level: f64,
+        populations: BTreeMap<String, f64>,
+        participants: Vec<ParticipantData>,
+        expected_overall: BTreeMap<String, Estimate>,
+        n: usize,
+    }
+
     #[test]
     fn lonely_cohort_matches_r_survey_adjust() {
-        #[derive(serde::Deserialize)]
-        struct Lonely {
-            level: f64,
-            populations: BTreeMap<String, f64>,
-            participants: Vec<ParticipantData>,
-            expected_overall: BTreeMap<String, Estimate>,
-            n: usize,
-        }
-        let f: Lonely = serde_json::from_str(include_str!(
+        let f: DegenerateFixture = serde_json::from_str(include_str!(
             "../../tests/fixtures/survey_lonely_expected.json"
         ))
         .unwrap();
@@ -448,6 +525,44 @@ mod tests {
             );
             assert!(got.overall.get(m).unwrap().interval.is_some());
         }
+    }
+
+    #[test]
+    fn zero_use_cohort_matches_r_survey_combined_ratio() {
+        let f: DegenerateFixture = serde_json::from_str(include_str!(
+            "../../tests/fixtures/survey_zero_use_expected.json"
+        ))
+        .unwrap();
+        let got = profile(&f.participants, &f.populations, f.level).unwrap();
+        // Cohort B logged no task and answered no ping "yes, used": not estimable, with the reasons.
+        let b = &got.cohorts["B"];
+        assert_eq!(b.reason(Metric::Oversight), Some(NO_PINGS));
+        assert_eq!(b.reason(Metric::Yield), Some(NO_TASKS));
+        assert!(b.gross_hours_month.is_some());
+        assert_eq!(got.overall.n, f.n);
+        // Overall yield and oversight: R's svyratio on the whole design, said so in the notes.
+        for m in [Metric::Yield, Metric::Oversight] {
+            compare(
+                &format!("overall {m:?}"),
+                got.overall.get(m),
+                &f.expected_overall[m.key()],
+            );
+            assert!(got.overall.get(m).unwrap().interval.is_some());
+            assert_eq!(got.overall.notes[m.key()], COMBINED_NOTE);
+        }
+        // Gross is every cohort's mean as usual; net and the multiplier stay not estimable, naming B.
+        assert!(got.overall.gross_hours_month.is_some());
+        assert!(!got.overall.notes.contains_key("gross_hours_month"));
+        for m in [Metric::Net, Metric::Multiplier, Metric::VendorGap] {
+            assert!(got.overall.get(m).is_none());
+            assert!(got.overall.reason(m).unwrap().contains("\"B\""), "{m:?}");
+        }
+        // With a lonely cohort as well, no fallback (R's adjustment would centre it differently).
+        let mut data = f.participants.clone();
+        data.retain(|p| p.cohort != "A" || p.id == "A-001");
+        let got = profile(&data, &f.populations, f.level).unwrap();
+        assert!(got.overall.oversight_min_per_hour.is_none());
+        assert!(got.overall.notes.is_empty());
     }
 
     #[test]

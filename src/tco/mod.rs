@@ -781,6 +781,7 @@ mod tests {
             labor_multiplier: None,
             vendor_gap: None,
             not_enough: Default::default(),
+            notes: Default::default(),
         };
         assert!(Measured::from_profile(&overall, 5).is_some());
         assert_eq!(Measured::from_profile(&overall, 6), None);
