@@ -102,8 +102,9 @@ pub async fn mark_missed(conn: &mut SqliteConnection, now: DateTime<Utc>) -> sql
 
 /// Claims up to `limit` due pings for sending, stamping them sent at `now`, in one statement: pings due
 /// and unsent, still answerable, of participants who consented and did not withdraw, in a study whose
-/// phase sends them (pilot or collection), soonest first. Returns the claimed ids in that order; a ping
-/// another tick claimed first is not among them.
+/// phase sends them (pilot or collection), soonest first. Returns the claimed ids in that order. The
+/// caller's write transaction keeps another tick out between the choice and the update; the outer WHERE
+/// names only ids, so SQLite looks each one up rather than scanning every scheduled ping.
 pub async fn claim_due(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
@@ -111,7 +112,7 @@ pub async fn claim_due(
 ) -> sqlx::Result<Vec<i64>> {
     let mut ids: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
         "UPDATE pings SET status = 'sent', sent_at = ?1
-         WHERE status = 'scheduled' AND id IN (
+         WHERE id IN (
            SELECT g.id FROM pings g JOIN participants p ON p.id = g.participant
            JOIN studies s ON s.id = p.study_id
            WHERE g.status = 'scheduled' AND g.due_at <= ?1 AND g.expires_at > ?1
