@@ -59,8 +59,7 @@ pub async fn enqueue(
     m: &NewMessage<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    // Random, stable across retries: a resend after a crash carries the same Message-ID.
-    let message_id = format!("{}-{}@layer2.invalid", m.kind.as_str(), &new_token()[..32]);
+    let message_id = message_id(m.kind);
     let row = repo::NewRow {
         study_id: m.study_id,
         participant: m.participant,
@@ -73,6 +72,27 @@ pub async fn enqueue(
     repo::insert(conn, &row, now).await
 }
 
+/// Queues the emails of pings just claimed for sending (`pings`, in sending order) inside the caller's
+/// transaction, in one statement: one message each, to its participant, never sent after the ping's
+/// window. Returns how many were queued.
+pub async fn enqueue_pings(
+    conn: &mut SqliteConnection,
+    pings: &[i64],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let rows: Vec<(i64, String)> = pings
+        .iter()
+        .map(|&ping| (ping, message_id(Kind::Ping)))
+        .collect();
+    repo::insert_pings(conn, &rows, now).await
+}
+
+/// A fresh Message-ID for a message of `kind`: random, stable across retries (a resend after a crash
+/// carries the same one).
+fn message_id(kind: Kind) -> String {
+    format!("{}-{}@layer2.invalid", kind.as_str(), &new_token()[..32])
+}
+
 /// Queues a staff member's invitation inside the caller's transaction; its setup link is minted when it
 /// is sent (`crate::staff::service::invitation_email`).
 pub async fn enqueue_staff_invite(
@@ -81,11 +101,7 @@ pub async fn enqueue_staff_invite(
     to: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    let message_id = format!(
-        "{}-{}@layer2.invalid",
-        Kind::StaffInvite.as_str(),
-        &new_token()[..32]
-    );
+    let message_id = message_id(Kind::StaffInvite);
     repo::insert_staff(conn, user, to, &message_id, now).await
 }
 
@@ -347,16 +363,16 @@ pub async fn drain(
     repo::expire_late(pool, now).await?;
     let mailer = std::sync::Arc::new(mailer.clone());
     // Side by side only over the network, where the time goes waiting for the server; files and memory
-    // (tests) one at a time, in order.
-    let width = if mailer.kind() == "smtp" { BATCH } else { 1 };
+    // (tests) one after the other, in order. Either way a batch is claimed and recorded together.
+    let side_by_side = mailer.kind() == "smtp";
     let mut report = DrainReport::default();
     let mut broken = None;
     while !stop.requested() && broken.is_none() {
-        let jobs = claim_batch(state, per_minute, width, &owner, clock.now()).await?;
+        let jobs = claim_batch(state, per_minute, BATCH, &owner, clock.now()).await?;
         if jobs.is_empty() {
             break;
         }
-        let outcomes = send_batch(state, &mailer, &clock, jobs, stop).await;
+        let outcomes = send_batch(state, &mailer, &clock, jobs, side_by_side, stop).await;
         broken = record(state, &mailer, &owner, &clock, outcomes, &mut report).await?;
     }
     repo::undeliver_pings(pool).await?;
@@ -375,9 +391,9 @@ pub async fn drain(
     }
 }
 
-/// At most this many messages are claimed at once and sent side by side (over SMTP, through at most
-/// eight pooled connections): one claim and one record transaction per batch keep the database's syncs
-/// off each message's path.
+/// At most this many messages are claimed at once and sent (side by side over SMTP, through at most
+/// eight pooled connections; one after the other to files): one claim and one record transaction per
+/// batch keep the database's syncs off each message's path.
 pub const BATCH: usize = 32;
 /// A send (writing the message and the SMTP conversation) is abandoned after this long, well inside its
 /// lease: the lease can never run out while its message is being sent.
@@ -420,16 +436,19 @@ async fn claim_batch(
     Ok(jobs)
 }
 
-/// Sends a batch side by side; a job missing from the answer was abandoned on a stop.
+/// Sends a batch, side by side or one after the other in claim order; a job missing from the answer was
+/// abandoned on a stop (or, one after the other, not started after a send met a database error).
 async fn send_batch(
     state: &AppState,
     mailer: &std::sync::Arc<Mailer>,
     clock: &DrainClock,
     jobs: Vec<Job>,
+    side_by_side: bool,
     stop: &Stop,
 ) -> Vec<(repo::Claimed, i64, Option<Outcome>)> {
     let mut rows: Vec<(repo::Claimed, i64, Option<Outcome>)> = Vec::new();
     let mut set = tokio::task::JoinSet::new();
+    let mut queue = Vec::new();
     for (i, job) in jobs.into_iter().enumerate() {
         let claimed = repo::Claimed {
             id: job.m.id,
@@ -439,13 +458,40 @@ async fn send_batch(
             attempts: job.m.attempts,
         };
         rows.push((claimed, job.attempt, None));
+        if side_by_side {
+            let (state, mailer, clock) = (state.clone(), mailer.clone(), clock.clone());
+            set.spawn(async move { vec![(i, attempt(&state, &mailer, &clock, job).await)] });
+        } else {
+            queue.push((i, job));
+        }
+    }
+    // One after the other: one task sends the batch in order and stops at a database error, leaving the
+    // rest unsent (handed back), as a drain stops there.
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    if !queue.is_empty() {
         let (state, mailer, clock) = (state.clone(), mailer.clone(), clock.clone());
-        set.spawn(async move { (i, attempt(&state, &mailer, &clock, job).await) });
+        set.spawn(async move {
+            for (i, job) in queue {
+                let outcome = attempt(&state, &mailer, &clock, job).await;
+                let broken = matches!(outcome, Outcome::Broken(_));
+                if done_tx.send((i, outcome)).is_err() || broken {
+                    break;
+                }
+            }
+            Vec::new()
+        });
+    } else {
+        drop(done_tx);
     }
     loop {
         tokio::select! {
+            Some((i, outcome)) = done_rx.recv() => rows[i].2 = Some(outcome),
             next = set.join_next() => match next {
-                Some(Ok((i, outcome))) => rows[i].2 = Some(outcome),
+                Some(Ok(done)) => {
+                    for (i, outcome) in done {
+                        rows[i].2 = Some(outcome);
+                    }
+                }
                 Some(Err(_)) => {} // a panicked send is handed back
                 None => break,
             },
@@ -454,6 +500,10 @@ async fn send_batch(
                 break;
             }
         }
+    }
+    // Outcomes the one-after-the-other task sent just before it finished.
+    while let Ok((i, outcome)) = done_rx.try_recv() {
+        rows[i].2 = Some(outcome);
     }
     rows
 }
@@ -496,17 +546,14 @@ async fn record(
     let now = clock.now();
     let mut broken = None;
     let mut vanished = Vec::new();
+    let (mut sent, mut ends) = (Vec::new(), Vec::new());
+    let mut message_ids = std::collections::HashMap::new();
     let mut tx = begin_write(&state.pool).await?;
     for (m, attempt, outcome) in outcomes {
         let ended = match outcome {
             Some(Outcome::Sent(at)) => {
-                if repo::mark_sent(&mut tx, m.id, owner, at).await? {
-                    report.sent += 1;
-                } else {
-                    // Its participant was erased (or its study purged) while it was being written: the
-                    // erasure could not see this file yet, so it goes now.
-                    vanished.push(m.message_id);
-                }
+                sent.push((m.id, at));
+                message_ids.insert(m.id, m.message_id);
                 at
             }
             Some(Outcome::Failed(SendError::Transient(reason), at))
@@ -549,8 +596,15 @@ async fn record(
                 now
             }
         };
-        repo::end_attempt(&mut tx, attempt, ended).await?;
+        ends.push((attempt, ended));
     }
+    // Deliveries and the ends of attempts are recorded a batch at a time.
+    let gone = repo::mark_sent(&mut tx, &sent, owner).await?;
+    report.sent += sent.len() - gone.len();
+    // A message whose participant was erased (or whose study was purged) while it was being written: the
+    // erasure could not see this file yet, so it goes now.
+    vanished.extend(gone.iter().filter_map(|id| message_ids.remove(id)));
+    repo::end_attempts(&mut tx, &ends).await?;
     tx.commit().await?;
     for message_id in vanished {
         mailer.forget(&message_id).await.map_err(|e| {

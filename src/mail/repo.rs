@@ -47,6 +47,30 @@ pub async fn insert(
     .await
 }
 
+/// Inserts one pending ping email due now per (ping, Message-ID), in that order, each to the ping's
+/// participant and never sent after its window; returns how many were inserted.
+pub async fn insert_pings(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, String)],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let rows = serde_json::to_string(rows).expect("ids and Message-IDs serialise");
+    let done = sqlx::query(
+        "INSERT INTO outbox (study_id, participant, ping, kind, to_addr, message_id, not_after, next_attempt_at, created_at)
+         SELECT p.study_id, g.participant, g.id, ?, e.email, j.value ->> 1, g.expires_at, ?, ?
+         FROM json_each(?) j JOIN pings g ON g.id = j.value ->> 0
+         JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
+         ORDER BY j.key",
+    )
+    .bind(Kind::Ping)
+    .bind(now)
+    .bind(now)
+    .bind(rows)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Queues a staff member's invitation (no study, no participant) due now; returns its id.
 pub async fn insert_staff(
     conn: &mut SqliteConnection,
@@ -178,29 +202,38 @@ pub async fn start_attempts(
     .bind(now - Duration::hours(1))
     .execute(&mut *conn)
     .await?;
-    let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        ids.push(
-            sqlx::query_scalar("INSERT INTO mail_sends (started_at) VALUES (?) RETURNING id")
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await?,
-        );
-    }
-    Ok(ids)
+    // All `n` in one statement.
+    sqlx::query_scalar(
+        "WITH RECURSIVE k(i) AS (SELECT 1 WHERE ?1 > 0 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+         INSERT INTO mail_sends (started_at) SELECT ?2 FROM k RETURNING id",
+    )
+    .bind(n as i64)
+    .bind(now)
+    .fetch_all(conn)
+    .await
 }
 
-/// Records the end of an attempt (the time the server answered, or gave up).
-pub async fn end_attempt(
+/// A time as sqlx stores a `DateTime<Utc>` (RFC 3339, `+00:00`), for times passed inside a JSON list.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// Records the ends of attempts, (attempt, time the server answered or the send gave up), in one statement.
+pub async fn end_attempts(
     conn: &mut SqliteConnection,
-    attempt: i64,
-    at: DateTime<Utc>,
+    ended: &[(i64, DateTime<Utc>)],
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE mail_sends SET ended_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(attempt)
-        .execute(conn)
-        .await?;
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<(i64, String)> = ended.iter().map(|&(id, at)| (id, stamp(at))).collect();
+    sqlx::query(
+        "UPDATE mail_sends SET ended_at = j.value ->> 1
+         FROM json_each(?) j WHERE mail_sends.id = j.value ->> 0",
+    )
+    .bind(serde_json::to_string(&list).expect("ids and times serialise"))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -289,24 +322,33 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// Records a delivery accepted at `at`; `false` when the message is no longer this drain's (its row was
-/// erased or purged while it was being sent).
+/// Records deliveries, (message, time the server accepted it), in one statement; returns those no longer
+/// this drain's (their rows were erased or purged while they were being sent).
 pub async fn mark_sent(
     conn: &mut SqliteConnection,
-    id: i64,
+    sent: &[(i64, DateTime<Utc>)],
     owner: &str,
-    at: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, claimed_by = NULL, last_error = NULL
-         WHERE id = ? AND claimed_by = ?",
+) -> sqlx::Result<Vec<i64>> {
+    if sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<(i64, String)> = sent.iter().map(|&(id, at)| (id, stamp(at))).collect();
+    let done: Vec<i64> = sqlx::query_scalar(
+        "UPDATE outbox SET status = 'sent', sent_at = j.value ->> 1, lease_until = NULL, claimed_by = NULL,
+           last_error = NULL
+         FROM json_each(?) j WHERE outbox.id = j.value ->> 0 AND outbox.claimed_by = ?
+         RETURNING outbox.id",
     )
-    .bind(at)
-    .bind(id)
+    .bind(serde_json::to_string(&list).expect("ids and times serialise"))
     .bind(owner)
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    let done: std::collections::HashSet<i64> = done.into_iter().collect();
+    Ok(sent
+        .iter()
+        .map(|&(id, _)| id)
+        .filter(|id| !done.contains(id))
+        .collect())
 }
 
 /// Puts a message back for another attempt at `next`.
@@ -424,4 +466,26 @@ pub async fn mail_problems<'e>(
     .bind(study)
     .fetch_all(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn times_inside_a_json_list_are_stored_as_sqlx_stores_a_bound_time() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let t = DateTime::parse_from_rfc3339("2027-03-22T09:00:01.25Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // With a fraction of a second and without.
+        for t in [t, t - Duration::milliseconds(250)] {
+            let bound: String = sqlx::query_scalar("SELECT CAST(? AS TEXT)")
+                .bind(t)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(stamp(t), bound);
+        }
+    }
 }

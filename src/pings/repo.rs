@@ -100,68 +100,33 @@ pub async fn mark_missed(conn: &mut SqliteConnection, now: DateTime<Utc>) -> sql
     Ok(r.rows_affected())
 }
 
-/// A ping that is due now.
-#[derive(Clone, Debug, FromRow)]
-pub struct DuePing {
-    /// Ping id.
-    pub id: i64,
-    /// Participant.
-    pub participant: i64,
-    /// Study.
-    pub study_id: i64,
-    /// Study name.
-    pub study_name: String,
-    /// Recipient.
-    pub email: String,
-    /// Answerable until.
-    pub expires_at: DateTime<Utc>,
-    /// The participant's IANA time zone.
-    pub time_zone: String,
-}
-
-impl DuePing {
-    /// The participant's time zone (the email says until when, in their time).
-    pub fn tz(&self) -> chrono_tz::Tz {
-        crate::clock::zone(&self.time_zone)
-    }
-}
-
-/// Pings due and unsent, still answerable, of participants who consented and did not withdraw.
-pub async fn due_pings(
+/// Claims up to `limit` due pings for sending, stamping them sent at `now`, in one statement: pings due
+/// and unsent, still answerable, of participants who consented and did not withdraw, in a study whose
+/// phase sends them (pilot or collection), soonest first. Returns the claimed ids in that order. The
+/// caller's write transaction keeps another tick out between the choice and the update; the outer WHERE
+/// names only ids, so SQLite looks each one up rather than scanning every scheduled ping.
+pub async fn claim_due(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> sqlx::Result<Vec<DuePing>> {
-    sqlx::query_as(
-        "SELECT g.id, g.participant, p.study_id, s.name AS study_name, e.email, g.expires_at, e.time_zone
-         FROM pings g JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
-         JOIN studies s ON s.id = p.study_id
-         WHERE g.status = 'scheduled' AND g.due_at <= ? AND g.expires_at > ?
-           AND p.consent = 'accepted' AND p.withdrawn_at IS NULL
-           AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))
-         ORDER BY g.due_at LIMIT ?",
+) -> sqlx::Result<Vec<i64>> {
+    let mut ids: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE pings SET status = 'sent', sent_at = ?1
+         WHERE id IN (
+           SELECT g.id FROM pings g JOIN participants p ON p.id = g.participant
+           JOIN studies s ON s.id = p.study_id
+           WHERE g.status = 'scheduled' AND g.due_at <= ?1 AND g.expires_at > ?1
+             AND p.consent = 'accepted' AND p.withdrawn_at IS NULL
+             AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))
+           ORDER BY g.due_at LIMIT ?2)
+         RETURNING id, due_at",
     )
-    .bind(now)
     .bind(now)
     .bind(limit)
     .fetch_all(conn)
-    .await
-}
-
-/// Claims a due ping for sending; false if another tick already did.
-pub async fn mark_sent(
-    conn: &mut SqliteConnection,
-    ping: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE pings SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'scheduled'",
-    )
-    .bind(now)
-    .bind(ping)
-    .execute(conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    ids.sort_by_key(|(id, due)| (*due, *id));
+    Ok(ids.into_iter().map(|(id, _)| id).collect())
 }
 
 /// Sent, unanswered pings of a study: (ping, participant, expires).

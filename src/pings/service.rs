@@ -5,8 +5,7 @@ use super::schedule::{PingSlot, ScheduleSpec, participant_seed, ping_times};
 use super::{PingAnswer, PingStatus};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::mail::Kind;
-use crate::mail::outbox::{NewMessage, enqueue};
+use crate::mail::outbox::enqueue_pings;
 use crate::participants::repo::{ParticipantRow, SettingsRow};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -117,6 +116,9 @@ pub async fn answer(
     })
 }
 
+/// How many due pings one transaction of the tick claims and queues.
+const TICK_BATCH: i64 = 1_000;
+
 /// One tick's work on pings: mark missed, then send what is due (each ping once, even from two processes).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PingTick {
@@ -134,25 +136,15 @@ pub async fn ping_tick(state: &AppState, now: DateTime<Utc>) -> Result<PingTick>
     let mut tx = begin_write(&state.pool).await?;
     tick.missed = repo::mark_missed(&mut tx, now).await?;
     tx.commit().await?;
+    // Claimed and queued a thousand at a time, set-wise: a few statements and one commit per thousand.
     loop {
         let mut tx = begin_write(&state.pool).await?;
-        let due = repo::due_pings(&mut tx, now, 200).await?;
-        if due.is_empty() {
+        let claimed = repo::claim_due(&mut tx, now, TICK_BATCH).await?;
+        if claimed.is_empty() {
             break;
         }
-        for d in &due {
-            if !repo::mark_sent(&mut tx, d.id, now).await? {
-                continue;
-            }
-            // The email (and its link, answering this ping only) is written when the outbox sends it.
-            let msg = NewMessage {
-                not_after: Some(d.expires_at),
-                ping: Some(d.id),
-                ..NewMessage::to_participant(d.study_id, d.participant, Kind::Ping, &d.email)
-            };
-            enqueue(&mut tx, &msg, now).await?;
-            tick.sent += 1;
-        }
+        // The email (and its link, answering this ping only) is written when the outbox sends it.
+        tick.sent += enqueue_pings(&mut tx, &claimed, now).await? as usize;
         tx.commit().await?;
     }
     Ok(tick)
