@@ -10,6 +10,7 @@ mod dashboard;
 mod delivery;
 mod demo;
 mod erasure;
+mod export_stream;
 mod files;
 mod guards;
 mod helpers;
