@@ -518,7 +518,7 @@ async fn export(
     out: &Path,
     descriptions: bool,
 ) -> anyhow::Result<ExitCode> {
-    use crate::export::{Format, write};
+    use crate::export::Format;
     let Some(fmt) = Format::parse(format) else {
         bail!("--format must be csv, json or xlsx, not {format:?}");
     };
@@ -551,35 +551,36 @@ async fn export(
         crate::files::private_dir(out)
             .with_context(|| format!("cannot create {}", out.display()))?;
     }
-    let files: Vec<(String, Vec<u8>)> = match fmt {
-        Format::Csv => write::tables(&data)
-            .iter()
-            .map(|t| (t.name.to_string(), write::csv(t)))
-            .collect(),
-        Format::Json => vec![("export.json".into(), write::json(&data))],
-        Format::Xlsx => vec![(
-            "workbook.xlsx".into(),
-            write::xlsx(&data).map_err(|e| anyhow::anyhow!("xlsx: {e}"))?,
-        )],
+    let names: Vec<&str> = match fmt {
+        Format::Csv => crate::export::CSV_FILES.to_vec(),
+        Format::Json => vec!["export.json"],
+        Format::Xlsx => vec!["workbook.xlsx"],
     };
     // Recorded before anything is written: no data leaves without its audit row.
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     crate::export::audit_export(&state, &Actor::cli(), id, &names.join(", "), descriptions)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (name, bytes) in &files {
+    // Each file is written row by row (`export::stream`): memory stays in proportion to a slice.
+    let mut written = crate::export::stream::Written::default();
+    for name in &names {
         let path = out.join(name);
-        crate::files::create_private(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+        let file = crate::files::create_private(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut sink = crate::export::stream::File(std::io::BufWriter::new(file));
+        let w = crate::export::stream::write_file(&state.pool, &data, name, &mut sink)
+            .await
+            .and_then(|w| sink.finish().map(|()| w))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        written.diary = written.diary.max(w.diary);
+        written.pings = written.pings.max(w.pings);
     }
     println!(
         "Wrote {} to {} ({} participants, {} diary tasks, {} pings).",
         names.join(", "),
         out.display(),
         data.participants.len(),
-        data.diary.len(),
-        data.pings.len()
+        written.diary,
+        written.pings
     );
     if fmt == Format::Csv {
         println!(

@@ -29,6 +29,18 @@ pub fn median_f(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A figure of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`); `pid` "self" for this process.
+pub fn status_kib(pid: &str, field: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// The fastest and the slowest run.
 pub fn range(v: &[Duration]) -> (Duration, Duration) {
     (*v.iter().min().unwrap(), *v.iter().max().unwrap())

@@ -10,6 +10,7 @@ pub mod codebook;
 pub mod pseudonymise;
 pub mod repo;
 pub mod service;
+pub mod stream;
 pub mod write;
 
 pub use pseudonymise::{Published, pseudonym};
@@ -186,19 +187,38 @@ pub struct ExportData {
     pub columns: Published,
     /// participants.csv
     pub participants: Vec<ParticipantOut>,
-    /// diary.csv
-    pub diary: Vec<DiaryOut>,
-    /// pings.csv
-    pub pings: Vec<PingOut>,
+    /// Whose rows diary.csv, pings.csv and control.csv carry, in file order: the rows themselves are read
+    /// a slice of participants at a time while the file is written (`service::write_file`).
+    #[serde(skip)]
+    pub rows: Rows,
     /// population.csv: (cohort, roster size).
     pub population: Vec<(String, i64)>,
-    /// control.csv
-    pub control: Vec<ControlOut>,
     /// summary.csv
     pub summary: Vec<SummaryOut>,
     /// The cost per unit of output (`export.json`'s `tco` object and the workbook's `cost_per_unit`
     /// sheet): set by the caller, live for admins and the CLI, the release's for everyone else.
     pub tco: Option<crate::tco::view::TcoOut>,
+}
+
+/// A participant of an export's raw rows: the pseudonym the files show and the row it is read from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// Pseudonymous id.
+    pub pseudonym: String,
+    /// participants.id (never exported).
+    pub participant: i64,
+    /// The employee id (never exported; the rows carry it and are matched back to the pseudonym).
+    pub employee_id: String,
+}
+
+/// Whose raw rows an export carries, each list in pseudonym order (the database's order follows employee
+/// ids, which would tie pseudonyms back to people).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    /// The main sample: diary.csv and pings.csv.
+    pub main: Vec<Member>,
+    /// The control group: control.csv.
+    pub control: Vec<Member>,
 }
 
 /// The file names of a CSV export, in the order a reader needs them.

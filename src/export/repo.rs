@@ -99,47 +99,115 @@ pub async fn insert_key(
     Ok(())
 }
 
-/// Diary tasks of the consented main sample, by participant and entry.
-pub async fn diary<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<Vec<DiaryRow>> {
+/// A participant whose rows an export carries: the row id and the employee id (never exported as such).
+#[derive(Clone, Debug, FromRow)]
+pub struct Member {
+    /// participants.id
+    pub id: i64,
+    /// The employee id the pseudonym is made from.
+    pub employee_id: String,
+}
+
+/// The consented main sample (copilot arm): whose diary tasks and pings an export carries.
+pub async fn main_sample<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<Member>> {
     sqlx::query_as(
-        "SELECT e.employee_id, d.created_at, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, d.outcome, d.category, d.minutes_with_ai, d.minutes_without_ai, d.description
-         FROM diary_entries d JOIN participants p ON p.id = d.participant JOIN employees e ON e.id = p.employee
-         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
-         ORDER BY d.participant, d.id",
+        "SELECT p.id, e.employee_id FROM participants p JOIN employees e ON e.id = p.employee
+         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'",
     )
     .bind(study)
     .fetch_all(db)
     .await
 }
 
-/// Delivered pings of the consented main sample with their answers, by participant and slot.
-pub async fn pings<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<Vec<PingRow>> {
+/// The consented control group: whose control tasks an export carries.
+pub async fn control_group<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+) -> sqlx::Result<Vec<Member>> {
+    sqlx::query_as(
+        "SELECT p.id, e.employee_id FROM participants p JOIN employees e ON e.id = p.employee
+         WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted'",
+    )
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+// The row queries below read a slice of participants, given as a JSON array of participants.id in the
+// order the file lists them (`json_each`: one static statement whatever the slice's length), each
+// participant's rows in time order: an export streams slice after slice and never holds every row.
+
+/// Diary tasks of some participants, in the order given, each participant's by entry.
+pub async fn diary<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    participants: &str,
+) -> sqlx::Result<Vec<DiaryRow>> {
+    sqlx::query_as(
+        "SELECT e.employee_id, d.created_at, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, d.outcome, d.category, d.minutes_with_ai, d.minutes_without_ai, d.description
+         FROM json_each(?) j JOIN participants p ON p.id = j.value JOIN employees e ON e.id = p.employee
+           JOIN diary_entries d ON d.participant = p.id
+         WHERE p.study_id = ?
+         ORDER BY j.key, d.id",
+    )
+    .bind(participants)
+    .bind(study)
+    .fetch_all(db)
+    .await
+}
+
+/// Delivered pings of some participants with their answers, in the order given, each participant's by slot.
+pub async fn pings<'e>(
+    db: impl SqliteExecutor<'e>,
+    study: StudyId,
+    participants: &str,
+) -> sqlx::Result<Vec<PingRow>> {
     sqlx::query_as(
         "SELECT e.employee_id, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, g.due_at, g.sent_at, a.answered_at, a.used_copilot, a.verification_min, a.correction_min,
            a.context_min, a.trust_min, g.expires_at
-         FROM pings g JOIN participants p ON p.id = g.participant JOIN employees e ON e.id = p.employee
-         LEFT JOIN ping_answers a ON a.ping = g.id
-         WHERE p.study_id = ? AND p.role = 'main' AND p.arm = 'copilot' AND p.consent = 'accepted'
-           AND g.sent_at IS NOT NULL
-         ORDER BY g.participant, g.slot",
+         FROM json_each(?) j JOIN participants p ON p.id = j.value JOIN employees e ON e.id = p.employee
+           JOIN pings g ON g.participant = p.id
+           LEFT JOIN ping_answers a ON a.ping = g.id
+         WHERE p.study_id = ? AND g.sent_at IS NOT NULL
+         ORDER BY j.key, g.slot",
     )
+    .bind(participants)
     .bind(study)
     .fetch_all(db)
     .await
 }
 
-/// The consented control group's tasks, by participant and entry.
+/// Control-group tasks of some participants, in the order given, each participant's by entry.
 pub async fn control<'e>(
     db: impl SqliteExecutor<'e>,
     study: StudyId,
+    participants: &str,
 ) -> sqlx::Result<Vec<ControlRow>> {
     sqlx::query_as(
         "SELECT e.employee_id, t.created_at, e.time_zone, COALESCE(p.consent_at, p.invited_at) AS joined_at, t.category, t.minutes, t.description
-         FROM control_tasks t JOIN participants p ON p.id = t.participant JOIN employees e ON e.id = p.employee
-         WHERE p.study_id = ? AND p.arm = 'control' AND p.consent = 'accepted' ORDER BY t.participant, t.id",
+         FROM json_each(?) j JOIN participants p ON p.id = j.value JOIN employees e ON e.id = p.employee
+           JOIN control_tasks t ON t.participant = p.id
+         WHERE p.study_id = ?
+         ORDER BY j.key, t.id",
     )
+    .bind(participants)
     .bind(study)
     .fetch_all(db)
+    .await
+}
+
+/// How many raw rows (diary tasks, delivered pings, control tasks) a study's export carries at most.
+pub async fn raw_rows<'e>(db: impl SqliteExecutor<'e>, study: StudyId) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM diary_entries d JOIN participants p ON p.id = d.participant WHERE p.study_id = ?1)
+              + (SELECT COUNT(*) FROM pings g JOIN participants p ON p.id = g.participant WHERE p.study_id = ?1 AND g.sent_at IS NOT NULL)
+              + (SELECT COUNT(*) FROM control_tasks t JOIN participants p ON p.id = t.participant WHERE p.study_id = ?1)",
+    )
+    .bind(study)
+    .fetch_one(db)
     .await
 }
 

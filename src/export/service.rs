@@ -1,12 +1,9 @@
 //! Making an export: the study's key, the rows read once and pseudonymised, the summary under the
 //! compliance rule, and the audit record of who took what.
 use super::pseudonymise::{
-    HiddenGroups, Published, Quasi, choose_columns, control_out, diary_out, gross_bands, ping_out,
-    pseudonym, publish, utc,
+    HiddenGroups, Published, Quasi, choose_columns, gross_bands, pseudonym, publish, utc,
 };
-use super::{
-    ControlOut, DiaryOut, ExportData, ParticipantOut, PingOut, StudyOut, SummaryOut, repo,
-};
+use super::{ExportData, Member, ParticipantOut, Rows, StudyOut, SummaryOut, repo};
 use crate::audit::{self, Actor};
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
@@ -143,31 +140,30 @@ pub async fn gather(
         .map(|(t, q)| publish(ids[&t.id].clone(), q, t.gross_hours, &columns, &limits))
         .collect();
     participants.sort_by(|a, b| a.id.cmp(&b.id));
-    let pseud = |e: &str| ids.get(e).cloned();
-
-    let diary_rows = repo::diary(&state.pool, study).await?;
-    let mut diary: Vec<DiaryOut> = diary_rows
-        .into_iter()
-        .filter_map(|d| Some(diary_out(pseud(&d.employee_id)?, d, descriptions)))
-        .collect();
-
-    let ping_rows = repo::pings(&state.pool, study).await?;
-    let mut pings: Vec<PingOut> = ping_rows
-        .into_iter()
-        .filter_map(|g| Some(ping_out(pseud(&g.employee_id)?, g)))
-        .collect();
-
-    let control_rows = repo::control(&state.pool, study).await?;
-    let mut control: Vec<ControlOut> = control_rows
-        .into_iter()
-        .map(|t| control_out(pseudonym(&key, &t.employee_id), t, descriptions))
-        .collect();
-
-    // Rows in pseudonym order (a stable sort keeps each person's rows in time order): the database's
-    // order follows employee ids, which would tie pseudonyms back to people.
-    diary.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
-    pings.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
-    control.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+    let members = |list: Vec<repo::Member>, keep: &dyn Fn(&str) -> Option<String>| {
+        let mut out: Vec<Member> = list
+            .into_iter()
+            .filter_map(|m| {
+                Some(Member {
+                    pseudonym: keep(&m.employee_id)?,
+                    participant: m.id,
+                    employee_id: m.employee_id,
+                })
+            })
+            .collect();
+        // Rows in pseudonym order: the database's order follows employee ids, which would tie
+        // pseudonyms back to people.
+        out.sort_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
+        out
+    };
+    let rows = Rows {
+        main: members(repo::main_sample(&state.pool, study).await?, &|e| {
+            ids.get(e).cloned()
+        }),
+        control: members(repo::control_group(&state.pool, study).await?, &|e| {
+            Some(pseudonym(&key, e))
+        }),
+    };
     let mut population: Vec<(String, i64)> = crate::reports::repo::cohort_sizes(&state.pool, study)
         .await?
         .into_iter()
@@ -192,10 +188,8 @@ pub async fn gather(
         },
         columns,
         participants,
-        diary,
-        pings,
+        rows,
         population,
-        control,
         summary: summary_rows(&computed, k),
         tco: None,
     })
@@ -253,8 +247,28 @@ pub fn raw_withheld(k: usize) -> String {
     )
 }
 
-/// One file of a study's export as (bytes, content type), recorded in the audit log: a CSV file name of
-/// [`super::CSV_FILES`], `export.json` or `workbook.xlsx`; anything else is refused.
+/// A file of an export, ready to send.
+pub struct Download {
+    /// Its content type.
+    pub mime: &'static str,
+    /// Its bytes.
+    pub body: Body,
+}
+
+/// A download's bytes: whole (a summary kept from a release or a purge, the workbook), or streamed as they
+/// are written (every other file).
+pub enum Body {
+    /// The whole file.
+    Whole(Vec<u8>),
+    /// Pieces in order; an `Err` means the file stopped part way (logged) and the response must fail.
+    Streamed(tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>),
+}
+
+const CSV_MIME: &str = "text/csv; charset=utf-8";
+
+/// One file of a study's export, recorded in the audit log: a CSV file name of [`super::CSV_FILES`],
+/// `export.json` or `workbook.xlsx`; anything else is refused. Every check runs before the first byte:
+/// once a streamed file has started, a failure can only cut it short.
 #[tracing::instrument(skip_all, fields(study = study.0))]
 pub async fn file(
     state: &AppState,
@@ -263,8 +277,7 @@ pub async fn file(
     study: StudyId,
     name: &str,
     descriptions: bool,
-) -> Result<(Vec<u8>, &'static str)> {
-    use super::write;
+) -> Result<Download> {
     // Free text is the most identifying thing a participant gives: only an admin may take it out.
     if descriptions && access != StudyAccess::Admin {
         return Err(AppError::Forbidden);
@@ -284,7 +297,7 @@ pub async fn file(
         if access != StudyAccess::Admin
             && let Some((_, r)) = crate::reports::release::latest(state, study).await?
         {
-            return Ok((r.summary_csv.into_bytes(), "text/csv; charset=utf-8"));
+            return Ok(whole(r.summary_csv.into_bytes(), CSV_MIME));
         }
         let summary = match p.snapshot.raw_summary_csv {
             Some(csv) if access != StudyAccess::Admin => csv,
@@ -297,7 +310,7 @@ pub async fn file(
                 .collect(),
             _ => p.snapshot.summary_csv,
         };
-        return Ok((summary.into_bytes(), "text/csv; charset=utf-8"));
+        return Ok(whole(summary.into_bytes(), CSV_MIME));
     }
     // Every file breaks down only by the columns the raw rows carry (see `Audience`): a bundle carries the
     // rows, and an analyst's summary can reach someone who holds them. Two exceptions read every group of
@@ -314,7 +327,7 @@ pub async fn file(
         && name == "summary.csv"
     {
         audit_export(state, actor, study, name, false).await?;
-        return Ok((csv.clone().into_bytes(), "text/csv; charset=utf-8"));
+        return Ok(whole(csv.clone().into_bytes(), CSV_MIME));
     }
     let audience = if name == "summary.csv"
         && (access == StudyAccess::Admin || raw_withheld_from(state, study, access).await?)
@@ -346,22 +359,49 @@ pub async fn file(
             .await?
             .map(|t| t.out);
     }
-    let file = match name {
-        "export.json" => (write::json(&data), "application/json"),
-        "workbook.xlsx" => (
-            write::xlsx(&data).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        name => {
-            let table = write::tables(&data)
-                .into_iter()
-                .find(|t| t.name == name)
-                .ok_or_else(|| super::unknown(name))?;
-            (write::csv(&table), "text/csv; charset=utf-8")
+    if name == "workbook.xlsx" {
+        let rows = repo::raw_rows(&state.pool, study).await?;
+        if rows > super::stream::WORKBOOK_MAX_ROWS {
+            return Err(AppError::Conflict(super::stream::workbook_too_large(rows)));
         }
-    };
+        let mut bytes = vec![];
+        super::stream::write_file(&state.pool, &data, name, &mut bytes).await?;
+        audit_export(state, actor, study, name, descriptions).await?;
+        return Ok(whole(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ));
+    }
+    // Recorded before the first byte leaves: no data goes out without its audit row.
     audit_export(state, actor, study, name, descriptions).await?;
-    Ok(file)
+    let mime = if name == "export.json" {
+        "application/json"
+    } else {
+        CSV_MIME
+    };
+    // A few pieces in flight at most: the writer waits for the reader.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (pool, name) = (state.pool.clone(), name.to_string());
+    tokio::spawn(async move {
+        let mut sink = super::stream::Channel(tx.clone());
+        if let Err(e) = super::stream::write_file(&pool, &data, &name, &mut sink).await {
+            tracing::warn!(study = study.0, file = %name, error = %e, "export stopped part way");
+            let _ = tx
+                .send(Err(std::io::Error::other("the export stopped part way")))
+                .await;
+        }
+    });
+    Ok(Download {
+        mime,
+        body: Body::Streamed(rx),
+    })
+}
+
+fn whole(bytes: Vec<u8>, mime: &'static str) -> Download {
+    Download {
+        mime,
+        body: Body::Whole(bytes),
+    }
 }
 
 /// `summary.csv` as an export writes it now (the retention snapshot keeps it).

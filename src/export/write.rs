@@ -1,6 +1,6 @@
 //! Writing an export: CSV (RFC 4180, formula-neutralised text), JSON and an Excel workbook. Pure.
 use super::codebook::{Column, columns};
-use super::{ExportData, summary_json};
+use super::{ControlOut, DiaryOut, ExportData, PingOut, summary_json};
 use std::borrow::Cow;
 
 /// A cell: text is neutralised in CSV, numbers stay numbers.
@@ -64,7 +64,6 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
             .map(|c| c.column)
             .collect()
     };
-    let desc = d.study.descriptions;
     let mut out = vec![
         Table {
             name: "participants.csv",
@@ -86,52 +85,16 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
                 })
                 .collect(),
         },
+        // The raw tables' rows are streamed (`service::write_file`): here their headers only.
         Table {
             name: "diary.csv",
             header: header("diary.csv"),
-            rows: d
-                .diary
-                .iter()
-                .map(|e| {
-                    let mut r = vec![
-                        text(&e.participant_id),
-                        Cell::Int(e.study_day),
-                        clock(&e.local_time),
-                        text(&e.outcome),
-                        text(&e.category),
-                        Cell::Int(e.minutes_with_ai),
-                        Cell::Int(e.minutes_without_ai),
-                    ];
-                    if desc {
-                        r.push(opt_text(&e.description));
-                    }
-                    r
-                })
-                .collect(),
+            rows: vec![],
         },
         Table {
             name: "pings.csv",
             header: header("pings.csv"),
-            rows: d
-                .pings
-                .iter()
-                .map(|g| {
-                    vec![
-                        text(&g.participant_id),
-                        Cell::Int(g.study_day),
-                        clock(&g.local_time),
-                        Cell::Int(g.window_min),
-                        opt_int(g.answer_delay_min),
-                        opt_int(g.answered_in_time.map(i64::from)),
-                        opt_int(g.used_copilot.map(i64::from)),
-                        opt_int(g.was_working.map(i64::from)),
-                        opt_int(g.verification_min),
-                        opt_int(g.correction_min),
-                        opt_int(g.context_min),
-                        opt_int(g.trust_min),
-                    ]
-                })
-                .collect(),
+            rows: vec![],
         },
         Table {
             name: "population.csv",
@@ -145,23 +108,7 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
         Table {
             name: "control.csv",
             header: header("control.csv"),
-            rows: d
-                .control
-                .iter()
-                .map(|t| {
-                    let mut r = vec![
-                        text(&t.participant_id),
-                        Cell::Int(t.study_day),
-                        clock(&t.local_time),
-                        text(&t.category),
-                        Cell::Int(t.minutes),
-                    ];
-                    if desc {
-                        r.push(opt_text(&t.description));
-                    }
-                    r
-                })
-                .collect(),
+            rows: vec![],
         },
         Table {
             name: "summary.csv",
@@ -218,6 +165,56 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
     out
 }
 
+/// A diary.csv row.
+pub fn diary_row(e: &DiaryOut, descriptions: bool) -> Vec<Cell> {
+    let mut r = vec![
+        text(&e.participant_id),
+        Cell::Int(e.study_day),
+        clock(&e.local_time),
+        text(&e.outcome),
+        text(&e.category),
+        Cell::Int(e.minutes_with_ai),
+        Cell::Int(e.minutes_without_ai),
+    ];
+    if descriptions {
+        r.push(opt_text(&e.description));
+    }
+    r
+}
+
+/// A pings.csv row.
+pub fn ping_row(g: &PingOut) -> Vec<Cell> {
+    vec![
+        text(&g.participant_id),
+        Cell::Int(g.study_day),
+        clock(&g.local_time),
+        Cell::Int(g.window_min),
+        opt_int(g.answer_delay_min),
+        opt_int(g.answered_in_time.map(i64::from)),
+        opt_int(g.used_copilot.map(i64::from)),
+        opt_int(g.was_working.map(i64::from)),
+        opt_int(g.verification_min),
+        opt_int(g.correction_min),
+        opt_int(g.context_min),
+        opt_int(g.trust_min),
+    ]
+}
+
+/// A control.csv row.
+pub fn control_row(t: &ControlOut, descriptions: bool) -> Vec<Cell> {
+    let mut r = vec![
+        text(&t.participant_id),
+        Cell::Int(t.study_day),
+        clock(&t.local_time),
+        text(&t.category),
+        Cell::Int(t.minutes),
+    ];
+    if descriptions {
+        r.push(opt_text(&t.description));
+    }
+    r
+}
+
 /// A text cell a spreadsheet could run as a formula (=, +, -, @, tab, carriage return first, or the
 /// full-width ＝ ＋ － ＠) gets a leading apostrophe; anything else is unchanged.
 pub fn neutralise(s: &str) -> Cow<'_, str> {
@@ -232,12 +229,21 @@ pub fn neutralise(s: &str) -> Cow<'_, str> {
 
 /// One table as RFC 4180 CSV (quoted where needed, CRLF line ends).
 pub fn csv(t: &Table) -> Vec<u8> {
+    let mut out = csv_rows(std::slice::from_ref(
+        &t.header.iter().map(|h| text(h)).collect(),
+    ));
+    out.extend(csv_rows(&t.rows));
+    out
+}
+
+/// Rows as CSV lines, without a header: a streamed file is its header's `csv` then slice after slice.
+pub fn csv_rows(rows: &[Vec<Cell>]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
+        .flexible(true)
         .from_writer(Vec::new());
     // Writing to memory cannot fail.
-    let _ = w.write_record(&t.header);
-    for row in &t.rows {
+    for row in rows {
         let fields: Vec<Cow<'_, str>> = row
             .iter()
             .map(|c| match c {
@@ -253,35 +259,92 @@ pub fn csv(t: &Table) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-/// The whole export as one JSON document (the summary also in `layer2 analyze --json`'s shape).
-pub fn json(d: &ExportData) -> Vec<u8> {
+/// The JSON document's three raw arrays, streamed in place of their markers in [`json_frame`].
+pub const JSON_STREAMED: [&str; 3] = ["diary", "pings", "control"];
+
+/// The whole export as one JSON document (the summary also in `layer2 analyze --json`'s shape), pretty
+/// printed, split where each of [`JSON_STREAMED`] goes: text, array, text, … (`serde_json`'s key order).
+pub fn json_frame(d: &ExportData) -> Vec<(String, Option<&'static str>)> {
+    let marker = |name: &str| format!("\u{1}{name}\u{1}");
     let doc = serde_json::json!({
         "study": d.study,
         "participants": d.participants,
-        "diary": d.diary,
-        "pings": d.pings,
+        "diary": marker("diary"),
+        "pings": marker("pings"),
         "population": d.population.iter().map(|(c, n)| serde_json::json!({"cohort": c, "population": n})).collect::<Vec<_>>(),
-        "control": d.control,
+        "control": marker("control"),
         "summary": d.summary,
         "profile": summary_json(&d.summary),
         "codebook": columns(d.study.descriptions, &d.columns),
         "tco": d.tco,
     });
-    serde_json::to_vec_pretty(&doc).unwrap_or_default()
+    let mut rest = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut parts = vec![];
+    loop {
+        // The next marker (a control character is escaped in JSON text: no cell can look like one).
+        let next = JSON_STREAMED
+            .iter()
+            .filter_map(|n| {
+                rest.find(&format!("\"\\u0001{n}\\u0001\""))
+                    .map(|at| (at, *n))
+            })
+            .min();
+        match next {
+            Some((at, name)) => {
+                let after = rest.split_off(at);
+                parts.push((rest, Some(name)));
+                rest = after[name.len() + 14..].to_string();
+            }
+            None => {
+                parts.push((rest, None));
+                return parts;
+            }
+        }
+    }
+}
+
+/// One of the JSON document's streamed arrays, written a slice at a time as `serde_json`'s pretty printer
+/// would write it whole (two levels deep).
+#[derive(Default)]
+pub struct JsonArray {
+    started: bool,
+}
+
+impl JsonArray {
+    /// The next items.
+    pub fn items<T: serde::Serialize>(&mut self, items: &[T]) -> Vec<u8> {
+        let mut out = String::new();
+        for item in items {
+            out.push_str(if self.started { ",\n    " } else { "[\n    " });
+            self.started = true;
+            // Through a `Value`, as the whole document goes: its objects list their keys in order.
+            let one = serde_json::to_value(item)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_default();
+            // Strings are escaped: a line break in the text is always the printer's own.
+            out.push_str(&one.replace('\n', "\n    "));
+        }
+        out.into_bytes()
+    }
+
+    /// The end of the array.
+    pub fn end(self) -> &'static str {
+        if self.started { "\n  ]" } else { "[]" }
+    }
 }
 
 /// The workbook: a sheet per table, text written as text (never as a formula), numbers as numbers; and the
 /// `cost_per_unit` sheet when the export carries a cost per unit.
-pub fn xlsx(d: &ExportData) -> Result<Vec<u8>, String> {
+/// `raw`: the rows of the streamed tables (diary.csv, pings.csv, control.csv), read by the caller.
+pub fn xlsx(d: &ExportData, raw: &[(&str, Vec<Vec<Cell>>)]) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::Workbook;
     let mut book = Workbook::new();
     for t in tables(d) {
-        sheet(
-            &mut book,
-            t.name.trim_end_matches(".csv"),
-            &t.header,
-            &t.rows,
-        )?;
+        let rows = raw
+            .iter()
+            .find(|(name, _)| *name == t.name)
+            .map_or(&t.rows, |(_, rows)| rows);
+        sheet(&mut book, t.name.trim_end_matches(".csv"), &t.header, rows)?;
     }
     if let Some(t) = &d.tco {
         sheet(&mut book, "cost_per_unit", &TCO_HEADER, &tco_rows(t))?;
@@ -488,6 +551,19 @@ mod tests {
     use super::*;
     use crate::export::*;
 
+    fn diary(descriptions: bool) -> DiaryOut {
+        DiaryOut {
+            participant_id: "ab12".into(),
+            study_day: 3,
+            local_time: "09:00".into(),
+            outcome: "most".into(),
+            category: "Code, \"review\"".into(),
+            minutes_with_ai: 10,
+            minutes_without_ai: 30,
+            description: descriptions.then(|| "@SUM(1)\nline two".into()),
+        }
+    }
+
     fn sample(descriptions: bool) -> ExportData {
         ExportData {
             study: StudyOut {
@@ -514,19 +590,8 @@ mod tests {
                 tenure: Some("1–3 y".into()),
                 gross_hours_band: "-0.5".into(),
             }],
-            diary: vec![DiaryOut {
-                participant_id: "ab12".into(),
-                study_day: 3,
-                local_time: "09:00".into(),
-                outcome: "most".into(),
-                category: "Code, \"review\"".into(),
-                minutes_with_ai: 10,
-                minutes_without_ai: 30,
-                description: descriptions.then(|| "@SUM(1)\nline two".into()),
-            }],
-            pings: vec![],
+            rows: Rows::default(),
             population: vec![("heavy".into(), 10)],
-            control: vec![],
             tco: None,
             summary: vec![SummaryOut {
                 group: "overall".into(),
@@ -573,7 +638,11 @@ mod tests {
             summary.contains(",vendor_gap,-0.5,"),
             "the negative number is left a number: {summary}"
         );
-        let diary = String::from_utf8(csv(&t[1])).unwrap();
+        let diary = String::from_utf8(csv(&Table {
+            rows: vec![diary_row(&diary(true), true)],
+            ..tables(&d).remove(1)
+        }))
+        .unwrap();
         assert!(diary.contains("\"Code, \"\"review\"\"\""), "{diary}");
         assert!(diary.contains("\"'@SUM(1)\nline two\""), "{diary}");
     }
@@ -594,11 +663,55 @@ mod tests {
                     assert_eq!(row.len(), t.header.len(), "{}", t.name);
                 }
             }
-            let diary = &tables(&d)[1];
-            assert_eq!(diary.header.contains(&"description"), desc);
-            let json = String::from_utf8(json(&d)).unwrap();
+            let diary_t = &tables(&d)[1];
+            assert_eq!(diary_t.header.contains(&"description"), desc);
+            assert_eq!(
+                diary_row(&diary(desc), desc).len(),
+                diary_t.header.len(),
+                "a streamed row has the header's columns"
+            );
+            let json = String::from_utf8(streamed_json(&d, &[diary(desc)])).unwrap();
             assert_eq!(json.contains("line two"), desc);
         }
+    }
+
+    /// The JSON document as the stream writes it: the frame, each streamed array given in two slices.
+    fn streamed_json(d: &ExportData, diary: &[DiaryOut]) -> Vec<u8> {
+        let mut out = vec![];
+        for (text, array) in json_frame(d) {
+            out.extend(text.into_bytes());
+            if let Some(name) = array {
+                let mut a = JsonArray::default();
+                if name == "diary" {
+                    let (first, rest) = diary.split_at(diary.len().min(1));
+                    out.extend(a.items(first));
+                    out.extend(a.items(rest));
+                }
+                out.extend(a.end().as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_streamed_json_is_the_document_serde_would_write_whole() {
+        let mut d = sample(true);
+        d.participants.push(d.participants[0].clone());
+        let rows = [diary(true), diary(true), diary(true)];
+        let whole = serde_json::json!({
+            "study": d.study,
+            "participants": d.participants,
+            "diary": rows,
+            "pings": Vec::<PingOut>::new(),
+            "population": d.population.iter().map(|(c, n)| serde_json::json!({"cohort": c, "population": n})).collect::<Vec<_>>(),
+            "control": Vec::<ControlOut>::new(),
+            "summary": d.summary,
+            "profile": summary_json(&d.summary),
+            "codebook": columns(d.study.descriptions, &d.columns),
+            "tco": d.tco,
+        });
+        let streamed = String::from_utf8(streamed_json(&d, &rows)).unwrap();
+        assert_eq!(streamed, serde_json::to_string_pretty(&whole).unwrap());
     }
 
     #[test]
@@ -624,7 +737,11 @@ mod tests {
 
     #[test]
     fn the_workbook_is_a_zip_with_a_sheet_per_table() {
-        let bytes = xlsx(&sample(false)).unwrap();
+        let bytes = xlsx(
+            &sample(false),
+            &[("diary.csv", vec![diary_row(&diary(false), false)])],
+        )
+        .unwrap();
         assert_eq!(&bytes[..2], b"PK");
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("xl/worksheets/sheet7.xml"), "seven sheets");

@@ -159,22 +159,33 @@ fn err(file: &str, row: usize, column: &str, msg: impl std::fmt::Display) -> Str
     }
 }
 
-struct Table<'a> {
-    file: &'a str,
+/// A CSV file read one record at a time into a reused buffer: memory stays in proportion to one row, and
+/// a field is looked up by a column index found once from the header.
+struct Table<R> {
+    file: &'static str,
     index: HashMap<String, usize>,
-    rows: Vec<csv::StringRecord>,
+    reader: csv::Reader<R>,
+    rec: csv::ByteRecord,
+    /// The current record's row (the header is row 1).
+    row: usize,
 }
 
-impl<'a> Table<'a> {
-    fn read(file: &'a str, text: &str, required: &[&str]) -> Result<Self, String> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut r = csv::ReaderBuilder::new()
+/// A column of a [`Table`]: its name (for messages) and its place, if the file has it.
+#[derive(Clone, Copy)]
+struct Col {
+    name: &'static str,
+    at: Option<usize>,
+}
+
+impl<R: std::io::Read> Table<R> {
+    fn open(file: &'static str, input: R, required: &[&str]) -> Result<Self, String> {
+        let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
-            .from_reader(text.as_bytes());
-        let headers = r
+            .buffer_capacity(1 << 16)
+            .from_reader(input);
+        let headers = reader
             .headers()
-            .map_err(|e| format!("{file}: cannot read the header: {e}"))?
-            .clone();
+            .map_err(|e| format!("{file}: cannot read the header: {e}"))?;
         let index: HashMap<String, usize> = headers
             .iter()
             .enumerate()
@@ -185,91 +196,99 @@ impl<'a> Table<'a> {
                 return Err(err(file, 1, c, "this column is missing"));
             }
         }
-        let mut rows = Vec::new();
-        for (i, rec) in r.records().enumerate() {
-            rows.push(rec.map_err(|e| format!("{file}, row {}: {e}", i + 2))?);
+        Ok(Self {
+            file,
+            index,
+            reader,
+            rec: csv::ByteRecord::new(),
+            row: 1,
+        })
+    }
+
+    fn has(&self, column: &str) -> bool {
+        self.index.contains_key(column)
+    }
+
+    fn col(&self, name: &'static str) -> Col {
+        Col {
+            name,
+            at: self.index.get(name).copied(),
         }
-        Ok(Self { file, index, rows })
     }
 
-    fn get<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> &'r str {
-        self.index
-            .get(column)
-            .and_then(|&i| rec.get(i))
+    /// The next record; `false` at the end of the file.
+    fn next(&mut self) -> Result<bool, String> {
+        let more = self
+            .reader
+            .read_byte_record(&mut self.rec)
+            .map_err(|e| format!("{}, row {}: {e}", self.file, self.row + 1))?;
+        if more {
+            self.row += 1;
+        }
+        Ok(more)
+    }
+
+    fn err(&self, c: Col, msg: impl std::fmt::Display) -> String {
+        err(self.file, self.row, c.name, msg)
+    }
+
+    /// A field of the current record, trimmed ("" when the file has no such column).
+    fn get(&self, c: Col) -> Result<&str, String> {
+        let Some(bytes) = c.at.and_then(|i| self.rec.get(i)) else {
+            return Ok("");
+        };
+        std::str::from_utf8(bytes)
             .map(str::trim)
-            .unwrap_or("")
+            .map_err(|_| self.err(c, "is not UTF-8 text"))
     }
 
-    fn num(
-        &self,
-        rec: &csv::StringRecord,
-        row: usize,
-        column: &str,
-        lo: f64,
-        hi: f64,
-    ) -> Result<f64, String> {
-        let v = self.get(rec, column);
+    fn num(&self, c: Col, lo: f64, hi: f64) -> Result<f64, String> {
+        let v = self.get(c)?;
         match v.parse::<f64>() {
             Ok(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(x),
-            _ => Err(err(
-                self.file,
-                row,
-                column,
-                format!("{v:?} is not a number from {lo} to {hi}"),
-            )),
+            _ => Err(self.err(c, format!("{v:?} is not a number from {lo} to {hi}"))),
         }
     }
 
-    fn time(
-        &self,
-        rec: &csv::StringRecord,
-        row: usize,
-        column: &str,
-    ) -> Result<DateTime<Utc>, String> {
-        let v = self.get(rec, column);
+    fn time(&self, c: Col) -> Result<DateTime<Utc>, String> {
+        let v = self.get(c)?;
         parse_time(v).ok_or_else(|| {
-            err(
-                self.file,
-                row,
-                column,
+            self.err(
+                c,
                 format!("{v:?} is not a time such as 2027-02-01T09:30:00Z"),
             )
         })
     }
-}
 
-impl Table<'_> {
     /// Checks a row's time: `logged_at`/`sent_at` (a calendar time, for files of one's own) when the file has
     /// that column, else the exports' `study_day` and `local_time` (on the participant's own clock).
-    fn when(&self, rec: &csv::StringRecord, row: usize, calendar: &str) -> Result<(), String> {
-        if self.index.contains_key(calendar) {
-            return self.time(rec, row, calendar).map(|_| ());
+    fn when(&self, w: &When) -> Result<(), String> {
+        if w.calendar.at.is_some() {
+            return self.time(w.calendar).map(|_| ());
         }
-        let day = self.get(rec, "study_day");
+        let day = self.get(w.day)?;
         if day.parse::<i64>().is_err() {
-            return Err(err(
-                self.file,
-                row,
-                "study_day",
-                format!("{day:?} is not a whole number of days"),
-            ));
+            return Err(self.err(w.day, format!("{day:?} is not a whole number of days")));
         }
-        let clock = self.get(rec, "local_time");
-        if !clock.is_empty() && chrono::NaiveTime::parse_from_str(clock, "%H:%M").is_err() {
-            return Err(err(
-                self.file,
-                row,
-                "local_time",
+        let clock = self.get(w.clock)?;
+        if !clock.is_empty() && parse_clock(clock).is_none() {
+            return Err(self.err(
+                w.clock,
                 format!("{clock:?} is not a time of day such as 09:30"),
             ));
         }
         Ok(())
     }
 
-    /// Whether the file has `calendar` or, instead, the exports' `study_day`; an error names `calendar`.
-    fn has_when(&self, calendar: &str) -> Result<(), String> {
-        if self.index.contains_key(calendar) || self.index.contains_key("study_day") {
-            Ok(())
+    /// The columns a row's time is in: `calendar` or, instead, the exports' `study_day` (an error names
+    /// `calendar` when neither is there).
+    fn when_columns(&self, calendar: &'static str) -> Result<When, String> {
+        if self.has(calendar) || self.has("study_day") {
+            Ok(When {
+                calendar: self.col(calendar),
+                day: self.col("study_day"),
+                clock: self.col("local_time"),
+            })
         } else {
             Err(err(
                 self.file,
@@ -281,8 +300,48 @@ impl Table<'_> {
     }
 }
 
-/// RFC 3339, or a time without offset taken as UTC.
+/// Where a row's time is: a calendar column, or the exports' study day and clock time.
+struct When {
+    calendar: Col,
+    day: Col,
+    clock: Col,
+}
+
+/// `HH:MM` (as chrono's `%H:%M`), read by fixed offsets when it has that exact shape.
+fn parse_clock(v: &str) -> Option<chrono::NaiveTime> {
+    let b = v.as_bytes();
+    if b.len() == 5
+        && b[2] == b':'
+        && let (Some(h), Some(m)) = (digits(&b[..2]), digits(&b[3..]))
+    {
+        return chrono::NaiveTime::from_hms_opt(h, m, 0);
+    }
+    chrono::NaiveTime::parse_from_str(v, "%H:%M").ok()
+}
+
+/// Two or four ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// RFC 3339, or a time without offset taken as UTC. The common `2027-02-01T09:30:00Z` is read by fixed
+/// offsets (the same instant chrono gives it); anything else goes through chrono.
 fn parse_time(v: &str) -> Option<DateTime<Utc>> {
+    let b = v.as_bytes();
+    if b.len() == 20
+        && (b[4], b[7], b[10], b[13], b[16], b[19]) == (b'-', b'-', b'T', b':', b':', b'Z')
+    {
+        let n = |r: std::ops::Range<usize>| digits(&b[r]);
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+            (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
+            && let Some(t) = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)
+                .and_then(|d| d.and_hms_opt(h, mi, s))
+        {
+            return Some(t.and_utc());
+        }
+    }
     DateTime::parse_from_rfc3339(v)
         .map(|t| t.with_timezone(&Utc))
         .ok()
@@ -322,12 +381,32 @@ pub fn parse(
     population: &str,
     rules: Rules,
 ) -> Result<Inputs, String> {
-    let p = Table::read("participants.csv", participants, &["id"])?;
+    fn text(t: &str) -> &[u8] {
+        t.strip_prefix('\u{feff}').unwrap_or(t).as_bytes()
+    }
+    parse_from(
+        text(participants),
+        text(diary),
+        text(pings),
+        text(population),
+        rules,
+    )
+}
+
+/// Reads the four files (without a byte-order mark) row by row, adding each row into its participant's
+/// totals as it goes: memory is in proportion to participants, never to rows.
+pub fn parse_from(
+    participants: impl std::io::Read,
+    diary: impl std::io::Read,
+    pings: impl std::io::Read,
+    population: impl std::io::Read,
+    rules: Rules,
+) -> Result<Inputs, String> {
+    let mut p = Table::open("participants.csv", participants, &["id"])?;
     // An export leaves out a quasi-identifying column for the whole file (cohort: the file is then one
     // stratum) and gives gross hours as a band; a file of one's own may carry exact hours.
-    let has = |c: &str| p.index.contains_key(c);
-    let one_stratum = !has("cohort");
-    if !has("gross_hours_month") && !has("gross_hours_band") {
+    let one_stratum = !p.has("cohort");
+    if !p.has("gross_hours_month") && !p.has("gross_hours_band") {
         return Err(err(
             p.file,
             1,
@@ -335,73 +414,60 @@ pub fn parse(
             "this column (or gross_hours_band) is missing",
         ));
     }
-    let mut totals: Vec<Totals> = Vec::with_capacity(p.rows.len());
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(p.rows.len());
-    for (i, rec) in p.rows.iter().enumerate() {
-        let row = i + 2;
-        let id = p.get(rec, "id").to_string();
+    let (id_col, cohort_col, function_col, tenure_col) = (
+        p.col("id"),
+        p.col("cohort"),
+        p.col("function"),
+        p.col("tenure"),
+    );
+    let (exact, band) = (p.col("gross_hours_month"), p.col("gross_hours_band"));
+    let mut totals: Vec<Totals> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    while p.next()? {
+        let id = p.get(id_col)?.to_string();
         if id.is_empty() {
-            return Err(err(p.file, row, "id", "is empty"));
+            return Err(p.err(id_col, "is empty"));
         }
         if by_id.insert(id.clone(), totals.len()).is_some() {
-            return Err(err(p.file, row, "id", format!("{id:?} appears twice")));
+            return Err(p.err(id_col, format!("{id:?} appears twice")));
         }
         let cohort = if one_stratum {
             ONE_STRATUM.to_string()
         } else {
-            p.get(rec, "cohort").to_string()
+            p.get(cohort_col)?.to_string()
         };
         if cohort.is_empty() {
-            return Err(err(p.file, row, "cohort", "is empty"));
+            return Err(p.err(cohort_col, "is empty"));
         }
-        let gross_hours = if has("gross_hours_month") {
-            p.num(rec, row, "gross_hours_month", 0.0, 744.0)?
+        let gross_hours = if exact.at.is_some() {
+            p.num(exact, 0.0, 744.0)?
         } else {
-            let v = p.get(rec, "gross_hours_band");
-            gross_band_value(v).ok_or_else(|| {
-                err(
-                    p.file,
-                    row,
-                    "gross_hours_band",
-                    format!("{v:?} is not a band such as 10–20 or 40 +"),
-                )
-            })?
+            let v = p.get(band)?;
+            gross_band_value(v)
+                .ok_or_else(|| p.err(band, format!("{v:?} is not a band such as 10–20 or 40 +")))?
         };
         totals.push(Totals {
             id,
             cohort,
-            function: p.get(rec, "function").to_string(),
-            tenure: p.get(rec, "tenure").to_string(),
+            function: p.get(function_col)?.to_string(),
+            tenure: p.get(tenure_col)?.to_string(),
             gross_hours,
             ..Totals::default()
         });
     }
-    let find = |t: &Table, rec: &csv::StringRecord, row: usize| -> Result<usize, String> {
-        let id = t.get(rec, "participant_id");
-        by_id.get(id).copied().ok_or_else(|| {
-            err(
-                t.file,
-                row,
-                "participant_id",
-                format!("{id:?} is not in participants.csv"),
-            )
-        })
-    };
-
-    let d = Table::read("diary.csv", diary, &["participant_id", "outcome"])?;
-    d.has_when("logged_at")?;
-    for (i, rec) in d.rows.iter().enumerate() {
-        let row = i + 2;
-        let who = find(&d, rec, row)?;
-        d.when(rec, row, "logged_at")?;
-        let used = match d.get(rec, "outcome") {
+    let mut find = Finder { by_id, last: None };
+    let mut d = Table::open("diary.csv", diary, &["participant_id", "outcome"])?;
+    let when = d.when_columns("logged_at")?;
+    let (who_col, outcome) = (d.col("participant_id"), d.col("outcome"));
+    while d.next()? {
+        let who = find.at(&d, who_col)?;
+        d.when(&when)?;
+        let used = match d.get(outcome)? {
             "all" | "most" => 1.0,
             "some" | "none" => 0.0,
             other => {
-                return Err(err(
-                    d.file,
-                    row,
-                    "outcome",
+                return Err(d.err(
+                    outcome,
                     format!("{other:?} is not one of all, most, some, none"),
                 ));
             }
@@ -410,7 +476,7 @@ pub fn parse(
         totals[who].used_tasks += used;
     }
 
-    let g = Table::read(
+    let mut g = Table::open(
         "pings.csv",
         pings,
         &[
@@ -425,11 +491,10 @@ pub fn parse(
     // Two shapes: calendar times (`sent_at`, `answered_at`, optional `expires_at`: files of one's own), or
     // the exports' durations (`answered_in_time`, else `answer_delay_min` against `window_min`), which
     // carry no calendar time.
-    let durations =
-        g.index.contains_key("answered_in_time") || g.index.contains_key("answer_delay_min");
+    let durations = g.has("answered_in_time") || g.has("answer_delay_min");
     if !durations {
         for c in ["sent_at", "answered_at"] {
-            if !g.index.contains_key(c) {
+            if !g.has(c) {
                 return Err(err(
                     g.file,
                     1,
@@ -439,60 +504,70 @@ pub fn parse(
             }
         }
     }
+    let c = PingCols {
+        who: g.col("participant_id"),
+        sent: g.col("sent_at"),
+        answered: g.col("answered_at"),
+        expires: g.col("expires_at"),
+        in_time: g.col("answered_in_time"),
+        delay: g.col("answer_delay_min"),
+        window: g.col("window_min"),
+        used: g.col("used_copilot"),
+        minutes: [
+            g.col("verification_min"),
+            g.col("correction_min"),
+            g.col("context_min"),
+            g.col("trust_min"),
+        ],
+    };
+    let when = When {
+        calendar: c.sent,
+        day: g.col("study_day"),
+        clock: g.col("local_time"),
+    };
     let window = chrono::Duration::minutes(rules.window_minutes);
-    for (i, rec) in g.rows.iter().enumerate() {
-        let row = i + 2;
-        let who = find(&g, rec, row)?;
+    while g.next()? {
+        let who = find.at(&g, c.who)?;
         totals[who].delivered += 1.0;
         let in_time = if durations {
-            g.when(rec, row, "sent_at")?;
-            match in_time_of(&g, rec, row, rules.window_minutes)? {
+            g.when(&when)?;
+            match in_time_of(&g, &c, rules.window_minutes)? {
                 Some(v) => v,
                 None => continue, // unanswered
             }
         } else {
-            let sent = g.time(rec, row, "sent_at")?;
-            if g.get(rec, "answered_at").is_empty() {
+            let sent = g.time(c.sent)?;
+            if g.get(c.answered)?.is_empty() {
                 continue;
             }
-            let answered = g.time(rec, row, "answered_at")?;
+            let answered = g.time(c.answered)?;
             if answered < sent {
-                return Err(err(g.file, row, "answered_at", "is before sent_at"));
+                return Err(g.err(c.answered, "is before sent_at"));
             }
             // The optional `expires_at` is the ping's real deadline; without it, the window counts from
             // `sent_at`.
-            if g.get(rec, "expires_at").is_empty() {
+            if g.get(c.expires)?.is_empty() {
                 answered - sent <= window
             } else {
-                answered <= g.time(rec, row, "expires_at")?
+                answered <= g.time(c.expires)?
             }
         };
         if !in_time {
             continue; // counts as missed
         }
         totals[who].valid += 1.0;
-        match g.get(rec, "used_copilot") {
+        match g.get(c.used)? {
             "1" => {
                 let mut minutes = [0.0; 4];
-                for (slot, c) in minutes.iter_mut().zip([
-                    "verification_min",
-                    "correction_min",
-                    "context_min",
-                    "trust_min",
-                ]) {
-                    *slot = if g.get(rec, c).is_empty() {
+                for (slot, col) in minutes.iter_mut().zip(c.minutes) {
+                    *slot = if g.get(col)?.is_empty() {
                         0.0
                     } else {
-                        g.num(rec, row, c, 0.0, 60.0)?
+                        g.num(col, 0.0, 60.0)?
                     };
                 }
                 if minutes.iter().sum::<f64>() > 60.0 {
-                    return Err(err(
-                        g.file,
-                        row,
-                        "verification_min",
-                        "the four minutes add up to more than 60",
-                    ));
+                    return Err(g.err(c.minutes[0], "the four minutes add up to more than 60"));
                 }
                 let t = &mut totals[who];
                 t.used_pings += 1.0;
@@ -503,31 +578,19 @@ pub fn parse(
             }
             "0" | "" => {}
             other => {
-                return Err(err(
-                    g.file,
-                    row,
-                    "used_copilot",
-                    format!("{other:?} is not 1, 0 or empty"),
-                ));
+                return Err(g.err(c.used, format!("{other:?} is not 1, 0 or empty")));
             }
         }
     }
 
-    let n = Table::read("population.csv", population, &["cohort", "population"])?;
+    let mut n = Table::open("population.csv", population, &["cohort", "population"])?;
+    let (cohort, size) = (n.col("cohort"), n.col("population"));
     let mut populations = BTreeMap::new();
-    for (i, rec) in n.rows.iter().enumerate() {
-        let row = i + 2;
-        let size = n.num(rec, row, "population", 1.0, 1e9)?;
-        if populations
-            .insert(n.get(rec, "cohort").to_string(), size)
-            .is_some()
-        {
-            return Err(err(
-                n.file,
-                row,
-                "cohort",
-                format!("{:?} appears twice", n.get(rec, "cohort")),
-            ));
+    while n.next()? {
+        let s = n.num(size, 1.0, 1e9)?;
+        let name = n.get(cohort)?;
+        if populations.insert(name.to_string(), s).is_some() {
+            return Err(n.err(cohort, format!("{name:?} appears twice")));
         }
     }
     if one_stratum {
@@ -555,52 +618,96 @@ pub fn parse(
     Ok(Inputs::split(totals, populations, rules.min_compliance))
 }
 
+/// Finds a row's participant. A participant's rows usually come together: the last one found is tried
+/// before the map.
+struct Finder {
+    by_id: HashMap<String, usize>,
+    last: Option<(String, usize)>,
+}
+
+impl Finder {
+    fn at<R: std::io::Read>(&mut self, t: &Table<R>, c: Col) -> Result<usize, String> {
+        let id = t.get(c)?;
+        if let Some((last, at)) = &self.last
+            && last == id
+        {
+            return Ok(*at);
+        }
+        let at = self
+            .by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| t.err(c, format!("{id:?} is not in participants.csv")))?;
+        self.last = Some((id.to_string(), at));
+        Ok(at)
+    }
+}
+
+/// The columns of `pings.csv` the totals read.
+struct PingCols {
+    who: Col,
+    sent: Col,
+    answered: Col,
+    expires: Col,
+    in_time: Col,
+    delay: Col,
+    window: Col,
+    used: Col,
+    minutes: [Col; 4],
+}
+
 /// Whether a ping of the durations shape was answered in time: `answered_in_time` (1/0) when given, else
 /// `answer_delay_min` within `window_min` (or the run's window); `None` when unanswered.
-fn in_time_of(
-    g: &Table,
-    rec: &csv::StringRecord,
-    row: usize,
+fn in_time_of<R: std::io::Read>(
+    g: &Table<R>,
+    c: &PingCols,
     window_minutes: i64,
 ) -> Result<Option<bool>, String> {
-    match g.get(rec, "answered_in_time") {
+    match g.get(c.in_time)? {
         "1" => return Ok(Some(true)),
         "0" => return Ok(Some(false)),
         "" => {}
         other => {
-            return Err(err(
-                g.file,
-                row,
-                "answered_in_time",
-                format!("{other:?} is not 1, 0 or empty"),
-            ));
+            return Err(g.err(c.in_time, format!("{other:?} is not 1, 0 or empty")));
         }
     }
-    if g.get(rec, "answer_delay_min").is_empty() {
+    if g.get(c.delay)?.is_empty() {
         return Ok(None);
     }
-    let delay = g.num(rec, row, "answer_delay_min", 0.0, 1e9)?;
-    let window = if g.get(rec, "window_min").is_empty() {
+    let delay = g.num(c.delay, 0.0, 1e9)?;
+    let window = if g.get(c.window)?.is_empty() {
         window_minutes as f64
     } else {
-        g.num(rec, row, "window_min", 0.0, 1e9)?
+        g.num(c.window, 0.0, 1e9)?
     };
     Ok(Some(delay <= window))
 }
 
-/// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder.
+/// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder, row by row.
 pub fn read_dir(dir: &std::path::Path, rules: Rules) -> Result<Inputs, String> {
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    let open = |name: &str| {
+        let path = dir.join(name);
+        without_bom(std::fs::File::open(&path)).map_err(|e| format!("{}: {e}", path.display()))
     };
-    parse(
-        &read("participants.csv")?,
-        &read("diary.csv")?,
-        &read("pings.csv")?,
-        &read("population.csv")?,
+    parse_from(
+        open("participants.csv")?,
+        open("diary.csv")?,
+        open("pings.csv")?,
+        open("population.csv")?,
         rules,
     )
+}
+
+/// A file's reader past its UTF-8 byte-order mark, if it has one (Excel writes it).
+fn without_bom(file: std::io::Result<std::fs::File>) -> std::io::Result<impl std::io::Read> {
+    use std::io::Read;
+    let mut file = file?;
+    let mut head = Vec::with_capacity(3);
+    (&mut file).take(3).read_to_end(&mut head)?;
+    if head == b"\xEF\xBB\xBF" {
+        head.clear();
+    }
+    Ok(std::io::Cursor::new(head).chain(file))
 }
 
 #[cfg(test)]

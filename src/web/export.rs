@@ -98,7 +98,7 @@ pub async fn download(
 ) -> Result<Response> {
     may_download(&state, &staff, study.id, access, &f.file).await?;
     let descriptions = f.descriptions == "1";
-    let (bytes, mime) = export::service::file(
+    let download = export::service::file(
         &state,
         &staff.actor(),
         access,
@@ -108,9 +108,22 @@ pub async fn download(
     )
     .await?;
     let disposition = format!("attachment; filename=\"study-{}-{}\"", study.id.0, f.file);
+    let body = match download.body {
+        export::service::Body::Whole(bytes) => axum::body::Body::from(bytes),
+        // Each piece goes out as it is written; an error cuts the response short (never a complete-looking
+        // file that is not).
+        export::service::Body::Streamed(rx) => {
+            axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|piece| (piece, rx))
+            }))
+        }
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(download.mime),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&disposition)
@@ -121,7 +134,7 @@ pub async fn download(
                 HeaderValue::from_static("nosniff"),
             ),
         ],
-        bytes,
+        body,
     )
         .into_response())
 }

@@ -12,6 +12,7 @@ mod delivery;
 mod demo;
 mod erasure;
 mod field_errors;
+mod export_stream;
 mod files;
 mod guards;
 mod helpers;
