@@ -356,6 +356,47 @@ mod tests {
         check("overall", &lin.overall, &boot.overall);
     }
 
+    /// The percentile step worked by hand: resampled yields 0.1, 0.2, …, 1.0 at level 0.8 give
+    /// Hyndman–Fan type 8 quantiles h = (10 + 1/3)·τ + 1/3: τ = 0.1 → h = 1.3667, 0.1 + 0.3667·0.1 =
+    /// 0.13667; τ = 0.9 → h = 9.6333, 0.9 + 0.6333·0.1 = 0.96333; SE = sd(0.1..1.0) = sqrt(0.825 / 9).
+    /// Oversight draws −1, 1, 2, …, 9 give a lower quantile of −1 + 0.3667·2 = −0.267, clipped to 0.
+    #[test]
+    fn the_percentile_interval_by_hand() {
+        let undefined = || Err::<f64, String>("undefined".into());
+        let points = |y: f64, o: f64| {
+            Points([
+                Ok(y),
+                Ok(o),
+                undefined(),
+                undefined(),
+                undefined(),
+                undefined(),
+            ])
+        };
+        let mut draws = Draws::new(points(0.55, 4.0), 10);
+        let oversight = [-1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+        for (i, o) in oversight.into_iter().enumerate() {
+            draws.push(&points((i + 1) as f64 / 10.0, o));
+        }
+        let m = draws.intervals(10, 0.8, None);
+        let y = m.get(Metric::Yield).unwrap();
+        assert!((y.ci_lower - (0.1 + 11.0 / 30.0 * 0.1)).abs() < 1e-12);
+        assert!(
+            (y.ci_lower - 0.136_666_666_666_666_7).abs() < 1e-12,
+            "{y:?}"
+        );
+        assert!(
+            (y.ci_upper - 0.963_333_333_333_333_3).abs() < 1e-12,
+            "{y:?}"
+        );
+        assert!((y.se - (0.825f64 / 9.0).sqrt()).abs() < 1e-12);
+        assert_eq!((y.estimate, y.resamples), (0.55, 10));
+        let o = m.get(Metric::Oversight).unwrap();
+        assert_eq!(o.ci_lower, 0.0, "clipped to the metric's range");
+        assert!((o.ci_upper - (8.0 + 19.0 / 30.0)).abs() < 1e-12, "{o:?}");
+        assert!(m.get(Metric::Gross).is_none() && m.reason(Metric::Gross).is_some());
+    }
+
     #[test]
     fn fpc_bootstrap_se_matches_linearization_at_sampling_fraction_0_8() {
         // 3 cohorts of 60 drawn from rosters of 75: f = 0.8. The naive bootstrap would be

@@ -519,16 +519,17 @@ async fn wording_changes_until_collection_starts_and_every_answer_records_its_ve
         )
         .await;
     assert!(html.contains("Wording saved as version 2"), "{html}");
-    let html = app
-        .follow(
-            app.post(
-                &format!("/studies/{id}/instrument"),
-                &[("consent_text", "too short"), ("categories", "Code")],
-            )
-            .await,
+    // A refused wording answers with the page itself (422), keeping what was typed.
+    let r = app
+        .post(
+            &format!("/studies/{id}/instrument"),
+            &[("consent_text", "too short"), ("categories", "Code")],
         )
         .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
     assert!(html.contains("between 50 and 5,000 characters"));
+    assert!(html.contains(">too short</textarea>"), "{html}");
     let html = app
         .follow(
             app.post(
