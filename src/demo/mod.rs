@@ -1,6 +1,7 @@
 //! The demo: a believable organisation, its usage data (a Microsoft 365 Copilot usage report and our plain
 //! CSV, with example files to try the import preview on) and its studies, built through the real importers.
 pub mod repo;
+mod skip;
 mod tco;
 mod unsynced;
 pub use unsynced::seed;
@@ -760,7 +761,17 @@ async fn replay(
                     .map_err(err)?;
             }
         }
-        t += Duration::minutes(30);
+        // The next half-hour at which anything can happen (see `skip`): the next moment someone decides,
+        // or someone who said yes logs a task.
+        let acts = people
+            .iter()
+            .filter_map(|p| match p.decision {
+                Some((when, _)) if !p.decided => Some(when),
+                Some((_, true)) => p.diary.first().copied(),
+                _ => None,
+            })
+            .min();
+        t = skip::next_tick(&sim, t, acts, end).await?;
     }
     tracing::info!(study = id.0, ticks, mails, "demo study replayed");
     Ok(id.0)

@@ -7,7 +7,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::messages::MessageKind;
 use crate::messages::nudge::{NudgeState, variant};
-use crate::messages::service::{PersonValues, compose as compose_text};
+use crate::messages::service::{PersonValues, StudyLetters, study_letters};
 use crate::participants::service::{new_link, page_link_expiry, ping_link_expiry};
 use crate::participants::{Arm, Decision};
 use crate::state::AppState;
@@ -131,6 +131,8 @@ struct Minted {
     c: repo::Context,
     link: String,
     withdraw: String,
+    /// What the study's messages share, read once per batch and study after the claim.
+    letters: Option<std::sync::Arc<StudyLetters>>,
 }
 
 /// Mints the link of a claimed participant message in the claim's transaction; `None` when its
@@ -158,7 +160,12 @@ async fn mint(
         expires,
     )
     .await?;
-    Ok(Some(Minted { c, link, withdraw }))
+    Ok(Some(Minted {
+        c,
+        link,
+        withdraw,
+        letters: None,
+    }))
 }
 
 /// Writes a claimed message: the text around its link, with the study's sender. `None` when its
@@ -234,7 +241,11 @@ async fn participant_letter(
         missed: c.missed,
         checkins_left: c.checkins_left,
     };
-    compose_text(state, c.study_id, kind, &person).await
+    let letters = match &minted.letters {
+        Some(letters) => letters.clone(),
+        None => std::sync::Arc::new(study_letters(state, c.study_id).await?),
+    };
+    Ok(letters.compose(kind, &person))
 }
 
 /// What one drain did.
@@ -375,7 +386,7 @@ pub async fn drain(
         let outcomes = send_batch(state, &mailer, &clock, jobs, side_by_side, stop).await;
         broken = record(state, &mailer, &owner, &clock, outcomes, &mut report).await?;
     }
-    repo::undeliver_pings(pool).await?;
+    repo::undeliver_pings(&mut *pool.acquire().await?).await?;
     if report != DrainReport::default() {
         tracing::debug!(
             sent = report.sent,
@@ -433,6 +444,18 @@ async fn claim_batch(
         jobs.push(Job { m, attempt, minted });
     }
     tx.commit().await?;
+    // The texts, sender and contact of each study in the batch, read once (after the claim's commit, as
+    // each message read them before). A read that fails is left to each message's own compose, whose
+    // error hands its claim back as before.
+    let mut letters = std::collections::HashMap::new();
+    for minted in jobs.iter_mut().filter_map(|j| j.minted.as_mut()) {
+        let study = minted.c.study_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = letters.entry(study.0) {
+            let read = study_letters(state, study).await.ok();
+            slot.insert(read.map(std::sync::Arc::new));
+        }
+        minted.letters = letters.get(&study.0).cloned().flatten();
+    }
     Ok(jobs)
 }
 

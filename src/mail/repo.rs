@@ -268,13 +268,27 @@ pub async fn expire_late<'e>(db: impl SqliteExecutor<'e>, now: DateTime<Utc>) ->
 
 /// A ping whose email was never sent (failed, expired or cancelled) was never delivered: it must not count
 /// against the participant's compliance, nor as missed. Idempotent, so it also catches up after a crash.
-pub async fn undeliver_pings<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<()> {
+/// It runs after every drain and almost always finds nothing, so it looks first with a read (which takes
+/// no write lock: the UPDATE alone cost 0.6 ms a tick in the demo's replay) and writes only when one is
+/// found. The `+` before `status` makes SQLite read the few undelivered outbox rows and look each ping up,
+/// instead of walking every sent and missed ping by the status index.
+pub async fn undeliver_pings(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    let any: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM outbox o WHERE o.ping IS NOT NULL AND o.status IN ('failed', 'expired', 'cancelled')
+           AND EXISTS (SELECT 1 FROM pings g WHERE g.id = o.ping AND g.status IN ('sent', 'missed'))
+         LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if any.is_none() {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE pings SET status = 'cancelled', sent_at = NULL
-         WHERE status IN ('sent', 'missed')
+         WHERE +status IN ('sent', 'missed')
            AND id IN (SELECT ping FROM outbox WHERE ping IS NOT NULL AND status IN ('failed', 'expired', 'cancelled'))",
     )
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(())
 }

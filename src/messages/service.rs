@@ -334,6 +334,28 @@ pub struct PersonValues<'a> {
     pub checkins_left: i64,
 }
 
+/// What every message of one study shares: the placeholders' study values, the current texts, the sender
+/// and the privacy contact. The mail drain reads it once per batch and study, not once per message (six
+/// reads a message before).
+pub struct StudyLetters {
+    values: HashMap<&'static str, String>,
+    texts: Vec<MessageText>,
+    sender: Sender,
+    privacy: Option<String>,
+}
+
+/// Reads what a study's messages share.
+pub async fn study_letters(state: &AppState, study: StudyId) -> Result<StudyLetters> {
+    let (values, texts, sender) = study_values(state, study).await?;
+    let privacy = crate::mail::outbox::privacy_contact(state, study).await?;
+    Ok(StudyLetters {
+        values,
+        texts,
+        sender,
+        privacy,
+    })
+}
+
 /// Writes one message as it will be sent: the current text filled for the study and the person, the
 /// privacy contact at the end, and the study's From mailbox.
 pub async fn compose(
@@ -342,22 +364,33 @@ pub async fn compose(
     kind: MessageKind,
     person: &PersonValues<'_>,
 ) -> Result<(Letter, Option<Mailbox>)> {
-    let (mut values, texts, sender) = study_values(state, study).await?;
-    values.insert("link", person.link.to_string());
-    values.insert("withdraw_link", person.withdraw.to_string());
-    values.insert("logged", person.logged.to_string());
-    values.insert("missed", person.missed.to_string());
-    values.insert("checkins_left", person.checkins_left.to_string());
-    if let Some(until) = &person.until {
-        values.insert("until", until.clone());
+    Ok(study_letters(state, study).await?.compose(kind, person))
+}
+
+impl StudyLetters {
+    /// One message of the study for one person.
+    pub fn compose(
+        &self,
+        kind: MessageKind,
+        person: &PersonValues<'_>,
+    ) -> (Letter, Option<Mailbox>) {
+        let mut values = self.values.clone();
+        values.insert("link", person.link.to_string());
+        values.insert("withdraw_link", person.withdraw.to_string());
+        values.insert("logged", person.logged.to_string());
+        values.insert("missed", person.missed.to_string());
+        values.insert("checkins_left", person.checkins_left.to_string());
+        if let Some(until) = &person.until {
+            values.insert("until", until.clone());
+        }
+        let t = self
+            .texts
+            .iter()
+            .find(|t| t.kind == kind)
+            .expect("every kind has a text");
+        let letter = letter(&t.subject, &t.body, &values, self.privacy.as_deref());
+        (letter, text::mailbox(&self.sender).ok())
     }
-    let t = texts
-        .iter()
-        .find(|t| t.kind == kind)
-        .expect("every kind has a text");
-    let privacy = crate::mail::outbox::privacy_contact(state, study).await?;
-    let letter = letter(&t.subject, &t.body, &values, privacy.as_deref());
-    Ok((letter, text::mailbox(&sender).ok()))
 }
 
 /// A message as it will arrive, filled with sample values and fake links.

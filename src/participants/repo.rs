@@ -29,20 +29,24 @@ pub struct SettingsRow {
     pub schedule_seed: i64,
 }
 
-/// The study's settings, created with defaults (and a fresh seed) on first use.
+/// The study's settings, created with defaults (and a fresh seed) on first use. Read first: the insert is
+/// needed once per study, and every participant page reads the settings.
 pub async fn settings(conn: &mut SqliteConnection, study: StudyId) -> sqlx::Result<SettingsRow> {
+    const READ: &str = "SELECT pings_per_day, window_start, window_end, min_gap_minutes, ping_days, expiry_minutes,
+           diary_target, diary_days, reminder_days, schedule_seed FROM collection_settings WHERE study_id = ?";
+    if let Some(row) = sqlx::query_as(READ)
+        .bind(study)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(row);
+    }
     sqlx::query("INSERT INTO collection_settings (study_id, schedule_seed) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(study)
         .bind(rand::random::<u32>() as i64)
         .execute(&mut *conn)
         .await?;
-    sqlx::query_as(
-        "SELECT pings_per_day, window_start, window_end, min_gap_minutes, ping_days, expiry_minutes, diary_target,
-           diary_days, reminder_days, schedule_seed FROM collection_settings WHERE study_id = ?",
-    )
-    .bind(study)
-    .fetch_one(conn)
-    .await
+    sqlx::query_as(READ).bind(study).fetch_one(conn).await
 }
 
 /// The current instrument wording.
@@ -542,27 +546,20 @@ struct CandidateRow {
     window_end: String,
 }
 
-/// Consented, not withdrawn participants with an open-ended diary window, with their counts.
-pub async fn reminders_due(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Vec<ReminderCandidate>> {
-    let rows: Vec<CandidateRow> = sqlx::query_as(
-        "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, p.arm, e.email, e.time_zone,
-           p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, NULL AS link_ping,
-           (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
-             + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS logged,
-           c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at, c.window_start, c.window_end
-         FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
-         JOIN collection_settings c ON c.study_id = p.study_id
-         WHERE p.consent = 'accepted' AND p.withdrawn_at IS NULL AND p.consent_at < ?
-           AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))",
-    )
-    .bind(now)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
+/// Consented, not withdrawn participants of a study in their phase (pilot or collection), with their
+/// counts: who may get a reminder. `reminders_due` narrows it; the demo's replay reads it whole.
+const REMINDER_CANDIDATES: &str = "SELECT p.id, p.study_id, s.name AS study_name, s.status AS study_status, p.role, p.arm, e.email, e.time_zone,
+       p.consent, p.withdrawn_at, p.diary_opens_on, p.diary_closes_on, NULL AS link_ping,
+       (SELECT COUNT(*) FROM diary_entries d WHERE d.participant = p.id)
+         + (SELECT COUNT(*) FROM control_tasks t WHERE t.participant = p.id) AS logged,
+       c.diary_target AS target, c.reminder_days, p.consent_at, p.last_reminder_at, c.window_start, c.window_end
+     FROM participants p JOIN employees e ON e.id = p.employee JOIN studies s ON s.id = p.study_id
+     JOIN collection_settings c ON c.study_id = p.study_id
+     WHERE p.consent = 'accepted' AND p.withdrawn_at IS NULL
+       AND ((p.role = 'pilot' AND s.status = 'pilot') OR (p.role = 'main' AND s.status = 'collection'))";
+
+fn candidates(rows: Vec<CandidateRow>) -> Vec<ReminderCandidate> {
+    rows.into_iter()
         .map(|r| ReminderCandidate {
             participant: r.participant,
             logged: r.logged,
@@ -572,7 +569,48 @@ pub async fn reminders_due(
             last_reminder_at: r.last_reminder_at,
             window: (r.window_start, r.window_end),
         })
-        .collect())
+        .collect()
+}
+
+/// The participants who may be due a reminder at `now`, with their counts. The caller decides (in the
+/// person's time zone: diary window, target, interval, working hours); this query only leaves out,
+/// conservatively, those who cannot be due, so that a tick does not count every participant's diary:
+/// a diary window that does not touch the UTC days around `now` (a local date is at most one day off),
+/// and a last reminder (or the consent) more recent than the study's interval, with a second of slack.
+pub async fn reminders_due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<ReminderCandidate>> {
+    let utc_today = now.date_naive();
+    let sql = format!(
+        "{REMINDER_CANDIDATES} AND p.consent_at < ?1
+           AND p.diary_opens_on <= ?2 AND p.diary_closes_on >= ?3
+           AND IFNULL(julianday(COALESCE(p.last_reminder_at, p.consent_at)) + MAX(c.reminder_days, 1), 0)
+               <= julianday(?1) + 1.0 / 86400"
+    );
+    let rows: Vec<CandidateRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(utc_today + chrono::Duration::days(1))
+        .bind(utc_today - chrono::Duration::days(1))
+        .fetch_all(conn)
+        .await?;
+    Ok(candidates(rows))
+}
+
+/// Every participant who may get a reminder after `after` (see [`REMINDER_CANDIDATES`]): under the
+/// target, with a diary window that has not closed by then (a local date is at most a day behind UTC's).
+pub async fn reminder_candidates(
+    conn: &mut SqliteConnection,
+    after: DateTime<Utc>,
+) -> sqlx::Result<Vec<ReminderCandidate>> {
+    let sql = format!(
+        "SELECT * FROM ({REMINDER_CANDIDATES} AND p.diary_closes_on >= ?) WHERE logged < target"
+    );
+    let rows: Vec<CandidateRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(after.date_naive() - chrono::Duration::days(1))
+        .fetch_all(conn)
+        .await?;
+    Ok(candidates(rows))
 }
 
 /// Saves the collection settings (already validated).

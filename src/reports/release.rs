@@ -287,8 +287,10 @@ pub async fn release(state: &AppState, actor: &Actor, id: StudyId) -> Result<Inf
 /// an admin's move to analysis makes it at once).
 pub async fn release_tick(state: &AppState) -> Result<usize> {
     let mut made = 0;
-    for s in crate::study::repo::list(&state.pool).await? {
-        if final_if_due(state, s.id).await? {
+    // Only studies past collection with no release yet are looked at (one query, no counts): most ticks
+    // find none.
+    for id in repo::unreleased_after_collection(&state.pool).await? {
+        if final_if_due(state, StudyId(id)).await? {
             made += 1;
         }
     }

@@ -202,6 +202,18 @@ pub async fn releases(e: impl SqliteExecutor<'_>, study: StudyId) -> sqlx::Resul
     .await
 }
 
+/// Studies in analysis, readout or closed (a cancelled study's collection did not end) with no release
+/// yet: the ones the tick's release step must look at.
+pub async fn unreleased_after_collection(e: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT s.id FROM studies s WHERE s.status IN ('analysis', 'readout', 'closed')
+           AND NOT EXISTS (SELECT 1 FROM study_releases r WHERE r.study_id = s.id)
+         ORDER BY s.id DESC",
+    )
+    .fetch_all(e)
+    .await
+}
+
 /// The study's newest release with its figures (JSON).
 pub async fn latest_release(
     e: impl SqliteExecutor<'_>,

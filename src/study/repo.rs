@@ -146,6 +146,18 @@ pub async fn list<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<Vec<StudyList
     .await
 }
 
+/// The studies a phase date can still move (not draft, closed or cancelled), with their status and time
+/// zone: what the clock's phase step reads every tick. Unlike [`list`] it counts nothing, so an idle tick
+/// stays cheap however large the rosters are.
+pub async fn movable<'e>(db: impl SqliteExecutor<'e>) -> sqlx::Result<Vec<(i64, String, String)>> {
+    sqlx::query_as(
+        "SELECT id, status, time_zone FROM studies
+         WHERE status NOT IN ('draft', 'closed', 'cancelled') ORDER BY id DESC",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// Replaces the five phases.
 pub async fn set_timeline(
     conn: &mut SqliteConnection,

@@ -713,23 +713,22 @@ pub async fn phase_tick(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<(StudyId, Status)>> {
     let mut moves = Vec::new();
-    for s in repo::list(&state.pool).await? {
-        let Ok(status) = s.status.parse::<Status>() else {
+    for (id, status, zone) in repo::movable(&state.pool).await? {
+        let Ok(status) = status.parse::<Status>() else {
             continue;
         };
-        let study = get(state, s.id).await?;
-        let tz = study.tz();
-        let today = now.with_timezone(&tz).date_naive();
-        let phases = repo::timeline(&state.pool, s.id).await?;
+        let id = StudyId(id);
+        let today = now.with_timezone(&crate::clock::zone(&zone)).date_naive();
+        let phases = repo::timeline(&state.pool, id).await?;
         let Some(due) = status_due(status, &phases, today) else {
             continue;
         };
         let mut current = status;
         while current < due {
             let Some(next) = current.next() else { break };
-            match advance(state, &Actor::system(), s.id, next).await {
+            match advance(state, &Actor::system(), id, next).await {
                 Ok(()) => {
-                    moves.push((s.id, next));
+                    moves.push((id, next));
                     current = next;
                 }
                 Err(AppError::Conflict(_)) => break,

@@ -31,7 +31,7 @@ pub use progress::{
     PersonSummary, Progress, SORTS, admin_dashboard, admin_progress, people, people_view, person,
     progress,
 };
-pub use reminders::{NUDGE_GAP_HOURS, nudge, reminder_tick};
+pub use reminders::{NUDGE_GAP_HOURS, next_reminder, nudge, reminder_tick};
 
 use super::repo::ParticipantRow;
 use chrono::{DateTime, NaiveDate, Utc};

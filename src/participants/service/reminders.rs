@@ -102,6 +102,82 @@ fn in_working_hours(r: &repo::ReminderCandidate, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// Whether a candidate is due a reminder at `now`: consented before, diary open on their local day, under
+/// target, the interval passed since the last reminder (or the consent), inside working hours.
+fn reminder_due(r: &repo::ReminderCandidate, now: DateTime<Utc>) -> bool {
+    let today = local_today(&r.participant, now);
+    let open = crate::diary::service::in_window(&r.participant, today);
+    let every = Duration::days(r.reminder_days.max(1));
+    let last = r.last_reminder_at.unwrap_or(r.consent_at);
+    r.consent_at < now
+        && open
+        && r.logged < r.target
+        && now - last >= every
+        && in_working_hours(r, now)
+}
+
+/// The first instant after `after` at which [`reminder_due`] holds for this candidate if nothing else
+/// changes (no entry logged, no reminder sent), or `None` if it never will (target reached, diary closed).
+/// The demo's replay uses it to skip the half-hours in which nothing can be due.
+pub fn next_reminder_at(
+    r: &repo::ReminderCandidate,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    use chrono::{Datelike, TimeZone};
+    if r.logged >= r.target {
+        return None;
+    }
+    let tz = r.participant.tz();
+    let every = Duration::days(r.reminder_days.max(1));
+    let last = r.last_reminder_at.unwrap_or(r.consent_at);
+    // The interval and the consent, to the second (a tick at exactly `last + every` may send it).
+    let from = (after + Duration::seconds(1))
+        .max(last + every)
+        .max(r.consent_at + Duration::seconds(1));
+    let closes = r.participant.diary_closes_on?;
+    let opens = r.participant.diary_opens_on?;
+    let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
+    // Working hours start at the window's start (all day when the window does not read).
+    let start = match (t(&r.window.0), t(&r.window.1)) {
+        (Some(a), Some(_)) => a,
+        _ => NaiveTime::MIN,
+    };
+    let mut day = from.with_timezone(&tz).date_naive().max(opens);
+    while day <= closes {
+        if day.weekday().num_days_from_monday() < 5 {
+            // The window's start that day (a start that a clock change skips: the day's first instant).
+            let open_at = tz
+                .from_local_datetime(&day.and_time(start))
+                .earliest()
+                .or_else(|| {
+                    tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
+                        .earliest()
+                })?
+                .with_timezone(&Utc);
+            let candidate = open_at.max(from);
+            // Otherwise it is past the window's end that day: the next working day.
+            if reminder_due(r, candidate) {
+                return Some(candidate);
+            }
+        }
+        day = day.succ_opt()?;
+    }
+    None
+}
+
+/// The first instant after `after` at which some participant is due a reminder if nothing else changes.
+pub async fn next_reminder(
+    state: &AppState,
+    after: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let mut conn = state.pool.acquire().await?;
+    let candidates = repo::reminder_candidates(&mut conn, after).await?;
+    Ok(candidates
+        .iter()
+        .filter_map(|r| next_reminder_at(r, after))
+        .min())
+}
+
 /// Reminds consented participants under the diary target whose diary is open, every `reminder_days`.
 #[tracing::instrument(skip_all)]
 pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize> {
@@ -109,11 +185,7 @@ pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize
     let due = repo::reminders_due(&mut tx, now).await?;
     let mut sent = 0;
     for r in due {
-        let today = local_today(&r.participant, now);
-        let open = crate::diary::service::in_window(&r.participant, today);
-        let every = Duration::days(r.reminder_days.max(1));
-        let last = r.last_reminder_at.unwrap_or(r.consent_at);
-        if !open || r.logged >= r.target || now - last < every || !in_working_hours(&r, now) {
+        if !reminder_due(&r, now) {
             continue;
         }
         queue_reminder(
@@ -129,4 +201,92 @@ pub async fn reminder_tick(state: &AppState, now: DateTime<Utc>) -> Result<usize
     }
     tx.commit().await?;
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::participants::repo::{ParticipantRow, ReminderCandidate};
+    use crate::participants::{Arm, Decision, Group};
+    use chrono::NaiveDate;
+
+    fn candidate(zone: &str, last: Option<DateTime<Utc>>, logged: i64) -> ReminderCandidate {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        ReminderCandidate {
+            participant: ParticipantRow {
+                id: 1,
+                study_id: StudyId(1),
+                study_name: "S".into(),
+                study_status: "collection".into(),
+                role: Group::Main,
+                arm: Arm::Copilot,
+                email: "p@example.org".into(),
+                time_zone: zone.into(),
+                consent: Some(Decision::Accepted),
+                withdrawn_at: None,
+                diary_opens_on: Some(day(2)),
+                diary_closes_on: Some(day(15)),
+                link_ping: None,
+            },
+            logged,
+            target: 5,
+            reminder_days: 2,
+            consent_at: day(2).and_hms_opt(10, 17, 0).unwrap().and_utc(),
+            last_reminder_at: last,
+            window: ("09:00".into(), "17:00".into()),
+        }
+    }
+
+    /// Every minute from `after` on: the first at which the tick would remind is the one predicted.
+    fn first_due_by_brute_force(
+        r: &ReminderCandidate,
+        after: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        (1..=20 * 24 * 60)
+            .map(|m| after + Duration::minutes(m))
+            .find(|t| reminder_due(r, *t))
+    }
+
+    #[test]
+    fn the_next_reminder_is_the_first_minute_the_tick_would_send_it() {
+        let at = |d, h, m| {
+            NaiveDate::from_ymd_opt(2026, 11, d)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+                .unwrap()
+                .and_utc()
+        };
+        for zone in [
+            "Europe/Berlin",
+            "America/Los_Angeles",
+            "Asia/Singapore",
+            "Pacific/Kiritimati",
+        ] {
+            for last in [
+                None,
+                Some(at(4, 16, 30)),
+                Some(at(6, 23, 0)),
+                Some(at(13, 9, 5)),
+            ] {
+                let r = candidate(zone, last, 1);
+                for after in [at(2, 0, 0), at(5, 12, 0), at(7, 3, 0), at(14, 20, 0)] {
+                    let predicted = next_reminder_at(&r, after).map(|t| {
+                        // The brute force steps whole minutes from `after`.
+                        let m = (t - after).num_seconds();
+                        after + Duration::minutes((m + 59) / 60)
+                    });
+                    assert_eq!(
+                        predicted,
+                        first_due_by_brute_force(&r, after),
+                        "{zone}, last {last:?}, after {after}"
+                    );
+                }
+            }
+        }
+        // At the target there is nothing to remind of.
+        assert_eq!(
+            next_reminder_at(&candidate("Europe/Berlin", None, 5), at(2, 0, 0)),
+            None
+        );
+    }
 }
