@@ -1,7 +1,13 @@
 //! Reading a study's raw data as files (`layer2 analyze DIR`, and the export round trip): per-participant
 //! totals with the compliance rule applied. Pure: text in, totals out; errors name the file, row and column.
-use chrono::{DateTime, NaiveDateTime, Utc};
+mod lines;
+mod table;
+
+use lines::Lines;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use table::{Col, Rows, Table, When, err};
 
 /// How answers are judged.
 #[derive(Clone, Copy, Debug)]
@@ -151,213 +157,6 @@ pub struct Analysis<'a> {
     pub bootstrap: Option<&'a super::bootstrap::BootstrapProfile>,
 }
 
-fn err(file: &str, row: usize, column: &str, msg: impl std::fmt::Display) -> String {
-    if row == 0 {
-        format!("{file}, column {column}: {msg}")
-    } else {
-        format!("{file}, row {row}, column {column}: {msg}")
-    }
-}
-
-/// A CSV file read one record at a time into a reused buffer: memory stays in proportion to one row, and
-/// a field is looked up by a column index found once from the header.
-struct Table<R> {
-    file: &'static str,
-    index: HashMap<String, usize>,
-    reader: csv::Reader<R>,
-    rec: csv::ByteRecord,
-    /// The current record's row (the header is row 1).
-    row: usize,
-}
-
-/// A column of a [`Table`]: its name (for messages) and its place, if the file has it.
-#[derive(Clone, Copy)]
-struct Col {
-    name: &'static str,
-    at: Option<usize>,
-}
-
-impl<R: std::io::Read> Table<R> {
-    fn open(file: &'static str, input: R, required: &[&str]) -> Result<Self, String> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .buffer_capacity(1 << 16)
-            .from_reader(input);
-        let headers = reader
-            .headers()
-            .map_err(|e| format!("{file}: cannot read the header: {e}"))?;
-        let index: HashMap<String, usize> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
-            .collect();
-        for c in required {
-            if !index.contains_key(*c) {
-                return Err(err(file, 1, c, "this column is missing"));
-            }
-        }
-        Ok(Self {
-            file,
-            index,
-            reader,
-            rec: csv::ByteRecord::new(),
-            row: 1,
-        })
-    }
-
-    fn has(&self, column: &str) -> bool {
-        self.index.contains_key(column)
-    }
-
-    fn col(&self, name: &'static str) -> Col {
-        Col {
-            name,
-            at: self.index.get(name).copied(),
-        }
-    }
-
-    /// The next record; `false` at the end of the file.
-    fn next(&mut self) -> Result<bool, String> {
-        let more = self
-            .reader
-            .read_byte_record(&mut self.rec)
-            .map_err(|e| format!("{}, row {}: {e}", self.file, self.row + 1))?;
-        if more {
-            self.row += 1;
-        }
-        Ok(more)
-    }
-
-    fn err(&self, c: Col, msg: impl std::fmt::Display) -> String {
-        err(self.file, self.row, c.name, msg)
-    }
-
-    /// A field of the current record, trimmed ("" when the file has no such column).
-    fn get(&self, c: Col) -> Result<&str, String> {
-        let Some(bytes) = c.at.and_then(|i| self.rec.get(i)) else {
-            return Ok("");
-        };
-        std::str::from_utf8(bytes)
-            .map(str::trim)
-            .map_err(|_| self.err(c, "is not UTF-8 text"))
-    }
-
-    fn num(&self, c: Col, lo: f64, hi: f64) -> Result<f64, String> {
-        let v = self.get(c)?;
-        match v.parse::<f64>() {
-            Ok(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(x),
-            _ => Err(self.err(c, format!("{v:?} is not a number from {lo} to {hi}"))),
-        }
-    }
-
-    fn time(&self, c: Col) -> Result<DateTime<Utc>, String> {
-        let v = self.get(c)?;
-        parse_time(v).ok_or_else(|| {
-            self.err(
-                c,
-                format!("{v:?} is not a time such as 2027-02-01T09:30:00Z"),
-            )
-        })
-    }
-
-    /// Checks a row's time: `logged_at`/`sent_at` (a calendar time, for files of one's own) when the file has
-    /// that column, else the exports' `study_day` and `local_time` (on the participant's own clock).
-    fn when(&self, w: &When) -> Result<(), String> {
-        if w.calendar.at.is_some() {
-            return self.time(w.calendar).map(|_| ());
-        }
-        let day = self.get(w.day)?;
-        if day.parse::<i64>().is_err() {
-            return Err(self.err(w.day, format!("{day:?} is not a whole number of days")));
-        }
-        let clock = self.get(w.clock)?;
-        if !clock.is_empty() && parse_clock(clock).is_none() {
-            return Err(self.err(
-                w.clock,
-                format!("{clock:?} is not a time of day such as 09:30"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The columns a row's time is in: `calendar` or, instead, the exports' `study_day` (an error names
-    /// `calendar` when neither is there).
-    fn when_columns(&self, calendar: &'static str) -> Result<When, String> {
-        if self.has(calendar) || self.has("study_day") {
-            Ok(When {
-                calendar: self.col(calendar),
-                day: self.col("study_day"),
-                clock: self.col("local_time"),
-            })
-        } else {
-            Err(err(
-                self.file,
-                1,
-                calendar,
-                "this column (or the exports' study_day) is missing",
-            ))
-        }
-    }
-}
-
-/// Where a row's time is: a calendar column, or the exports' study day and clock time.
-struct When {
-    calendar: Col,
-    day: Col,
-    clock: Col,
-}
-
-/// `HH:MM` (as chrono's `%H:%M`), read by fixed offsets when it has that exact shape.
-fn parse_clock(v: &str) -> Option<chrono::NaiveTime> {
-    let b = v.as_bytes();
-    if b.len() == 5
-        && b[2] == b':'
-        && let (Some(h), Some(m)) = (digits(&b[..2]), digits(&b[3..]))
-    {
-        return chrono::NaiveTime::from_hms_opt(h, m, 0);
-    }
-    chrono::NaiveTime::parse_from_str(v, "%H:%M").ok()
-}
-
-/// Two or four ASCII digits as a number.
-fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-    })
-}
-
-/// RFC 3339, or a time without offset taken as UTC. The common `2027-02-01T09:30:00Z` is read by fixed
-/// offsets (the same instant chrono gives it); anything else goes through chrono.
-fn parse_time(v: &str) -> Option<DateTime<Utc>> {
-    let b = v.as_bytes();
-    if b.len() == 20
-        && (b[4], b[7], b[10], b[13], b[16], b[19]) == (b'-', b'-', b'T', b':', b':', b'Z')
-    {
-        let n = |r: std::ops::Range<usize>| digits(&b[r]);
-        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
-            (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
-            && let Some(t) = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)
-                .and_then(|d| d.and_hms_opt(h, mi, s))
-        {
-            return Some(t.and_utc());
-        }
-    }
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            [
-                "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S",
-                "%Y-%m-%dT%H:%M",
-                "%Y-%m-%d %H:%M",
-            ]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-            .map(|t| t.and_utc())
-        })
-}
-
 /// The gross hours an offline analysis takes for a band label: its midpoint, or the lower limit of the open
 /// top band. `None` if the text is not a band label.
 pub fn gross_band_value(label: &str) -> Option<f64> {
@@ -381,10 +180,10 @@ pub fn parse(
     population: &str,
     rules: Rules,
 ) -> Result<Inputs, String> {
-    fn text(t: &str) -> &[u8] {
-        t.strip_prefix('\u{feff}').unwrap_or(t).as_bytes()
+    fn text(t: &str) -> Input<'_> {
+        Input::text(t.strip_prefix('\u{feff}').unwrap_or(t).as_bytes())
     }
-    parse_from(
+    parse_inputs(
         text(participants),
         text(diary),
         text(pings),
@@ -393,198 +192,99 @@ pub fn parse(
     )
 }
 
-/// Reads the four files (without a byte-order mark) row by row, adding each row into its participant's
-/// totals as it goes: memory is in proportion to participants, never to rows.
-pub fn parse_from(
-    participants: impl std::io::Read,
-    diary: impl std::io::Read,
-    pings: impl std::io::Read,
-    population: impl std::io::Read,
+/// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder, row by row.
+pub fn read_dir(dir: &Path, rules: Rules) -> Result<Inputs, String> {
+    let open = |name: &str| Input::file(&dir.join(name));
+    parse_inputs(
+        open("participants.csv")?,
+        open("diary.csv")?,
+        open("pings.csv")?,
+        open("population.csv")?,
+        rules,
+    )
+}
+
+/// One input file (without its byte-order mark): a reader from its start, and the way to read it from its
+/// start again, for the csv crate when the fast reader meets a line it leaves to it.
+pub struct Input<'a> {
+    first: Box<dyn Read + Send + 'a>,
+    again: Again<'a>,
+}
+
+enum Again<'a> {
+    Text(&'a [u8]),
+    File(PathBuf),
+}
+
+impl<'a> Input<'a> {
+    /// A text held in memory.
+    pub fn text(text: &'a [u8]) -> Self {
+        Input {
+            first: Box::new(text),
+            again: Again::Text(text),
+        }
+    }
+
+    /// A file, opened now: a missing file is named before anything is read.
+    pub fn file(path: &Path) -> Result<Self, String> {
+        Ok(Input {
+            first: without_bom(path)?,
+            again: Again::File(path.to_path_buf()),
+        })
+    }
+
+    fn again(self) -> Result<Box<dyn Read + Send + 'a>, String> {
+        match self.again {
+            Again::Text(text) => Ok(Box::new(text)),
+            Again::File(path) => without_bom(&path),
+        }
+    }
+}
+
+/// A file's reader past its UTF-8 byte-order mark, if it has one (Excel writes it).
+fn without_bom(path: &Path) -> Result<Box<dyn Read + Send>, String> {
+    let opened = || -> std::io::Result<_> {
+        let mut file = std::fs::File::open(path)?;
+        let mut head = Vec::with_capacity(3);
+        (&mut file).take(3).read_to_end(&mut head)?;
+        if head == b"\xEF\xBB\xBF" {
+            head.clear();
+        }
+        Ok(Box::new(std::io::Cursor::new(head).chain(file)) as Box<dyn Read + Send>)
+    };
+    opened().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads the four files row by row, adding each row into its participant's totals as it goes: memory is in
+/// proportion to participants, never to rows. The diary and the pings are read at the same time, on two
+/// threads, each into its own sums, merged after; an error in the diary is named before one in the pings.
+pub fn parse_inputs(
+    participants: Input,
+    diary: Input,
+    pings: Input,
+    population: Input,
     rules: Rules,
 ) -> Result<Inputs, String> {
-    let mut p = Table::open("participants.csv", participants, &["id"])?;
-    // An export leaves out a quasi-identifying column for the whole file (cohort: the file is then one
-    // stratum) and gives gross hours as a band; a file of one's own may carry exact hours.
-    let one_stratum = !p.has("cohort");
-    if !p.has("gross_hours_month") && !p.has("gross_hours_band") {
-        return Err(err(
-            p.file,
-            1,
-            "gross_hours_month",
-            "this column (or gross_hours_band) is missing",
-        ));
-    }
-    let (id_col, cohort_col, function_col, tenure_col) = (
-        p.col("id"),
-        p.col("cohort"),
-        p.col("function"),
-        p.col("tenure"),
-    );
-    let (exact, band) = (p.col("gross_hours_month"), p.col("gross_hours_band"));
-    let mut totals: Vec<Totals> = Vec::new();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    while p.next()? {
-        let id = p.get(id_col)?.to_string();
-        if id.is_empty() {
-            return Err(p.err(id_col, "is empty"));
-        }
-        if by_id.insert(id.clone(), totals.len()).is_some() {
-            return Err(p.err(id_col, format!("{id:?} appears twice")));
-        }
-        let cohort = if one_stratum {
-            ONE_STRATUM.to_string()
-        } else {
-            p.get(cohort_col)?.to_string()
-        };
-        if cohort.is_empty() {
-            return Err(p.err(cohort_col, "is empty"));
-        }
-        let gross_hours = if exact.at.is_some() {
-            p.num(exact, 0.0, 744.0)?
-        } else {
-            let v = p.get(band)?;
-            gross_band_value(v)
-                .ok_or_else(|| p.err(band, format!("{v:?} is not a band such as 10–20 or 40 +")))?
-        };
-        totals.push(Totals {
-            id,
-            cohort,
-            function: p.get(function_col)?.to_string(),
-            tenure: p.get(tenure_col)?.to_string(),
-            gross_hours,
-            ..Totals::default()
-        });
-    }
-    let mut find = Finder { by_id, last: None };
-    let mut d = Table::open("diary.csv", diary, &["participant_id", "outcome"])?;
-    let when = d.when_columns("logged_at")?;
-    let (who_col, outcome) = (d.col("participant_id"), d.col("outcome"));
-    while d.next()? {
-        let who = find.at(&d, who_col)?;
-        d.when(&when)?;
-        let used = match d.get(outcome)? {
-            "all" | "most" => 1.0,
-            "some" | "none" => 0.0,
-            other => {
-                return Err(d.err(
-                    outcome,
-                    format!("{other:?} is not one of all, most, some, none"),
-                ));
-            }
-        };
-        totals[who].n_tasks += 1.0;
-        totals[who].used_tasks += used;
+    let (mut totals, by_id, one_stratum) = read_file(&Participants, participants)?;
+    let by_id = &by_id;
+    let (tasks, answers) = std::thread::scope(|s| {
+        let tasks = s.spawn(move || read_file(&Diary { by_id }, diary));
+        let answers = read_file(&Pings { by_id, rules }, pings);
+        (tasks.join(), answers)
+    });
+    let tasks = tasks.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    for ((t, d), g) in totals.iter_mut().zip(tasks).zip(answers?) {
+        (t.n_tasks, t.used_tasks) = (d.n, d.used);
+        (t.delivered, t.valid, t.used_pings) = (g.delivered, g.valid, g.used);
+        (t.oversight_min, t.oversight_by_category) = (g.minutes, g.by_category);
     }
 
-    let mut g = Table::open(
-        "pings.csv",
-        pings,
-        &[
-            "participant_id",
-            "used_copilot",
-            "verification_min",
-            "correction_min",
-            "context_min",
-            "trust_min",
-        ],
+    let mut n = Table::open(
+        "population.csv",
+        population.first,
+        &["cohort", "population"],
     )?;
-    // Two shapes: calendar times (`sent_at`, `answered_at`, optional `expires_at`: files of one's own), or
-    // the exports' durations (`answered_in_time`, else `answer_delay_min` against `window_min`), which
-    // carry no calendar time.
-    let durations = g.has("answered_in_time") || g.has("answer_delay_min");
-    if !durations {
-        for c in ["sent_at", "answered_at"] {
-            if !g.has(c) {
-                return Err(err(
-                    g.file,
-                    1,
-                    c,
-                    "this column (or the exports' answered_in_time) is missing",
-                ));
-            }
-        }
-    }
-    let c = PingCols {
-        who: g.col("participant_id"),
-        sent: g.col("sent_at"),
-        answered: g.col("answered_at"),
-        expires: g.col("expires_at"),
-        in_time: g.col("answered_in_time"),
-        delay: g.col("answer_delay_min"),
-        window: g.col("window_min"),
-        used: g.col("used_copilot"),
-        minutes: [
-            g.col("verification_min"),
-            g.col("correction_min"),
-            g.col("context_min"),
-            g.col("trust_min"),
-        ],
-    };
-    let when = When {
-        calendar: c.sent,
-        day: g.col("study_day"),
-        clock: g.col("local_time"),
-    };
-    let window = chrono::Duration::minutes(rules.window_minutes);
-    while g.next()? {
-        let who = find.at(&g, c.who)?;
-        totals[who].delivered += 1.0;
-        let in_time = if durations {
-            g.when(&when)?;
-            match in_time_of(&g, &c, rules.window_minutes)? {
-                Some(v) => v,
-                None => continue, // unanswered
-            }
-        } else {
-            let sent = g.time(c.sent)?;
-            if g.get(c.answered)?.is_empty() {
-                continue;
-            }
-            let answered = g.time(c.answered)?;
-            if answered < sent {
-                return Err(g.err(c.answered, "is before sent_at"));
-            }
-            // The optional `expires_at` is the ping's real deadline; without it, the window counts from
-            // `sent_at`.
-            if g.get(c.expires)?.is_empty() {
-                answered - sent <= window
-            } else {
-                answered <= g.time(c.expires)?
-            }
-        };
-        if !in_time {
-            continue; // counts as missed
-        }
-        totals[who].valid += 1.0;
-        match g.get(c.used)? {
-            "1" => {
-                let mut minutes = [0.0; 4];
-                for (slot, col) in minutes.iter_mut().zip(c.minutes) {
-                    *slot = if g.get(col)?.is_empty() {
-                        0.0
-                    } else {
-                        g.num(col, 0.0, 60.0)?
-                    };
-                }
-                if minutes.iter().sum::<f64>() > 60.0 {
-                    return Err(g.err(c.minutes[0], "the four minutes add up to more than 60"));
-                }
-                let t = &mut totals[who];
-                t.used_pings += 1.0;
-                t.oversight_min += minutes.iter().sum::<f64>();
-                for (a, m) in t.oversight_by_category.iter_mut().zip(minutes) {
-                    *a += m;
-                }
-            }
-            "0" | "" => {}
-            other => {
-                return Err(g.err(c.used, format!("{other:?} is not 1, 0 or empty")));
-            }
-        }
-    }
-
-    let mut n = Table::open("population.csv", population, &["cohort", "population"])?;
-    let (cohort, size) = (n.col("cohort"), n.col("population"));
+    let (cohort, size) = (n.header().col("cohort"), n.header().col("population"));
     let mut populations = BTreeMap::new();
     while n.next()? {
         let s = n.num(size, 1.0, 1e9)?;
@@ -618,18 +318,287 @@ pub fn parse_from(
     Ok(Inputs::split(totals, populations, rules.min_compliance))
 }
 
+/// `participants.csv`: one `Totals` each (no rows counted yet), the place of each id, and whether the file
+/// is one stratum (no cohort column).
+struct Participants;
+
+impl Pass for Participants {
+    type Out = (Vec<Totals>, HashMap<String, usize>, bool);
+    const FILE: &'static str = "participants.csv";
+    const REQUIRED: &'static [&'static str] = &["id"];
+
+    fn read(&self, p: &mut impl Rows) -> Result<Self::Out, String> {
+        let h = p.header();
+        // An export leaves out a quasi-identifying column for the whole file (cohort: the file is then one
+        // stratum) and gives gross hours as a band; a file of one's own may carry exact hours.
+        let one_stratum = !h.has("cohort");
+        if !h.has("gross_hours_month") && !h.has("gross_hours_band") {
+            return Err(err(
+                h.file,
+                1,
+                "gross_hours_month",
+                "this column (or gross_hours_band) is missing",
+            ));
+        }
+        let (id_col, cohort_col, function_col, tenure_col) = (
+            h.col("id"),
+            h.col("cohort"),
+            h.col("function"),
+            h.col("tenure"),
+        );
+        let (exact, band) = (h.col("gross_hours_month"), h.col("gross_hours_band"));
+        let mut totals: Vec<Totals> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        while p.next()? {
+            let id = p.get(id_col)?.to_string();
+            if id.is_empty() {
+                return Err(p.err(id_col, "is empty"));
+            }
+            if by_id.insert(id.clone(), totals.len()).is_some() {
+                return Err(p.err(id_col, format!("{id:?} appears twice")));
+            }
+            let cohort = if one_stratum {
+                ONE_STRATUM.to_string()
+            } else {
+                p.get(cohort_col)?.to_string()
+            };
+            if cohort.is_empty() {
+                return Err(p.err(cohort_col, "is empty"));
+            }
+            let gross_hours = if exact.at.is_some() {
+                p.num(exact, 0.0, 744.0)?
+            } else {
+                let v = p.get(band)?;
+                gross_band_value(v).ok_or_else(|| {
+                    p.err(band, format!("{v:?} is not a band such as 10–20 or 40 +"))
+                })?
+            };
+            totals.push(Totals {
+                id,
+                cohort,
+                function: p.get(function_col)?.to_string(),
+                tenure: p.get(tenure_col)?.to_string(),
+                gross_hours,
+                ..Totals::default()
+            });
+        }
+        Ok((totals, by_id, one_stratum))
+    }
+}
+
+/// One pass over a file's records: what it adds up from them.
+trait Pass {
+    type Out;
+    const FILE: &'static str;
+    const REQUIRED: &'static [&'static str];
+    fn read(&self, file: &mut impl Rows) -> Result<Self::Out, String>;
+}
+
+/// Reads a file with the fast line reader; at a line it leaves to the csv crate, the file is read again
+/// from its start by the csv crate (what was added up so far dropped), so such a file reads exactly as it
+/// always did.
+fn read_file<P: Pass>(pass: &P, mut input: Input) -> Result<P::Out, String> {
+    if let Some(mut lines) = Lines::open(P::FILE, &mut *input.first, P::REQUIRED)? {
+        let out = pass.read(&mut lines)?;
+        if !lines.odd {
+            return Ok(out);
+        }
+    }
+    let mut table = Table::open(P::FILE, input.again()?, P::REQUIRED)?;
+    pass.read(&mut table)
+}
+
+/// A participant's diary sums: n_i tasks, y_i of them used without major rework.
+#[derive(Clone, Default)]
+struct Tasks {
+    n: f64,
+    used: f64,
+}
+
+/// `diary.csv`: each task counted, and counted as used for `all` and `most`.
+struct Diary<'a> {
+    by_id: &'a HashMap<String, usize>,
+}
+
+impl Pass for Diary<'_> {
+    type Out = Vec<Tasks>;
+    const FILE: &'static str = "diary.csv";
+    const REQUIRED: &'static [&'static str] = &["participant_id", "outcome"];
+
+    fn read(&self, d: &mut impl Rows) -> Result<Vec<Tasks>, String> {
+        let mut sums = vec![Tasks::default(); self.by_id.len()];
+        let when = d.header().when_columns("logged_at")?;
+        let (who_col, outcome) = (d.header().col("participant_id"), d.header().col("outcome"));
+        let mut find = Finder::new(self.by_id);
+        while d.next()? {
+            let who = find.at(d, who_col)?;
+            d.when(&when)?;
+            let used = match d.get(outcome)? {
+                "all" | "most" => 1.0,
+                "some" | "none" => 0.0,
+                other => {
+                    return Err(d.err(
+                        outcome,
+                        format!("{other:?} is not one of all, most, some, none"),
+                    ));
+                }
+            };
+            sums[who].n += 1.0;
+            sums[who].used += used;
+        }
+        Ok(sums)
+    }
+}
+
+/// A participant's ping sums: delivered, valid (answered in time), u_i valid answers reporting copilot
+/// use, m_i their oversight minutes and those minutes by category.
+#[derive(Clone, Default)]
+struct Answers {
+    delivered: f64,
+    valid: f64,
+    used: f64,
+    minutes: f64,
+    by_category: [f64; 4],
+}
+
+/// `pings.csv`, with the rules that judge an answer.
+struct Pings<'a> {
+    by_id: &'a HashMap<String, usize>,
+    rules: Rules,
+}
+
+impl Pass for Pings<'_> {
+    type Out = Vec<Answers>;
+    const FILE: &'static str = "pings.csv";
+    const REQUIRED: &'static [&'static str] = &[
+        "participant_id",
+        "used_copilot",
+        "verification_min",
+        "correction_min",
+        "context_min",
+        "trust_min",
+    ];
+
+    fn read(&self, g: &mut impl Rows) -> Result<Vec<Answers>, String> {
+        let mut sums = vec![Answers::default(); self.by_id.len()];
+        let h = g.header();
+        // Two shapes: calendar times (`sent_at`, `answered_at`, optional `expires_at`: files of one's own),
+        // or the exports' durations (`answered_in_time`, else `answer_delay_min` against `window_min`),
+        // which carry no calendar time.
+        let durations = h.has("answered_in_time") || h.has("answer_delay_min");
+        if !durations {
+            for c in ["sent_at", "answered_at"] {
+                if !h.has(c) {
+                    return Err(err(
+                        h.file,
+                        1,
+                        c,
+                        "this column (or the exports' answered_in_time) is missing",
+                    ));
+                }
+            }
+        }
+        let c = PingCols {
+            who: h.col("participant_id"),
+            sent: h.col("sent_at"),
+            answered: h.col("answered_at"),
+            expires: h.col("expires_at"),
+            in_time: h.col("answered_in_time"),
+            delay: h.col("answer_delay_min"),
+            window: h.col("window_min"),
+            used: h.col("used_copilot"),
+            minutes: [
+                h.col("verification_min"),
+                h.col("correction_min"),
+                h.col("context_min"),
+                h.col("trust_min"),
+            ],
+        };
+        let when = When {
+            calendar: c.sent,
+            day: h.col("study_day"),
+            clock: h.col("local_time"),
+        };
+        let window = chrono::Duration::minutes(self.rules.window_minutes);
+        let mut find = Finder::new(self.by_id);
+        while g.next()? {
+            let who = find.at(g, c.who)?;
+            sums[who].delivered += 1.0;
+            let in_time = if durations {
+                g.when(&when)?;
+                match in_time_of(g, &c, self.rules.window_minutes)? {
+                    Some(v) => v,
+                    None => continue, // unanswered
+                }
+            } else {
+                let sent = g.time(c.sent)?;
+                if g.get(c.answered)?.is_empty() {
+                    continue;
+                }
+                let answered = g.time(c.answered)?;
+                if answered.before(sent) {
+                    return Err(g.err(c.answered, "is before sent_at"));
+                }
+                // The optional `expires_at` is the ping's real deadline; without it, the window counts from
+                // `sent_at`.
+                if g.get(c.expires)?.is_empty() {
+                    answered.since(sent) <= window
+                } else {
+                    !g.time(c.expires)?.before(answered)
+                }
+            };
+            if !in_time {
+                continue; // counts as missed
+            }
+            sums[who].valid += 1.0;
+            match g.get(c.used)? {
+                "1" => {
+                    let mut minutes = [0.0; 4];
+                    for (slot, col) in minutes.iter_mut().zip(c.minutes) {
+                        *slot = if g.get(col)?.is_empty() {
+                            0.0
+                        } else {
+                            g.num(col, 0.0, 60.0)?
+                        };
+                    }
+                    if minutes.iter().sum::<f64>() > 60.0 {
+                        return Err(g.err(c.minutes[0], "the four minutes add up to more than 60"));
+                    }
+                    let s = &mut sums[who];
+                    s.used += 1.0;
+                    s.minutes += minutes.iter().sum::<f64>();
+                    for (a, m) in s.by_category.iter_mut().zip(minutes) {
+                        *a += m;
+                    }
+                }
+                "0" | "" => {}
+                other => {
+                    return Err(g.err(c.used, format!("{other:?} is not 1, 0 or empty")));
+                }
+            }
+        }
+        Ok(sums)
+    }
+}
+
 /// Finds a row's participant. A participant's rows usually come together: the last one found is tried
 /// before the map.
-struct Finder {
-    by_id: HashMap<String, usize>,
+struct Finder<'a> {
+    by_id: &'a HashMap<String, usize>,
     last: Option<(String, usize)>,
 }
 
-impl Finder {
-    fn at<R: std::io::Read>(&mut self, t: &Table<R>, c: Col) -> Result<usize, String> {
+impl<'a> Finder<'a> {
+    fn new(by_id: &'a HashMap<String, usize>) -> Self {
+        Finder { by_id, last: None }
+    }
+
+    fn at(&mut self, t: &impl Rows, c: Col) -> Result<usize, String> {
         let id = t.get(c)?;
+        // Compared byte by byte in place: ids are short, and a call to memcmp costs more here.
         if let Some((last, at)) = &self.last
-            && last == id
+            && last.len() == id.len()
+            && last.bytes().zip(id.bytes()).all(|(a, b)| a == b)
         {
             return Ok(*at);
         }
@@ -658,11 +627,7 @@ struct PingCols {
 
 /// Whether a ping of the durations shape was answered in time: `answered_in_time` (1/0) when given, else
 /// `answer_delay_min` within `window_min` (or the run's window); `None` when unanswered.
-fn in_time_of<R: std::io::Read>(
-    g: &Table<R>,
-    c: &PingCols,
-    window_minutes: i64,
-) -> Result<Option<bool>, String> {
+fn in_time_of(g: &impl Rows, c: &PingCols, window_minutes: i64) -> Result<Option<bool>, String> {
     match g.get(c.in_time)? {
         "1" => return Ok(Some(true)),
         "0" => return Ok(Some(false)),
@@ -681,33 +646,6 @@ fn in_time_of<R: std::io::Read>(
         g.num(c.window, 0.0, 1e9)?
     };
     Ok(Some(delay <= window))
-}
-
-/// Reads `participants.csv`, `diary.csv`, `pings.csv` and `population.csv` from a folder, row by row.
-pub fn read_dir(dir: &std::path::Path, rules: Rules) -> Result<Inputs, String> {
-    let open = |name: &str| {
-        let path = dir.join(name);
-        without_bom(std::fs::File::open(&path)).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    parse_from(
-        open("participants.csv")?,
-        open("diary.csv")?,
-        open("pings.csv")?,
-        open("population.csv")?,
-        rules,
-    )
-}
-
-/// A file's reader past its UTF-8 byte-order mark, if it has one (Excel writes it).
-fn without_bom(file: std::io::Result<std::fs::File>) -> std::io::Result<impl std::io::Read> {
-    use std::io::Read;
-    let mut file = file?;
-    let mut head = Vec::with_capacity(3);
-    (&mut file).take(3).read_to_end(&mut head)?;
-    if head == b"\xEF\xBB\xBF" {
-        head.clear();
-    }
-    Ok(std::io::Cursor::new(head).chain(file))
 }
 
 #[cfg(test)]
