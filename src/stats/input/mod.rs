@@ -256,8 +256,9 @@ fn without_bom(path: &Path) -> Result<Box<dyn Read + Send>, String> {
 }
 
 /// Reads the four files row by row, adding each row into its participant's totals as it goes: memory is in
-/// proportion to participants, never to rows. The diary and the pings are read at the same time, on two
-/// threads, each into its own sums, merged after; an error in the diary is named before one in the pings.
+/// proportion to participants, never to rows. Two threads: the pings (the biggest file) on one from the
+/// start, participants.csv then the diary on the other; each adds into its own sums, merged after. A bad
+/// file is named as when they were read one after the other: participants.csv, diary, pings, population.
 pub fn parse_inputs(
     participants: Input,
     diary: Input,
@@ -265,15 +266,21 @@ pub fn parse_inputs(
     population: Input,
     rules: Rules,
 ) -> Result<Inputs, String> {
-    let (mut totals, by_id, one_stratum) = read_file(&Participants, participants)?;
-    let by_id = &by_id;
-    let (tasks, answers) = std::thread::scope(|s| {
-        let tasks = s.spawn(move || read_file(&Diary { by_id }, diary));
-        let answers = read_file(&Pings { by_id, rules }, pings);
-        (tasks.join(), answers)
+    // The pings need no participant list while they are read (their ids are matched after).
+    let (first, answers) = std::thread::scope(|s| {
+        let first = s.spawn(move || -> Result<_, String> {
+            let (totals, by_id, one_stratum) = read_file(&Participants, participants)?;
+            let tasks = read_file(&Diary { by_id: &by_id }, diary);
+            Ok((totals, by_id, one_stratum, tasks))
+        });
+        let answers = read_file(&Pings { rules }, pings);
+        (first.join(), answers)
     });
-    let tasks = tasks.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    for ((t, d), g) in totals.iter_mut().zip(tasks).zip(answers?) {
+    let (mut totals, by_id, one_stratum, tasks) =
+        first.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let tasks = tasks?;
+    let answers = answers?.matched(&by_id)?;
+    for ((t, d), g) in totals.iter_mut().zip(tasks).zip(answers) {
         (t.n_tasks, t.used_tasks) = (d.n, d.used);
         (t.delivered, t.valid, t.used_pings) = (g.delivered, g.valid, g.used);
         (t.oversight_min, t.oversight_by_category) = (g.minutes, g.by_category);
@@ -429,9 +436,12 @@ impl Pass for Diary<'_> {
         let mut sums = vec![Tasks::default(); self.by_id.len()];
         let when = d.header().when_columns("logged_at")?;
         let (who_col, outcome) = (d.header().col("participant_id"), d.header().col("outcome"));
-        let mut find = Finder::new(self.by_id);
+        let mut find = Finder::default();
         while d.next()? {
-            let who = find.at(d, who_col)?;
+            let who = find.at(d, who_col, |id| {
+                let known = self.by_id.get(id).copied();
+                known.ok_or_else(|| d.err(who_col, format!("{id:?} is not in participants.csv")))
+            })?;
             d.when(&when)?;
             let used = match d.get(outcome)? {
                 "all" | "most" => 1.0,
@@ -462,13 +472,50 @@ struct Answers {
 }
 
 /// `pings.csv`, with the rules that judge an answer.
-struct Pings<'a> {
-    by_id: &'a HashMap<String, usize>,
+struct Pings {
     rules: Rules,
 }
 
-impl Pass for Pings<'_> {
-    type Out = Vec<Answers>;
+/// What `pings.csv` adds up: sums by participant id as the file names them (participants.csv is read at
+/// the same time), and the error that stopped the reading, if one did, with its row.
+#[derive(Default)]
+struct PingSums {
+    /// Each id's place in `sums` and the row it first appears on.
+    places: HashMap<String, usize>,
+    first_rows: Vec<usize>,
+    sums: Vec<Answers>,
+    stopped: Option<(usize, String)>,
+}
+
+impl PingSums {
+    /// The sums in participants.csv's order, or the first problem in the file's order: an id not in
+    /// participants.csv is named before anything else on its row, as when each row's id was looked up first.
+    fn matched(self, by_id: &HashMap<String, usize>) -> Result<Vec<Answers>, String> {
+        let mut out = vec![Answers::default(); by_id.len()];
+        let mut unknown: Option<(usize, &str)> = None;
+        for (id, &k) in &self.places {
+            let row = self.first_rows[k];
+            match by_id.get(id) {
+                Some(&i) => out[i] = self.sums[k].clone(),
+                None if unknown.is_none_or(|(first, _)| row < first) => unknown = Some((row, id)),
+                None => {}
+            }
+        }
+        if let Some((row, id)) = unknown
+            && self.stopped.as_ref().is_none_or(|(at, _)| row <= *at)
+        {
+            let msg = format!("{id:?} is not in participants.csv");
+            return Err(err(Pings::FILE, row, "participant_id", msg));
+        }
+        match self.stopped {
+            Some((_, e)) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+impl Pass for Pings {
+    type Out = PingSums;
     const FILE: &'static str = "pings.csv";
     const REQUIRED: &'static [&'static str] = &[
         "participant_id",
@@ -479,8 +526,18 @@ impl Pass for Pings<'_> {
         "trust_min",
     ];
 
-    fn read(&self, g: &mut impl Rows) -> Result<Vec<Answers>, String> {
-        let mut sums = vec![Answers::default(); self.by_id.len()];
+    fn read(&self, g: &mut impl Rows) -> Result<PingSums, String> {
+        let mut out = PingSums::default();
+        if let Err(e) = self.rows(g, &mut out) {
+            out.stopped = Some((g.row(), e));
+        }
+        Ok(out)
+    }
+}
+
+impl Pings {
+    /// Adds up the rows into `out` until the end of the file or the first bad row.
+    fn rows(&self, g: &mut impl Rows, out: &mut PingSums) -> Result<(), String> {
         let h = g.header();
         // Two shapes: calendar times (`sent_at`, `answered_at`, optional `expires_at`: files of one's own),
         // or the exports' durations (`answered_in_time`, else `answer_delay_min` against `window_min`),
@@ -520,9 +577,18 @@ impl Pass for Pings<'_> {
             clock: h.col("local_time"),
         };
         let window = chrono::Duration::minutes(self.rules.window_minutes);
-        let mut find = Finder::new(self.by_id);
+        let mut find = Finder::default();
+        let sums = &mut out.sums;
         while g.next()? {
-            let who = find.at(g, c.who)?;
+            let who = find.at(g, c.who, |id| {
+                let next = out.first_rows.len();
+                let at = *out.places.entry(id.to_string()).or_insert(next);
+                if at == next {
+                    out.first_rows.push(g.row());
+                    sums.push(Answers::default());
+                }
+                Ok(at)
+            })?;
             sums[who].delivered += 1.0;
             let in_time = if durations {
                 g.when(&when)?;
@@ -577,23 +643,25 @@ impl Pass for Pings<'_> {
                 }
             }
         }
-        Ok(sums)
+        Ok(())
     }
 }
 
 /// Finds a row's participant. A participant's rows usually come together: the last one found is tried
-/// before the map.
-struct Finder<'a> {
-    by_id: &'a HashMap<String, usize>,
+/// before looking the id up.
+#[derive(Default)]
+struct Finder {
     last: Option<(String, usize)>,
 }
 
-impl<'a> Finder<'a> {
-    fn new(by_id: &'a HashMap<String, usize>) -> Self {
-        Finder { by_id, last: None }
-    }
-
-    fn at(&mut self, t: &impl Rows, c: Col) -> Result<usize, String> {
+impl Finder {
+    /// The place of the participant in column `c`: the last one's, else what `look_up` gives for the id.
+    fn at<R: Rows>(
+        &mut self,
+        t: &R,
+        c: Col,
+        look_up: impl FnOnce(&str) -> Result<usize, String>,
+    ) -> Result<usize, String> {
         let id = t.get(c)?;
         // Compared byte by byte in place: ids are short, and a call to memcmp costs more here.
         if let Some((last, at)) = &self.last
@@ -602,11 +670,7 @@ impl<'a> Finder<'a> {
         {
             return Ok(*at);
         }
-        let at = self
-            .by_id
-            .get(id)
-            .copied()
-            .ok_or_else(|| t.err(c, format!("{id:?} is not in participants.csv")))?;
+        let at = look_up(id)?;
         self.last = Some((id.to_string(), at));
         Ok(at)
     }
@@ -649,175 +713,4 @@ fn in_time_of(g: &impl Rows, c: &PingCols, window_minutes: i64) -> Result<Option
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PARTICIPANTS: &str = "id,cohort,function,tenure,gross_hours_month\na,heavy,Sales,1-3 y,10\nb,heavy,Sales,1-3 y,20\n";
-    const POPULATION: &str = "cohort,population\nheavy,100\n";
-
-    #[test]
-    fn an_expires_at_column_is_the_deadline_instead_of_the_window() {
-        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\n";
-        // Answered 45 minutes after sending: late for the 30-minute window, in time for its 60-minute expiry;
-        // the second is answered a minute after its own deadline.
-        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min,expires_at\n\
-                     a,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,1,4,,,,2027-02-01T10:00:00Z\n\
-                     a,2027-02-01T12:00:00Z,2027-02-01T12:20:00Z,1,4,,,,2027-02-01T12:19:00Z\n\
-                     b,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,0,,,,,\n";
-        let i = parse(
-            PARTICIPANTS,
-            diary,
-            pings,
-            POPULATION,
-            Rules {
-                min_compliance: 0.0,
-                ..Rules::default()
-            },
-        )
-        .unwrap();
-        let valid = |id: &str| i.kept.iter().find(|t| t.id == id).unwrap().valid;
-        assert_eq!(
-            (valid("a"), valid("b")),
-            (1.0, 0.0),
-            "b has no deadline: the window rules"
-        );
-        let bad = pings.replace("2027-02-01T12:19:00Z", "noon");
-        assert!(
-            parse(PARTICIPANTS, diary, &bad, POPULATION, Rules::default())
-                .unwrap_err()
-                .contains("pings.csv, row 3, column expires_at")
-        );
-    }
-
-    #[test]
-    fn the_exports_study_days_and_durations_give_the_same_totals_as_calendar_times() {
-        let times = parse(
-            PARTICIPANTS,
-            "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\nb,2027-02-02T10:00:00Z,some\n",
-            "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min,expires_at\n\
-             a,2027-02-01T09:00:00Z,2027-02-01T09:45:00Z,1,4,,,,2027-02-01T10:00:00Z\n\
-             a,2027-02-01T12:00:00Z,2027-02-01T12:20:00Z,1,4,,,,2027-02-01T12:19:00Z\n\
-             a,2027-02-01T14:00:00Z,,,,,,,2027-02-01T15:00:00Z\n\
-             b,2027-02-01T09:00:00Z,2027-02-01T09:05:00Z,0,,,,,2027-02-01T10:00:00Z\n",
-            POPULATION,
-            Rules::default(),
-        )
-        .unwrap();
-        let diary = "participant_id,study_day,local_time,outcome\na,2,09:00,all\nb,3,10:00,some\n";
-        let pings = "participant_id,study_day,local_time,window_min,answer_delay_min,answered_in_time,used_copilot,verification_min,correction_min,context_min,trust_min\n\
-                     a,2,10:00,60,45,1,1,4,,,\n\
-                     a,2,13:00,19,20,0,1,4,,,\n\
-                     a,2,15:00,60,,,,,,,\n\
-                     b,2,10:00,60,5,1,0,,,,\n";
-        let days = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap();
-        assert_eq!(times.kept, days.kept);
-        assert_eq!(times.excluded, days.excluded);
-        let a = days.kept.iter().find(|t| t.id == "a").unwrap();
-        assert_eq!((a.delivered, a.valid, a.oversight_min), (3.0, 1.0, 4.0));
-        // Without answered_in_time, the delay is judged against the ping's own window.
-        let no_flag = pings
-            .replace(",answered_in_time,", ",x,")
-            .replace(",1,1,4", ",,1,4")
-            .replace(",0,1,4", ",,1,4")
-            .replace(",1,0,", ",,0,");
-        let again = parse(PARTICIPANTS, diary, &no_flag, POPULATION, Rules::default()).unwrap();
-        assert_eq!(times.kept, again.kept);
-        let bad = diary.replace("a,2,09:00", "a,second,09:00");
-        assert_eq!(
-            parse(PARTICIPANTS, &bad, pings, POPULATION, Rules::default()).unwrap_err(),
-            "diary.csv, row 2, column study_day: \"second\" is not a whole number of days"
-        );
-        let bad = pings.replace("a,2,13:00", "a,2,1pm");
-        assert!(
-            parse(PARTICIPANTS, diary, &bad, POPULATION, Rules::default())
-                .unwrap_err()
-                .starts_with("pings.csv, row 3, column local_time")
-        );
-    }
-
-    #[test]
-    fn totals_follow_the_spec_and_late_answers_are_missed() {
-        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,all\na,2027-02-01T10:00:00Z,some\nb,2027-02-01T10:00:00Z,most\n";
-        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min\n\
-                     a,2027-02-01T09:00:00Z,2027-02-01T09:10:00Z,1,5,3,,1\n\
-                     a,2027-02-01T12:00:00Z,2027-02-01T12:45:00Z,1,9,9,9,9\n\
-                     a,2027-02-01T15:00:00Z,,,,,,\n\
-                     b,2027-02-01T09:00:00Z,2027-02-01T09:05:00Z,0,,,,\n";
-        let i = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap();
-        let a = i.kept.iter().find(|t| t.id == "a").unwrap();
-        assert_eq!(
-            (
-                a.n_tasks,
-                a.used_tasks,
-                a.delivered,
-                a.valid,
-                a.used_pings,
-                a.oversight_min
-            ),
-            (2.0, 1.0, 3.0, 1.0, 1.0, 9.0)
-        );
-        assert_eq!(a.oversight_by_category, [5.0, 3.0, 0.0, 1.0]);
-        assert_eq!(
-            i.kept.len(),
-            2,
-            "a answered 1 of 3 in time: exactly 1/3 is kept"
-        );
-        let strict = parse(
-            PARTICIPANTS,
-            diary,
-            pings,
-            POPULATION,
-            Rules {
-                window_minutes: 5,
-                min_compliance: 0.5,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            strict
-                .excluded
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect::<Vec<_>>(),
-            ["a"]
-        );
-    }
-
-    #[test]
-    fn bad_files_name_the_file_row_and_column() {
-        let diary = "participant_id,logged_at,outcome\na,2027-02-01T09:00:00Z,lots\n";
-        let pings = "participant_id,sent_at,answered_at,used_copilot,verification_min,correction_min,context_min,trust_min\n";
-        let e = parse(PARTICIPANTS, diary, pings, POPULATION, Rules::default()).unwrap_err();
-        assert_eq!(
-            e,
-            "diary.csv, row 2, column outcome: \"lots\" is not one of all, most, some, none"
-        );
-        let e = parse(
-            PARTICIPANTS,
-            "participant_id,outcome\n",
-            pings,
-            POPULATION,
-            Rules::default(),
-        )
-        .unwrap_err();
-        assert!(e.starts_with("diary.csv, row 1, column logged_at"), "{e}");
-        let e = parse(
-            PARTICIPANTS,
-            "participant_id,logged_at,outcome\nzz,2027-02-01,all\n",
-            pings,
-            POPULATION,
-            Rules::default(),
-        )
-        .unwrap_err();
-        assert!(e.contains("\"zz\" is not in participants.csv"), "{e}");
-        let e = parse(
-            PARTICIPANTS,
-            "participant_id,logged_at,outcome\n",
-            pings,
-            "cohort,population\nlight,5\n",
-            Rules::default(),
-        )
-        .unwrap_err();
-        assert!(e.contains("no population"), "{e}");
-    }
-}
+mod tests;
