@@ -28,13 +28,17 @@ const CHUNK: usize = 400;
 fn files(n: usize) -> (String, String) {
     let mut roster = String::from("employee_id,email,function,hire_date,time_zone\n");
     let mut usage = String::from("employee_id,period,active_days,ai_hours\n");
+    // Last calendar month: a usage report describes days that have passed (a fixed month in the future
+    // was refused once that rule came).
+    let today = Utc::now().date_naive();
+    let month = (today - TimeDelta::days(chrono::Datelike::day(&today) as i64)).format("%Y-%m");
     for i in 0..n {
         roster.push_str(&format!(
             "E{i:06},e{i:06}@example.org,F{},2020-01-15,Europe/London\n",
             i % 6
         ));
         usage.push_str(&format!(
-            "E{i:06},2027-01,10,{:.1}\n",
+            "E{i:06},{month},10,{:.1}\n",
             1.0 + (i % 400) as f64 / 10.0
         ));
     }
@@ -66,7 +70,7 @@ async fn seed(state: &AppState) -> anyhow::Result<StudyId> {
     )
     .await
     .map_err(err)?
-    .map_err(|_| anyhow::anyhow!("usage refused"))?;
+    .map_err(|p| anyhow::anyhow!("usage refused: {p:?}"))?;
     let t0 = Utc.with_ymd_and_hms(2027, 2, 1, 9, 0, 0).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let mut tx = layer2::db::begin_write(&state.pool).await?;
