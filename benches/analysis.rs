@@ -225,6 +225,7 @@ impl layer2::export::stream::Sink for Dropped {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::as_the_server_allocates()?;
     let (data, populations) = pure_data(PARTICIPANTS);
     let (mut t_lin, mut t_boot) = (vec![], vec![]);
     for _ in 0..RUNS {
@@ -243,7 +244,7 @@ fn main() -> anyhow::Result<()> {
     let (mut t_db, mut t_page, mut t_report, mut t_export) = (vec![], vec![], vec![], vec![]);
     let mut t_cached = vec![];
     let mut rss = vec![];
-    rt.block_on(async {
+    let study = rt.block_on(async {
         let state = common::state(dir.path(), Arc::new(layer2::clock::SystemClock)).await?;
         let t = Instant::now();
         let id = seed(&state).await?;
@@ -321,8 +322,32 @@ fn main() -> anyhow::Result<()> {
                 sent.0,
             ));
         }
-        anyhow::Ok(())
+        // An admin (a data analyst reads released data only, and this study has no release), for the
+        // server's own export below.
+        let email = layer2::auth::Email::parse(STAFF).map_err(err)?;
+        let pw = layer2::auth::NewPassword::parse(PASSWORD.into(), &email).map_err(err)?;
+        layer2::auth::service::create_user(
+            &state,
+            &email,
+            layer2::auth::Role::Admin,
+            pw,
+            &Actor::cli(),
+        )
+        .await
+        .map_err(err)?;
+        state.pool.close().await;
+        anyhow::Ok(id)
     })?;
+    // The same export from the real server binary over HTTP, a fresh process each run: its resident memory
+    // once it has started and its peak while every file streams to a client that reads and drops it.
+    let mut served = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let (mut server, base) = common::serve(dir.path())?;
+        let run = rt.block_on(served_export(&base, server.id(), study));
+        server.kill()?;
+        server.wait()?;
+        served.push(run?);
+    }
     println!("participants: {PARTICIPANTS}, runs: {RUNS} (medians)");
     println!(
         "pure linearization (all cohorts + overall):     {:.1} ms",
@@ -360,5 +385,95 @@ fn main() -> anyhow::Result<()> {
         before as f64 / 1024.0,
         peak as f64 / 1024.0
     );
+    let col = |f: fn(&Served) -> f64| common::median_f(served.iter().map(f).collect());
+    println!(
+        "server export over HTTP ({:.0} MB received, {:.1} s): server resident {:.0} MiB started, peak {:.0} MiB \
+         during (median of {RUNS} fresh processes)",
+        col(|r| r.bytes) / 1e6,
+        col(|r| r.seconds),
+        col(|r| r.started),
+        col(|r| r.peak)
+    );
     Ok(())
+}
+
+const STAFF: &str = "export.bench@example.org";
+const PASSWORD: &str = "a long enough password";
+/// A valid CSRF token for the login form: the form's field must equal its cookie (double submit).
+const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// One server run of the export.
+struct Served {
+    started: f64,
+    peak: f64,
+    bytes: f64,
+    seconds: f64,
+}
+
+/// Signs in as the admin and downloads every export file from the server at `base` (process
+/// `pid`), reading each response as it arrives and dropping it.
+async fn served_export(base: &str, pid: u32, study: StudyId) -> anyhow::Result<Served> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r = client
+        .post(format!("{base}/login"))
+        .header("cookie", format!("layer2_csrf={CSRF}"))
+        .form(&[("csrf", CSRF), ("email", STAFF), ("password", PASSWORD)])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 303, "the login answered {}", r.status());
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("layer2_session="))
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("the login set no session cookie"))?
+        .to_string();
+    let cookie = format!("layer2_session={session}");
+    let url = format!("{base}/studies/{}/export", study.0);
+    let page = client
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("the export page has no form"))?
+        .to_string();
+    let (started, _) = common::memory_mib(pid)?;
+    let t = Instant::now();
+    let mut bytes = 0usize;
+    for name in layer2::export::CSV_FILES.iter().chain(&["export.json"]) {
+        let mut r = client
+            .post(&url)
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("file", name)])
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 200, "{name} answered {}", r.status());
+        let mut size = 0;
+        while let Some(chunk) = r.chunk().await? {
+            size += chunk.len();
+        }
+        anyhow::ensure!(size > 0, "{name} was empty");
+        bytes += size;
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    let (_, peak) = common::memory_mib(pid)?;
+    Ok(Served {
+        started,
+        peak,
+        bytes: bytes as f64,
+        seconds,
+    })
 }

@@ -201,6 +201,7 @@ fn run() -> anyhow::Result<Run> {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::as_the_server_allocates()?;
     let mut runs = Vec::with_capacity(RUNS);
     for i in 0..RUNS {
         let r = run()?;

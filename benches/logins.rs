@@ -7,9 +7,7 @@ use layer2::audit::Actor;
 use layer2::auth::service as auth_service;
 use layer2::auth::{Email, NewPassword, Role};
 use layer2::clock::SystemClock;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,24 +17,6 @@ const RUNS: usize = 5;
 const PASSWORD: &str = "a long enough password";
 /// A valid CSRF token for the login form: the form's field must equal its cookie (double submit).
 const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// Resident and peak-resident memory of a process, in MiB (Linux `/proc`).
-fn memory_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> anyhow::Result<f64> {
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .ok_or_else(|| anyhow::anyhow!("no {name} in /proc/{pid}/status"))?;
-        let kib: f64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()?;
-        Ok(kib / 1024.0)
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
-}
 
 /// One account per request of a burst: no account or address reaches a throttle limit, so every login
 /// is a full argon2 verification, as for a crowd of colleagues signing in at nine o'clock.
@@ -53,33 +33,6 @@ async fn accounts(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `layer2 serve` on a free port behind a (pretend) proxy and returns it with its base URL.
-fn serve(dir: &Path) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
-        .arg("serve")
-        .env("LAYER2_DATA_DIR", dir)
-        .env("LAYER2_LISTEN", "127.0.0.1:0")
-        .env("LAYER2_BEHIND_PROXY", "true")
-        .env("LAYER2_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        if let Some(rest) = line.strip_prefix("Layer 2 Study on ") {
-            let base = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            return Ok((child, base));
-        }
-    }
-    child.kill()?;
-    anyhow::bail!("the server did not say where it listens")
-}
-
 struct Run {
     idle: f64,
     peak: f64,
@@ -94,7 +47,7 @@ async fn logins(base: &str, pid: u32) -> anyhow::Result<Run> {
     while client.get(format!("{base}/healthz")).send().await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (idle, _) = memory_mib(pid)?;
+    let (idle, _) = common::memory_mib(pid)?;
     let t = Instant::now();
     let mut done = 0;
     while done < LOGINS {
@@ -126,7 +79,7 @@ async fn logins(base: &str, pid: u32) -> anyhow::Result<Run> {
     let per_second = LOGINS as f64 / t.elapsed().as_secs_f64();
     // Give the allocator a moment, as a server between bursts would have.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (after, peak) = memory_mib(pid)?;
+    let (after, peak) = common::memory_mib(pid)?;
     Ok(Run {
         idle,
         peak,
@@ -148,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     for run in 0..RUNS {
         let dir = tempfile::tempdir()?;
         rt.block_on(accounts(dir.path()))?;
-        let (mut server, base) = serve(dir.path())?;
+        let (mut server, base) = common::serve(dir.path())?;
         let result = rt.block_on(logins(&base, server.id()));
         server.kill()?;
         server.wait()?;

@@ -8,7 +8,9 @@ use layer2::config::Config;
 use layer2::state::AppState;
 use layer2::study::repo::StudyRow;
 use layer2::study::{StudyDetails, StudyForm};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,4 +95,64 @@ pub fn roster(n: usize, functions: &[&str], zones: &[&str]) -> String {
         ));
     }
     s
+}
+
+/// Resident and peak-resident memory of a process, in MiB (Linux `/proc`).
+pub fn memory_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .ok_or_else(|| anyhow::anyhow!("no {name} in /proc/{pid}/status"))?;
+        let kib: f64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?;
+        Ok(kib / 1024.0)
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Starts `layer2 serve` on a free port behind a (pretend) proxy and returns it with its base URL.
+pub fn serve(dir: &Path) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
+        .arg("serve")
+        .env("LAYER2_DATA_DIR", dir)
+        .env("LAYER2_LISTEN", "127.0.0.1:0")
+        .env("LAYER2_BEHIND_PROXY", "true")
+        .env("LAYER2_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(rest) = line.strip_prefix("Layer 2 Study on ") {
+            let base = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            return Ok((child, base));
+        }
+    }
+    child.kill()?;
+    anyhow::bail!("the server did not say where it listens")
+}
+
+/// The server binary runs glibc's allocator with one arena (see `src/main.rs`). A benchmark that runs the
+/// server inside its own process calls this first: it runs itself again with `MALLOC_ARENA_MAX=1` (glibc
+/// reads it before `main`, so it can't be set from here) and exits with that run's status. The client
+/// shares the arena too, so the figures are if anything pessimistic for the server.
+pub fn as_the_server_allocates() -> anyhow::Result<()> {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return Ok(());
+    }
+    let status = Command::new(std::env::current_exe()?)
+        .args(std::env::args_os().skip(1))
+        .env("MALLOC_ARENA_MAX", "1")
+        .status()?;
+    std::process::exit(status.code().unwrap_or(1));
 }

@@ -181,6 +181,9 @@ impl<'a> Slices<'a> {
     }
 }
 
+/// Participants per piece of `export.json`'s `participants` array (about 250 KB of text).
+const PARTICIPANTS_PER_PIECE: usize = 500;
+
 /// Writes one file of an export to `sink`: a CSV file of [`super::CSV_FILES`], `export.json` or
 /// `workbook.xlsx` (built whole: see [`WORKBOOK_MAX_ROWS`]). The caller checked the name and the access.
 #[tracing::instrument(skip_all, fields(study = d.study.id))]
@@ -198,10 +201,16 @@ pub async fn write_file(
                 sink.put(text.into_bytes()).await?;
                 if let Some(table) = array {
                     let mut items = JsonArray::default();
-                    let mut slices = Slices::new(pool, d, table);
-                    while let Some(chunk) = slices.next().await? {
-                        chunk.count(&mut written);
-                        sink.put(chunk.json(&mut items)).await?;
+                    if table == "participants" {
+                        for slice in d.participants.chunks(PARTICIPANTS_PER_PIECE) {
+                            sink.put(items.items(slice)).await?;
+                        }
+                    } else {
+                        let mut slices = Slices::new(pool, d, table);
+                        while let Some(chunk) = slices.next().await? {
+                            chunk.count(&mut written);
+                            sink.put(chunk.json(&mut items)).await?;
+                        }
                     }
                     sink.put(items.end().as_bytes().to_vec()).await?;
                 }
@@ -228,7 +237,7 @@ pub async fn write_file(
             sink.put(bytes).await?;
         }
         name => {
-            let tables = write::tables(d);
+            let tables = write::tables_for(d, Some(name));
             let table = tables
                 .iter()
                 .find(|t| t.name == name)

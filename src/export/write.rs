@@ -57,6 +57,13 @@ fn opt_text(v: &Option<String>) -> Cell {
 
 /// Every table of an export, the codebook last, each with the codebook's columns.
 pub fn tables(d: &ExportData) -> Vec<Table> {
+    tables_for(d, None)
+}
+
+/// [`tables`], with the participants' rows (the only large table held in memory) built only when `only`
+/// is `None` or names `participants.csv`: another file's download does not build them.
+pub fn tables_for(d: &ExportData, only: Option<&str>) -> Vec<Table> {
+    let participant_rows = only.is_none_or(|name| name == "participants.csv");
     let book = columns(d.study.descriptions, &d.columns);
     let header = |file: &str| -> Vec<&'static str> {
         book.iter()
@@ -71,6 +78,7 @@ pub fn tables(d: &ExportData) -> Vec<Table> {
             rows: d
                 .participants
                 .iter()
+                .filter(|_| participant_rows)
                 .map(|p| {
                     // A column the file does not publish is absent from every row (never blank in some).
                     std::iter::once(text(&p.id))
@@ -259,16 +267,22 @@ pub fn csv_rows(rows: &[Vec<Cell>]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-/// The JSON document's three raw arrays, streamed in place of their markers in [`json_frame`].
+/// The JSON document's three raw arrays, streamed from the database in place of their markers in
+/// [`json_frame`].
 pub const JSON_STREAMED: [&str; 3] = ["diary", "pings", "control"];
 
+/// Every array [`json_frame`] leaves a marker for: the raw ones, and the participants (in memory already,
+/// but written a slice at a time too: as one `serde_json::Value` they took 16 MB at 25,000 participants,
+/// and as pretty text another 8).
+pub const JSON_ARRAYS: [&str; 4] = ["participants", "diary", "pings", "control"];
+
 /// The whole export as one JSON document (the summary also in `layer2 analyze --json`'s shape), pretty
-/// printed, split where each of [`JSON_STREAMED`] goes: text, array, text, … (`serde_json`'s key order).
+/// printed, split where each of [`JSON_ARRAYS`] goes: text, array, text, … (`serde_json`'s key order).
 pub fn json_frame(d: &ExportData) -> Vec<(String, Option<&'static str>)> {
     let marker = |name: &str| format!("\u{1}{name}\u{1}");
     let doc = serde_json::json!({
         "study": d.study,
-        "participants": d.participants,
+        "participants": marker("participants"),
         "diary": marker("diary"),
         "pings": marker("pings"),
         "population": d.population.iter().map(|(c, n)| serde_json::json!({"cohort": c, "population": n})).collect::<Vec<_>>(),
@@ -282,7 +296,7 @@ pub fn json_frame(d: &ExportData) -> Vec<(String, Option<&'static str>)> {
     let mut parts = vec![];
     loop {
         // The next marker (a control character is escaped in JSON text: no cell can look like one).
-        let next = JSON_STREAMED
+        let next = JSON_ARRAYS
             .iter()
             .filter_map(|n| {
                 rest.find(&format!("\"\\u0001{n}\\u0001\""))
@@ -684,6 +698,11 @@ mod tests {
                 let mut a = JsonArray::default();
                 if name == "diary" {
                     let (first, rest) = diary.split_at(diary.len().min(1));
+                    out.extend(a.items(first));
+                    out.extend(a.items(rest));
+                }
+                if name == "participants" {
+                    let (first, rest) = d.participants.split_at(d.participants.len().min(1));
                     out.extend(a.items(first));
                     out.extend(a.items(rest));
                 }
