@@ -35,10 +35,16 @@ pub async fn next_tick(
     end: DateTime<Utc>,
 ) -> anyhow::Result<DateTime<Utc>> {
     let due = super::repo::next_due(&state.pool, t).await?;
+    let soonest = [due, acts].into_iter().flatten().min();
+    // The next reminder reads every candidate's diary count: only asked for when nothing else already
+    // makes the very next half-hour the next tick (an earlier reminder could not make it sooner).
+    if soonest.is_some_and(|e| e <= t + Duration::minutes(STEP_MINUTES)) {
+        return Ok(slot_at_or_after(t, soonest.map(|e| e.min(end))));
+    }
     let reminder = crate::participants::service::next_reminder(state, t)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let event = [due, reminder, acts].into_iter().flatten().min();
+    let event = [soonest, reminder].into_iter().flatten().min();
     Ok(slot_at_or_after(t, Some(event.unwrap_or(end).min(end))))
 }
 

@@ -3,7 +3,9 @@
 //! only at checkpoints) on a pool of their own, and one checkpoint through the server's own pool
 //! (`synchronous=FULL`) makes all of it durable before the server starts. Seeding took 36–52 s on 2 cores
 //! with a sync per transaction, most of it in system time; the replay's clock (`skip.rs`) and cheaper
-//! tick queries brought it to about 20 s.
+//! tick queries brought it to about 20 s. The pool does not memory-map the file: SQLite remapped it each
+//! time the file grew (27,000 unmaps of 6–15 MB in a demo, each interrupting the other core), and the
+//! demo ran a second faster without.
 use super::DemoInfo;
 use crate::state::AppState;
 use sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
@@ -11,12 +13,34 @@ use std::sync::Arc;
 
 /// Seeds a fresh demo data folder with a believable organisation and its studies.
 pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo> {
-    // Pages read through a memory map rather than copied in by `pread`: the replay's four connections
-    // each lose their page cache whenever another one writes (about 15% less CPU in the replay).
+    // On a thread and a single-threaded runtime of its own: the replay is a long chain of small queries,
+    // each a hand-off to its connection's thread and back. On the server's runtime the tasks the pool
+    // spawns wake a worker thread too, and the kernel's switching between threads was about half of the
+    // demo's time; here two threads take turns.
+    let (done, result) = tokio::sync::oneshot::channel();
+    let seeding = state.clone();
+    std::thread::Builder::new()
+        .name("demo-seed".into())
+        .spawn(move || {
+            let seeded = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(unsynced(&seeding, employees)));
+            let _ = done.send(seeded);
+        })?;
+    let info = result
+        .await
+        .map_err(|_| anyhow::anyhow!("the demo's seeding thread stopped"))??;
+    crate::db::checkpoint(&state.pool).await?;
+    Ok(info)
+}
+
+/// The seeding itself, on a pool of its own without a sync per transaction (see above).
+async fn unsynced(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo> {
     let options = (*state.pool.connect_options())
         .clone()
-        .synchronous(SqliteSynchronous::Normal)
-        .pragma("mmap_size", (256u64 << 20).to_string());
+        .synchronous(SqliteSynchronous::Normal);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -31,6 +55,5 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     let info = super::seed_all(&fast, employees).await;
     drop(fast);
     pool.close().await;
-    crate::db::checkpoint(&state.pool).await?;
     info
 }
