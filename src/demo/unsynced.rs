@@ -24,9 +24,11 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     std::thread::Builder::new()
         .name("demo-seed".into())
         .spawn(move || {
-            // Any one of the cores this process may use; when that can't be read or set, it runs as is.
-            if let Some(core) = core_affinity::get_core_ids().and_then(|ids| ids.last().copied()) {
-                core_affinity::set_for_current(core);
+            // One of the cores this process may use, by process id (tests seed demos in parallel
+            // processes); when that can't be read or set, it runs as is.
+            let ids = core_affinity::get_core_ids().unwrap_or_default();
+            if let Some(core) = ids.get(std::process::id() as usize % ids.len().max(1)) {
+                core_affinity::set_for_current(*core);
             }
             let seeded = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
