@@ -6,6 +6,10 @@
 //! 3. answers arriving at a steady 300 a second (open loop): p50/p99.
 //!
 //! Every response must be 200 ("Your answer is saved.") and every answer must be stored.
+//! The server runs in this process with the binary's allocator setting (one glibc arena, see `src/main.rs`);
+//! the client is this same executable run as a second process (`ANSWERS_CLIENT`), as a client elsewhere
+//! would be, with glibc's default arenas: in one process the client's allocations would queue on the
+//! server's single arena. The two processes share the machine's cores.
 //! Run with `cargo bench --bench answers`; figures go to BENCHMARKS.md (median of the runs).
 mod common;
 
@@ -183,10 +187,10 @@ fn run() -> anyhow::Result<Run> {
         let mut levels = Vec::new();
         for c in LEVELS {
             let rest = links.split_off(ANSWERS);
-            levels.push(closed_loop(&client, &base, links, c).await?);
+            levels.push(remote(&base, links, Some(c)).await?);
             links = rest;
         }
-        let paced = open_loop(&client, &base, links).await?;
+        let paced = remote(&base, links, None).await?;
         let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ping_answers")
             .fetch_one(&state.pool)
             .await?;
@@ -200,7 +204,86 @@ fn run() -> anyhow::Result<Run> {
     result
 }
 
+/// Runs the client process on `links`: `concurrency` tasks as fast as the server takes them, or the
+/// steady rate with `None`; its figures.
+async fn remote(
+    base: &str,
+    links: Vec<(String, i64)>,
+    concurrency: Option<usize>,
+) -> anyhow::Result<Load> {
+    use std::io::Write;
+    let mode = concurrency.map_or("paced".to_string(), |c| c.to_string());
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .env(CLIENT, format!("{base} {mode}"))
+        .env_remove("MALLOC_ARENA_MAX")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input: String = links.iter().map(|(t, p)| format!("{t} {p}\n")).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        stdin.write_all(input.as_bytes())?;
+        drop(stdin);
+        child.wait_with_output()
+    })
+    .await??;
+    anyhow::ensure!(out.status.success(), "the client process failed");
+    let text = String::from_utf8(out.stdout)?;
+    let f: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(f.len() == 3, "the client printed {text:?}");
+    Ok(Load {
+        per_second: f[0],
+        p50: Duration::from_secs_f64(f[1]),
+        p99: Duration::from_secs_f64(f[2]),
+    })
+}
+
+/// The environment variable that makes this executable the client: "BASE MODE", links on stdin.
+const CLIENT: &str = "ANSWERS_CLIENT";
+
+/// The client process: answers the links read from stdin and prints answers/s, p50 and p99 in seconds.
+fn client(spec: &str) -> anyhow::Result<()> {
+    use std::io::Read;
+    let (base, mode) = spec
+        .split_once(' ')
+        .ok_or_else(|| anyhow::anyhow!("{CLIENT} is \"BASE MODE\""))?;
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let links = input
+        .lines()
+        .map(|l| {
+            let (t, p) = l.split_once(' ').unwrap_or_default();
+            Ok((t.to_string(), p.parse()?))
+        })
+        .collect::<anyhow::Result<Vec<(String, i64)>>>()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let load = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        match mode {
+            "paced" => open_loop(&client, base, links).await,
+            c => closed_loop(&client, base, links, c.parse()?).await,
+        }
+    })?;
+    println!(
+        "{} {} {}",
+        load.per_second,
+        load.p50.as_secs_f64(),
+        load.p99.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    if let Ok(spec) = std::env::var(CLIENT) {
+        return client(&spec);
+    }
     common::as_the_server_allocates()?;
     let mut runs = Vec::with_capacity(RUNS);
     for i in 0..RUNS {

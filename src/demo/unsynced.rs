@@ -10,6 +10,7 @@ use super::DemoInfo;
 use crate::state::AppState;
 use sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Seeds a fresh demo data folder with a believable organisation and its studies.
 pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo> {
@@ -24,10 +25,12 @@ pub async fn seed(state: &AppState, employees: usize) -> anyhow::Result<DemoInfo
     std::thread::Builder::new()
         .name("demo-seed".into())
         .spawn(move || {
-            // One of the cores this process may use, by process id (tests seed demos in parallel
-            // processes); when that can't be read or set, it runs as is.
+            // One of the cores this process may use, taking turns by process and by seeding (tests seed
+            // demos in parallel, in one process or several); when that can't be read or set, it runs as is.
+            static SEEDINGS: AtomicUsize = AtomicUsize::new(0);
+            let turn = std::process::id() as usize + SEEDINGS.fetch_add(1, Ordering::Relaxed);
             let ids = core_affinity::get_core_ids().unwrap_or_default();
-            if let Some(core) = ids.get(std::process::id() as usize % ids.len().max(1)) {
+            if let Some(core) = ids.get(turn % ids.len().max(1)) {
                 core_affinity::set_for_current(*core);
             }
             let seeded = tokio::runtime::Builder::new_current_thread()
