@@ -223,7 +223,20 @@ enum StudyCommand {
 
 /// Parses arguments and runs the command; the binary's `main`.
 pub fn main() -> ExitCode {
+    main_with(|| {})
+}
+
+/// [`main`], calling `for_a_server` first (on this thread, before any other is started) when the command
+/// runs the server (`serve`, `demo`): the binary limits the allocator's arenas there (see `src/main.rs`);
+/// a one-off command such as `analyze` keeps one arena per thread, which its threads read faster with.
+pub fn main_with(for_a_server: impl FnOnce()) -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        None | Some(Command::Serve | Command::Demo { .. })
+    ) {
+        for_a_server();
+    }
     crate::telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

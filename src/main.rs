@@ -3,8 +3,7 @@
 #![deny(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    memory::one_arena();
-    layer2::cli::main()
+    layer2::cli::main_with(memory::one_arena)
 }
 
 /// The allocator's arenas. glibc gives each new thread its own arena (up to eight per core) and keeps what
@@ -13,6 +12,7 @@ fn main() -> std::process::ExitCode {
 /// 25,000 participants) left tens of MB behind in each arena it touched: the resident size climbed to
 /// 140 MiB over one full export, and never came back. With one arena it peaks near 80 MiB (BENCHMARKS.md,
 /// "Memory"). Per-thread caches (tcache) still serve most small allocations without taking its lock.
+/// Only for the server (`serve`, `demo`): `analyze` read its files about 15 ms (20 %) slower with one.
 /// `MALLOC_ARENA_MAX` in the environment still wins: it is read before `main`, and this only lowers a
 /// limit nobody set.
 mod memory {

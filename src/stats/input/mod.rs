@@ -1,6 +1,7 @@
 //! Reading a study's raw data as files (`layer2 analyze DIR`, and the export round trip): per-participant
 //! totals with the compliance rule applied. Pure: text in, totals out; errors name the file, row and column.
 mod lines;
+mod split;
 mod table;
 
 use lines::Lines;
@@ -250,21 +251,24 @@ impl<'a> Input<'a> {
 
 /// A file's reader past its UTF-8 byte-order mark, if it has one (Excel writes it).
 fn without_bom(path: &Path) -> Result<Box<dyn Read + Send>, String> {
-    let opened = || -> std::io::Result<_> {
-        let mut file = std::fs::File::open(path)?;
-        let mut head = Vec::with_capacity(3);
-        (&mut file).take(3).read_to_end(&mut head)?;
-        if head == b"\xEF\xBB\xBF" {
-            head.clear();
-        }
-        Ok(Box::new(std::io::Cursor::new(head).chain(file)) as Box<dyn Read + Send>)
-    };
-    opened().map_err(|e| format!("{}: {e}", path.display()))
+    without_bom_io(path)
+        .map(|r| Box::new(r) as Box<dyn Read + Send>)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn without_bom_io(path: &Path) -> std::io::Result<impl Read + Send + use<>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(3);
+    (&mut file).take(3).read_to_end(&mut head)?;
+    if head == b"\xEF\xBB\xBF" {
+        head.clear();
+    }
+    Ok(std::io::Cursor::new(head).chain(file))
 }
 
 /// Reads the four files row by row, adding each row into its participant's totals as it goes: memory is in
 /// proportion to participants, never to rows. Two threads: the pings (the biggest file) on one from the
-/// start, participants.csv then the diary on the other; each adds into its own sums, merged after. A bad
+/// start (two for a big file: see [`split`]), participants.csv then the diary on the other; each adds into its own sums, merged after. A bad
 /// file is named as when they were read one after the other: participants.csv, diary, pings, population.
 pub fn parse_inputs(
     participants: Input,
@@ -273,6 +277,17 @@ pub fn parse_inputs(
     population: Input,
     rules: Rules,
 ) -> Result<Inputs, String> {
+    let files = [participants, diary, pings, population];
+    parse_split(files, rules, split::SPLIT_AT_LEAST)
+}
+
+/// [`parse_inputs`], with `pings.csv` read in two halves at once from `split_at_least` bytes (see
+/// [`split`]).
+fn parse_split(
+    [participants, diary, pings, population]: [Input; 4],
+    rules: Rules,
+    split_at_least: u64,
+) -> Result<Inputs, String> {
     // The pings need no participant list while they are read (their ids are matched after).
     let (first, answers) = std::thread::scope(|s| {
         let first = s.spawn(move || -> Result<_, String> {
@@ -280,7 +295,7 @@ pub fn parse_inputs(
             let tasks = read_file(&Diary { by_id: &by_id }, diary);
             Ok((totals, by_id, one_stratum, tasks))
         });
-        let answers = read_file(&Pings { rules }, pings);
+        let answers = split::read_pings(rules, pings, split_at_least);
         (first.join(), answers)
     });
     let (mut totals, by_id, one_stratum, tasks) =
