@@ -342,7 +342,7 @@ fn main() -> anyhow::Result<()> {
     // once it has started and its peak while every file streams to a client that reads and drops it.
     let mut served = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
-        let (mut server, base) = common::serve(dir.path())?;
+        let (mut server, base) = common::serve(dir.path(), false)?;
         let run = rt.block_on(served_export(&base, server.id(), study));
         server.kill()?;
         server.wait()?;

@@ -11,9 +11,8 @@ use layer2::clock::SystemClock;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,32 +27,6 @@ const LINKS: usize = ROUNDS * (PER_SECOND * ROUND_MS / 1_000) as usize + 100;
 /// The answer sent for the `i`th link: varied so that a swapped or half-written row would show.
 fn answer(i: usize) -> (i64, i64, i64) {
     ((i % 31) as i64, (i % 17) as i64, (i % 7) as i64)
-}
-
-/// Starts `layer2 serve` on a free port and returns it with its base URL.
-fn serve(dir: &Path) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
-        .arg("serve")
-        .env("LAYER2_DATA_DIR", dir)
-        .env("LAYER2_LISTEN", "127.0.0.1:0")
-        .env("LAYER2_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        if let Some(rest) = line.strip_prefix("Layer 2 Study on ") {
-            let base = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            return Ok((child, base));
-        }
-    }
-    child.kill()?;
-    anyhow::bail!("the server did not say where it listens")
 }
 
 /// One round: answers at `PER_SECOND` until the kill after `kill_after`; the indexes acknowledged and
@@ -152,7 +125,7 @@ fn main() -> anyhow::Result<()> {
     let db = dir.path().join("layer2.sqlite3");
     let (mut acked, mut unknown) = (Vec::new(), Vec::new());
     for r in 0..ROUNDS {
-        let (server, base) = serve(dir.path())?;
+        let (server, base) = common::serve(dir.path(), false)?;
         // A kill somewhere in the round, at a moment the round's load does not choose.
         let kill_after = Duration::from_millis(200 + rand::random_range(0..ROUND_MS - 200));
         let (a, u) = rt.block_on(round(&base, &mut queue, server, kill_after))?;

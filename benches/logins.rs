@@ -101,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     for run in 0..RUNS {
         let dir = tempfile::tempdir()?;
         rt.block_on(accounts(dir.path()))?;
-        let (mut server, base) = common::serve(dir.path())?;
+        let (mut server, base) = common::serve(dir.path(), true)?;
         let result = rt.block_on(logins(&base, server.id()));
         server.kill()?;
         server.wait()?;

@@ -115,13 +115,14 @@ pub fn memory_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// Starts `layer2 serve` on a free port behind a (pretend) proxy and returns it with its base URL.
-pub fn serve(dir: &Path) -> anyhow::Result<(Child, String)> {
+/// Starts `layer2 serve` on a free port (behind a pretend proxy when `behind_proxy`: the logins benchmark
+/// gives each login its own client address) and returns it with its base URL.
+pub fn serve(dir: &Path, behind_proxy: bool) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_layer2"))
         .arg("serve")
         .env("LAYER2_DATA_DIR", dir)
         .env("LAYER2_LISTEN", "127.0.0.1:0")
-        .env("LAYER2_BEHIND_PROXY", "true")
+        .env("LAYER2_BEHIND_PROXY", behind_proxy.to_string())
         .env("LAYER2_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
